@@ -1,0 +1,117 @@
+# streamlab — build, test, bench.
+#
+# Libraries are built from every .c file in their folder, so a new module needs no
+# Makefile change: core/*.c -> libcore, sim/*.c (minus the CLI) -> libsim.
+# Three flavours of object files live side by side:
+#   build/obj      -O2, the shipped binaries
+#   build/obj-O0   -O0, only to prove the digest does not depend on optimisation
+#   build/asan     -O1 with AddressSanitizer + UBSan, for tests
+
+CC       ?= cc
+CSTD      = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+INCLUDES  = -I. -Icore -Isim
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+DEFS      = -DSTREAMLAB_VERSION=\"$(VERSION)\"
+CFLAGS_O2 = $(CSTD) $(WARN) $(INCLUDES) $(DEFS) -O2 -g
+CFLAGS_O0 = $(CSTD) $(WARN) $(INCLUDES) $(DEFS) -O0 -g
+CFLAGS_SAN= $(CSTD) $(WARN) $(INCLUDES) $(DEFS) -O1 -g -fsanitize=address,undefined \
+            -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LIBS      = -lsqlite3 -lcjson -lm
+TEST_LIBS = $(LIBS) -lcriterion
+
+CORE_SRC := $(sort $(wildcard core/*.c))
+SIM_SRC  := $(sort $(filter-out sim/main.c,$(wildcard sim/*.c)))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC:= $(sort $(wildcard bench/bench_*.c))
+
+obj_of = $(patsubst %.c,build/$(1)/%.o,$(2))
+
+.PHONY: all demo test test-unit test-system check-long bench format format-check deps clean help
+
+all: build/streamlab
+
+help:
+	@echo "make demo        install packages, build, run the lab, write build/lab.db"
+	@echo "make test        every test (unit tests under ASan+UBSan, system tests)"
+	@echo "make check-long  long seed sweeps"
+	@echo "make bench       benchmarks (figures go to bench/RESULTS.md)"
+
+deps:
+	@tools/install-deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh
+
+# ---- objects ---------------------------------------------------------------
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_O2) -MMD -MP -c $< -o $@
+build/obj-O0/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_O0) -MMD -MP -c $< -o $@
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- libraries and binaries --------------------------------------------------
+define flavour
+build/$(1)/libcore.a: $(call obj_of,$(1),$(CORE_SRC))
+	@rm -f $$@; ar rcs $$@ $$^
+build/$(1)/libsim.a: $(call obj_of,$(1),$(SIM_SRC))
+	@rm -f $$@; ar rcs $$@ $$^
+build/$(1)/streamlab: build/$(1)/sim/main.o build/$(1)/libsim.a build/$(1)/libcore.a
+	$(CC) $(2) $$^ -o $$@ $(LIBS)
+endef
+$(eval $(call flavour,obj,$(CFLAGS_O2)))
+$(eval $(call flavour,obj-O0,$(CFLAGS_O0)))
+$(eval $(call flavour,asan,$(CFLAGS_SAN)))
+
+build/streamlab: build/obj/streamlab
+	cp $< $@
+build/streamlab-O0: build/obj-O0/streamlab
+	cp $< $@
+
+# ---- tests -------------------------------------------------------------------
+TEST_BINS := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
+build/tests/%: build/asan/tests/%.o build/asan/libsim.a build/asan/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(TEST_LIBS)
+
+test-unit: $(TEST_BINS)
+	@tools/run-unit-tests.sh $(TEST_BINS)
+
+test-system: build/streamlab build/streamlab-O0 build/asan/streamlab
+	@tests/system/run.sh
+
+test: format-check
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-system
+
+check-long: build/streamlab
+	@tests/system/check-long.sh
+
+# ---- benchmarks --------------------------------------------------------------
+BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
+build/bench/%: build/obj/bench/%.o build/obj/libsim.a build/obj/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_O2) $^ -o $@ $(LIBS)
+
+bench: build/streamlab $(BENCH_BINS)
+	@bench/run.sh
+
+# ---- housekeeping ------------------------------------------------------------
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '\.gen\.')
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	@if command -v clang-format >/dev/null; then \
+	  clang-format --dry-run -Werror $(FORMAT_FILES) || \
+	  { echo "format-check: run 'make format'"; exit 1; }; \
+	else echo "format-check: clang-format not installed, skipped"; fi
+
+clean:
+	rm -rf build

@@ -1,0 +1,100 @@
+/*
+ * broker.h — one Kafka broker as a state machine (DESIGN.md §2).
+ *
+ * Everything the broker learns arrives through the broker_on_* calls; everything
+ * it does leaves through the broker_env the driver supplies.  The broker never
+ * blocks, never reads a clock or a file of its own, and keeps no global state, so
+ * three of them share one process in the simulator.  A crash is broker_destroy():
+ * nothing survives but what env->fs holds.
+ */
+#ifndef STREAMLAB_BROKER_H
+#define STREAMLAB_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "observe.h"
+#include "storage.h"
+
+/* A connection handle chosen by the driver; 0 is never a valid connection. */
+typedef uint32_t conn_id;
+
+typedef struct broker_env {
+    void *ctx;
+    int64_t (*now_us)(void *ctx);    /* monotonic, for timeouts */
+    int64_t (*epoch_ms)(void *ctx);  /* calendar time, for record timestamps */
+    uint64_t (*random_u64)(void *ctx);
+    /* Dials another broker; returns the new connection (on_connected or on_closed
+     * follows later), or 0 when no connection can be started now. */
+    conn_id (*connect)(void *ctx, int32_t node_id);
+    void (*send)(void *ctx, conn_id conn, const uint8_t *bytes, size_t len);
+    void (*close)(void *ctx, conn_id conn);
+    void (*observe)(void *ctx, const observe_event *event);
+    const storage *fs;
+} broker_env;
+
+enum broker_truncation {
+    BROKER_TRUNCATION_LEADER_EPOCH = 0, /* KIP-279 */
+    BROKER_TRUNCATION_EPOCH_SINGLE,     /* KIP-101 as first shipped */
+    BROKER_TRUNCATION_HIGH_WATERMARK,   /* before KIP-101 */
+};
+
+#define BROKER_NODES_MAX 16
+#define BROKER_HOST_BYTES_MAX 64
+
+typedef struct broker_node_address {
+    int32_t node_id;
+    char host[BROKER_HOST_BYTES_MAX];
+    int32_t port;
+} broker_node_address;
+
+/* A topic the broker knows at start (static metadata, until the controller lands). */
+typedef struct broker_topic_config {
+    const char *name;
+    int32_t partitions;
+    int32_t replication_factor;
+} broker_topic_config;
+
+typedef struct broker_config {
+    int32_t node_id;
+    const char *cluster_id;
+    broker_node_address nodes[BROKER_NODES_MAX]; /* every broker, this one included */
+    int32_t node_count;
+    int32_t min_insync_replicas;
+    int64_t replica_lag_time_max_ms;
+    int unclean_leader_election;
+    enum broker_truncation truncation;
+    int64_t flush_interval_ms; /* -1 = never */
+    int32_t offsets_topic_partitions;
+    int64_t retention_ms;    /* -1 = unbounded */
+    int64_t retention_bytes; /* -1 = unbounded */
+    int auto_create_topics;
+    int32_t default_partitions;
+    int32_t default_replication_factor;
+    int64_t segment_bytes;
+    int32_t request_bytes_max; /* socket.request.max.bytes */
+    const broker_topic_config *topics;
+    int32_t topic_count;
+} broker_config;
+
+/* Fills cfg with Kafka's defaults for a broker of a `node_count`-broker cluster. */
+void broker_config_defaults(broker_config *cfg, int32_t node_id, int32_t node_count);
+
+typedef struct broker broker;
+
+/* Starts a broker, or restarts one after a crash: state comes from env->fs only. */
+broker *broker_open(const broker_env *env, const broker_config *cfg);
+void broker_destroy(broker *b);
+
+void broker_on_accept(broker *b, conn_id conn);
+void broker_on_connected(broker *b, conn_id conn);
+void broker_on_closed(broker *b, conn_id conn);
+void broker_on_bytes(broker *b, conn_id conn, const uint8_t *bytes, size_t len);
+
+/* The next virtual µs at which broker_on_timer must run, or INT64_MAX for none. */
+int64_t broker_next_deadline_us(const broker *b);
+void broker_on_timer(broker *b);
+
+int32_t broker_node_id(const broker *b);
+
+#endif
