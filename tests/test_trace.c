@@ -533,3 +533,32 @@ Test(trace, large_write_rows_per_second, .timeout = 300) {
     sqlite3_close(db);
     unlink(path);
 }
+
+/* ---- determinism
+ * ---------------------------------------------------------------------------------- */
+
+static unsigned char *slurp(const char *path, long *len) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)*len);
+    cr_assert_eq(fread(buf, 1, (size_t)*len, f), (size_t)*len);
+    fclose(f);
+    return buf;
+}
+
+Test(trace, same_calls_give_identical_files) {
+    char a[256], b[256];
+    db_path(a, sizeof a, "same_a");
+    db_path(b, sizeof b, "same_b");
+    write_sample(a);
+    write_sample(b);
+    long len_a = 0, len_b = 0;
+    unsigned char *bytes_a = slurp(a, &len_a), *bytes_b = slurp(b, &len_b);
+    cr_expect_eq(len_a, len_b);
+    cr_expect(len_a == len_b && memcmp(bytes_a, bytes_b, (size_t)len_a) == 0);
+    free(bytes_a);
+    free(bytes_b);
+}
