@@ -375,9 +375,9 @@ static int get_acks(load_ctx *c, const cJSON *obj, const char *prefix, int16_t *
     int acks = SCENARIO_ACKS_ALL;
     int ok =
         v == NULL || (cJSON_IsString(v) && name_lookup(acks_names, v->valuestring, &acks) == 0);
-    if (!ok && cJSON_IsNumber(v)) {
+    if (!ok && is_int_in(v, -1, 1)) {
         acks = (int)v->valuedouble;
-        ok = (v->valuedouble == -1.0 || v->valuedouble == 0.0 || v->valuedouble == 1.0);
+        ok = 1;
     }
     if (!ok) return expect(c, field_of(f, prefix, "acks"), "\"all\", -1, 0 or 1", v);
     *out = (int16_t)acks;

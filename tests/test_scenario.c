@@ -724,3 +724,34 @@ Test(scenario, names) {
     cr_expect_str_eq(scenario_fault_kind_name(SCENARIO_FAULT_CRASH_CONSUMER), "crash_consumer");
     cr_expect_str_eq(scenario_fault_kind_name(SCENARIO_FAULT_POWER_OFF), "power_off");
 }
+
+Test(scenario, huge_numbers_are_errors_not_undefined_behaviour) {
+    expect_error("{" MIN ", " ORDERS
+                 ", 'producers': [{'name': 'p', 'topic': 'orders', 'acks': 1e300}]}",
+                 "producers[0].acks", "(got 1e+300)");
+    expect_error("{" MIN ", 'seed': 1e300, 'topics': []}", "seed", "integer >= 0");
+    expect_error("{" MIN ", 'topics': [], 'network': {'latency_ms': [1, 1e300]}}",
+                 "network.latency_ms", "[min, max]");
+    expect_error(FAULTS("{'at_s': 1, 'crash': -1e300}"), "faults[0].crash", "a broker id");
+    expect_error(FAULTS("{'at_s': 1e300, 'crash': 1}"), "faults[0].at_s", "seconds");
+}
+
+/* Every truncation of a valid file fails cleanly (one line, no sanitizer report). */
+Test(scenario, every_prefix_of_the_example_fails_cleanly) {
+    scenario *s = calloc(1, sizeof *s);
+    char err[ERR_BYTES];
+    cr_assert_eq(scenario_load(s, "scenarios/example.json", NULL, NULL, 0, err, sizeof err), 0);
+    char *text = strdup(s->source_json);
+    size_t len = strlen(text);
+    scenario_free(s);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ')) len--;
+    for (size_t n = 0; n < len; n++) {
+        char saved = text[n];
+        text[n] = '\0';
+        cr_expect_eq(scenario_load(s, "p.json", text, NULL, 0, err, sizeof err), -1, "%zu", n);
+        cr_expect(strncmp(err, "p.json: line ", 13) == 0, "%zu: %s", n, err);
+        text[n] = saved;
+    }
+    free(text);
+    free(s);
+}
