@@ -173,7 +173,8 @@ typedef struct scenario_override {
 
 /* Loads path (or, when json_text is not NULL, that text as if read from path),
  * applies overrides, fills defaults and validates.  On error returns -1 with one
- * line in err: "FILE: FIELD: expected ...". */
+ * line in err: "FILE: FIELD: expected ..." and s holds nothing to free (calling
+ * scenario_free is harmless).  Format and error reference: docs/scenario.md. */
 int scenario_load(scenario *s, const char *path, const char *json_text,
                   const scenario_override *overrides, int override_count, char *err,
                   size_t err_len);
