@@ -1,0 +1,116 @@
+/*
+ * wire.h — the primitive encodings of the Kafka protocol.
+ *
+ * Integers are big-endian.  Classic strings carry an int16 length and bytes an
+ * int32 length, -1 meaning null; compact strings, bytes and arrays (flexible
+ * versions) carry length+1 as an unsigned varint, 0 meaning null.
+ *
+ * The writer grows its buffer on demand; if memory runs out or a value cannot be
+ * represented (a string longer than 32767 bytes behind an int16 length), it sets
+ * `failed` and ignores every later write, so callers check once at the end.
+ *
+ * The reader never trusts a length: every getter checks what is left, and on an
+ * overrun or a malformed length it sets `failed` (sticky), returns 0 (or a null
+ * length) and consumes nothing more.  Decoded strings and bytes point into the
+ * input buffer, which must outlive them.
+ */
+#ifndef STREAMLAB_WIRE_H
+#define STREAMLAB_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wire_writer {
+    uint8_t *data;
+    size_t len, cap;
+    int failed;
+} wire_writer;
+
+typedef struct wire_reader {
+    const uint8_t *data;
+    size_t len, pos;
+    int failed;
+} wire_reader;
+
+/* ---- writer ------------------------------------------------------------- */
+
+void wire_writer_init(wire_writer *w);
+void wire_writer_deinit(wire_writer *w);
+/* Empties the writer and clears `failed`; keeps the buffer. */
+void wire_writer_reset(wire_writer *w);
+/* Makes room for `extra` more bytes; 0 on success, -1 (and `failed`) otherwise. */
+int wire_writer_reserve(wire_writer *w, size_t extra);
+
+void wire_put_raw(wire_writer *w, const void *bytes, size_t len);
+void wire_put_i8(wire_writer *w, int8_t v);
+void wire_put_i16(wire_writer *w, int16_t v);
+void wire_put_i32(wire_writer *w, int32_t v);
+void wire_put_i64(wire_writer *w, int64_t v);
+void wire_put_u16(wire_writer *w, uint16_t v);
+void wire_put_u32(wire_writer *w, uint32_t v);
+void wire_put_f64(wire_writer *w, double v);
+void wire_put_bool(wire_writer *w, int v);
+void wire_put_uuid(wire_writer *w, const uint8_t uuid[16]);
+void wire_put_uvarint(wire_writer *w, uint32_t v);
+void wire_put_varint(wire_writer *w, int32_t v);
+void wire_put_varlong(wire_writer *w, int64_t v);
+
+/* len < 0 means null.  The non-nullable variants write a null as empty. */
+void wire_put_string(wire_writer *w, const char *s, int32_t len);
+void wire_put_nullable_string(wire_writer *w, const char *s, int32_t len);
+void wire_put_compact_string(wire_writer *w, const char *s, int32_t len);
+void wire_put_compact_nullable_string(wire_writer *w, const char *s, int32_t len);
+void wire_put_bytes(wire_writer *w, const uint8_t *b, int32_t len);
+void wire_put_nullable_bytes(wire_writer *w, const uint8_t *b, int32_t len);
+void wire_put_compact_bytes(wire_writer *w, const uint8_t *b, int32_t len);
+void wire_put_compact_nullable_bytes(wire_writer *w, const uint8_t *b, int32_t len);
+/* Array element counts: int32 (-1 null) or unsigned varint count+1 (0 null). */
+void wire_put_array_len(wire_writer *w, int32_t count);
+void wire_put_compact_array_len(wire_writer *w, int32_t count);
+
+/* Overwrites 4 bytes at `at` (a length prefix written earlier as a placeholder). */
+void wire_patch_i32(wire_writer *w, size_t at, int32_t v);
+/* A tagged field's body is prefixed by its size as an unsigned varint: remember
+ * where the body starts, write it, then wire_sized_end inserts the size there. */
+size_t wire_sized_begin(const wire_writer *w);
+void wire_sized_end(wire_writer *w, size_t at);
+
+/* ---- reader ------------------------------------------------------------- */
+
+void wire_reader_init(wire_reader *r, const void *data, size_t len);
+size_t wire_remaining(const wire_reader *r);
+/* Marks the reader malformed; always returns -1 so decoders can `return`. */
+int wire_fail(wire_reader *r);
+
+/* Returns a pointer to the next n bytes and consumes them, or NULL on overrun. */
+const uint8_t *wire_get_raw(wire_reader *r, size_t n);
+void wire_skip(wire_reader *r, size_t n);
+int8_t wire_get_i8(wire_reader *r);
+int16_t wire_get_i16(wire_reader *r);
+int32_t wire_get_i32(wire_reader *r);
+int64_t wire_get_i64(wire_reader *r);
+uint16_t wire_get_u16(wire_reader *r);
+uint32_t wire_get_u32(wire_reader *r);
+double wire_get_f64(wire_reader *r);
+/* Any non-zero byte is true (as in Kafka); returns 0 or 1. */
+uint8_t wire_get_bool(wire_reader *r);
+void wire_get_uuid(wire_reader *r, uint8_t out[16]);
+uint32_t wire_get_uvarint(wire_reader *r);
+int32_t wire_get_varint(wire_reader *r);
+int64_t wire_get_varlong(wire_reader *r);
+
+/* Return the length (-1 for null) and point *out into the input (NULL for null).
+ * The non-nullable variants treat a null as malformed. */
+int32_t wire_get_string(wire_reader *r, const char **out);
+int32_t wire_get_nullable_string(wire_reader *r, const char **out);
+int32_t wire_get_compact_string(wire_reader *r, const char **out);
+int32_t wire_get_compact_nullable_string(wire_reader *r, const char **out);
+int32_t wire_get_bytes(wire_reader *r, const uint8_t **out);
+int32_t wire_get_nullable_bytes(wire_reader *r, const uint8_t **out);
+int32_t wire_get_compact_bytes(wire_reader *r, const uint8_t **out);
+int32_t wire_get_compact_nullable_bytes(wire_reader *r, const uint8_t **out);
+/* Array counts, -1 for null; the caller still checks the count against what is left. */
+int32_t wire_get_array_len(wire_reader *r);
+int32_t wire_get_compact_array_len(wire_reader *r);
+
+#endif
