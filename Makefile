@@ -47,13 +47,16 @@ demo: deps
 # ---- objects ---------------------------------------------------------------
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_O2) -MMD -MP -c $< -o $@
+	@echo "  CC $(notdir $(@D))/$(notdir $<)"
+	@$(CC) $(CFLAGS_O2) -MMD -MP -c $< -o $@
 build/obj-O0/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_O0) -MMD -MP -c $< -o $@
+	@echo "  CC $(notdir $(@D))/$(notdir $<)"
+	@$(CC) $(CFLAGS_O0) -MMD -MP -c $< -o $@
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
+	@echo "  CC $(notdir $(@D))/$(notdir $<)"
+	@$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
@@ -64,22 +67,24 @@ build/$(1)/libcore.a: $(call obj_of,$(1),$(CORE_SRC))
 build/$(1)/libsim.a: $(call obj_of,$(1),$(SIM_SRC))
 	@rm -f $$@; ar rcs $$@ $$^
 build/$(1)/streamlab: build/$(1)/sim/main.o build/$(1)/libsim.a build/$(1)/libcore.a
-	$(CC) $(2) $$^ -o $$@ $(LIBS)
+	@echo "  LD $$@"
+	@$(CC) $(2) $$^ -o $$@ $(LIBS)
 endef
 $(eval $(call flavour,obj,$(CFLAGS_O2)))
 $(eval $(call flavour,obj-O0,$(CFLAGS_O0)))
 $(eval $(call flavour,asan,$(CFLAGS_SAN)))
 
 build/streamlab: build/obj/streamlab
-	cp $< $@
+	@cp $< $@
 build/streamlab-O0: build/obj-O0/streamlab
-	cp $< $@
+	@cp $< $@
 
 # ---- tests -------------------------------------------------------------------
 TEST_BINS := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 build/tests/%: build/asan/tests/%.o build/asan/libsim.a build/asan/libcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(TEST_LIBS)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_SAN) $^ -o $@ $(TEST_LIBS)
 
 test-unit: $(TEST_BINS)
 	@tools/run-unit-tests.sh $(TEST_BINS)
@@ -98,7 +103,8 @@ check-long: build/streamlab
 BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 build/bench/%: build/obj/bench/%.o build/obj/libsim.a build/obj/libcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_O2) $^ -o $@ $(LIBS)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_O2) $^ -o $@ $(LIBS)
 
 bench: build/streamlab $(BENCH_BINS)
 	@bench/run.sh

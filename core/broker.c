@@ -1,0 +1,400 @@
+/*
+ * broker.c — the broker state machine: connections, framing, dispatch, timers.
+ *
+ * Until the controller quorum lands, metadata is static: every broker derives the
+ * same assignment from the configured topics (replica k of partition p is node
+ * (p + k) mod N, the first replica leads at epoch 0), and each broker opens the
+ * logs of the partitions it hosts from storage.
+ */
+#include "broker_internal.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BROKER_REQUEST_BYTES_MAX_DEFAULT (100 * 1024 * 1024)
+
+void broker_config_defaults(broker_config *cfg, int32_t node_id, int32_t node_count) {
+    memset(cfg, 0, sizeof *cfg);
+    assert(node_count > 0 && node_count <= BROKER_NODES_MAX);
+    cfg->node_id = node_id;
+    cfg->cluster_id = "streamlab-cluster";
+    cfg->node_count = node_count;
+    for (int32_t i = 0; i < node_count; i++) {
+        cfg->nodes[i].node_id = i + 1;
+        snprintf(cfg->nodes[i].host, sizeof cfg->nodes[i].host, "broker-%d", (int)(i + 1));
+        cfg->nodes[i].port = 9092;
+    }
+    cfg->min_insync_replicas = 1;
+    cfg->replica_lag_time_max_ms = 30000;
+    cfg->flush_interval_ms = -1;
+    cfg->offsets_topic_partitions = 50;
+    cfg->retention_ms = 7LL * 24 * 3600 * 1000;
+    cfg->retention_bytes = -1;
+    cfg->auto_create_topics = 1;
+    cfg->default_partitions = 3;
+    cfg->default_replication_factor = 3;
+    cfg->segment_bytes = 1LL << 30;
+    cfg->request_bytes_max = BROKER_REQUEST_BYTES_MAX_DEFAULT;
+}
+
+void broker_observe(broker *b, const observe_event *ev) {
+    b->env.observe(b->env.ctx, ev);
+}
+
+int32_t broker_node_id(const broker *b) {
+    return b->cfg.node_id;
+}
+
+/* ---- topics and partitions ---------------------------------------------------- */
+
+broker_topic *broker_topic_find(broker *b, kafka_str name) {
+    if (name.len < 0) return NULL;
+    for (int32_t i = 0; i < b->topic_count; i++) {
+        broker_topic *t = &b->topics[i];
+        if ((int32_t)strlen(t->name) == name.len && memcmp(t->name, name.ptr, (size_t)name.len) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t partition) {
+    broker_topic *t = broker_topic_find(b, topic);
+    if (!t || partition < 0 || partition >= t->partition_count) return NULL;
+    return &t->partitions[partition];
+}
+
+static int partition_open_log(broker *b, broker_partition *p) {
+    char dir[BROKER_TOPIC_BYTES_MAX + 16], err[256];
+    snprintf(dir, sizeof dir, "%s-%d", p->topic, (int)p->index);
+    partition_log_config lc;
+    partition_log_config_default(&lc);
+    lc.segment_bytes = b->cfg.segment_bytes;
+    lc.retention_ms = b->cfg.retention_ms;
+    lc.retention_bytes = b->cfg.retention_bytes;
+    if (partition_log_open(&p->log, b->env.fs, dir, &lc, err, sizeof err) != 0) return -1;
+    p->hosted = 1;
+    /* Static metadata: no replication yet, so everything written is committed. */
+    p->high_watermark = partition_log_end_offset(&p->log);
+    return 0;
+}
+
+static void topic_add(broker *b, const char *name, int32_t partitions, int32_t replication_factor) {
+    if (b->topic_count == b->topic_cap) {
+        b->topic_cap = b->topic_cap ? b->topic_cap * 2 : 8;
+        b->topics = realloc(b->topics, (size_t)b->topic_cap * sizeof *b->topics);
+        if (!b->topics) abort();
+    }
+    broker_topic *t = &b->topics[b->topic_count++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    for (size_t i = 0; name[i] && i < 16; i++) t->id[i] = (uint8_t)name[i];
+    t->id[15] |= 1; /* never the zero uuid */
+    t->partition_count = partitions;
+    t->replication_factor = replication_factor;
+    t->partitions = calloc((size_t)partitions, sizeof *t->partitions);
+    if (!t->partitions) abort();
+    int32_t n = b->cfg.node_count;
+    for (int32_t p = 0; p < partitions; p++) {
+        broker_partition *bp = &t->partitions[p];
+        snprintf(bp->topic, sizeof bp->topic, "%s", name);
+        bp->index = p;
+        bp->replica_count = replication_factor;
+        for (int32_t k = 0; k < replication_factor; k++)
+            bp->replicas[k] = b->cfg.nodes[(p + k) % n].node_id;
+        bp->leader = bp->replicas[0];
+        bp->leader_epoch = 0;
+        /* Static metadata reports every replica in sync until replication lands. */
+        memcpy(bp->isr, bp->replicas, sizeof bp->isr);
+        bp->isr_count = replication_factor;
+        for (int32_t k = 0; k < replication_factor; k++)
+            if (bp->replicas[k] == b->cfg.node_id) partition_open_log(b, bp);
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------------------ */
+
+broker *broker_open(const broker_env *env, const broker_config *cfg) {
+    assert(env && cfg && env->fs);
+    assert(cfg->node_count > 0 && cfg->node_count <= BROKER_NODES_MAX);
+    broker *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->env = *env;
+    b->cfg = *cfg;
+    b->cfg.topics = NULL; /* not owned: copied below */
+    b->cfg.topic_count = 0;
+    wire_writer_init(&b->out);
+    for (int32_t i = 0; i < cfg->topic_count; i++)
+        topic_add(b, cfg->topics[i].name, cfg->topics[i].partitions,
+                  cfg->topics[i].replication_factor);
+    int64_t now = env->now_us(env->ctx);
+    b->next_flush_us = cfg->flush_interval_ms > 0 ? now + cfg->flush_interval_ms * 1000 : INT64_MAX;
+    b->next_retention_us = now + 300LL * 1000 * 1000; /* log.retention.check.interval.ms */
+    broker_observe(b, &(observe_event){.kind = OBSERVE_BROKER_START, .node = cfg->node_id});
+    for (int32_t i = 0; i < b->topic_count; i++)
+        for (int32_t p = 0; p < b->topics[i].partition_count; p++) {
+            broker_partition *bp = &b->topics[i].partitions[p];
+            if (bp->leader != cfg->node_id) continue;
+            broker_observe(b, &(observe_event){.kind = OBSERVE_LEADER, .node = cfg->node_id,
+                                               .topic = bp->topic, .partition = bp->index,
+                                               .leader = bp->leader,
+                                               .leader_epoch = bp->leader_epoch,
+                                               .isr = bp->isr, .isr_count = bp->isr_count});
+        }
+    return b;
+}
+
+static void conn_release(broker_conn *c) {
+    frame_reader_deinit(&c->reader);
+    arena_deinit(&c->arena);
+    free(c->parked_frame);
+    c->parked_frame = NULL;
+}
+
+void broker_destroy(broker *b) {
+    if (!b) return;
+    for (int32_t i = 0; i < b->topic_count; i++) {
+        for (int32_t p = 0; p < b->topics[i].partition_count; p++)
+            if (b->topics[i].partitions[p].hosted) partition_log_close(&b->topics[i].partitions[p].log);
+        free(b->topics[i].partitions);
+    }
+    free(b->topics);
+    for (int32_t i = 0; i < b->conn_count; i++) conn_release(&b->conns[i]);
+    free(b->conns);
+    wire_writer_deinit(&b->out);
+    free(b);
+}
+
+/* ---- connections ------------------------------------------------------------------ */
+
+static broker_conn *conn_find(broker *b, conn_id id) {
+    for (int32_t i = 0; i < b->conn_count; i++)
+        if (b->conns[i].id == id) return &b->conns[i];
+    return NULL;
+}
+
+static broker_conn *conn_add(broker *b, conn_id id, int outbound) {
+    assert(conn_find(b, id) == NULL);
+    if (b->conn_count == b->conn_cap) {
+        b->conn_cap = b->conn_cap ? b->conn_cap * 2 : 16;
+        b->conns = realloc(b->conns, (size_t)b->conn_cap * sizeof *b->conns);
+        if (!b->conns) abort();
+    }
+    broker_conn *c = &b->conns[b->conn_count++];
+    memset(c, 0, sizeof *c);
+    c->id = id;
+    c->outbound = outbound;
+    frame_reader_init(&c->reader, b->cfg.request_bytes_max);
+    arena_init(&c->arena);
+    return c;
+}
+
+static void conn_remove(broker *b, broker_conn *c) {
+    conn_release(c);
+    *c = b->conns[--b->conn_count];
+}
+
+void broker_on_accept(broker *b, conn_id conn) {
+    conn_add(b, conn, 0);
+}
+
+void broker_on_connected(broker *b, conn_id conn) {
+    (void)b;
+    (void)conn; /* outbound connections arrive with replication */
+}
+
+void broker_on_closed(broker *b, conn_id conn) {
+    broker_conn *c = conn_find(b, conn);
+    if (c) conn_remove(b, c);
+}
+
+static void conn_close(broker *b, broker_conn *c) {
+    b->env.close(b->env.ctx, c->id);
+    conn_remove(b, c);
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+static int parse_request(const uint8_t *frame, size_t len, broker_request *req, arena *a) {
+    if (len < 8) return -1;
+    wire_reader r = {.data = frame, .len = len};
+    req->api_key = wire_get_i16(&r);
+    req->api_version = wire_get_i16(&r);
+    req->correlation_id = wire_get_i32(&r);
+    req->client_id = (kafka_str){NULL, -1};
+    int16_t hv = kafka_api_version_valid(req->api_key, req->api_version)
+                     ? kafka_request_header_version(req->api_key, req->api_version)
+                     : 1;
+    r.pos = 0;
+    kafka_request_header h;
+    kafka_request_header_init(&h);
+    if (kafka_request_header_decode(&h, &r, hv, a) != 0) {
+        /* An unknown ApiVersions version may carry a header we cannot read: the
+         * correlation id is all we need to answer it. */
+        if (req->api_key != KAFKA_API_API_VERSIONS) return -1;
+        r.pos = len;
+    } else {
+        req->client_id = h.client_id;
+    }
+    req->body = frame + r.pos;
+    req->body_len = len - r.pos;
+    return 0;
+}
+
+static broker_handler_fn *handler_for(int16_t api_key) {
+    switch (api_key) {
+    case KAFKA_API_API_VERSIONS: return broker_handle_api_versions;
+    case KAFKA_API_METADATA: return broker_handle_metadata;
+    case KAFKA_API_PRODUCE: return broker_handle_produce;
+    case KAFKA_API_FETCH: return broker_handle_fetch;
+    case KAFKA_API_LIST_OFFSETS: return broker_handle_list_offsets;
+    default: return NULL;
+    }
+}
+
+/* Serves one request frame: 0 answered, 1 parked, -1 close the connection. */
+static int serve_frame(broker *b, broker_conn *c, const uint8_t *frame, size_t len) {
+    broker_request req;
+    arena_reset(&c->arena);
+    if (parse_request(frame, len, &req, &c->arena) != 0) return -1;
+    int16_t lo, hi;
+    int supported = broker_api_supported(req.api_key, &lo, &hi);
+    if (req.api_key == KAFKA_API_API_VERSIONS)
+        return broker_handle_api_versions(b, c, &req); /* answers unknown versions itself */
+    broker_handler_fn *handler = handler_for(req.api_key);
+    if (!supported || !handler || req.api_version < lo || req.api_version > hi) return -1;
+    return handler(b, c, &req);
+}
+
+static void park_copy(broker_conn *c, const uint8_t *frame, size_t len) {
+    if (c->parked_frame == frame) return; /* re-parked from its own copy */
+    free(c->parked_frame);
+    c->parked_frame = malloc(len);
+    if (!c->parked_frame) abort();
+    memcpy(c->parked_frame, frame, len);
+    c->parked_frame_len = len;
+}
+
+/* Reads and serves frames until the connection parks, runs dry or fails. */
+static void conn_pump(broker *b, broker_conn *c) {
+    conn_id id = c->id;
+    while (c->parked == BROKER_PARK_NONE) {
+        const uint8_t *frame;
+        size_t len;
+        enum frame_result fr = frame_reader_next(&c->reader, &frame, &len);
+        if (fr == FRAME_NONE) return;
+        int rc = fr == FRAME_READY ? serve_frame(b, c, frame, len) : -1;
+        c = conn_find(b, id); /* handlers may grow the connection table */
+        if (!c) return;
+        if (rc < 0) {
+            conn_close(b, c);
+            return;
+        }
+        if (rc == 1) park_copy(c, frame, len);
+    }
+}
+
+void broker_on_bytes(broker *b, conn_id conn, const uint8_t *bytes, size_t len) {
+    broker_conn *c = conn_find(b, conn);
+    if (!c) return;
+    frame_reader_feed(&c->reader, bytes, len);
+    conn_pump(b, c);
+}
+
+/* Retries a parked request; when it completes, serves what queued up behind it. */
+static void conn_retry_parked(broker *b, broker_conn *c) {
+    conn_id id = c->id;
+    c->parked = BROKER_PARK_NONE;
+    int rc = serve_frame(b, c, c->parked_frame, c->parked_frame_len);
+    c = conn_find(b, id);
+    if (!c) return;
+    if (rc < 0) {
+        conn_close(b, c);
+        return;
+    }
+    if (rc == 1) return;
+    free(c->parked_frame);
+    c->parked_frame = NULL;
+    conn_pump(b, c);
+}
+
+void broker_partition_changed(broker *b, broker_partition *p) {
+    (void)p;
+    /* Retrying may close connections and reorder the table: work from ids. */
+    conn_id waiting[64];
+    int32_t n = 0;
+    for (int32_t i = 0; i < b->conn_count && n < 64; i++)
+        if (b->conns[i].parked == BROKER_PARK_FETCH) waiting[n++] = b->conns[i].id;
+    for (int32_t i = 0; i < n; i++) {
+        broker_conn *c = conn_find(b, waiting[i]);
+        if (c && c->parked == BROKER_PARK_FETCH) conn_retry_parked(b, c);
+    }
+}
+
+/* ---- responses ------------------------------------------------------------------------ */
+
+void broker_response_begin(broker *b, const broker_request *req) {
+    wire_writer_reset(&b->out);
+    wire_put_i32(&b->out, 0); /* size, patched in finish */
+    wire_put_i32(&b->out, req->correlation_id);
+    if (req->api_key != KAFKA_API_API_VERSIONS &&
+        kafka_api_version_valid(req->api_key, req->api_version) &&
+        kafka_response_header_version(req->api_key, req->api_version) >= 1)
+        wire_put_uvarint(&b->out, 0); /* empty tag buffer */
+}
+
+void broker_response_finish(broker *b, broker_conn *c) {
+    assert(b->out.len >= 8);
+    wire_patch_i32(&b->out, 0, (int32_t)(b->out.len - 4));
+    b->env.send(b->env.ctx, c->id, b->out.data, b->out.len);
+}
+
+/* ---- timers ------------------------------------------------------------------------ */
+
+int64_t broker_next_deadline_us(const broker *b) {
+    int64_t at = b->next_flush_us < b->next_retention_us ? b->next_flush_us : b->next_retention_us;
+    for (int32_t i = 0; i < b->conn_count; i++)
+        if (b->conns[i].parked && b->conns[i].parked_deadline_us < at)
+            at = b->conns[i].parked_deadline_us;
+    return at;
+}
+
+static void flush_all(broker *b) {
+    for (int32_t i = 0; i < b->topic_count; i++)
+        for (int32_t p = 0; p < b->topics[i].partition_count; p++)
+            if (b->topics[i].partitions[p].hosted) partition_log_sync(&b->topics[i].partitions[p].log);
+}
+
+static void apply_retention(broker *b) {
+    int64_t now_ms = b->env.epoch_ms(b->env.ctx);
+    for (int32_t i = 0; i < b->topic_count; i++)
+        for (int32_t p = 0; p < b->topics[i].partition_count; p++) {
+            broker_partition *bp = &b->topics[i].partitions[p];
+            if (!bp->hosted) continue;
+            int64_t before = partition_log_start_offset(&bp->log);
+            partition_log_apply_retention(&bp->log, now_ms);
+            int64_t after = partition_log_start_offset(&bp->log);
+            if (after != before)
+                broker_observe(b, &(observe_event){.kind = OBSERVE_LOG_START, .node = b->cfg.node_id,
+                                                   .topic = bp->topic, .partition = bp->index,
+                                                   .offset = after});
+        }
+}
+
+void broker_on_timer(broker *b) {
+    int64_t now = b->env.now_us(b->env.ctx);
+    if (now >= b->next_flush_us) {
+        flush_all(b);
+        b->next_flush_us = now + b->cfg.flush_interval_ms * 1000;
+    }
+    if (now >= b->next_retention_us) {
+        apply_retention(b);
+        b->next_retention_us = now + 300LL * 1000 * 1000;
+    }
+    for (int32_t i = 0; i < b->conn_count; i++)
+        if (b->conns[i].parked && b->conns[i].parked_deadline_us <= now) {
+            conn_retry_parked(b, &b->conns[i]);
+            i = -1; /* the table may have changed: rescan */
+        }
+}

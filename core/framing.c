@@ -1,0 +1,63 @@
+#include "framing.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+void frame_reader_init(frame_reader *r, int32_t frame_bytes_max) {
+    assert(frame_bytes_max > 0);
+    memset(r, 0, sizeof *r);
+    r->frame_bytes_max = frame_bytes_max;
+}
+
+void frame_reader_deinit(frame_reader *r) {
+    free(r->buf);
+    memset(r, 0, sizeof *r);
+}
+
+static void compact(frame_reader *r) {
+    if (r->consumed == 0) return;
+    memmove(r->buf, r->buf + r->consumed, r->len - r->consumed);
+    r->len -= r->consumed;
+    r->consumed = 0;
+}
+
+void frame_reader_feed(frame_reader *r, const uint8_t *bytes, size_t len) {
+    compact(r);
+    if (r->len + len > r->cap) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap < r->len + len) cap *= 2;
+        uint8_t *buf = realloc(r->buf, cap);
+        if (!buf) abort();
+        r->buf = buf;
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->len, bytes, len);
+    r->len += len;
+}
+
+enum frame_result frame_reader_next(frame_reader *r, const uint8_t **frame, size_t *len) {
+    size_t avail = r->len - r->consumed;
+    if (r->failed) return FRAME_TOO_LARGE;
+    if (avail < 4) return FRAME_NONE;
+    const uint8_t *p = r->buf + r->consumed;
+    int32_t size = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+    if (size < 0) {
+        r->failed = 1;
+        return FRAME_NEGATIVE;
+    }
+    if (size > r->frame_bytes_max) {
+        r->failed = 1;
+        return FRAME_TOO_LARGE;
+    }
+    if (avail - 4 < (size_t)size) return FRAME_NONE;
+    *frame = p + 4;
+    *len = (size_t)size;
+    r->consumed += 4 + (size_t)size;
+    assert(r->consumed <= r->len);
+    return FRAME_READY;
+}
+
+size_t frame_reader_pending(const frame_reader *r) {
+    return r->len - r->consumed;
+}

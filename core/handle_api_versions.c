@@ -1,0 +1,62 @@
+/*
+ * handle_api_versions.c — ApiVersions (key 18), versions 0..3.
+ *
+ * What we advertise follows PROTOCOL.md: each client picks the highest version
+ * both sides support, so every advertised version must work.  Produce is
+ * advertised from 0 because librdkafka disables compression otherwise; 0..2 are
+ * then rejected by the produce handler.  An ApiVersions request of a version we do
+ * not know gets UNSUPPORTED_VERSION in v0 format with our range, never a close.
+ */
+#include "broker_internal.h"
+#include "kafka_errors.gen.h"
+
+typedef struct advertised_api {
+    int16_t api_key, min_version, max_version;
+} advertised_api;
+
+static const advertised_api advertised[] = {
+    {KAFKA_API_PRODUCE, 0, 7},  {KAFKA_API_FETCH, 4, 11},        {KAFKA_API_LIST_OFFSETS, 1, 3},
+    {KAFKA_API_METADATA, 0, 8}, {KAFKA_API_API_VERSIONS, 0, 3},
+};
+
+#define ADVERTISED_COUNT ((int32_t)(sizeof advertised / sizeof advertised[0]))
+
+int broker_api_supported(int16_t api_key, int16_t *min_version, int16_t *max_version) {
+    for (int32_t i = 0; i < ADVERTISED_COUNT; i++)
+        if (advertised[i].api_key == api_key) {
+            *min_version = advertised[i].min_version;
+            *max_version = advertised[i].max_version;
+            return 1;
+        }
+    return 0;
+}
+
+int broker_handle_api_versions(broker *b, broker_conn *c, const broker_request *req) {
+    kafka_api_versions_response_api_version keys[ADVERTISED_COUNT];
+    for (int32_t i = 0; i < ADVERTISED_COUNT; i++) {
+        kafka_api_versions_response_api_version_init(&keys[i]);
+        keys[i].api_key = advertised[i].api_key;
+        keys[i].min_version = advertised[i].min_version;
+        keys[i].max_version = advertised[i].max_version;
+    }
+    kafka_api_versions_response resp;
+    kafka_api_versions_response_init(&resp);
+    resp.api_keys = keys;
+    resp.api_keys_count = ADVERTISED_COUNT;
+    int16_t version = req->api_version;
+    if (version < 0 || version > 3) {
+        resp.error_code = KAFKA_ERROR_UNSUPPORTED_VERSION;
+        version = 0;
+    } else {
+        kafka_api_versions_request body;
+        kafka_api_versions_request_init(&body);
+        wire_reader r = {.data = req->body, .len = req->body_len};
+        if (kafka_api_versions_request_decode(&body, &r, version, &c->arena) != 0) {
+            resp.error_code = KAFKA_ERROR_INVALID_REQUEST;
+        }
+    }
+    broker_response_begin(b, req);
+    kafka_api_versions_response_encode(&resp, &b->out, version);
+    broker_response_finish(b, c);
+    return 0;
+}

@@ -1,0 +1,136 @@
+/*
+ * handle_fetch.c — Fetch (key 1), versions 4..11.
+ *
+ * Consumers read whole batches below the high watermark; the first batch is
+ * returned whole even when larger than the limits (KIP-74).  A fetch exactly at
+ * the log end returns nothing; OFFSET_OUT_OF_RANGE is only for offsets below the
+ * log start or above the log end.  When less than min_bytes is available the
+ * request parks until data arrives or max_wait_ms passes.  Fetch sessions are
+ * declined with session_id 0, so clients send full fetches.
+ */
+#include "broker_internal.h"
+#include "kafka_errors.gen.h"
+#include "record_batch.h"
+
+#include <string.h>
+
+typedef kafka_fetch_response_partition_data fetch_result;
+
+typedef struct fetch_budget {
+    size_t bytes_left; /* the request's max_bytes */
+    size_t bytes_total;
+    int first; /* nothing returned yet: KIP-74 applies */
+} fetch_budget;
+
+typedef struct below_hw_ctx {
+    int64_t high_watermark;
+    size_t bytes;
+} below_hw_ctx;
+
+static int batch_below_hw(void *arg, const uint8_t *batch, size_t len) {
+    below_hw_ctx *ctx = arg;
+    if (record_batch_last_offset(batch) >= ctx->high_watermark) return 1;
+    ctx->bytes += len;
+    return 0;
+}
+
+static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64_t offset,
+                           size_t partition_max, fetch_budget *budget, fetch_result *out) {
+    out->high_watermark = p->high_watermark;
+    out->last_stable_offset = p->high_watermark;
+    out->log_start_offset = partition_log_start_offset(&p->log);
+    if (offset < out->log_start_offset || offset > partition_log_end_offset(&p->log)) {
+        out->error_code = KAFKA_ERROR_OFFSET_OUT_OF_RANGE;
+        return;
+    }
+    if (offset >= p->high_watermark) return;
+    size_t limit = partition_max < budget->bytes_left ? partition_max : budget->bytes_left;
+    if (budget->first && limit == 0) limit = 1; /* KIP-74: the first batch comes whole */
+    if (limit == 0) return;
+    partition_log_buf buf = {0};
+    if (partition_log_read(&p->log, offset, limit, &buf) != 0) {
+        partition_log_buf_free(&buf);
+        out->error_code = KAFKA_ERROR_KAFKA_STORAGE_ERROR;
+        return;
+    }
+    below_hw_ctx hw = {.high_watermark = p->high_watermark};
+    record_batch_split(buf.bytes, buf.len, batch_below_hw, &hw);
+    if (hw.bytes > 0) {
+        uint8_t *copy = arena_alloc(&c->arena, hw.bytes);
+        memcpy(copy, buf.bytes, hw.bytes);
+        out->records = (kafka_bytes){copy, (int32_t)hw.bytes};
+        budget->bytes_left -= hw.bytes < budget->bytes_left ? hw.bytes : budget->bytes_left;
+        budget->bytes_total += hw.bytes;
+        budget->first = 0;
+    }
+    partition_log_buf_free(&buf);
+    (void)b;
+}
+
+static void fetch_partition(broker *b, broker_conn *c, kafka_str topic,
+                            const kafka_fetch_request_fetch_partition *in, fetch_budget *budget,
+                            fetch_result *out) {
+    kafka_fetch_response_partition_data_init(out);
+    out->partition_index = in->partition;
+    out->high_watermark = -1;
+    out->last_stable_offset = -1;
+    out->log_start_offset = -1;
+    out->preferred_read_replica = -1;
+    out->aborted_transactions_count = 0;
+    out->records = (kafka_bytes){NULL, 0};
+    broker_partition *p = broker_partition_find(b, topic, in->partition);
+    if (!p || !p->hosted) {
+        out->error_code = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    }
+    if (p->leader != b->cfg.node_id) {
+        out->error_code = KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
+        return;
+    }
+    size_t partition_max = in->partition_max_bytes > 0 ? (size_t)in->partition_max_bytes : 0;
+    read_partition(b, c, p, in->fetch_offset, partition_max, budget, out);
+}
+
+static int fetch_has_error(const kafka_fetch_response *resp) {
+    for (int32_t t = 0; t < resp->responses_count; t++)
+        for (int32_t k = 0; k < resp->responses[t].partitions_count; k++)
+            if (resp->responses[t].partitions[k].error_code != KAFKA_ERROR_NONE) return 1;
+    return 0;
+}
+
+int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
+    int retry = c->parked_frame != NULL;
+    kafka_fetch_request body;
+    kafka_fetch_request_init(&body);
+    wire_reader r = {.data = req->body, .len = req->body_len};
+    if (kafka_fetch_request_decode(&body, &r, req->api_version, &c->arena) != 0) return -1;
+    kafka_fetch_response resp;
+    kafka_fetch_response_init(&resp);
+    resp.session_id = 0;
+    resp.responses_count = body.topics_count;
+    resp.responses = arena_alloc(&c->arena, (size_t)(body.topics_count + 1) * sizeof *resp.responses);
+    fetch_budget budget = {.bytes_left = body.max_bytes > 0 ? (size_t)body.max_bytes : 0, .first = 1};
+    for (int32_t t = 0; t < body.topics_count; t++) {
+        kafka_fetch_request_fetch_topic *ft = &body.topics[t];
+        kafka_fetch_response_fetchable_topic_response *tr = &resp.responses[t];
+        kafka_fetch_response_fetchable_topic_response_init(tr);
+        tr->topic = ft->topic;
+        tr->partitions_count = ft->partitions_count;
+        tr->partitions = arena_alloc(&c->arena, (size_t)(ft->partitions_count + 1) * sizeof(fetch_result));
+        for (int32_t k = 0; k < ft->partitions_count; k++)
+            fetch_partition(b, c, ft->topic, &ft->partitions[k], &budget, &tr->partitions[k]);
+    }
+    int64_t now = b->env.now_us(b->env.ctx);
+    int enough = budget.bytes_total >= (size_t)(body.min_bytes > 0 ? body.min_bytes : 0);
+    if (!enough && body.max_wait_ms > 0 && !fetch_has_error(&resp)) {
+        if (!retry) c->parked_deadline_us = now + (int64_t)body.max_wait_ms * 1000;
+        if (now < c->parked_deadline_us) {
+            c->parked = BROKER_PARK_FETCH;
+            return 1;
+        }
+    }
+    broker_response_begin(b, req);
+    kafka_fetch_response_encode(&resp, &b->out, req->api_version);
+    broker_response_finish(b, c);
+    return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * handle_metadata.c — Metadata (key 3), versions 0..8.
+ *
+ * v0 asks for every topic with an empty list; v1+ with a null list.  The
+ * controller id is never -1: admin clients send CreateTopics there.
+ */
+#include "broker_internal.h"
+#include "kafka_errors.gen.h"
+
+#include <string.h>
+
+typedef kafka_metadata_response_metadata_response_topic md_topic;
+typedef kafka_metadata_response_metadata_response_partition md_partition;
+
+static void fill_partition(md_partition *out, const broker_partition *p) {
+    kafka_metadata_response_metadata_response_partition_init(out);
+    out->partition_index = p->index;
+    out->leader_id = p->leader;
+    out->leader_epoch = p->leader_epoch;
+    out->replica_nodes = (int32_t *)p->replicas;
+    out->replica_nodes_count = p->replica_count;
+    out->isr_nodes = (int32_t *)p->isr;
+    out->isr_nodes_count = p->isr_count;
+    out->offline_replicas_count = 0;
+}
+
+static void fill_topic(md_topic *out, broker_topic *t, arena *a) {
+    kafka_metadata_response_metadata_response_topic_init(out);
+    out->name = kafka_str_c(t->name);
+    memcpy(out->topic_id, t->id, 16);
+    out->partitions = arena_alloc(a, (size_t)t->partition_count * sizeof *out->partitions);
+    out->partitions_count = t->partition_count;
+    for (int32_t p = 0; p < t->partition_count; p++)
+        fill_partition(&out->partitions[p], &t->partitions[p]);
+}
+
+static void fill_brokers(broker *b, kafka_metadata_response *resp, arena *a) {
+    resp->brokers_count = b->cfg.node_count;
+    resp->brokers = arena_alloc(a, (size_t)b->cfg.node_count * sizeof *resp->brokers);
+    for (int32_t i = 0; i < b->cfg.node_count; i++) {
+        kafka_metadata_response_metadata_response_broker *mb = &resp->brokers[i];
+        kafka_metadata_response_metadata_response_broker_init(mb);
+        mb->node_id = b->cfg.nodes[i].node_id;
+        mb->host = kafka_str_c(b->cfg.nodes[i].host);
+        mb->port = b->cfg.nodes[i].port;
+    }
+}
+
+int broker_handle_metadata(broker *b, broker_conn *c, const broker_request *req) {
+    kafka_metadata_request body;
+    kafka_metadata_request_init(&body);
+    wire_reader r = {.data = req->body, .len = req->body_len};
+    if (kafka_metadata_request_decode(&body, &r, req->api_version, &c->arena) != 0) return -1;
+    int all = body.topics_count < 0 || (req->api_version == 0 && body.topics_count == 0);
+
+    kafka_metadata_response resp;
+    kafka_metadata_response_init(&resp);
+    fill_brokers(b, &resp, &c->arena);
+    resp.cluster_id = kafka_str_c(b->cfg.cluster_id);
+    resp.controller_id = b->cfg.nodes[0].node_id;
+    int32_t n = all ? b->topic_count : body.topics_count;
+    resp.topics = arena_alloc(&c->arena, (size_t)(n > 0 ? n : 1) * sizeof *resp.topics);
+    resp.topics_count = n;
+    for (int32_t i = 0; i < n; i++) {
+        broker_topic *t = all ? &b->topics[i] : broker_topic_find(b, body.topics[i].name);
+        if (t) {
+            fill_topic(&resp.topics[i], t, &c->arena);
+            continue;
+        }
+        kafka_metadata_response_metadata_response_topic_init(&resp.topics[i]);
+        resp.topics[i].name = body.topics[i].name;
+        resp.topics[i].error_code = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    broker_response_begin(b, req);
+    kafka_metadata_response_encode(&resp, &b->out, req->api_version);
+    broker_response_finish(b, c);
+    return 0;
+}

@@ -1,0 +1,133 @@
+/*
+ * handle_produce.c — Produce (key 0), versions 3..7 (0..2 advertised, rejected).
+ *
+ * Each partition's records are validated and appended by the leader with offsets
+ * from the log end and the leader's epoch.  acks=0 gets no response at all.
+ * Parked fetches are woken only after this response is on the wire, because the
+ * broker has one response writer.
+ */
+#include "broker_internal.h"
+#include "kafka_errors.gen.h"
+#include "record_batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef kafka_produce_response_partition_produce_response produce_result;
+
+typedef struct observe_append_ctx {
+    broker *b;
+    broker_partition *p;
+    int64_t offset_next;
+    uint8_t *copy;
+    size_t copy_cap;
+} observe_append_ctx;
+
+/* Reports each appended batch as stored: offsets and epoch assigned. */
+static int observe_batch(void *arg, const uint8_t *batch, size_t len) {
+    observe_append_ctx *ctx = arg;
+    if (len > ctx->copy_cap) {
+        ctx->copy = realloc(ctx->copy, len);
+        if (!ctx->copy) abort();
+        ctx->copy_cap = len;
+    }
+    memcpy(ctx->copy, batch, len);
+    record_batch_set_base_offset(ctx->copy, ctx->offset_next);
+    record_batch_set_partition_leader_epoch(ctx->copy, ctx->p->leader_epoch);
+    int64_t last = record_batch_last_offset(ctx->copy);
+    broker_observe(ctx->b, &(observe_event){.kind = OBSERVE_APPEND, .node = ctx->b->cfg.node_id,
+                                            .topic = ctx->p->topic, .partition = ctx->p->index,
+                                            .leader_epoch = ctx->p->leader_epoch,
+                                            .offset = ctx->offset_next, .offset_last = last,
+                                            .producer_id = record_batch_producer_id(ctx->copy),
+                                            .sequence = record_batch_base_sequence(ctx->copy),
+                                            .count = record_batch_record_count(ctx->copy),
+                                            .batch = ctx->copy, .batch_len = len});
+    ctx->offset_next = last + 1;
+    return 0;
+}
+
+static int16_t append(broker *b, broker_partition *p, kafka_bytes records, int16_t acks,
+                      int64_t *base_offset) {
+    if (!p || !p->hosted) return KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (p->leader != b->cfg.node_id) return KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
+    if (records.len <= 0) return KAFKA_ERROR_CORRUPT_MESSAGE;
+    if (acks == -1 && p->isr_count < b->cfg.min_insync_replicas)
+        return KAFKA_ERROR_NOT_ENOUGH_REPLICAS;
+    int rc = partition_log_append(&p->log, records.ptr, (size_t)records.len, p->leader_epoch,
+                                  base_offset);
+    if (rc == PARTITION_LOG_EINVALID) return KAFKA_ERROR_CORRUPT_MESSAGE;
+    if (rc != 0) return KAFKA_ERROR_KAFKA_STORAGE_ERROR;
+    observe_append_ctx ctx = {.b = b, .p = p, .offset_next = *base_offset};
+    record_batch_split(records.ptr, (size_t)records.len, observe_batch, &ctx);
+    free(ctx.copy);
+    if (b->cfg.flush_interval_ms == 0) partition_log_sync(&p->log);
+    /* No replication yet: the leader's log end is committed. */
+    p->high_watermark = partition_log_end_offset(&p->log);
+    broker_observe(b, &(observe_event){.kind = OBSERVE_HIGH_WATERMARK, .node = b->cfg.node_id,
+                                       .topic = p->topic, .partition = p->index,
+                                       .leader_epoch = p->leader_epoch,
+                                       .offset = p->high_watermark});
+    return KAFKA_ERROR_NONE;
+}
+
+static void produce_partition(broker *b, const kafka_produce_request *req, kafka_str topic,
+                              const kafka_produce_request_partition_produce_data *in,
+                              produce_result *out, int16_t version, broker_partition **changed) {
+    kafka_produce_response_partition_produce_response_init(out);
+    out->index = in->index;
+    out->base_offset = -1;
+    out->log_append_time_ms = -1;
+    out->log_start_offset = -1;
+    *changed = NULL;
+    if (version < 3) {
+        out->error_code = KAFKA_ERROR_UNSUPPORTED_VERSION;
+        return;
+    }
+    if (req->acks != 0 && req->acks != 1 && req->acks != -1) {
+        out->error_code = KAFKA_ERROR_INVALID_REQUIRED_ACKS;
+        return;
+    }
+    broker_partition *p = broker_partition_find(b, topic, in->index);
+    int64_t base = -1;
+    out->error_code = append(b, p, in->records, req->acks, &base);
+    if (out->error_code != KAFKA_ERROR_NONE) return;
+    out->base_offset = base;
+    out->log_start_offset = partition_log_start_offset(&p->log);
+    *changed = p;
+}
+
+int broker_handle_produce(broker *b, broker_conn *c, const broker_request *req) {
+    kafka_produce_request body;
+    kafka_produce_request_init(&body);
+    wire_reader r = {.data = req->body, .len = req->body_len};
+    if (kafka_produce_request_decode(&body, &r, req->api_version, &c->arena) != 0) return -1;
+    kafka_produce_response resp;
+    kafka_produce_response_init(&resp);
+    resp.responses_count = body.topic_data_count;
+    resp.responses = arena_alloc(&c->arena, (size_t)(body.topic_data_count + 1) * sizeof *resp.responses);
+    int32_t total = 0;
+    for (int32_t t = 0; t < body.topic_data_count; t++) total += body.topic_data[t].partition_data_count;
+    broker_partition **changed = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *changed);
+    int32_t k = 0;
+    for (int32_t t = 0; t < body.topic_data_count; t++) {
+        kafka_produce_request_topic_produce_data *td = &body.topic_data[t];
+        kafka_produce_response_topic_produce_response *tr = &resp.responses[t];
+        kafka_produce_response_topic_produce_response_init(tr);
+        tr->name = td->name;
+        tr->partition_responses_count = td->partition_data_count;
+        tr->partition_responses =
+            arena_alloc(&c->arena, (size_t)(td->partition_data_count + 1) * sizeof(produce_result));
+        for (int32_t p = 0; p < td->partition_data_count; p++)
+            produce_partition(b, &body, td->name, &td->partition_data[p], &tr->partition_responses[p],
+                              req->api_version, &changed[k++]);
+    }
+    if (body.acks != 0) {
+        broker_response_begin(b, req);
+        kafka_produce_response_encode(&resp, &b->out, req->api_version);
+        broker_response_finish(b, c);
+    }
+    for (int32_t i = 0; i < k; i++)
+        if (changed[i]) broker_partition_changed(b, changed[i]);
+    return 0;
+}

@@ -1,0 +1,389 @@
+#include "checker.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "record_batch.h"
+#include "record_value.h"
+#include "u64_set.h"
+
+#define CHECKER_NODES_MAX 32 /* brokers tracked per partition */
+#define CHECKER_READERS_MAX 64
+
+/* What one broker holds of one partition: a record id per offset (0 = not a
+ * streamlab record). */
+typedef struct replica_image {
+    int32_t node;
+    uint64_t *ids;
+    int64_t end, cap;
+} replica_image;
+
+typedef struct reader_position {
+    int32_t node;
+    int64_t last; /* last offset consumed */
+} reader_position;
+
+typedef struct partition_state {
+    int32_t topic;
+    int32_t partition;
+    int32_t leader, leader_epoch;
+    int64_t hw, hw_epoch;
+    replica_image replicas[CHECKER_NODES_MAX];
+    int32_t replica_count;
+    uint64_t *acked; /* record id acknowledged with acks=all at each offset, else 0 */
+    int64_t acked_cap;
+    int64_t acked_end;
+    int64_t consumed_max; /* highest offset any consumer has seen, -1 */
+    int lost_reported;
+    reader_position readers[CHECKER_READERS_MAX];
+    int32_t reader_count;
+} partition_state;
+
+typedef struct group_state {
+    char name[SCENARIO_NAME_BYTES_MAX];
+    u64_set seen;
+    checker_group_stats stats;
+} group_state;
+
+struct checker {
+    const scenario *s;
+    partition_state *parts;
+    int32_t part_count;
+    group_state groups[SCENARIO_GROUPS_MAX];
+    int32_t group_count;
+    checker_violation violations[CHECKER_VIOLATIONS_MAX];
+    int32_t violation_count;
+    int64_t violations_total;
+    char faults[CHECKER_FAULTS_KEPT][64];
+    int32_t fault_count; /* total noted; the ring keeps the last CHECKER_FAULTS_KEPT */
+    int power_off_seen;
+};
+
+/* ---- set up ----------------------------------------------------------------------- */
+
+checker *checker_create(const scenario *s) {
+    checker *c = calloc(1, sizeof *c);
+    if (!c) abort();
+    c->s = s;
+    for (int32_t t = 0; t < s->topic_count; t++) c->part_count += s->topics[t].partitions;
+    c->parts = calloc((size_t)(c->part_count + 1), sizeof *c->parts);
+    if (!c->parts) abort();
+    int32_t k = 0;
+    for (int32_t t = 0; t < s->topic_count; t++)
+        for (int32_t p = 0; p < s->topics[t].partitions; p++, k++) {
+            c->parts[k].topic = t;
+            c->parts[k].partition = p;
+            c->parts[k].leader = -1;
+            c->parts[k].hw_epoch = -1;
+            c->parts[k].consumed_max = -1;
+        }
+    for (int32_t g = 0; g < s->group_count; g++) {
+        snprintf(c->groups[g].name, sizeof c->groups[g].name, "%s", s->groups[g].name);
+        u64_set_init(&c->groups[g].seen);
+    }
+    c->group_count = s->group_count;
+    return c;
+}
+
+void checker_destroy(checker *c) {
+    if (!c) return;
+    for (int32_t i = 0; i < c->part_count; i++) {
+        for (int32_t r = 0; r < c->parts[i].replica_count; r++) free(c->parts[i].replicas[r].ids);
+        free(c->parts[i].acked);
+    }
+    free(c->parts);
+    for (int32_t g = 0; g < c->group_count; g++) u64_set_deinit(&c->groups[g].seen);
+    free(c);
+}
+
+static partition_state *part_find(checker *c, const char *topic, int32_t partition) {
+    if (!topic) return NULL;
+    int32_t k = 0;
+    for (int32_t t = 0; t < c->s->topic_count; t++) {
+        if (strcmp(c->s->topics[t].name, topic) == 0) {
+            if (partition < 0 || partition >= c->s->topics[t].partitions) return NULL;
+            return &c->parts[k + partition];
+        }
+        k += c->s->topics[t].partitions;
+    }
+    return NULL; /* internal or auto-created topics are not checked */
+}
+
+static replica_image *replica_of(partition_state *p, int32_t node) {
+    for (int32_t r = 0; r < p->replica_count; r++)
+        if (p->replicas[r].node == node) return &p->replicas[r];
+    if (p->replica_count == CHECKER_NODES_MAX) return NULL;
+    replica_image *img = &p->replicas[p->replica_count++];
+    memset(img, 0, sizeof *img);
+    img->node = node;
+    return img;
+}
+
+static void ids_reserve(uint64_t **ids, int64_t *cap, int64_t need) {
+    if (need <= *cap) return;
+    int64_t n = *cap ? *cap : 1024;
+    while (n < need) n *= 2;
+    uint64_t *grown = realloc(*ids, (size_t)n * sizeof **ids);
+    if (!grown) abort();
+    memset(grown + *cap, 0, (size_t)(n - *cap) * sizeof *grown);
+    *ids = grown;
+    *cap = n;
+}
+
+/* A record's identity: producer, partition and sequence, mixed; never 0. */
+static uint64_t record_key(const record_value_id *id) {
+    uint64_t k = digest_fold(digest_fold((uint64_t)id->producer, (uint64_t)id->partition),
+                             (uint64_t)id->sequence);
+    return k ? k : 1;
+}
+
+/* ---- violations ---------------------------------------------------------------------- */
+
+static const char *allowed_by(const checker *c) {
+    const scenario_cluster *k = &c->s->cluster;
+    if (c->power_off_seen && k->flush_interval_ms != 0) return "power-off";
+    if (k->unclean_leader_election) return "unclean-election";
+    if (k->min_insync_replicas <= 1) return "min-isr-1";
+    if (k->truncation == SCENARIO_TRUNCATION_HIGH_WATERMARK) return "high-watermark-truncation";
+    if (k->truncation == SCENARIO_TRUNCATION_EPOCH_SINGLE) return "epoch-single-truncation";
+    return "";
+}
+
+static void violate(checker *c, int64_t t_us, const char *invariant, const partition_state *p,
+                    int64_t offset, const char *allowed, const char *detail) {
+    c->violations_total++;
+    if (c->violation_count == CHECKER_VIOLATIONS_MAX) return;
+    checker_violation *v = &c->violations[c->violation_count++];
+    memset(v, 0, sizeof *v);
+    v->t_us = t_us;
+    snprintf(v->invariant, sizeof v->invariant, "%s", invariant);
+    if (p) snprintf(v->topic, sizeof v->topic, "%s", c->s->topics[p->topic].name);
+    v->partition = p ? p->partition : -1;
+    v->offset = offset;
+    snprintf(v->allowed_by, sizeof v->allowed_by, "%s", allowed);
+    snprintf(v->detail, sizeof v->detail, "%s", detail);
+    int32_t kept = c->fault_count < CHECKER_FAULTS_KEPT ? c->fault_count : CHECKER_FAULTS_KEPT;
+    for (int32_t i = 0; i < kept; i++) {
+        int32_t idx = (c->fault_count - kept + i) % CHECKER_FAULTS_KEPT;
+        snprintf(v->faults[i], sizeof v->faults[i], "%s", c->faults[idx]);
+    }
+    v->fault_count = kept;
+}
+
+void checker_note_fault(checker *c, int64_t t_us, const char *what) {
+    char *slot = c->faults[c->fault_count % CHECKER_FAULTS_KEPT];
+    snprintf(slot, 64, "%.1f %s", (double)t_us / 1e6, what);
+    c->fault_count++;
+    if (strncmp(what, "power_off", 9) == 0) c->power_off_seen = 1;
+}
+
+/* The leader no longer holds an acknowledged record at its offset. */
+static void check_acked_from(checker *c, int64_t t_us, partition_state *p, const replica_image *img,
+                             int64_t from) {
+    if (p->lost_reported || img->node != p->leader) return;
+    for (int64_t o = from; o < p->acked_end; o++) {
+        if (!p->acked[o]) continue;
+        if (o < img->end && img->ids[o] == p->acked[o]) continue;
+        char detail[200];
+        snprintf(detail, sizeof detail,
+                 "record acknowledged at offset %lld is %s on leader %d",
+                 (long long)o, o < img->end ? "replaced" : "gone", (int)img->node);
+        violate(c, t_us, "acked-write-lost", p, o, allowed_by(c), detail);
+        p->lost_reported = 1;
+        return;
+    }
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+typedef struct append_ctx {
+    replica_image *img;
+    uint64_t *first_id;
+} append_ctx;
+
+static void on_append(checker *c, int64_t t_us, const observe_event *ev) {
+    partition_state *p = part_find(c, ev->topic, ev->partition);
+    replica_image *img = p ? replica_of(p, ev->node) : NULL;
+    if (!img || ev->offset_last < ev->offset) return;
+    ids_reserve(&img->ids, &img->cap, ev->offset_last + 1);
+    for (int64_t o = ev->offset; o <= ev->offset_last; o++) img->ids[o] = 0;
+    record_batch_iter it;
+    record_batch_record rec;
+    if (ev->batch && record_batch_iter_init(&it, ev->batch, ev->batch_len) == 0)
+        while (record_batch_iter_next(&it, &rec) == 1) {
+            record_value_id id;
+            if (rec.offset < ev->offset || rec.offset > ev->offset_last) continue;
+            if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) == 0)
+                img->ids[rec.offset] = record_key(&id);
+        }
+    img->end = ev->offset_last + 1;
+    check_acked_from(c, t_us, p, img, ev->offset);
+}
+
+static void on_truncate(checker *c, int64_t t_us, const observe_event *ev) {
+    partition_state *p = part_find(c, ev->topic, ev->partition);
+    replica_image *img = p ? replica_of(p, ev->node) : NULL;
+    if (!img) return;
+    if (ev->offset < img->end) img->end = ev->offset;
+    if (img->node == p->leader && ev->offset <= p->consumed_max && ev->offset < img->end + 1) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "leader %d cut its log to %lld below consumed offset %lld",
+                 (int)img->node, (long long)ev->offset, (long long)p->consumed_max);
+        violate(c, t_us, "seen-record-removed", p, ev->offset, allowed_by(c), detail);
+    }
+    check_acked_from(c, t_us, p, img, ev->offset);
+}
+
+static void on_leader(checker *c, int64_t t_us, const observe_event *ev) {
+    partition_state *p = part_find(c, ev->topic, ev->partition);
+    if (!p) return;
+    if (ev->leader_epoch < p->leader_epoch) {
+        violate(c, t_us, "leader-epoch", p, -1, "", "leader epoch went backwards");
+        return;
+    }
+    p->leader = ev->leader;
+    p->leader_epoch = ev->leader_epoch;
+    replica_image *img = ev->leader >= 0 ? replica_of(p, ev->leader) : NULL;
+    if (img) check_acked_from(c, t_us, p, img, 0);
+}
+
+static void on_high_watermark(checker *c, int64_t t_us, const observe_event *ev) {
+    partition_state *p = part_find(c, ev->topic, ev->partition);
+    if (!p) return;
+    if (ev->leader_epoch == p->hw_epoch && ev->offset < p->hw) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "leader %d moved the high watermark from %lld to %lld in epoch %d",
+                 (int)ev->node, (long long)p->hw, (long long)ev->offset, (int)ev->leader_epoch);
+        violate(c, t_us, "high-watermark-regression", p, ev->offset, "", detail);
+    }
+    p->hw = ev->offset;
+    p->hw_epoch = ev->leader_epoch;
+}
+
+static void on_ack(checker *c, const observe_event *ev) {
+    partition_state *p = part_find(c, ev->topic, ev->partition);
+    if (!p || ev->acks != -1 || ev->offset < 0) return;
+    ids_reserve(&p->acked, &p->acked_cap, ev->offset + ev->count);
+    for (int32_t i = 0; i < ev->count; i++) {
+        record_value_id id = {.producer = ev->node, .partition = ev->partition,
+                              .sequence = (int64_t)ev->sequence + i};
+        p->acked[ev->offset + i] = record_key(&id);
+    }
+    if (ev->offset + ev->count > p->acked_end) p->acked_end = ev->offset + ev->count;
+}
+
+static group_state *group_find(checker *c, const char *name) {
+    for (int32_t g = 0; name && g < c->group_count; g++)
+        if (strcmp(c->groups[g].name, name) == 0) return &c->groups[g];
+    return NULL;
+}
+
+static void check_order(checker *c, int64_t t_us, partition_state *p, const observe_event *ev) {
+    reader_position *r = NULL;
+    for (int32_t i = 0; i < p->reader_count; i++)
+        if (p->readers[i].node == ev->node) r = &p->readers[i];
+    if (!r && p->reader_count < CHECKER_READERS_MAX) {
+        r = &p->readers[p->reader_count++];
+        r->node = ev->node;
+        r->last = -1;
+    }
+    if (r && r->last >= 0 && ev->offset != r->last + 1) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "consumer %d read offset %lld after %lld", (int)ev->node,
+                 (long long)ev->offset, (long long)r->last);
+        violate(c, t_us, "consumer-order", p, ev->offset, "", detail);
+    }
+    if (r) r->last = ev->offset_last;
+    if (ev->offset_last > p->consumed_max) p->consumed_max = ev->offset_last;
+}
+
+static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
+    partition_state *p = part_find(c, ev->topic, ev->partition);
+    group_state *g = group_find(c, ev->detail);
+    if (!p) return;
+    check_order(c, t_us, p, ev);
+    if (!g) return;
+    record_batch_iter it;
+    record_batch_record rec;
+    if (!ev->batch || record_batch_iter_init(&it, ev->batch, ev->batch_len) != 0) return;
+    while (record_batch_iter_next(&it, &rec) == 1) {
+        record_value_id id;
+        if (rec.offset < ev->offset || rec.offset > ev->offset_last) continue;
+        g->stats.records++;
+        if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) != 0)
+            continue;
+        if (u64_set_add(&g->seen, record_key(&id))) g->stats.unique++;
+        else g->stats.duplicates++;
+    }
+}
+
+void checker_observe(checker *c, int64_t t_us, const observe_event *ev) {
+    switch (ev->kind) {
+    case OBSERVE_APPEND: on_append(c, t_us, ev); break;
+    case OBSERVE_TRUNCATE: on_truncate(c, t_us, ev); break;
+    case OBSERVE_LEADER: on_leader(c, t_us, ev); break;
+    case OBSERVE_HIGH_WATERMARK: on_high_watermark(c, t_us, ev); break;
+    case OBSERVE_PRODUCE_ACK: on_ack(c, ev); break;
+    case OBSERVE_CONSUME: on_consume(c, t_us, ev); break;
+    case OBSERVE_REBALANCE: {
+        group_state *g = group_find(c, ev->detail);
+        if (g) g->stats.rebalances++;
+        break;
+    }
+    default: break;
+    }
+}
+
+void checker_finish(checker *c, int64_t t_us) {
+    for (int32_t i = 0; i < c->part_count; i++) {
+        partition_state *p = &c->parts[i];
+        for (int32_t r = 0; r < p->replica_count; r++)
+            if (p->replicas[r].node == p->leader) check_acked_from(c, t_us, p, &p->replicas[r], 0);
+    }
+}
+
+/* ---- results ------------------------------------------------------------------------------- */
+
+int32_t checker_violation_count(const checker *c) {
+    return c->violation_count;
+}
+
+const checker_violation *checker_violation_get(const checker *c, int32_t i) {
+    assert(i >= 0 && i < c->violation_count);
+    return &c->violations[i];
+}
+
+int64_t checker_violations_total(const checker *c) {
+    return c->violations_total;
+}
+
+checker_group_stats checker_group(const checker *c, const char *group) {
+    group_state *g = group_find((checker *)c, group);
+    return g ? g->stats : (checker_group_stats){0};
+}
+
+int64_t checker_group_missing(const checker *c, const char *group) {
+    const group_state *g = group_find((checker *)c, group);
+    if (!g) return 0;
+    int32_t gi = (int32_t)(g - c->groups);
+    const scenario_group *sg = &c->s->groups[gi];
+    int64_t missing = 0;
+    for (int32_t i = 0; i < c->part_count; i++) {
+        const partition_state *p = &c->parts[i];
+        int reads = 0;
+        for (int32_t t = 0; t < sg->topic_count; t++)
+            reads |= strcmp(sg->topics[t], c->s->topics[p->topic].name) == 0;
+        if (!reads) continue;
+        for (int64_t o = 0; o < p->acked_end; o++)
+            if (p->acked[o] && !u64_set_has(&g->seen, p->acked[o])) missing++;
+    }
+    return missing;
+}
+
+int64_t checker_high_watermark(const checker *c, const char *topic, int32_t partition) {
+    const partition_state *p = part_find((checker *)c, topic, partition);
+    return p ? p->hw : 0;
+}

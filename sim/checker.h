@@ -1,0 +1,65 @@
+/*
+ * checker.h — the online invariant checker (DESIGN.md §6).
+ *
+ * It watches the same observe stream as the trace writer, so untraced runs are
+ * checked too.  It keeps, per partition, which record (producer, partition,
+ * sequence) each broker holds at each offset, which of them were acknowledged
+ * with acks=all, and what every consumer has seen; a violation is recorded with
+ * its virtual time, place, the setting that allowed it and the faults before it.
+ *
+ * Checked now: acked-write-lost (an acknowledged record overwritten or cut from
+ * the leader's log), high-watermark-regression (within one leader epoch),
+ * consumer-order (a consumer skipping or going back).  It also counts, per group,
+ * records consumed, distinct records and duplicates for the summary.
+ */
+#ifndef STREAMLAB_CHECKER_H
+#define STREAMLAB_CHECKER_H
+
+#include <stdint.h>
+
+#include "observe.h"
+#include "scenario.h"
+
+#define CHECKER_VIOLATIONS_MAX 64
+#define CHECKER_FAULTS_KEPT 8
+
+typedef struct checker_violation {
+    int64_t t_us;
+    char invariant[40];
+    char topic[SCENARIO_NAME_BYTES_MAX];
+    int32_t partition;
+    int64_t offset;
+    char allowed_by[40]; /* "" = null: a bug */
+    char detail[256];
+    char faults[CHECKER_FAULTS_KEPT][64];
+    int32_t fault_count;
+} checker_violation;
+
+typedef struct checker_group_stats {
+    int64_t records;
+    int64_t unique;
+    int64_t duplicates;
+    int64_t rebalances;
+} checker_group_stats;
+
+typedef struct checker checker;
+
+checker *checker_create(const scenario *s);
+void checker_destroy(checker *c);
+void checker_observe(checker *c, int64_t t_us, const observe_event *ev);
+/* A fault was applied (kept to explain later violations). */
+void checker_note_fault(checker *c, int64_t t_us, const char *what);
+/* End of run: final checks. */
+void checker_finish(checker *c, int64_t t_us);
+
+int32_t checker_violation_count(const checker *c);
+const checker_violation *checker_violation_get(const checker *c, int32_t i);
+/* Violations found beyond CHECKER_VIOLATIONS_MAX are counted, not kept. */
+int64_t checker_violations_total(const checker *c);
+checker_group_stats checker_group(const checker *c, const char *group);
+/* Acknowledged records of topic that the group never consumed. */
+int64_t checker_group_missing(const checker *c, const char *group);
+/* The last high watermark reported for topic/partition (0 before any). */
+int64_t checker_high_watermark(const checker *c, const char *topic, int32_t partition);
+
+#endif

@@ -1,0 +1,21 @@
+#include "digest.h"
+
+#include <stdio.h>
+
+uint64_t digest_bytes(const void *bytes, size_t len) {
+    const uint8_t *p = bytes;
+    uint64_t h = DIGEST_INIT ^ (len * 0x9e3779b97f4a7c15ull);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w = 0;
+        for (int k = 7; k >= 0; k--) w = (w << 8) | p[i + (size_t)k];
+        h = (h ^ digest_mix(w)) * 0x100000001b3ull;
+    }
+    uint64_t tail = 0;
+    for (size_t k = len; k > i; k--) tail = (tail << 8) | p[k - 1];
+    return digest_mix(h ^ tail);
+}
+
+void digest_hex(uint64_t digest, char out[17]) {
+    snprintf(out, 17, "%016llx", (unsigned long long)digest);
+}

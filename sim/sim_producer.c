@@ -1,0 +1,410 @@
+#include "sim_producer.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka_errors.gen.h"
+#include "record_batch.h"
+#include "record_value.h"
+
+#define PRODUCE_VERSION 7
+#define RETRY_BACKOFF_US 100000
+#define REQUEST_TIMEOUT_MS 30000
+#define REQUESTS_MAX (SIM_CLIENT_BROKERS_MAX * SIM_CLIENT_INFLIGHT_MAX)
+
+typedef struct producer_batch {
+    uint8_t *bytes;
+    size_t len;
+    int32_t partition;
+    int64_t base_sequence;
+    int32_t count;
+    int64_t created_us;
+    int64_t retry_at_us;
+    int in_flight;
+    struct producer_batch *next;
+} producer_batch;
+
+typedef struct producer_partition {
+    uint8_t *open_buf; /* the batch being filled, or NULL */
+    record_batch_builder builder;
+    int64_t open_created_us;
+    int64_t open_base_sequence;
+    int64_t sequence_next;
+    producer_batch *head, *tail; /* sealed batches, oldest first */
+} producer_partition;
+
+typedef struct producer_request {
+    uint64_t tag; /* 0 = free slot */
+    producer_batch *batches[SIM_CLIENT_PARTITIONS_MAX];
+    int32_t batch_count;
+} producer_request;
+
+struct sim_producer {
+    sim_client client;
+    const broker_env *env;
+    scenario_producer cfg;
+    int32_t node_id;
+    int64_t stop_at_us;
+    int64_t record_index; /* next record to generate */
+    int32_t topic_index;
+    int32_t sticky_partition;
+    producer_partition partitions[SIM_CLIENT_PARTITIONS_MAX];
+    int32_t partition_count;
+    producer_request requests[REQUESTS_MAX];
+    uint64_t tag_next;
+    sim_producer_stats stats;
+    uint8_t *value_buf;
+};
+
+static int64_t now_us(const sim_producer *p) {
+    return p->env->now_us(p->env->ctx);
+}
+
+static int64_t record_due_us(const sim_producer *p, int64_t index) {
+    return index * 1000000 / p->cfg.rate_per_s;
+}
+
+/* ---- delivery reports ------------------------------------------------------------ */
+
+static void report(sim_producer *p, const producer_batch *b, int16_t error, int64_t offset) {
+    observe_event ev = {.kind = error == KAFKA_ERROR_NONE ? OBSERVE_PRODUCE_ACK : OBSERVE_PRODUCE_FAIL,
+                        .node = p->node_id,
+                        .topic = p->cfg.topic,
+                        .partition = b->partition,
+                        .offset = offset,
+                        .offset_last = offset >= 0 ? offset + b->count - 1 : -1,
+                        .sequence = (int32_t)b->base_sequence,
+                        .count = b->count,
+                        .error = error,
+                        .acks = p->cfg.acks,
+                        .detail = p->cfg.name};
+    p->env->observe(p->env->ctx, &ev);
+    if (error == KAFKA_ERROR_NONE) p->stats.acked += b->count;
+    else p->stats.failed += b->count;
+    p->stats.in_flight -= b->count;
+}
+
+static void batch_pop(producer_partition *pp, producer_batch *b) {
+    assert(pp->head == b);
+    pp->head = b->next;
+    if (!pp->head) pp->tail = NULL;
+    free(b->bytes);
+    free(b);
+}
+
+/* ---- accumulating records ---------------------------------------------------------- */
+
+static void seal(sim_producer *p, int32_t partition) {
+    producer_partition *pp = &p->partitions[partition];
+    if (!pp->open_buf) return;
+    producer_batch *b = calloc(1, sizeof *b);
+    if (!b) abort();
+    b->len = record_batch_builder_finish(&pp->builder);
+    b->bytes = pp->open_buf;
+    b->partition = partition;
+    b->base_sequence = pp->open_base_sequence;
+    b->count = pp->builder.record_count;
+    b->created_us = pp->open_created_us;
+    pp->open_buf = NULL;
+    if (pp->tail) pp->tail->next = b;
+    else pp->head = b;
+    pp->tail = b;
+    if (partition == p->sticky_partition && p->partition_count > 0)
+        p->sticky_partition = (int32_t)(p->env->random_u64(p->env->ctx) % (uint64_t)p->partition_count);
+}
+
+static void open_batch(sim_producer *p, int32_t partition) {
+    producer_partition *pp = &p->partitions[partition];
+    pp->open_buf = malloc((size_t)p->cfg.batch_bytes);
+    if (!pp->open_buf) abort();
+    record_batch_builder_config bc;
+    record_batch_builder_config_default(&bc);
+    bc.base_sequence = (int32_t)pp->sequence_next;
+    record_batch_builder_init(&pp->builder, pp->open_buf, (size_t)p->cfg.batch_bytes, &bc);
+    pp->open_created_us = now_us(p);
+    pp->open_base_sequence = pp->sequence_next;
+}
+
+static int32_t pick_partition(sim_producer *p, const uint8_t *key, int32_t key_len) {
+    if (key_len < 0) return p->sticky_partition;
+    return (int32_t)((sim_client_murmur2(key, (size_t)key_len) & 0x7fffffff) %
+                     (uint32_t)p->partition_count);
+}
+
+static void generate_one(sim_producer *p) {
+    char key[32];
+    int32_t key_len = -1;
+    if (p->cfg.keys > 0)
+        key_len = snprintf(key, sizeof key, "key-%lld", (long long)(p->record_index % p->cfg.keys));
+    int32_t partition = pick_partition(p, (const uint8_t *)key, key_len);
+    producer_partition *pp = &p->partitions[partition];
+    record_value_id id = {.producer = p->node_id, .partition = partition, .sequence = pp->sequence_next};
+    record_value_format(p->value_buf, (size_t)p->cfg.value_bytes, &id);
+    record_batch_record_in rec = {.timestamp_ms = p->env->epoch_ms(p->env->ctx),
+                                  .key = key_len >= 0 ? (const uint8_t *)key : NULL,
+                                  .key_len = key_len,
+                                  .value = p->value_buf,
+                                  .value_len = p->cfg.value_bytes};
+    if (!pp->open_buf) open_batch(p, partition);
+    if (record_batch_builder_add(&pp->builder, &rec) != 0) {
+        seal(p, partition);
+        partition = key_len < 0 ? p->sticky_partition : partition;
+        pp = &p->partitions[partition];
+        if (key_len < 0) { /* the sticky partition moved: renumber for it */
+            id.partition = partition;
+            id.sequence = pp->sequence_next;
+            record_value_format(p->value_buf, (size_t)p->cfg.value_bytes, &id);
+        }
+        if (!pp->open_buf) open_batch(p, partition);
+        int rc = record_batch_builder_add(&pp->builder, &rec);
+        assert(rc == 0 && "a record larger than batch_bytes");
+        (void)rc;
+    }
+    pp->sequence_next++;
+    p->record_index++;
+    p->stats.produced++;
+    p->stats.in_flight++;
+    if (pp->builder.used_bytes + (size_t)p->cfg.value_bytes + 64 > (size_t)p->cfg.batch_bytes)
+        seal(p, partition);
+}
+
+static void generate_due(sim_producer *p) {
+    if (p->partition_count == 0 || p->cfg.rate_per_s <= 0) return;
+    int64_t now = now_us(p);
+    while (record_due_us(p, p->record_index) <= now && record_due_us(p, p->record_index) < p->stop_at_us)
+        generate_one(p);
+    for (int32_t i = 0; i < p->partition_count; i++) {
+        producer_partition *pp = &p->partitions[i];
+        if (pp->open_buf && now >= pp->open_created_us + p->cfg.linger_ms * 1000) seal(p, i);
+    }
+}
+
+/* ---- sending --------------------------------------------------------------------------- */
+
+static producer_request *request_slot(sim_producer *p) {
+    for (int32_t i = 0; i < REQUESTS_MAX; i++)
+        if (p->requests[i].tag == 0) return &p->requests[i];
+    return NULL;
+}
+
+static void encode_produce(const void *body, wire_writer *w, int16_t version) {
+    kafka_produce_request_encode(body, w, version);
+}
+
+static void send_to(sim_producer *p, int32_t node, int64_t now) {
+    const sim_client_topic *t = &p->client.topics[p->topic_index];
+    producer_request *req = request_slot(p);
+    if (!req || !sim_client_ready(&p->client, node)) return;
+    kafka_produce_request_partition_produce_data parts[SIM_CLIENT_PARTITIONS_MAX];
+    int32_t n = 0;
+    for (int32_t i = 0; i < p->partition_count; i++) {
+        producer_batch *b = p->partitions[i].head;
+        if (!b || b->in_flight || b->retry_at_us > now || t->partitions[i].leader != node) continue;
+        kafka_produce_request_partition_produce_data_init(&parts[n]);
+        parts[n].index = i;
+        parts[n].records = (kafka_bytes){b->bytes, (int32_t)b->len};
+        req->batches[n++] = b;
+    }
+    if (n == 0) return;
+    kafka_produce_request_topic_produce_data topic;
+    kafka_produce_request_topic_produce_data_init(&topic);
+    topic.name = kafka_str_c(p->cfg.topic);
+    topic.partition_data = parts;
+    topic.partition_data_count = n;
+    kafka_produce_request body;
+    kafka_produce_request_init(&body);
+    body.acks = p->cfg.acks;
+    body.timeout_ms = REQUEST_TIMEOUT_MS;
+    body.topic_data = &topic;
+    body.topic_data_count = 1;
+    uint64_t tag = p->tag_next++;
+    int expects = p->cfg.acks != 0;
+    if (sim_client_send(&p->client, node, KAFKA_API_PRODUCE, PRODUCE_VERSION, &body, encode_produce,
+                        tag, expects) != 0)
+        return;
+    if (!expects) { /* acks=0: delivered as far as the producer will ever know */
+        for (int32_t i = 0; i < n; i++) {
+            report(p, req->batches[i], KAFKA_ERROR_NONE, -1);
+            batch_pop(&p->partitions[req->batches[i]->partition], req->batches[i]);
+        }
+        return;
+    }
+    req->tag = tag;
+    req->batch_count = n;
+    for (int32_t i = 0; i < n; i++) req->batches[i]->in_flight = 1;
+}
+
+static void expire(sim_producer *p, int64_t now) {
+    for (int32_t i = 0; i < p->partition_count; i++) {
+        producer_partition *pp = &p->partitions[i];
+        while (pp->head && !pp->head->in_flight &&
+               now >= pp->head->created_us + p->cfg.delivery_timeout_ms * 1000) {
+            report(p, pp->head, KAFKA_ERROR_REQUEST_TIMED_OUT, -1);
+            batch_pop(pp, pp->head);
+        }
+    }
+}
+
+static void pump(sim_producer *p) {
+    const sim_client_topic *t = &p->client.topics[p->topic_index];
+    if (p->partition_count == 0 && t->partition_count > 0) {
+        p->partition_count = t->partition_count;
+        p->sticky_partition =
+            (int32_t)(p->env->random_u64(p->env->ctx) % (uint64_t)p->partition_count);
+    }
+    generate_due(p);
+    int64_t now = now_us(p);
+    expire(p, now);
+    for (int32_t node = 1; node <= p->client.broker_count; node++) send_to(p, node, now);
+}
+
+/* ---- responses ---------------------------------------------------------------------------- */
+
+static int retriable(int16_t error) {
+    switch (error) {
+    case KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER:
+    case KAFKA_ERROR_LEADER_NOT_AVAILABLE:
+    case KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION:
+    case KAFKA_ERROR_REQUEST_TIMED_OUT:
+    case KAFKA_ERROR_NOT_ENOUGH_REPLICAS:
+    case KAFKA_ERROR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case KAFKA_ERROR_NETWORK_EXCEPTION:
+    case KAFKA_ERROR_CORRUPT_MESSAGE:
+    case KAFKA_ERROR_KAFKA_STORAGE_ERROR:
+    case KAFKA_ERROR_FENCED_LEADER_EPOCH:
+    case KAFKA_ERROR_UNKNOWN_LEADER_EPOCH: return 1;
+    default: return 0;
+    }
+}
+
+static void batch_done(sim_producer *p, producer_batch *b, int16_t error, int64_t offset) {
+    b->in_flight = 0;
+    if (error != KAFKA_ERROR_NONE && retriable(error)) {
+        b->retry_at_us = now_us(p) + RETRY_BACKOFF_US;
+        sim_client_refresh_metadata(&p->client);
+        return;
+    }
+    report(p, b, error, offset);
+    batch_pop(&p->partitions[b->partition], b);
+}
+
+static void on_produce_response(sim_producer *p, producer_request *req, wire_reader *r) {
+    kafka_produce_response resp;
+    kafka_produce_response_init(&resp);
+    arena_reset(&p->client.scratch);
+    int ok = r && kafka_produce_response_decode(&resp, r, PRODUCE_VERSION, &p->client.scratch) == 0;
+    for (int32_t i = 0; i < req->batch_count; i++) {
+        producer_batch *b = req->batches[i];
+        int16_t error = KAFKA_ERROR_NETWORK_EXCEPTION;
+        int64_t offset = -1;
+        for (int32_t t = 0; ok && t < resp.responses_count; t++)
+            for (int32_t k = 0; k < resp.responses[t].partition_responses_count; k++) {
+                kafka_produce_response_partition_produce_response *pr =
+                    &resp.responses[t].partition_responses[k];
+                if (pr->index != b->partition) continue;
+                error = pr->error_code;
+                offset = pr->base_offset;
+            }
+        batch_done(p, b, error, offset);
+    }
+    req->tag = 0;
+}
+
+static void on_response(sim_client *c, void *owner, int32_t node, int16_t api_key,
+                        int16_t api_version, uint64_t tag, wire_reader *r) {
+    sim_producer *p = owner;
+    (void)c;
+    (void)node;
+    (void)api_version;
+    if (api_key != KAFKA_API_PRODUCE) return;
+    for (int32_t i = 0; i < REQUESTS_MAX; i++)
+        if (p->requests[i].tag == tag) on_produce_response(p, &p->requests[i], r);
+}
+
+/* ---- node callbacks -------------------------------------------------------------------------- */
+
+sim_producer *sim_producer_create(const broker_env *env, int32_t node_id, const scenario_producer *cfg,
+                                  int32_t broker_count, int64_t stop_at_us) {
+    sim_producer *p = calloc(1, sizeof *p);
+    if (!p) abort();
+    p->env = env;
+    p->cfg = *cfg;
+    p->node_id = node_id;
+    p->stop_at_us = stop_at_us;
+    p->tag_next = 1;
+    p->value_buf = malloc((size_t)cfg->value_bytes);
+    if (!p->value_buf) abort();
+    sim_client_init(&p->client, env, node_id, cfg->name, broker_count, p, on_response);
+    p->topic_index = sim_client_want_topic(&p->client, cfg->topic);
+    return p;
+}
+
+void sim_producer_destroy(sim_producer *p) {
+    if (!p) return;
+    for (int32_t i = 0; i < SIM_CLIENT_PARTITIONS_MAX; i++) {
+        producer_partition *pp = &p->partitions[i];
+        free(pp->open_buf);
+        while (pp->head) batch_pop(pp, pp->head);
+    }
+    sim_client_deinit(&p->client);
+    free(p->value_buf);
+    free(p);
+}
+
+sim_producer_stats sim_producer_get_stats(const sim_producer *p) {
+    return p->stats;
+}
+
+void sim_producer_on_connected(void *impl, conn_id conn) {
+    sim_producer *p = impl;
+    sim_client_on_connected(&p->client, conn);
+    sim_client_on_timer(&p->client);
+    pump(p);
+}
+
+void sim_producer_on_closed(void *impl, conn_id conn) {
+    sim_producer *p = impl;
+    sim_client_on_closed(&p->client, conn);
+    pump(p);
+}
+
+void sim_producer_on_bytes(void *impl, conn_id conn, const uint8_t *bytes, size_t len) {
+    sim_producer *p = impl;
+    sim_client_on_bytes(&p->client, conn, bytes, len);
+    sim_client_on_timer(&p->client); /* a metadata answer may call for another */
+    pump(p);
+}
+
+int64_t sim_producer_next_deadline_us(const void *impl) {
+    const sim_producer *p = impl;
+    int64_t at = sim_client_next_deadline_us(&p->client);
+    if (p->cfg.rate_per_s > 0 && p->partition_count > 0) {
+        int64_t due = record_due_us(p, p->record_index);
+        if (due < p->stop_at_us && due < at) at = due;
+    }
+    for (int32_t i = 0; i < p->partition_count; i++) {
+        const producer_partition *pp = &p->partitions[i];
+        if (pp->open_buf && pp->open_created_us + p->cfg.linger_ms * 1000 < at)
+            at = pp->open_created_us + p->cfg.linger_ms * 1000;
+        const producer_batch *b = pp->head;
+        if (!b || b->in_flight) continue;
+        int64_t expiry = b->created_us + p->cfg.delivery_timeout_ms * 1000;
+        if (expiry < at) at = expiry;
+        int32_t leader = p->client.topics[p->topic_index].partitions[i].leader;
+        const sim_client_broker *cb = leader >= 1 && leader <= p->client.broker_count
+                                          ? &p->client.brokers[leader - 1]
+                                          : NULL;
+        int64_t retry = b->retry_at_us;
+        if (cb && cb->state == SIM_CONN_DOWN && cb->retry_at_us > retry) retry = cb->retry_at_us;
+        if (cb && cb->state != SIM_CONN_CONNECTING && retry > now_us(p) && retry < at) at = retry;
+    }
+    return at;
+}
+
+void sim_producer_on_timer(void *impl) {
+    sim_producer *p = impl;
+    sim_client_on_timer(&p->client);
+    pump(p);
+}
