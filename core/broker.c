@@ -53,7 +53,8 @@ broker_topic *broker_topic_find(broker *b, kafka_str name) {
     if (name.len < 0) return NULL;
     for (int32_t i = 0; i < b->topic_count; i++) {
         broker_topic *t = &b->topics[i];
-        if ((int32_t)strlen(t->name) == name.len && memcmp(t->name, name.ptr, (size_t)name.len) == 0)
+        if ((int32_t)strlen(t->name) == name.len &&
+            memcmp(t->name, name.ptr, (size_t)name.len) == 0)
             return t;
     }
     return NULL;
@@ -136,11 +137,14 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
         for (int32_t p = 0; p < b->topics[i].partition_count; p++) {
             broker_partition *bp = &b->topics[i].partitions[p];
             if (bp->leader != cfg->node_id) continue;
-            broker_observe(b, &(observe_event){.kind = OBSERVE_LEADER, .node = cfg->node_id,
-                                               .topic = bp->topic, .partition = bp->index,
+            broker_observe(b, &(observe_event){.kind = OBSERVE_LEADER,
+                                               .node = cfg->node_id,
+                                               .topic = bp->topic,
+                                               .partition = bp->index,
                                                .leader = bp->leader,
                                                .leader_epoch = bp->leader_epoch,
-                                               .isr = bp->isr, .isr_count = bp->isr_count});
+                                               .isr = bp->isr,
+                                               .isr_count = bp->isr_count});
         }
     return b;
 }
@@ -156,7 +160,8 @@ void broker_destroy(broker *b) {
     if (!b) return;
     for (int32_t i = 0; i < b->topic_count; i++) {
         for (int32_t p = 0; p < b->topics[i].partition_count; p++)
-            if (b->topics[i].partitions[p].hosted) partition_log_close(&b->topics[i].partitions[p].log);
+            if (b->topics[i].partitions[p].hosted)
+                partition_log_close(&b->topics[i].partitions[p].log);
         free(b->topics[i].partitions);
     }
     free(b->topics);
@@ -244,12 +249,18 @@ static int parse_request(const uint8_t *frame, size_t len, broker_request *req, 
 
 static broker_handler_fn *handler_for(int16_t api_key) {
     switch (api_key) {
-    case KAFKA_API_API_VERSIONS: return broker_handle_api_versions;
-    case KAFKA_API_METADATA: return broker_handle_metadata;
-    case KAFKA_API_PRODUCE: return broker_handle_produce;
-    case KAFKA_API_FETCH: return broker_handle_fetch;
-    case KAFKA_API_LIST_OFFSETS: return broker_handle_list_offsets;
-    default: return NULL;
+    case KAFKA_API_API_VERSIONS:
+        return broker_handle_api_versions;
+    case KAFKA_API_METADATA:
+        return broker_handle_metadata;
+    case KAFKA_API_PRODUCE:
+        return broker_handle_produce;
+    case KAFKA_API_FETCH:
+        return broker_handle_fetch;
+    case KAFKA_API_LIST_OFFSETS:
+        return broker_handle_list_offsets;
+    default:
+        return NULL;
     }
 }
 
@@ -363,7 +374,8 @@ int64_t broker_next_deadline_us(const broker *b) {
 static void flush_all(broker *b) {
     for (int32_t i = 0; i < b->topic_count; i++)
         for (int32_t p = 0; p < b->topics[i].partition_count; p++)
-            if (b->topics[i].partitions[p].hosted) partition_log_sync(&b->topics[i].partitions[p].log);
+            if (b->topics[i].partitions[p].hosted)
+                partition_log_sync(&b->topics[i].partitions[p].log);
 }
 
 static void apply_retention(broker *b) {
@@ -376,8 +388,10 @@ static void apply_retention(broker *b) {
             partition_log_apply_retention(&bp->log, now_ms);
             int64_t after = partition_log_start_offset(&bp->log);
             if (after != before)
-                broker_observe(b, &(observe_event){.kind = OBSERVE_LOG_START, .node = b->cfg.node_id,
-                                                   .topic = bp->topic, .partition = bp->index,
+                broker_observe(b, &(observe_event){.kind = OBSERVE_LOG_START,
+                                                   .node = b->cfg.node_id,
+                                                   .topic = bp->topic,
+                                                   .partition = bp->index,
                                                    .offset = after});
         }
 }

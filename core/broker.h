@@ -21,8 +21,8 @@ typedef uint32_t conn_id;
 
 typedef struct broker_env {
     void *ctx;
-    int64_t (*now_us)(void *ctx);    /* monotonic, for timeouts */
-    int64_t (*epoch_ms)(void *ctx);  /* calendar time, for record timestamps */
+    int64_t (*now_us)(void *ctx);   /* monotonic, for timeouts */
+    int64_t (*epoch_ms)(void *ctx); /* calendar time, for record timestamps */
     uint64_t (*random_u64)(void *ctx);
     /* Dials another broker; returns the new connection (on_connected or on_closed
      * follows later), or 0 when no connection can be started now. */

@@ -57,7 +57,7 @@ enum broker_park_kind { BROKER_PARK_NONE = 0, BROKER_PARK_FETCH };
 typedef struct broker_conn {
     conn_id id;
     frame_reader reader;
-    int outbound;  /* we dialled it */
+    int outbound; /* we dialled it */
     int closing;
     /* The request being served, while parked. */
     enum broker_park_kind parked;

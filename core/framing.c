@@ -41,7 +41,8 @@ enum frame_result frame_reader_next(frame_reader *r, const uint8_t **frame, size
     if (r->failed) return FRAME_TOO_LARGE;
     if (avail < 4) return FRAME_NONE;
     const uint8_t *p = r->buf + r->consumed;
-    int32_t size = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+    int32_t size =
+        (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
     if (size < 0) {
         r->failed = 1;
         return FRAME_NEGATIVE;

@@ -108,15 +108,18 @@ int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
     kafka_fetch_response_init(&resp);
     resp.session_id = 0;
     resp.responses_count = body.topics_count;
-    resp.responses = arena_alloc(&c->arena, (size_t)(body.topics_count + 1) * sizeof *resp.responses);
-    fetch_budget budget = {.bytes_left = body.max_bytes > 0 ? (size_t)body.max_bytes : 0, .first = 1};
+    resp.responses =
+        arena_alloc(&c->arena, (size_t)(body.topics_count + 1) * sizeof *resp.responses);
+    fetch_budget budget = {.bytes_left = body.max_bytes > 0 ? (size_t)body.max_bytes : 0,
+                           .first = 1};
     for (int32_t t = 0; t < body.topics_count; t++) {
         kafka_fetch_request_fetch_topic *ft = &body.topics[t];
         kafka_fetch_response_fetchable_topic_response *tr = &resp.responses[t];
         kafka_fetch_response_fetchable_topic_response_init(tr);
         tr->topic = ft->topic;
         tr->partitions_count = ft->partitions_count;
-        tr->partitions = arena_alloc(&c->arena, (size_t)(ft->partitions_count + 1) * sizeof(fetch_result));
+        tr->partitions =
+            arena_alloc(&c->arena, (size_t)(ft->partitions_count + 1) * sizeof(fetch_result));
         for (int32_t k = 0; k < ft->partitions_count; k++)
             fetch_partition(b, c, ft->topic, &ft->partitions[k], &budget, &tr->partitions[k]);
     }

@@ -32,7 +32,8 @@ static int scan_batch(void *arg, const uint8_t *batch, size_t len) {
 }
 
 static void offset_for_time(broker_partition *p, int64_t timestamp_ms, offsets_result *out) {
-    time_scan s = {.timestamp_ms = timestamp_ms, .found_offset = -1,
+    time_scan s = {.timestamp_ms = timestamp_ms,
+                   .found_offset = -1,
                    .next_offset = partition_log_start_offset(&p->log)};
     while (s.found_offset < 0 && s.next_offset < p->high_watermark) {
         partition_log_buf buf = {0};
@@ -65,9 +66,12 @@ static void list_partition(broker *b, kafka_str topic,
         out->error_code = KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
         return;
     }
-    if (in->timestamp == LIST_OFFSETS_LATEST) out->offset = p->high_watermark;
-    else if (in->timestamp == LIST_OFFSETS_EARLIEST) out->offset = partition_log_start_offset(&p->log);
-    else offset_for_time(p, in->timestamp, out);
+    if (in->timestamp == LIST_OFFSETS_LATEST)
+        out->offset = p->high_watermark;
+    else if (in->timestamp == LIST_OFFSETS_EARLIEST)
+        out->offset = partition_log_start_offset(&p->log);
+    else
+        offset_for_time(p, in->timestamp, out);
 }
 
 int broker_handle_list_offsets(broker *b, broker_conn *c, const broker_request *req) {
@@ -85,7 +89,8 @@ int broker_handle_list_offsets(broker *b, broker_conn *c, const broker_request *
         kafka_list_offsets_response_list_offsets_topic_response_init(out);
         out->name = in->name;
         out->partitions_count = in->partitions_count;
-        out->partitions = arena_alloc(&c->arena, (size_t)(in->partitions_count + 1) * sizeof(offsets_result));
+        out->partitions =
+            arena_alloc(&c->arena, (size_t)(in->partitions_count + 1) * sizeof(offsets_result));
         for (int32_t k = 0; k < in->partitions_count; k++)
             list_partition(b, in->name, &in->partitions[k], &out->partitions[k]);
     }

@@ -35,14 +35,18 @@ static int observe_batch(void *arg, const uint8_t *batch, size_t len) {
     record_batch_set_base_offset(ctx->copy, ctx->offset_next);
     record_batch_set_partition_leader_epoch(ctx->copy, ctx->p->leader_epoch);
     int64_t last = record_batch_last_offset(ctx->copy);
-    broker_observe(ctx->b, &(observe_event){.kind = OBSERVE_APPEND, .node = ctx->b->cfg.node_id,
-                                            .topic = ctx->p->topic, .partition = ctx->p->index,
+    broker_observe(ctx->b, &(observe_event){.kind = OBSERVE_APPEND,
+                                            .node = ctx->b->cfg.node_id,
+                                            .topic = ctx->p->topic,
+                                            .partition = ctx->p->index,
                                             .leader_epoch = ctx->p->leader_epoch,
-                                            .offset = ctx->offset_next, .offset_last = last,
+                                            .offset = ctx->offset_next,
+                                            .offset_last = last,
                                             .producer_id = record_batch_producer_id(ctx->copy),
                                             .sequence = record_batch_base_sequence(ctx->copy),
                                             .count = record_batch_record_count(ctx->copy),
-                                            .batch = ctx->copy, .batch_len = len});
+                                            .batch = ctx->copy,
+                                            .batch_len = len});
     ctx->offset_next = last + 1;
     return 0;
 }
@@ -64,8 +68,10 @@ static int16_t append(broker *b, broker_partition *p, kafka_bytes records, int16
     if (b->cfg.flush_interval_ms == 0) partition_log_sync(&p->log);
     /* No replication yet: the leader's log end is committed. */
     p->high_watermark = partition_log_end_offset(&p->log);
-    broker_observe(b, &(observe_event){.kind = OBSERVE_HIGH_WATERMARK, .node = b->cfg.node_id,
-                                       .topic = p->topic, .partition = p->index,
+    broker_observe(b, &(observe_event){.kind = OBSERVE_HIGH_WATERMARK,
+                                       .node = b->cfg.node_id,
+                                       .topic = p->topic,
+                                       .partition = p->index,
                                        .leader_epoch = p->leader_epoch,
                                        .offset = p->high_watermark});
     return KAFKA_ERROR_NONE;
@@ -105,9 +111,11 @@ int broker_handle_produce(broker *b, broker_conn *c, const broker_request *req) 
     kafka_produce_response resp;
     kafka_produce_response_init(&resp);
     resp.responses_count = body.topic_data_count;
-    resp.responses = arena_alloc(&c->arena, (size_t)(body.topic_data_count + 1) * sizeof *resp.responses);
+    resp.responses =
+        arena_alloc(&c->arena, (size_t)(body.topic_data_count + 1) * sizeof *resp.responses);
     int32_t total = 0;
-    for (int32_t t = 0; t < body.topic_data_count; t++) total += body.topic_data[t].partition_data_count;
+    for (int32_t t = 0; t < body.topic_data_count; t++)
+        total += body.topic_data[t].partition_data_count;
     broker_partition **changed = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *changed);
     int32_t k = 0;
     for (int32_t t = 0; t < body.topic_data_count; t++) {
@@ -119,8 +127,8 @@ int broker_handle_produce(broker *b, broker_conn *c, const broker_request *req) 
         tr->partition_responses =
             arena_alloc(&c->arena, (size_t)(td->partition_data_count + 1) * sizeof(produce_result));
         for (int32_t p = 0; p < td->partition_data_count; p++)
-            produce_partition(b, &body, td->name, &td->partition_data[p], &tr->partition_responses[p],
-                              req->api_version, &changed[k++]);
+            produce_partition(b, &body, td->name, &td->partition_data[p],
+                              &tr->partition_responses[p], req->api_version, &changed[k++]);
     }
     if (body.acks != 0) {
         broker_response_begin(b, req);

@@ -23,14 +23,15 @@ enum observe_kind {
     OBSERVE_LEADER,           /* topic/partition: leader, leader_epoch, isr (committed metadata) */
     OBSERVE_ISR,              /* topic/partition: isr changed; leader, leader_epoch, isr */
     OBSERVE_CONTROLLER,       /* node became active controller of quorum epoch leader_epoch */
-    OBSERVE_TOPIC_CREATE,     /* topic with `partition` = partition count, `offset` = replication factor */
-    OBSERVE_PRODUCE_ACK,      /* client node: records [producer, sequence .. sequence+count-1]
-                                 acknowledged at topic/partition offset; acks in `acks` */
-    OBSERVE_PRODUCE_FAIL,     /* client node: those records failed; error in `error` */
-    OBSERVE_CONSUME,          /* client node (group in detail): batch at topic/partition
-                                 consumed, offsets [offset, offset_last] */
-    OBSERVE_COMMIT,           /* group (detail) committed `offset` for topic/partition */
-    OBSERVE_REBALANCE,        /* group (detail) reached generation leader_epoch */
+    OBSERVE_TOPIC_CREATE, /* topic with `partition` = partition count, `offset` = replication factor
+                           */
+    OBSERVE_PRODUCE_ACK,  /* client node: records [producer, sequence .. sequence+count-1]
+                             acknowledged at topic/partition offset; acks in `acks` */
+    OBSERVE_PRODUCE_FAIL, /* client node: those records failed; error in `error` */
+    OBSERVE_CONSUME,      /* client node (group in detail): batch at topic/partition
+                             consumed, offsets [offset, offset_last] */
+    OBSERVE_COMMIT,       /* group (detail) committed `offset` for topic/partition */
+    OBSERVE_REBALANCE,    /* group (detail) reached generation leader_epoch */
     OBSERVE_KIND_COUNT
 };
 

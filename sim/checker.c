@@ -188,8 +188,7 @@ static void check_acked_from(checker *c, int64_t t_us, partition_state *p, const
         if (!p->acked[o]) continue;
         if (o < img->end && img->ids[o] == p->acked[o]) continue;
         char detail[200];
-        snprintf(detail, sizeof detail,
-                 "record acknowledged at offset %lld is %s on leader %d",
+        snprintf(detail, sizeof detail, "record acknowledged at offset %lld is %s on leader %d",
                  (long long)o, o < img->end ? "replaced" : "gone", (int)img->node);
         violate(c, t_us, "acked-write-lost", p, o, allowed_by(c), detail);
         p->lost_reported = 1;
@@ -216,7 +215,8 @@ static void on_append(checker *c, int64_t t_us, const observe_event *ev) {
         while (record_batch_iter_next(&it, &rec) == 1) {
             record_value_id id;
             if (rec.offset < ev->offset || rec.offset > ev->offset_last) continue;
-            if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) == 0)
+            if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) ==
+                0)
                 img->ids[rec.offset] = record_key(&id);
         }
     img->end = ev->offset_last + 1;
@@ -255,8 +255,9 @@ static void on_high_watermark(checker *c, int64_t t_us, const observe_event *ev)
     if (!p) return;
     if (ev->leader_epoch == p->hw_epoch && ev->offset < p->hw) {
         char detail[160];
-        snprintf(detail, sizeof detail, "leader %d moved the high watermark from %lld to %lld in epoch %d",
-                 (int)ev->node, (long long)p->hw, (long long)ev->offset, (int)ev->leader_epoch);
+        snprintf(detail, sizeof detail,
+                 "leader %d moved the high watermark from %lld to %lld in epoch %d", (int)ev->node,
+                 (long long)p->hw, (long long)ev->offset, (int)ev->leader_epoch);
         violate(c, t_us, "high-watermark-regression", p, ev->offset, "", detail);
     }
     p->hw = ev->offset;
@@ -268,7 +269,8 @@ static void on_ack(checker *c, const observe_event *ev) {
     if (!p || ev->acks != -1 || ev->offset < 0) return;
     ids_reserve(&p->acked, &p->acked_cap, ev->offset + ev->count);
     for (int32_t i = 0; i < ev->count; i++) {
-        record_value_id id = {.producer = ev->node, .partition = ev->partition,
+        record_value_id id = {.producer = ev->node,
+                              .partition = ev->partition,
                               .sequence = (int64_t)ev->sequence + i};
         p->acked[ev->offset + i] = record_key(&id);
     }
@@ -315,25 +317,40 @@ static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
         g->stats.records++;
         if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) != 0)
             continue;
-        if (u64_set_add(&g->seen, record_key(&id))) g->stats.unique++;
-        else g->stats.duplicates++;
+        if (u64_set_add(&g->seen, record_key(&id)))
+            g->stats.unique++;
+        else
+            g->stats.duplicates++;
     }
 }
 
 void checker_observe(checker *c, int64_t t_us, const observe_event *ev) {
     switch (ev->kind) {
-    case OBSERVE_APPEND: on_append(c, t_us, ev); break;
-    case OBSERVE_TRUNCATE: on_truncate(c, t_us, ev); break;
-    case OBSERVE_LEADER: on_leader(c, t_us, ev); break;
-    case OBSERVE_HIGH_WATERMARK: on_high_watermark(c, t_us, ev); break;
-    case OBSERVE_PRODUCE_ACK: on_ack(c, ev); break;
-    case OBSERVE_CONSUME: on_consume(c, t_us, ev); break;
+    case OBSERVE_APPEND:
+        on_append(c, t_us, ev);
+        break;
+    case OBSERVE_TRUNCATE:
+        on_truncate(c, t_us, ev);
+        break;
+    case OBSERVE_LEADER:
+        on_leader(c, t_us, ev);
+        break;
+    case OBSERVE_HIGH_WATERMARK:
+        on_high_watermark(c, t_us, ev);
+        break;
+    case OBSERVE_PRODUCE_ACK:
+        on_ack(c, ev);
+        break;
+    case OBSERVE_CONSUME:
+        on_consume(c, t_us, ev);
+        break;
     case OBSERVE_REBALANCE: {
         group_state *g = group_find(c, ev->detail);
         if (g) g->stats.rebalances++;
         break;
     }
-    default: break;
+    default:
+        break;
     }
 }
 

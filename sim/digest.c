@@ -1,14 +1,18 @@
 #include "digest.h"
 
 #include <stdio.h>
+#include <string.h>
 
 uint64_t digest_bytes(const void *bytes, size_t len) {
     const uint8_t *p = bytes;
     uint64_t h = DIGEST_INIT ^ (len * 0x9e3779b97f4a7c15ull);
     size_t i = 0;
     for (; i + 8 <= len; i += 8) {
-        uint64_t w = 0;
-        for (int k = 7; k >= 0; k--) w = (w << 8) | p[i + (size_t)k];
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w); /* the digest reads bytes little-endian everywhere */
+#endif
         h = (h ^ digest_mix(w)) * 0x100000001b3ull;
     }
     uint64_t tail = 0;

@@ -129,24 +129,31 @@ static int parse_option(run_args *a, int argc, char **argv, int *i, const char *
     const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
     int takes = strcmp(opt, "--json") != 0;
     if (takes && !val) return bad_usage(usage, "option %s needs a value", opt);
-    if (!strcmp(opt, "--json") && !check) a->json = 1;
+    if (!strcmp(opt, "--json") && !check)
+        a->json = 1;
     else if (!strcmp(opt, "--seed") && !check) {
-        if (parse_u64(val, &a->seed)) return bad_usage(usage, "--seed: expected a non-negative integer (got %s)", val);
+        if (parse_u64(val, &a->seed))
+            return bad_usage(usage, "--seed: expected a non-negative integer (got %s)", val);
         a->seed_set = 1;
-    } else if (!strcmp(opt, "--trace") && !check) a->trace_path = val;
+    } else if (!strcmp(opt, "--trace") && !check)
+        a->trace_path = val;
     else if (!strcmp(opt, "--until")) {
-        if (parse_seconds(val, &a->until_us)) return bad_usage(usage, "--until: expected a positive number of seconds (got %s)", val);
+        if (parse_seconds(val, &a->until_us))
+            return bad_usage(usage, "--until: expected a positive number of seconds (got %s)", val);
     } else if (!strcmp(opt, "--set")) {
-        if (a->override_count == OVERRIDES_MAX) return bad_usage(usage, "too many --set options%s", "");
+        if (a->override_count == OVERRIDES_MAX)
+            return bad_usage(usage, "too many --set options%s", "");
         if (scenario_override_parse(argv[*i + 1], &a->overrides[a->override_count]) != 0)
             return bad_usage(usage, "--set: expected KEY=VALUE (got %s)", val);
         a->override_count++;
     } else if (!strcmp(opt, "--seeds") && check) {
-        if (parse_seed_range(val, a)) return bad_usage(usage, "--seeds: expected A-B with A <= B (got %s)", val);
+        if (parse_seed_range(val, a))
+            return bad_usage(usage, "--seeds: expected A-B with A <= B (got %s)", val);
         a->seeds_set = 1;
     } else if (!strcmp(opt, "--jobs") && check) {
         uint64_t j;
-        if (parse_u64(val, &j) || j == 0 || j > 256) return bad_usage(usage, "--jobs: expected 1..256 (got %s)", val);
+        if (parse_u64(val, &j) || j == 0 || j > 256)
+            return bad_usage(usage, "--jobs: expected 1..256 (got %s)", val);
         a->jobs = (int)j;
     } else
         return bad_usage(usage, "unknown option %s", opt);
@@ -170,7 +177,8 @@ static int parse_args(run_args *a, int argc, char **argv, const char *usage, int
         if (a->scenario_path) return bad_usage(usage, "unexpected argument %s", argv[i]);
         a->scenario_path = argv[i++];
     }
-    if (!a->scenario_path) return bad_usage(usage, "missing %s", check ? "SCENARIO.json" : "SCENARIO.json");
+    if (!a->scenario_path)
+        return bad_usage(usage, "missing %s", check ? "SCENARIO.json" : "SCENARIO.json");
     if (check && !a->seeds_set) return bad_usage(usage, "missing --seeds A-B%s", "");
     return EXIT_OK;
 }
@@ -204,7 +212,8 @@ static int drive(sim_run *r, const trace_action *actions, int action_count, char
     double started = wall_now_s(), last = started;
     for (int i = 0; i < action_count; i++) {
         if (strcmp(actions[i].origin, "live") != 0) continue;
-        if (sim_run_replay_action(r, actions[i].t_us, actions[i].seq, actions[i].action_json, err, n))
+        if (sim_run_replay_action(r, actions[i].t_us, actions[i].seq, actions[i].action_json, err,
+                                  n))
             return -1;
     }
     while (!sim_run_done(r)) {
@@ -306,10 +315,14 @@ static int cmd_replay(int argc, char **argv) {
             fputs(usage_replay, stdout);
             return EXIT_OK;
         }
-        if (!strcmp(argv[i], "--json")) json = 1;
-        else if (argv[i][0] == '-') return bad_usage(usage_replay, "unknown option %s", argv[i]);
-        else if (path) return bad_usage(usage_replay, "unexpected argument %s", argv[i]);
-        else path = argv[i];
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (argv[i][0] == '-')
+            return bad_usage(usage_replay, "unknown option %s", argv[i]);
+        else if (path)
+            return bad_usage(usage_replay, "unexpected argument %s", argv[i]);
+        else
+            path = argv[i];
     }
     if (!path) return bad_usage(usage_replay, "missing TRACE.db%s", "");
     char err[512];
@@ -346,11 +359,11 @@ static int cmd_replay(int argc, char **argv) {
         digest_hex(out.digest, hex);
         int same = info.digest && strcmp(info.digest, hex) == 0;
         if (json)
-            printf("{\"trace\":\"%s\",\"recorded\":\"%s\",\"replayed\":\"%s\",\"match\":%s}\n", path,
-                   info.digest ? info.digest : "", hex, same ? "true" : "false");
+            printf("{\"trace\":\"%s\",\"recorded\":\"%s\",\"replayed\":\"%s\",\"match\":%s}\n",
+                   path, info.digest ? info.digest : "", hex, same ? "true" : "false");
         else
-            printf("%s: recorded digest %s, replayed %s: %s\n", path, info.digest ? info.digest : "(none)",
-                   hex, same ? "match" : "DIFFERENT");
+            printf("%s: recorded digest %s, replayed %s: %s\n", path,
+                   info.digest ? info.digest : "(none)", hex, same ? "match" : "DIFFERENT");
         rc = same ? EXIT_OK : EXIT_VIOLATIONS;
     }
     scenario_free(s);
@@ -377,7 +390,8 @@ static void check_child(scenario *s, run_args *a, uint64_t seed, int fd) {
     a->seed_set = 1;
     a->trace_path = NULL;
     char err[256];
-    sim_run_options o = {.seed = seed, .end_us = a->until_us > 0 ? a->until_us : s->duration_us,
+    sim_run_options o = {.seed = seed,
+                         .end_us = a->until_us > 0 ? a->until_us : s->duration_us,
                          .until_us_override = -1};
     sim_run *r = sim_run_create(s, &o, err, sizeof err);
     char line[512] = "OK";
@@ -386,9 +400,9 @@ static void check_child(scenario *s, run_args *a, uint64_t seed, int fd) {
         const checker *c = sim_run_checker(r);
         if (checker_violation_count(c) > 0) {
             const checker_violation *v = checker_violation_get(c, 0);
-            snprintf(line, sizeof line, "%.3fs %s %s/%d offset %lld (allowed by %s): %s", (double)v->t_us / 1e6,
-                     v->invariant, v->topic, (int)v->partition, (long long)v->offset,
-                     v->allowed_by[0] ? v->allowed_by : "nothing", v->detail);
+            snprintf(line, sizeof line, "%.3fs %s %s/%d offset %lld (allowed by %s): %s",
+                     (double)v->t_us / 1e6, v->invariant, v->topic, (int)v->partition,
+                     (long long)v->offset, v->allowed_by[0] ? v->allowed_by : "nothing", v->detail);
         }
         sim_run_destroy(r);
     } else
@@ -456,11 +470,16 @@ static int cmd_check(int argc, char **argv) {
 
 static int cmd_help(int argc, char **argv) {
     const char *topic = argc > 0 ? argv[0] : NULL;
-    if (!topic) fputs(usage_main, stdout);
-    else if (!strcmp(topic, "run")) fputs(usage_run, stdout);
-    else if (!strcmp(topic, "check")) fputs(usage_check, stdout);
-    else if (!strcmp(topic, "replay")) fputs(usage_replay, stdout);
-    else return bad_usage(usage_main, "no help for unknown command %s", topic);
+    if (!topic)
+        fputs(usage_main, stdout);
+    else if (!strcmp(topic, "run"))
+        fputs(usage_run, stdout);
+    else if (!strcmp(topic, "check"))
+        fputs(usage_check, stdout);
+    else if (!strcmp(topic, "replay"))
+        fputs(usage_replay, stdout);
+    else
+        return bad_usage(usage_main, "no help for unknown command %s", topic);
     return EXIT_OK;
 }
 

@@ -52,6 +52,7 @@ struct mem_storage {
     mem_node **nodes;
     size_t node_count, node_cap;
     uint64_t append_seq;
+    mem_file *last; /* the file found last: most calls name the same active segment */
 };
 
 static void *mem_xrealloc(void *p, size_t bytes) {
@@ -79,10 +80,14 @@ static size_t mem_lower_bound(const mem_storage *mem, const char *full) {
     return lo;
 }
 
-static mem_file *mem_find(const mem_storage *mem, const char *full, size_t *pos_out) {
+static mem_file *mem_find(mem_storage *mem, const char *full, size_t *pos_out) {
+    if (!pos_out && mem->last && strcmp(mem->last->name, full) == 0) return mem->last;
     size_t pos = mem_lower_bound(mem, full);
     if (pos_out) *pos_out = pos;
-    if (pos < mem->file_count && strcmp(mem->files[pos]->name, full) == 0) return mem->files[pos];
+    if (pos < mem->file_count && strcmp(mem->files[pos]->name, full) == 0) {
+        mem->last = mem->files[pos];
+        return mem->files[pos];
+    }
     return NULL;
 }
 
@@ -103,6 +108,7 @@ static mem_file *mem_insert(mem_storage *mem, const char *full) {
 }
 
 static void mem_file_free(mem_file *f) {
+    assert(f);
     free(f->name);
     free(f->data);
     free(f);
@@ -110,6 +116,7 @@ static void mem_file_free(mem_file *f) {
 
 static void mem_erase_at(mem_storage *mem, size_t pos) {
     assert(pos < mem->file_count);
+    if (mem->last == mem->files[pos]) mem->last = NULL;
     mem_file_free(mem->files[pos]);
     memmove(mem->files + pos, mem->files + pos + 1,
             (mem->file_count - pos - 1) * sizeof *mem->files);
@@ -157,10 +164,20 @@ static uint8_t *mem_copy_bytes(const uint8_t *data, size_t len) {
 
 /* ---- per-node operations ---------------------------------------------------------- */
 
+/* "<node>/<name>", formatted by hand: this runs on every storage call. */
 static int mem_full_name(const mem_node *node, const char *name, char *out) {
-    int n = snprintf(out, MEM_NAME_BYTES_MAX, "%d/%s", (int)node->id, name);
-    assert(n > 0 && n < MEM_NAME_BYTES_MAX);
-    return n;
+    char digits[12];
+    int d = 0;
+    uint32_t id = (uint32_t)node->id;
+    do digits[d++] = (char)('0' + id % 10);
+    while ((id /= 10) && d < 11);
+    int n = 0;
+    while (d) out[n++] = digits[--d];
+    out[n++] = '/';
+    size_t len = strlen(name);
+    assert((size_t)n + len < MEM_NAME_BYTES_MAX);
+    memcpy(out + n, name, len + 1);
+    return n + (int)len;
 }
 
 /* Counts an operation; true when fault injection says it must fail. */
@@ -247,6 +264,7 @@ static int mem_op_sync(void *ctx, const char *name) {
 }
 
 static int mem_op_rename(void *ctx, const char *from, const char *to) {
+    ((mem_node *)ctx)->mem->last = NULL;
     mem_node *node = ctx;
     mem_storage *mem = node->mem;
     char ffull[MEM_NAME_BYTES_MAX], tfull[MEM_NAME_BYTES_MAX];
@@ -287,6 +305,7 @@ static int mem_op_rename(void *ctx, const char *from, const char *to) {
 }
 
 static int mem_op_remove(void *ctx, const char *name) {
+    ((mem_node *)ctx)->mem->last = NULL;
     mem_node *node = ctx;
     char full[MEM_NAME_BYTES_MAX];
     mem_full_name(node, name, full);
@@ -401,6 +420,7 @@ static void mem_restore_ghosts(mem_storage *mem, const mem_node *node) {
 }
 
 void mem_storage_power_off(mem_storage *mem, int32_t node_id, uint64_t random_value) {
+    mem->last = NULL;
     mem_node *node = mem_node_get(mem, node_id);
     size_t lo, hi;
     mem_node_range(mem, node, &lo, &hi);

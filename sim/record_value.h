@@ -15,7 +15,7 @@
 #define RECORD_VALUE_BYTES_MIN 32
 
 typedef struct record_value_id {
-    int32_t producer;  /* producer node id */
+    int32_t producer; /* producer node id */
     int32_t partition;
     int64_t sequence;
 } record_value_id;

@@ -62,15 +62,20 @@ static cJSON *violation_json(const checker_violation *v) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "t_s", (double)v->t_us / 1e6);
     cJSON_AddStringToObject(o, "invariant", v->invariant);
-    if (v->topic[0]) cJSON_AddStringToObject(o, "topic", v->topic);
-    else cJSON_AddNullToObject(o, "topic");
+    if (v->topic[0])
+        cJSON_AddStringToObject(o, "topic", v->topic);
+    else
+        cJSON_AddNullToObject(o, "topic");
     cJSON_AddNumberToObject(o, "partition", v->partition);
     cJSON_AddNumberToObject(o, "offset", (double)v->offset);
-    if (v->allowed_by[0]) cJSON_AddStringToObject(o, "allowed_by", v->allowed_by);
-    else cJSON_AddNullToObject(o, "allowed_by");
+    if (v->allowed_by[0])
+        cJSON_AddStringToObject(o, "allowed_by", v->allowed_by);
+    else
+        cJSON_AddNullToObject(o, "allowed_by");
     cJSON_AddStringToObject(o, "detail", v->detail);
     cJSON *faults = cJSON_AddArrayToObject(o, "faults");
-    for (int32_t i = 0; i < v->fault_count; i++) cJSON_AddItemToArray(faults, cJSON_CreateString(v->faults[i]));
+    for (int32_t i = 0; i < v->fault_count; i++)
+        cJSON_AddItemToArray(faults, cJSON_CreateString(v->faults[i]));
     return o;
 }
 
@@ -95,7 +100,8 @@ static void add_groups(const sim_run *r, cJSON *root) {
         cJSON_AddNumberToObject(o, "duplicates", (double)gs.duplicates);
         cJSON_AddNumberToObject(o, "lag", (double)group_lag(r, g));
         cJSON_AddNumberToObject(o, "rebalances", (double)gs.rebalances);
-        cJSON_AddNumberToObject(o, "missing", (double)checker_group_missing(r->chk, r->s->groups[g].name));
+        cJSON_AddNumberToObject(o, "missing",
+                                (double)checker_group_missing(r->chk, r->s->groups[g].name));
     }
 }
 
@@ -110,7 +116,8 @@ char *sim_run_summary_json(const sim_run *r, double wall_s) {
     cJSON_AddNumberToObject(root, "virtual_s", virtual_s);
     cJSON_AddNumberToObject(root, "wall_s", wall_s);
     cJSON_AddNumberToObject(root, "events", (double)r->w.stats.events);
-    cJSON_AddNumberToObject(root, "events_per_s", (double)(int64_t)ratio((double)r->w.stats.events, wall_s));
+    cJSON_AddNumberToObject(root, "events_per_s",
+                            (double)(int64_t)ratio((double)r->w.stats.events, wall_s));
     cJSON_AddNumberToObject(root, "messages", (double)r->w.stats.messages);
     cJSON_AddNumberToObject(root, "records", (double)t.produced);
     cJSON_AddNumberToObject(root, "speedup", (double)(int64_t)ratio(virtual_s, wall_s));
@@ -167,8 +174,8 @@ static void put(text_buf *b, const char *fmt, ...) {
 static void text_online(const sim_run *r, text_buf *b) {
     put(b, "brokers online: ");
     for (int32_t i = 0; i < r->online_count; i++)
-        put(b, "%s%d/%d at %.1fs", i ? ", " : "", (int)r->online[i].count, (int)r->s->cluster.brokers,
-            (double)r->online[i].t_us / 1e6);
+        put(b, "%s%d/%d at %.1fs", i ? ", " : "", (int)r->online[i].count,
+            (int)r->s->cluster.brokers, (double)r->online[i].t_us / 1e6);
     put(b, "\n");
 }
 
@@ -180,18 +187,22 @@ char *sim_run_summary_text(const sim_run *r, double wall_s) {
     digest_hex(r->w.digest, hex);
     put(&b, "scenario %s, seed %llu: %.1f virtual s in %.2f wall s (%.0fx)\n", r->s->name,
         (unsigned long long)r->opt.seed, virtual_s, wall_s, ratio(virtual_s, wall_s));
-    put(&b, "events %llu (%.0f/s), messages %llu, digest %s\n", (unsigned long long)r->w.stats.events,
-        ratio((double)r->w.stats.events, wall_s), (unsigned long long)r->w.stats.messages, hex);
+    put(&b, "events %llu (%.0f/s), messages %llu, digest %s\n",
+        (unsigned long long)r->w.stats.events, ratio((double)r->w.stats.events, wall_s),
+        (unsigned long long)r->w.stats.messages, hex);
     put(&b, "produced %lld, acked %lld, failed %lld\n", (long long)t.produced, (long long)t.acked,
         (long long)t.failed);
     for (int32_t i = 0; i < r->s->producer_count; i++) {
         sim_producer_stats ps = sim_producer_get_stats(r->producers[i].impl);
-        put(&b, "  %-12s -> %-12s produced %lld, acked %lld, failed %lld\n", r->s->producers[i].name,
-            r->s->producers[i].topic, (long long)ps.produced, (long long)ps.acked, (long long)ps.failed);
+        put(&b, "  %-12s -> %-12s produced %lld, acked %lld, failed %lld\n",
+            r->s->producers[i].name, r->s->producers[i].topic, (long long)ps.produced,
+            (long long)ps.acked, (long long)ps.failed);
     }
     for (int32_t g = 0; g < r->s->group_count; g++) {
         checker_group_stats gs = checker_group(r->chk, r->s->groups[g].name);
-        put(&b, "  %-12s %d consumer(s): records %lld, unique %lld, duplicates %lld, lag %lld, missing %lld\n",
+        put(&b,
+            "  %-12s %d consumer(s): records %lld, unique %lld, duplicates %lld, lag %lld, missing "
+            "%lld\n",
             r->s->groups[g].name, (int)r->s->groups[g].consumers, (long long)gs.records,
             (long long)gs.unique, (long long)gs.duplicates, (long long)group_lag(r, g),
             (long long)checker_group_missing(r->chk, r->s->groups[g].name));
@@ -201,19 +212,21 @@ char *sim_run_summary_text(const sim_run *r, double wall_s) {
     put(&b, "violations: %lld\n", (long long)total);
     for (int32_t i = 0; i < checker_violation_count(r->chk); i++) {
         const checker_violation *v = checker_violation_get(r->chk, i);
-        put(&b, "  %.3fs %s %s/%d offset %lld (allowed by %s): %s\n", (double)v->t_us / 1e6, v->invariant,
-            v->topic, (int)v->partition, (long long)v->offset, v->allowed_by[0] ? v->allowed_by : "nothing: a bug",
-            v->detail);
+        put(&b, "  %.3fs %s %s/%d offset %lld (allowed by %s): %s\n", (double)v->t_us / 1e6,
+            v->invariant, v->topic, (int)v->partition, (long long)v->offset,
+            v->allowed_by[0] ? v->allowed_by : "nothing: a bug", v->detail);
     }
     if (r->s->not_simulated_count) {
         put(&b, "not simulated yet:");
-        for (int32_t i = 0; i < r->s->not_simulated_count; i++) put(&b, " %s", r->s->not_simulated[i]);
+        for (int32_t i = 0; i < r->s->not_simulated_count; i++)
+            put(&b, " %s", r->s->not_simulated[i]);
         put(&b, "\n");
     }
     return b.p;
 }
 
-/* ---- finishing -------------------------------------------------------------------------------- */
+/* ---- finishing --------------------------------------------------------------------------------
+ */
 
 int sim_run_finish(sim_run *r, double wall_s, char *err, size_t err_len) {
     assert(!r->finished);

@@ -48,7 +48,8 @@ static sim_client_broker *broker_of(sim_client *c, int32_t node_id) {
 
 static sim_client_broker *broker_by_conn(sim_client *c, conn_id conn) {
     for (int32_t i = 0; i < c->broker_count; i++)
-        if (c->brokers[i].conn == conn && c->brokers[i].state != SIM_CONN_DOWN) return &c->brokers[i];
+        if (c->brokers[i].conn == conn && c->brokers[i].state != SIM_CONN_DOWN)
+            return &c->brokers[i];
     return NULL;
 }
 
@@ -200,13 +201,15 @@ static void send_metadata(sim_client *c) {
     /* Nothing ready: wait for a connection in progress, else for the first retry. */
     int64_t retry = INT64_MAX;
     for (int32_t i = 0; i < c->broker_count; i++) {
-        if (c->brokers[i].state == SIM_CONN_CONNECTING) retry = INT64_MAX - 1;
+        if (c->brokers[i].state == SIM_CONN_CONNECTING)
+            retry = INT64_MAX - 1;
         else if (c->brokers[i].state == SIM_CONN_DOWN && c->brokers[i].retry_at_us < retry &&
                  retry != INT64_MAX - 1)
             retry = c->brokers[i].retry_at_us;
     }
     c->metadata_retry_at_us = retry == INT64_MAX - 1 ? INT64_MAX : retry;
-    if (c->metadata_retry_at_us <= now_us(c)) c->metadata_retry_at_us = now_us(c) + METADATA_RETRY_US;
+    if (c->metadata_retry_at_us <= now_us(c))
+        c->metadata_retry_at_us = now_us(c) + METADATA_RETRY_US;
 }
 
 static void apply_metadata(sim_client *c, wire_reader *r) {
@@ -225,8 +228,9 @@ static void apply_metadata(sim_client *c, wire_reader *r) {
                 complete = 0;
                 continue;
             }
-            int32_t n = mt->partitions_count < SIM_CLIENT_PARTITIONS_MAX ? mt->partitions_count
-                                                                         : SIM_CLIENT_PARTITIONS_MAX;
+            int32_t n = mt->partitions_count < SIM_CLIENT_PARTITIONS_MAX
+                            ? mt->partitions_count
+                            : SIM_CLIENT_PARTITIONS_MAX;
             t->partition_count = n;
             for (int32_t p = 0; p < mt->partitions_count; p++) {
                 int32_t idx = mt->partitions[p].partition_index;
@@ -315,7 +319,10 @@ void sim_client_on_timer(sim_client *c) {
             conn_down(c, b);
         }
     }
-    if (c->metadata_refresh_at_us && now >= c->metadata_refresh_at_us) c->metadata_wanted = 1;
+    if (c->metadata_refresh_at_us && now >= c->metadata_refresh_at_us) {
+        c->metadata_wanted = 1;
+        c->metadata_refresh_at_us = 0; /* set again by the next answer */
+    }
     if (c->metadata_wanted) send_metadata(c);
 }
 
@@ -336,8 +343,10 @@ uint32_t sim_client_murmur2(const uint8_t *data, size_t len) {
         h ^= k;
     }
     switch (len & 3) {
-    case 3: h ^= (uint32_t)data[i + 2] << 16; /* fall through */
-    case 2: h ^= (uint32_t)data[i + 1] << 8;  /* fall through */
+    case 3:
+        h ^= (uint32_t)data[i + 2] << 16; /* fall through */
+    case 2:
+        h ^= (uint32_t)data[i + 1] << 8; /* fall through */
     case 1:
         h ^= data[i];
         h *= m;

@@ -21,11 +21,11 @@
 enum position_state { POSITION_UNKNOWN = 0, POSITION_RESETTING, POSITION_VALID };
 
 typedef struct assigned_partition {
-    int32_t topic;     /* index into the client's topics */
+    int32_t topic; /* index into the client's topics */
     int32_t partition;
     int64_t position;
     enum position_state state;
-    int fetching;      /* in a fetch request now */
+    int fetching; /* in a fetch request now */
     int64_t retry_at_us;
 } assigned_partition;
 
@@ -181,15 +181,18 @@ static void pump(sim_consumer *c) {
 static assigned_partition *find_assigned(sim_consumer *c, kafka_str topic, int32_t partition) {
     for (int32_t i = 0; i < c->assigned_count; i++) {
         assigned_partition *a = &c->assigned[i];
-        if (a->partition == partition && kafka_str_eq(topic, c->client.topics[a->topic].name)) return a;
+        if (a->partition == partition && kafka_str_eq(topic, c->client.topics[a->topic].name))
+            return a;
     }
     return NULL;
 }
 
 static void partition_error(sim_consumer *c, assigned_partition *a, int16_t error) {
     a->retry_at_us = now_us(c) + RETRY_BACKOFF_US;
-    if (error == KAFKA_ERROR_OFFSET_OUT_OF_RANGE) a->state = POSITION_UNKNOWN;
-    else sim_client_refresh_metadata(&c->client);
+    if (error == KAFKA_ERROR_OFFSET_OUT_OF_RANGE)
+        a->state = POSITION_UNKNOWN;
+    else
+        sim_client_refresh_metadata(&c->client);
 }
 
 static void on_list_offsets(sim_consumer *c, int32_t node, wire_reader *r) {
@@ -283,10 +286,12 @@ static void on_response(sim_client *client, void *owner, int32_t node, int16_t a
     if (api_key == KAFKA_API_LIST_OFFSETS && tag == TAG_LIST_OFFSETS) on_list_offsets(c, node, r);
 }
 
-/* ---- node callbacks ---------------------------------------------------------------------------- */
+/* ---- node callbacks ----------------------------------------------------------------------------
+ */
 
-sim_consumer *sim_consumer_create(const broker_env *env, int32_t node_id, const scenario_group *group,
-                                  int32_t member_index, int32_t member_count, int32_t broker_count) {
+sim_consumer *sim_consumer_create(const broker_env *env, int32_t node_id,
+                                  const scenario_group *group, int32_t member_index,
+                                  int32_t member_count, int32_t broker_count) {
     assert(member_index >= 0 && member_index < member_count);
     sim_consumer *c = calloc(1, sizeof *c);
     if (!c) abort();
@@ -298,7 +303,8 @@ sim_consumer *sim_consumer_create(const broker_env *env, int32_t node_id, const 
     char client_id[96];
     snprintf(client_id, sizeof client_id, "%s-%d", group->name, (int)(member_index + 1));
     sim_client_init(&c->client, env, node_id, client_id, broker_count, c, on_response);
-    for (int32_t t = 0; t < group->topic_count; t++) sim_client_want_topic(&c->client, group->topics[t]);
+    for (int32_t t = 0; t < group->topic_count; t++)
+        sim_client_want_topic(&c->client, group->topics[t]);
     return c;
 }
 

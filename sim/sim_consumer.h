@@ -19,13 +19,14 @@
 typedef struct sim_consumer sim_consumer;
 
 typedef struct sim_consumer_stats {
-    int64_t records;   /* records delivered to the application */
+    int64_t records; /* records delivered to the application */
     int64_t batches;
     int32_t partitions_assigned;
 } sim_consumer_stats;
 
-sim_consumer *sim_consumer_create(const broker_env *env, int32_t node_id, const scenario_group *group,
-                                  int32_t member_index, int32_t member_count, int32_t broker_count);
+sim_consumer *sim_consumer_create(const broker_env *env, int32_t node_id,
+                                  const scenario_group *group, int32_t member_index,
+                                  int32_t member_count, int32_t broker_count);
 void sim_consumer_destroy(sim_consumer *c);
 sim_consumer_stats sim_consumer_get_stats(const sim_consumer *c);
 /* The next offset this consumer will read from topic/partition, or -1 if not assigned. */

@@ -69,7 +69,8 @@ static int64_t record_due_us(const sim_producer *p, int64_t index) {
 /* ---- delivery reports ------------------------------------------------------------ */
 
 static void report(sim_producer *p, const producer_batch *b, int16_t error, int64_t offset) {
-    observe_event ev = {.kind = error == KAFKA_ERROR_NONE ? OBSERVE_PRODUCE_ACK : OBSERVE_PRODUCE_FAIL,
+    observe_event ev = {.kind =
+                            error == KAFKA_ERROR_NONE ? OBSERVE_PRODUCE_ACK : OBSERVE_PRODUCE_FAIL,
                         .node = p->node_id,
                         .topic = p->cfg.topic,
                         .partition = b->partition,
@@ -81,8 +82,10 @@ static void report(sim_producer *p, const producer_batch *b, int16_t error, int6
                         .acks = p->cfg.acks,
                         .detail = p->cfg.name};
     p->env->observe(p->env->ctx, &ev);
-    if (error == KAFKA_ERROR_NONE) p->stats.acked += b->count;
-    else p->stats.failed += b->count;
+    if (error == KAFKA_ERROR_NONE)
+        p->stats.acked += b->count;
+    else
+        p->stats.failed += b->count;
     p->stats.in_flight -= b->count;
 }
 
@@ -108,11 +111,14 @@ static void seal(sim_producer *p, int32_t partition) {
     b->count = pp->builder.record_count;
     b->created_us = pp->open_created_us;
     pp->open_buf = NULL;
-    if (pp->tail) pp->tail->next = b;
-    else pp->head = b;
+    if (pp->tail)
+        pp->tail->next = b;
+    else
+        pp->head = b;
     pp->tail = b;
     if (partition == p->sticky_partition && p->partition_count > 0)
-        p->sticky_partition = (int32_t)(p->env->random_u64(p->env->ctx) % (uint64_t)p->partition_count);
+        p->sticky_partition =
+            (int32_t)(p->env->random_u64(p->env->ctx) % (uint64_t)p->partition_count);
 }
 
 static void open_batch(sim_producer *p, int32_t partition) {
@@ -140,7 +146,8 @@ static void generate_one(sim_producer *p) {
         key_len = snprintf(key, sizeof key, "key-%lld", (long long)(p->record_index % p->cfg.keys));
     int32_t partition = pick_partition(p, (const uint8_t *)key, key_len);
     producer_partition *pp = &p->partitions[partition];
-    record_value_id id = {.producer = p->node_id, .partition = partition, .sequence = pp->sequence_next};
+    record_value_id id = {
+        .producer = p->node_id, .partition = partition, .sequence = pp->sequence_next};
     record_value_format(p->value_buf, (size_t)p->cfg.value_bytes, &id);
     record_batch_record_in rec = {.timestamp_ms = p->env->epoch_ms(p->env->ctx),
                                   .key = key_len >= 0 ? (const uint8_t *)key : NULL,
@@ -173,7 +180,8 @@ static void generate_one(sim_producer *p) {
 static void generate_due(sim_producer *p) {
     if (p->partition_count == 0 || p->cfg.rate_per_s <= 0) return;
     int64_t now = now_us(p);
-    while (record_due_us(p, p->record_index) <= now && record_due_us(p, p->record_index) < p->stop_at_us)
+    while (record_due_us(p, p->record_index) <= now &&
+           record_due_us(p, p->record_index) < p->stop_at_us)
         generate_one(p);
     for (int32_t i = 0; i < p->partition_count; i++) {
         producer_partition *pp = &p->partitions[i];
@@ -274,8 +282,10 @@ static int retriable(int16_t error) {
     case KAFKA_ERROR_CORRUPT_MESSAGE:
     case KAFKA_ERROR_KAFKA_STORAGE_ERROR:
     case KAFKA_ERROR_FENCED_LEADER_EPOCH:
-    case KAFKA_ERROR_UNKNOWN_LEADER_EPOCH: return 1;
-    default: return 0;
+    case KAFKA_ERROR_UNKNOWN_LEADER_EPOCH:
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -325,8 +335,9 @@ static void on_response(sim_client *c, void *owner, int32_t node, int16_t api_ke
 
 /* ---- node callbacks -------------------------------------------------------------------------- */
 
-sim_producer *sim_producer_create(const broker_env *env, int32_t node_id, const scenario_producer *cfg,
-                                  int32_t broker_count, int64_t stop_at_us) {
+sim_producer *sim_producer_create(const broker_env *env, int32_t node_id,
+                                  const scenario_producer *cfg, int32_t broker_count,
+                                  int64_t stop_at_us) {
     sim_producer *p = calloc(1, sizeof *p);
     if (!p) abort();
     p->env = env;
@@ -393,9 +404,8 @@ int64_t sim_producer_next_deadline_us(const void *impl) {
         int64_t expiry = b->created_us + p->cfg.delivery_timeout_ms * 1000;
         if (expiry < at) at = expiry;
         int32_t leader = p->client.topics[p->topic_index].partitions[i].leader;
-        const sim_client_broker *cb = leader >= 1 && leader <= p->client.broker_count
-                                          ? &p->client.brokers[leader - 1]
-                                          : NULL;
+        const sim_client_broker *cb =
+            leader >= 1 && leader <= p->client.broker_count ? &p->client.brokers[leader - 1] : NULL;
         int64_t retry = b->retry_at_us;
         if (cb && cb->state == SIM_CONN_DOWN && cb->retry_at_us > retry) retry = cb->retry_at_us;
         if (cb && cb->state != SIM_CONN_CONNECTING && retry > now_us(p) && retry < at) at = retry;

@@ -24,8 +24,9 @@ typedef struct sim_producer_stats {
     int64_t in_flight; /* generated, not yet acked or failed */
 } sim_producer_stats;
 
-sim_producer *sim_producer_create(const broker_env *env, int32_t node_id, const scenario_producer *cfg,
-                                  int32_t broker_count, int64_t stop_at_us);
+sim_producer *sim_producer_create(const broker_env *env, int32_t node_id,
+                                  const scenario_producer *cfg, int32_t broker_count,
+                                  int64_t stop_at_us);
 void sim_producer_destroy(sim_producer *p);
 sim_producer_stats sim_producer_get_stats(const sim_producer *p);
 

@@ -24,16 +24,32 @@
 
 /* ---- broker nodes -------------------------------------------------------------------- */
 
-static void b_accept(void *impl, conn_id c) { broker_on_accept(impl, c); }
-static void b_connected(void *impl, conn_id c) { broker_on_connected(impl, c); }
-static void b_closed(void *impl, conn_id c) { broker_on_closed(impl, c); }
-static void b_bytes(void *impl, conn_id c, const uint8_t *p, size_t n) { broker_on_bytes(impl, c, p, n); }
-static int64_t b_deadline(const void *impl) { return broker_next_deadline_us(impl); }
-static void b_timer(void *impl) { broker_on_timer(impl); }
+static void b_accept(void *impl, conn_id c) {
+    broker_on_accept(impl, c);
+}
+static void b_connected(void *impl, conn_id c) {
+    broker_on_connected(impl, c);
+}
+static void b_closed(void *impl, conn_id c) {
+    broker_on_closed(impl, c);
+}
+static void b_bytes(void *impl, conn_id c, const uint8_t *p, size_t n) {
+    broker_on_bytes(impl, c, p, n);
+}
+static int64_t b_deadline(const void *impl) {
+    return broker_next_deadline_us(impl);
+}
+static void b_timer(void *impl) {
+    broker_on_timer(impl);
+}
 
-static const sim_node_ops broker_ops = {b_accept, b_connected, b_closed, b_bytes, b_deadline, b_timer};
+static const sim_node_ops broker_ops = {b_accept, b_connected, b_closed,
+                                        b_bytes,  b_deadline,  b_timer};
 
-static void c_accept(void *impl, conn_id c) { (void)impl; (void)c; }
+static void c_accept(void *impl, conn_id c) {
+    (void)impl;
+    (void)c;
+}
 
 static const sim_node_ops producer_ops = {c_accept,
                                           sim_producer_on_connected,
@@ -82,7 +98,8 @@ static void broker_stop(sim_run *r, int32_t id, int power_off) {
     broker_destroy(rb->b);
     rb->b = NULL;
     if (power_off) mem_storage_power_off(r->store, id, prng_next(&r->w.rng));
-    world_observe(&r->w, &(observe_event){.kind = OBSERVE_BROKER_STOP, .node = id,
+    world_observe(&r->w, &(observe_event){.kind = OBSERVE_BROKER_STOP,
+                                          .node = id,
                                           .detail = power_off ? "power_off" : "crash"});
     note_online(r);
 }
@@ -93,13 +110,16 @@ static void broker_stop(sim_run *r, int32_t id, int power_off) {
  * the controller, replica 0 leads. */
 static int32_t resolve_target(const sim_run *r, const scenario_target *t) {
     switch (t->kind) {
-    case SCENARIO_TARGET_BROKER: return t->broker;
+    case SCENARIO_TARGET_BROKER:
+        return t->broker;
     case SCENARIO_TARGET_CONTROLLER:
         for (int32_t i = 1; i <= r->s->cluster.brokers; i++)
             if (r->brokers[i].node->up) return i;
         return 1;
-    case SCENARIO_TARGET_LEADER: return t->partition % r->s->cluster.brokers + 1;
-    default: return -1;
+    case SCENARIO_TARGET_LEADER:
+        return t->partition % r->s->cluster.brokers + 1;
+    default:
+        return -1;
     }
 }
 
@@ -123,8 +143,8 @@ static void describe_split(const sim_run *r, const scenario_fault *f, action_tex
         int first = 1;
         for (int32_t x = 1; x <= r->s->cluster.brokers; x++) {
             if (f->split_side[x] != side) continue;
-            n += snprintf(a->json + n, sizeof a->json - (size_t)n, "%s%s%d", first && sides ? "," : "",
-                          first ? "[" : ",", (int)x);
+            n += snprintf(a->json + n, sizeof a->json - (size_t)n, "%s%s%d",
+                          first && sides ? "," : "", first ? "[" : ",", (int)x);
             first = 0;
         }
         if (!first) {
@@ -187,8 +207,9 @@ static void apply_fault(sim_run *r, const scenario_fault *f, action_text *a) {
         break;
     case SCENARIO_FAULT_SLOW:
         DESCRIBE("slow %d-%d", (int)f->link[0], (int)f->link[1]);
-        snprintf(a->json, sizeof a->json, "{\"slow\":{\"link\":[%d,%d],\"latency_ms\":[%lld,%lld]}}",
-                 (int)f->link[0], (int)f->link[1], (long long)f->slow_latency_ms_min,
+        snprintf(a->json, sizeof a->json,
+                 "{\"slow\":{\"link\":[%d,%d],\"latency_ms\":[%lld,%lld]}}", (int)f->link[0],
+                 (int)f->link[1], (long long)f->slow_latency_ms_min,
                  (long long)f->slow_latency_ms_max);
         world_link_slow(&r->w, f->link[0], f->link[1], f->slow_latency_ms_min * 1000,
                         f->slow_latency_ms_max * 1000);
@@ -200,13 +221,15 @@ static void apply_fault(sim_run *r, const scenario_fault *f, action_text *a) {
             world_heal_all(&r->w);
         } else {
             DESCRIBE("heal %d-%d", (int)f->link[0], (int)f->link[1]);
-            snprintf(a->json, sizeof a->json, "{\"heal\":[%d,%d]}", (int)f->link[0], (int)f->link[1]);
+            snprintf(a->json, sizeof a->json, "{\"heal\":[%d,%d]}", (int)f->link[0],
+                     (int)f->link[1]);
             world_link_heal(&r->w, f->link[0], f->link[1]);
         }
         break;
     case SCENARIO_FAULT_CRASH_CONSUMER: /* consumer faults arrive with the group coordinator */
         DESCRIBE("crash_consumer %s/%d (not simulated yet)", f->group, (int)f->consumer);
-        snprintf(a->json, sizeof a->json, "{\"crash_consumer\":\"%s/%d\"}", f->group, (int)f->consumer);
+        snprintf(a->json, sizeof a->json, "{\"crash_consumer\":\"%s/%d\"}", f->group,
+                 (int)f->consumer);
         break;
     case SCENARIO_FAULT_ADD_CONSUMER:
         DESCRIBE("add_consumer %s (not simulated yet)", f->group);
@@ -236,7 +259,10 @@ static int parse_live(const sim_run *r, const char *json, scenario_fault *f, cha
     int rc = -1;
     int32_t b = r->s->cluster.brokers;
     if (!item || item->next) {
-        snprintf(err, n, "live action: expected one of {\"crash\":N}, {\"restart\":N}, {\"cut\":[A,B]}, {\"heal\":[A,B]} (got %s)", json);
+        snprintf(err, n,
+                 "live action: expected one of {\"crash\":N}, {\"restart\":N}, {\"cut\":[A,B]}, "
+                 "{\"heal\":[A,B]} (got %s)",
+                 json);
     } else if (!strcmp(item->string, "crash") || !strcmp(item->string, "restart") ||
                !strcmp(item->string, "power_off")) {
         f->kind = !strcmp(item->string, "crash")     ? SCENARIO_FAULT_CRASH
@@ -245,11 +271,13 @@ static int parse_live(const sim_run *r, const char *json, scenario_fault *f, cha
         f->target.kind = SCENARIO_TARGET_BROKER;
         f->target.broker = cJSON_IsNumber(item) ? item->valueint : -1;
         rc = f->target.broker >= 1 && f->target.broker <= b ? 0 : -1;
-        if (rc) snprintf(err, n, "live action %s: expected a broker id 1..%d", item->string, (int)b);
+        if (rc)
+            snprintf(err, n, "live action %s: expected a broker id 1..%d", item->string, (int)b);
     } else if (!strcmp(item->string, "cut") || !strcmp(item->string, "heal")) {
         f->kind = !strcmp(item->string, "cut") ? SCENARIO_FAULT_CUT : SCENARIO_FAULT_HEAL;
         f->heal_all = cJSON_IsTrue(item) && f->kind == SCENARIO_FAULT_HEAL;
-        if (f->heal_all) rc = 0;
+        if (f->heal_all)
+            rc = 0;
         else if (cJSON_GetArraySize(item) == 2) {
             f->link[0] = cJSON_GetArrayItem(item, 0)->valueint;
             f->link[1] = cJSON_GetArrayItem(item, 1)->valueint;
@@ -258,7 +286,9 @@ static int parse_live(const sim_run *r, const char *json, scenario_fault *f, cha
                      ? 0
                      : -1;
         }
-        if (rc) snprintf(err, n, "live action %s: expected two different broker ids 1..%d", item->string, (int)b);
+        if (rc)
+            snprintf(err, n, "live action %s: expected two different broker ids 1..%d",
+                     item->string, (int)b);
     } else {
         snprintf(err, n, "live action: unknown action \"%s\"", item->string);
     }
@@ -328,8 +358,8 @@ static void add_clients(sim_run *r) {
     for (int32_t i = 0; i < s->producer_count; i++) {
         run_client *rc = &r->producers[i];
         rc->node = world_add_node(&r->w, next_id, SIM_NODE_PRODUCER, s->producers[i].name);
-        rc->impl = sim_producer_create(&rc->node->env, next_id, &s->producers[i], s->cluster.brokers,
-                                       r->opt.end_us);
+        rc->impl = sim_producer_create(&rc->node->env, next_id, &s->producers[i],
+                                       s->cluster.brokers, r->opt.end_us);
         world_node_start(&r->w, rc->node, rc->impl, &producer_ops);
         next_id++;
     }
@@ -394,7 +424,8 @@ sim_run *sim_run_create(const scenario *s, const sim_run_options *o, char *err, 
     }
     for (int32_t id = 1; id <= s->cluster.brokers; id++) broker_start(r, id);
     for (int32_t i = 0; i < s->fault_count; i++)
-        if (s->faults[i].at_us <= o->end_us) world_schedule_action(&r->w, s->faults[i].at_us, (uint32_t)i);
+        if (s->faults[i].at_us <= o->end_us)
+            world_schedule_action(&r->w, s->faults[i].at_us, (uint32_t)i);
     return r;
 }
 
@@ -411,20 +442,35 @@ void sim_run_destroy(sim_run *r) {
     free(r);
 }
 
-/* ---- running ------------------------------------------------------------------------------------ */
+/* ---- running ------------------------------------------------------------------------------------
+ */
 
 void sim_run_advance(sim_run *r, int64_t t_us) {
     if (t_us > r->opt.end_us) t_us = r->opt.end_us;
     if (t_us > r->w.now_us) world_run_until(&r->w, t_us);
 }
 
-int64_t sim_run_now_us(const sim_run *r) { return r->w.now_us; }
-int64_t sim_run_end_us(const sim_run *r) { return r->opt.end_us; }
-int sim_run_done(const sim_run *r) { return r->w.now_us >= r->opt.end_us; }
-uint64_t sim_run_digest(const sim_run *r) { return r->w.digest; }
-uint64_t sim_run_events(const sim_run *r) { return r->w.stats.events; }
-uint64_t sim_run_messages(const sim_run *r) { return r->w.stats.messages; }
-const checker *sim_run_checker(const sim_run *r) { return r->chk; }
+int64_t sim_run_now_us(const sim_run *r) {
+    return r->w.now_us;
+}
+int64_t sim_run_end_us(const sim_run *r) {
+    return r->opt.end_us;
+}
+int sim_run_done(const sim_run *r) {
+    return r->w.now_us >= r->opt.end_us;
+}
+uint64_t sim_run_digest(const sim_run *r) {
+    return r->w.digest;
+}
+uint64_t sim_run_events(const sim_run *r) {
+    return r->w.stats.events;
+}
+uint64_t sim_run_messages(const sim_run *r) {
+    return r->w.stats.messages;
+}
+const checker *sim_run_checker(const sim_run *r) {
+    return r->chk;
+}
 
 int32_t sim_run_broker_up(const sim_run *r, int32_t broker_id) {
     if (broker_id < 1 || broker_id > r->s->cluster.brokers) return 0;
@@ -435,18 +481,24 @@ void sim_run_mark_not_simulated(scenario *s) {
     /* Issue-2 scope: static leadership, no replication, no controller, no group
      * coordinator.  Each key listed here is accepted and reported, not acted on. */
     scenario_mark_not_simulated(s, "replication (static leaders: replica 1 leads, no followers)");
-    if (s->cluster.min_insync_replicas > 1) scenario_mark_not_simulated(s, "cluster.min_insync_replicas");
-    if (s->cluster.unclean_leader_election) scenario_mark_not_simulated(s, "cluster.unclean_leader_election");
+    if (s->cluster.min_insync_replicas > 1)
+        scenario_mark_not_simulated(s, "cluster.min_insync_replicas");
+    if (s->cluster.unclean_leader_election)
+        scenario_mark_not_simulated(s, "cluster.unclean_leader_election");
     if (s->cluster.truncation != SCENARIO_TRUNCATION_LEADER_EPOCH)
         scenario_mark_not_simulated(s, "cluster.truncation");
     if (s->cluster.auto_create_topics) scenario_mark_not_simulated(s, "cluster.auto_create_topics");
     for (int32_t i = 0; i < s->producer_count; i++)
         if (s->producers[i].idempotent) scenario_mark_not_simulated(s, "producers[].idempotent");
     if (s->group_count)
-        scenario_mark_not_simulated(s, "groups (no coordinator yet: range assignment computed by each consumer, no commits)");
+        scenario_mark_not_simulated(
+            s,
+            "groups (no coordinator yet: range assignment computed by each consumer, no commits)");
     if (s->chaos.enabled) scenario_mark_not_simulated(s, "chaos");
     for (int32_t i = 0; i < s->fault_count; i++) {
-        if (s->faults[i].kind == SCENARIO_FAULT_CRASH_CONSUMER) scenario_mark_not_simulated(s, "faults[].crash_consumer");
-        if (s->faults[i].kind == SCENARIO_FAULT_ADD_CONSUMER) scenario_mark_not_simulated(s, "faults[].add_consumer");
+        if (s->faults[i].kind == SCENARIO_FAULT_CRASH_CONSUMER)
+            scenario_mark_not_simulated(s, "faults[].crash_consumer");
+        if (s->faults[i].kind == SCENARIO_FAULT_ADD_CONSUMER)
+            scenario_mark_not_simulated(s, "faults[].add_consumer");
     }
 }

@@ -18,8 +18,8 @@ typedef struct sim_run sim_run;
 
 typedef struct sim_run_options {
     uint64_t seed;
-    int64_t end_us;         /* duration_s, or --until */
-    const char *trace_path; /* NULL = no trace */
+    int64_t end_us;             /* duration_s, or --until */
+    const char *trace_path;     /* NULL = no trace */
     const char *overrides_json; /* recorded in the trace: ["k=v", ...] */
     int64_t until_us_override;  /* -1 when --until was not given */
 } sim_run_options;

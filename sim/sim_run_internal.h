@@ -37,7 +37,10 @@ struct sim_run {
     int32_t consumer_count;
     checker *chk;
     trace_writer *trace;
-    struct { int64_t t_us; int32_t count; } online[ONLINE_POINTS_MAX];
+    struct {
+        int64_t t_us;
+        int32_t count;
+    } online[ONLINE_POINTS_MAX];
     int32_t online_count;
     int finished;
 };

@@ -27,7 +27,10 @@ typedef struct world_conn {
     int closed_seen[2];
     int64_t last_deliver_us[2]; /* per direction, indexed by sender side */
     /* Requests seen from the dialer, to label responses in the trace. */
-    struct { int32_t correlation_id; int16_t api_key, api_version; } pending[64];
+    struct {
+        int32_t correlation_id;
+        int16_t api_key, api_version;
+    } pending[64];
     uint32_t pending_head, pending_count;
 } world_conn;
 
@@ -124,6 +127,10 @@ void world_observe(world *w, const observe_event *ev) {
 void world_node_reschedule(world *w, sim_node *n) {
     int64_t at = n->up ? n->ops->next_deadline_us(n->impl) : INT64_MAX;
     if (at == n->timer_at_us) return;
+    /* A pending timer that fires earlier stays: the node is asked again then (an
+     * early on_timer finds nothing due).  Re-pushing on every later deadline
+     * filled the heap with stale entries. */
+    if (at > n->timer_at_us) return;
     n->timer_token++;
     n->timer_at_us = at;
     if (at == INT64_MAX) return;
@@ -264,8 +271,10 @@ static void label_message(world_conn *c, int side, const uint8_t *bytes, size_t 
         m->correlation_id = (int32_t)((uint32_t)bytes[8] << 24 | (uint32_t)bytes[9] << 16 |
                                       (uint32_t)bytes[10] << 8 | bytes[11]);
         uint32_t slot = (c->pending_head + c->pending_count) % 64;
-        if (c->pending_count == 64) c->pending_head = (c->pending_head + 1) % 64;
-        else c->pending_count++;
+        if (c->pending_count == 64)
+            c->pending_head = (c->pending_head + 1) % 64;
+        else
+            c->pending_count++;
         c->pending[slot].correlation_id = m->correlation_id;
         c->pending[slot].api_key = m->api_key;
         c->pending[slot].api_version = m->api_version;
@@ -423,8 +432,8 @@ static void timer(world *w, const sim_event *e) {
     n->timer_repeats = e->at_us == n->timer_last_us ? n->timer_repeats + 1 : 0;
     n->timer_last_us = e->at_us;
     if (n->timer_repeats > WORLD_TIMER_REPEATS_MAX) {
-        fprintf(stderr, "streamlab: node %s keeps asking for a timer at %lld us: livelock\n", n->name,
-                (long long)e->at_us);
+        fprintf(stderr, "streamlab: node %s keeps asking for a timer at %lld us: livelock\n",
+                n->name, (long long)e->at_us);
         abort();
     }
     fold_event(w, e, n->id, n->id, -1, -1, 0);
@@ -434,16 +443,27 @@ static void timer(world *w, const sim_event *e) {
 
 static void dispatch(world *w, const sim_event *e) {
     switch (e->kind) {
-    case WORLD_EV_DELIVER: deliver(w, e); break;
-    case WORLD_EV_ESTABLISH: establish(w, e); break;
-    case WORLD_EV_CLOSED: closed(w, e); break;
-    case WORLD_EV_TIMER: timer(w, e); break;
+    case WORLD_EV_DELIVER:
+        deliver(w, e);
+        break;
+    case WORLD_EV_ESTABLISH:
+        establish(w, e);
+        break;
+    case WORLD_EV_CLOSED:
+        closed(w, e);
+        break;
+    case WORLD_EV_TIMER:
+        timer(w, e);
+        break;
     case WORLD_EV_ACTION:
         fold_event(w, e, 0, 0, -1, -1, 0);
         if (w->action_handler) w->action_handler(w->action_ctx, e->target, e->at_us, e->seq);
         break;
-    case WORLD_EV_STOP: w->stopped = 1; break;
-    default: assert(0 && "unknown event kind");
+    case WORLD_EV_STOP:
+        w->stopped = 1;
+        break;
+    default:
+        assert(0 && "unknown event kind");
     }
 }
 

@@ -128,7 +128,8 @@ void world_node_reschedule(world *w, sim_node *n);
 /* Network faults between brokers.  cut breaks the link's connections now. */
 void world_link_cut(world *w, int32_t a, int32_t b);
 void world_link_heal(world *w, int32_t a, int32_t b);
-void world_link_slow(world *w, int32_t a, int32_t b, int64_t latency_us_min, int64_t latency_us_max);
+void world_link_slow(world *w, int32_t a, int32_t b, int64_t latency_us_min,
+                     int64_t latency_us_max);
 void world_heal_all(world *w);
 int world_link_is_cut(const world *w, int32_t a, int32_t b);
 
