@@ -127,6 +127,11 @@ static int parse_seed_range(const char *s, run_args *a) {
 static int parse_option(run_args *a, int argc, char **argv, int *i, const char *usage, int check) {
     const char *opt = argv[*i];
     const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    static const char *const run_opts[] = {"--json", "--seed", "--trace", "--until", "--set", NULL};
+    static const char *const check_opts[] = {"--until", "--set", "--seeds", "--jobs", NULL};
+    int known = 0;
+    for (const char *const *o = check ? check_opts : run_opts; *o; o++) known |= !strcmp(*o, opt);
+    if (!known) return bad_usage(usage, "unknown option %s", opt);
     int takes = strcmp(opt, "--json") != 0;
     if (takes && !val) return bad_usage(usage, "option %s needs a value", opt);
     if (!strcmp(opt, "--json") && !check)
