@@ -24,11 +24,8 @@ void sim_client_init(sim_client *c, const broker_env *env, int32_t node_id, cons
     c->on_response = on_response;
     c->broker_count = broker_count;
     c->correlation_next = 1;
-    for (int32_t i = 0; i < broker_count; i++) {
-        c->brokers[i].node_id = i + 1;
-        c->brokers[i].backoff_us = SIM_CLIENT_RECONNECT_BACKOFF_US_MIN;
-        frame_reader_init(&c->brokers[i].reader, 64 * 1024 * 1024);
-    }
+    for (int32_t i = 0; i < broker_count; i++)
+        peer_channel_init(&c->brokers[i], i + 1, client_id, SIM_CLIENT_INFLIGHT_MAX);
     wire_writer_init(&c->out);
     arena_init(&c->scratch);
     c->metadata_wanted = 1;
@@ -36,20 +33,19 @@ void sim_client_init(sim_client *c, const broker_env *env, int32_t node_id, cons
 }
 
 void sim_client_deinit(sim_client *c) {
-    for (int32_t i = 0; i < c->broker_count; i++) frame_reader_deinit(&c->brokers[i].reader);
+    for (int32_t i = 0; i < c->broker_count; i++) peer_channel_deinit(&c->brokers[i]);
     wire_writer_deinit(&c->out);
     arena_deinit(&c->scratch);
 }
 
-static sim_client_broker *broker_of(sim_client *c, int32_t node_id) {
-    if (node_id < 1 || node_id > c->broker_count) return NULL;
-    return &c->brokers[node_id - 1];
+static peer_channel *broker_of(sim_client *c, int32_t node) {
+    if (node < 1 || node > c->broker_count) return NULL;
+    return &c->brokers[node - 1];
 }
 
-static sim_client_broker *broker_by_conn(sim_client *c, conn_id conn) {
+static peer_channel *broker_by_conn(sim_client *c, conn_id conn) {
     for (int32_t i = 0; i < c->broker_count; i++)
-        if (c->brokers[i].conn == conn && c->brokers[i].state != SIM_CONN_DOWN)
-            return &c->brokers[i];
+        if (peer_channel_owns(&c->brokers[i], conn)) return &c->brokers[i];
     return NULL;
 }
 
@@ -76,18 +72,9 @@ void sim_client_refresh_metadata(sim_client *c) {
 
 /* ---- connections ------------------------------------------------------------------ */
 
-static void start_connect(sim_client *c, sim_client_broker *b) {
-    if (b->state != SIM_CONN_DOWN || now_us(c) < b->retry_at_us) return;
-    b->state = SIM_CONN_CONNECTING;
-    b->conn = c->env->connect(c->env->ctx, b->node_id);
-    assert(b->conn != 0);
-}
-
 int sim_client_ready(sim_client *c, int32_t node) {
-    sim_client_broker *b = broker_of(c, node);
-    if (!b) return 0;
-    if (b->state == SIM_CONN_DOWN) start_connect(c, b);
-    return b->state == SIM_CONN_READY;
+    peer_channel *b = broker_of(c, node);
+    return b && peer_channel_ready(b, c->env);
 }
 
 int32_t sim_client_inflight_count(const sim_client *c, int32_t node) {
@@ -95,47 +82,22 @@ int32_t sim_client_inflight_count(const sim_client *c, int32_t node) {
     return c->brokers[node - 1].inflight_count;
 }
 
-static void fail_inflight(sim_client *c, sim_client_broker *b) {
-    /* Callbacks may send again: take the list first. */
-    sim_client_inflight failed[SIM_CLIENT_INFLIGHT_MAX];
-    int32_t n = b->inflight_count;
-    memcpy(failed, b->inflight, (size_t)n * sizeof failed[0]);
-    b->inflight_count = 0;
-    for (int32_t i = 0; i < n; i++) {
-        if (failed[i].api_key == KAFKA_API_METADATA && failed[i].tag == 0) {
-            c->metadata_inflight = 0;
-            c->metadata_wanted = 1;
-            continue;
-        }
-        c->on_response(c, c->owner, b->node_id, failed[i].api_key, failed[i].api_version,
-                       failed[i].tag, NULL);
-    }
-}
-
-static void conn_down(sim_client *c, sim_client_broker *b) {
-    b->state = SIM_CONN_DOWN;
-    b->conn = 0;
-    b->retry_at_us = now_us(c) + b->backoff_us;
-    if (c->metadata_retry_at_us == INT64_MAX) c->metadata_retry_at_us = b->retry_at_us;
-    b->backoff_us *= 2;
-    if (b->backoff_us > SIM_CLIENT_RECONNECT_BACKOFF_US_MAX)
-        b->backoff_us = SIM_CLIENT_RECONNECT_BACKOFF_US_MAX;
-    frame_reader_deinit(&b->reader);
-    frame_reader_init(&b->reader, 64 * 1024 * 1024);
-    fail_inflight(c, b);
-}
+/* Every response, and every failure, passes here first. */
+static void on_channel_response(void *ctx, peer_channel *pc, int16_t api_key, int16_t api_version,
+                                uint64_t tag, wire_reader *r);
 
 void sim_client_on_connected(sim_client *c, conn_id conn) {
-    sim_client_broker *b = broker_by_conn(c, conn);
+    peer_channel *b = broker_by_conn(c, conn);
     if (!b) return;
-    b->state = SIM_CONN_READY;
-    b->backoff_us = SIM_CLIENT_RECONNECT_BACKOFF_US_MIN;
+    peer_channel_on_connected(b);
     if (c->metadata_retry_at_us == INT64_MAX) c->metadata_retry_at_us = 0; /* was waiting for us */
 }
 
 void sim_client_on_closed(sim_client *c, conn_id conn) {
-    sim_client_broker *b = broker_by_conn(c, conn);
-    if (b) conn_down(c, b);
+    peer_channel *b = broker_by_conn(c, conn);
+    if (!b) return;
+    peer_channel_on_closed(b, c->env, on_channel_response, c);
+    if (c->metadata_retry_at_us == INT64_MAX) c->metadata_retry_at_us = b->retry_at_us;
 }
 
 /* ---- requests --------------------------------------------------------------------- */
@@ -143,31 +105,10 @@ void sim_client_on_closed(sim_client *c, conn_id conn) {
 int sim_client_send(sim_client *c, int32_t node, int16_t api_key, int16_t api_version,
                     const void *body, sim_client_encode_fn *encode, uint64_t tag,
                     int expects_response) {
-    sim_client_broker *b = broker_of(c, node);
+    peer_channel *b = broker_of(c, node);
     assert(b);
-    if (!sim_client_ready(c, node) || b->inflight_count == SIM_CLIENT_INFLIGHT_MAX) return -1;
-    kafka_request_header h;
-    kafka_request_header_init(&h);
-    h.request_api_key = api_key;
-    h.request_api_version = api_version;
-    h.correlation_id = c->correlation_next++;
-    h.client_id = kafka_str_c(c->client_id);
-    wire_writer_reset(&c->out);
-    wire_put_i32(&c->out, 0);
-    kafka_request_header_encode(&h, &c->out, kafka_request_header_version(api_key, api_version));
-    encode(body, &c->out, api_version);
-    wire_patch_i32(&c->out, 0, (int32_t)(c->out.len - 4));
-    if (expects_response) {
-        sim_client_inflight *f = &b->inflight[b->inflight_count++];
-        f->correlation_id = h.correlation_id;
-        f->api_key = api_key;
-        f->api_version = api_version;
-        f->tag = tag;
-        f->deadline_us = now_us(c) + SIM_CLIENT_REQUEST_TIMEOUT_US;
-        f->expects_response = 1;
-    }
-    c->env->send(c->env->ctx, b->conn, c->out.data, c->out.len);
-    return 0;
+    return peer_channel_send(b, c->env, &c->out, api_key, api_version, body, encode, tag,
+                             expects_response, SIM_CLIENT_REQUEST_TIMEOUT_US);
 }
 
 /* ---- metadata ---------------------------------------------------------------------- */
@@ -201,9 +142,9 @@ static void send_metadata(sim_client *c) {
     /* Nothing ready: wait for a connection in progress, else for the first retry. */
     int64_t retry = INT64_MAX;
     for (int32_t i = 0; i < c->broker_count; i++) {
-        if (c->brokers[i].state == SIM_CONN_CONNECTING)
+        if (c->brokers[i].state == PEER_CONNECTING)
             retry = INT64_MAX - 1;
-        else if (c->brokers[i].state == SIM_CONN_DOWN && c->brokers[i].retry_at_us < retry &&
+        else if (c->brokers[i].state == PEER_DOWN && c->brokers[i].retry_at_us < retry &&
                  retry != INT64_MAX - 1)
             retry = c->brokers[i].retry_at_us;
     }
@@ -250,49 +191,23 @@ static void apply_metadata(sim_client *c, wire_reader *r) {
 
 /* ---- responses ---------------------------------------------------------------------- */
 
-static void handle_frame(sim_client *c, sim_client_broker *b, const uint8_t *frame, size_t len) {
-    wire_reader r;
-    wire_reader_init(&r, frame, len);
-    int32_t correlation_id = wire_get_i32(&r);
-    int32_t i = 0;
-    while (i < b->inflight_count && b->inflight[i].correlation_id != correlation_id) i++;
-    if (r.failed || i == b->inflight_count) return; /* not ours: ignore */
-    sim_client_inflight f = b->inflight[i];
-    memmove(&b->inflight[0], &b->inflight[i + 1],
-            (size_t)(b->inflight_count - i - 1) * sizeof b->inflight[0]);
-    b->inflight_count -= i + 1;
-    if (f.api_key != KAFKA_API_API_VERSIONS &&
-        kafka_response_header_version(f.api_key, f.api_version) >= 1) {
-        uint32_t tags = wire_get_uvarint(&r);
-        for (uint32_t t = 0; t < tags && !r.failed; t++) {
-            wire_get_uvarint(&r);
-            wire_skip(&r, wire_get_uvarint(&r));
-        }
-    }
-    if (f.api_key == KAFKA_API_METADATA && f.tag == 0) {
+static void on_channel_response(void *ctx, peer_channel *pc, int16_t api_key, int16_t api_version,
+                                uint64_t tag, wire_reader *r) {
+    sim_client *c = ctx;
+    if (api_key == KAFKA_API_METADATA && tag == 0) {
         c->metadata_inflight = 0;
-        apply_metadata(c, &r);
+        if (r)
+            apply_metadata(c, r);
+        else
+            c->metadata_wanted = 1;
+        return;
     }
-    c->on_response(c, c->owner, b->node_id, f.api_key, f.api_version, f.tag, &r);
+    c->on_response(c, c->owner, pc->node, api_key, api_version, tag, r);
 }
 
 void sim_client_on_bytes(sim_client *c, conn_id conn, const uint8_t *bytes, size_t len) {
-    sim_client_broker *b = broker_by_conn(c, conn);
-    if (!b) return;
-    frame_reader_feed(&b->reader, bytes, len);
-    for (;;) {
-        const uint8_t *frame;
-        size_t flen;
-        enum frame_result fr = frame_reader_next(&b->reader, &frame, &flen);
-        if (fr == FRAME_NONE) return;
-        if (fr != FRAME_READY) {
-            c->env->close(c->env->ctx, b->conn);
-            conn_down(c, b);
-            return;
-        }
-        handle_frame(c, b, frame, flen);
-        if (b->state == SIM_CONN_DOWN) return;
-    }
+    peer_channel *b = broker_by_conn(c, conn);
+    if (b) peer_channel_on_bytes(b, c->env, bytes, len, on_channel_response, c);
 }
 
 /* ---- timers --------------------------------------------------------------------------- */
@@ -304,21 +219,16 @@ int64_t sim_client_next_deadline_us(const sim_client *c) {
     else if (c->metadata_refresh_at_us && c->metadata_refresh_at_us < at)
         at = c->metadata_refresh_at_us;
     for (int32_t i = 0; i < c->broker_count; i++) {
-        const sim_client_broker *b = &c->brokers[i];
-        if (b->inflight_count && b->inflight[0].deadline_us < at) at = b->inflight[0].deadline_us;
+        int64_t d = peer_channel_next_deadline_us(&c->brokers[i]);
+        if (d < at) at = d;
     }
     return at;
 }
 
 void sim_client_on_timer(sim_client *c) {
     int64_t now = now_us(c);
-    for (int32_t i = 0; i < c->broker_count; i++) {
-        sim_client_broker *b = &c->brokers[i];
-        if (b->inflight_count && b->inflight[0].deadline_us <= now) {
-            c->env->close(c->env->ctx, b->conn); /* request.timeout.ms: drop the connection */
-            conn_down(c, b);
-        }
-    }
+    for (int32_t i = 0; i < c->broker_count; i++) /* request.timeout.ms: drop the connection */
+        peer_channel_on_timer(&c->brokers[i], c->env, on_channel_response, c);
     if (c->metadata_refresh_at_us && now >= c->metadata_refresh_at_us) {
         c->metadata_wanted = 1;
         c->metadata_refresh_at_us = 0; /* set again by the next answer */

@@ -15,16 +15,14 @@
 
 #include "arena.h"
 #include "broker.h"
-#include "framing.h"
+#include "peer_channel.h"
 #include "kafka_messages.gen.h"
 #include "wire.h"
 
 #define SIM_CLIENT_BROKERS_MAX 16
-#define SIM_CLIENT_INFLIGHT_MAX 8
+#define SIM_CLIENT_INFLIGHT_MAX PEER_CHANNEL_INFLIGHT_MAX
 #define SIM_CLIENT_TOPICS_MAX 16
 #define SIM_CLIENT_PARTITIONS_MAX 64
-#define SIM_CLIENT_RECONNECT_BACKOFF_US_MIN 50000
-#define SIM_CLIENT_RECONNECT_BACKOFF_US_MAX 1000000
 #define SIM_CLIENT_REQUEST_TIMEOUT_US 30000000
 #define SIM_CLIENT_METADATA_REFRESH_US 300000000 /* metadata.max.age.ms */
 
@@ -32,29 +30,10 @@ typedef struct sim_client sim_client;
 
 /* Called with a decoded-ready response body (reader positioned after the header),
  * or with r == NULL when the request failed (connection lost or timed out). */
+/* Called with a response body (reader positioned after the header), or with
+ * r == NULL when the request failed (connection lost or timed out). */
 typedef void sim_client_response_fn(sim_client *c, void *owner, int32_t node, int16_t api_key,
                                     int16_t api_version, uint64_t tag, wire_reader *r);
-
-typedef struct sim_client_inflight {
-    int32_t correlation_id;
-    int16_t api_key, api_version;
-    uint64_t tag;
-    int64_t deadline_us;
-    int expects_response;
-} sim_client_inflight;
-
-enum sim_client_conn_state { SIM_CONN_DOWN = 0, SIM_CONN_CONNECTING, SIM_CONN_READY };
-
-typedef struct sim_client_broker {
-    int32_t node_id;
-    conn_id conn;
-    enum sim_client_conn_state state;
-    int64_t retry_at_us;
-    int64_t backoff_us;
-    frame_reader reader;
-    sim_client_inflight inflight[SIM_CLIENT_INFLIGHT_MAX];
-    int32_t inflight_count;
-} sim_client_broker;
 
 typedef struct sim_client_partition {
     int32_t leader;
@@ -74,7 +53,7 @@ struct sim_client {
     char client_id[64];
     void *owner;
     sim_client_response_fn *on_response;
-    sim_client_broker brokers[SIM_CLIENT_BROKERS_MAX];
+    peer_channel brokers[SIM_CLIENT_BROKERS_MAX]; /* node id - 1 */
     int32_t broker_count;
     int32_t correlation_next;
     wire_writer out;
@@ -101,7 +80,7 @@ void sim_client_refresh_metadata(sim_client *c);
 /* Sends a request whose body was encoded by `encode` into the client's writer.
  * Returns 0 when sent, -1 when the broker is not connected (a connection attempt
  * starts) or its in-flight window is full. */
-typedef void sim_client_encode_fn(const void *body, wire_writer *w, int16_t version);
+typedef peer_encode_fn sim_client_encode_fn;
 int sim_client_send(sim_client *c, int32_t node, int16_t api_key, int16_t api_version,
                     const void *body, sim_client_encode_fn *encode, uint64_t tag,
                     int expects_response);

@@ -356,9 +356,9 @@ int64_t sim_consumer_next_deadline_us(const void *impl) {
         int32_t leader = leader_of(c, a);
         int64_t retry = a->retry_at_us;
         if (leader >= 1 && leader <= c->client.broker_count) {
-            const sim_client_broker *cb = &c->client.brokers[leader - 1];
-            if (cb->state == SIM_CONN_CONNECTING) continue;
-            if (cb->state == SIM_CONN_DOWN && cb->retry_at_us > retry) retry = cb->retry_at_us;
+            const peer_channel *cb = &c->client.brokers[leader - 1];
+            if (cb->state == PEER_CONNECTING) continue;
+            if (cb->state == PEER_DOWN && cb->retry_at_us > retry) retry = cb->retry_at_us;
         }
         if (retry > now && retry < at) at = retry;
     }

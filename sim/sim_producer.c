@@ -404,11 +404,11 @@ int64_t sim_producer_next_deadline_us(const void *impl) {
         int64_t expiry = b->created_us + p->cfg.delivery_timeout_ms * 1000;
         if (expiry < at) at = expiry;
         int32_t leader = p->client.topics[p->topic_index].partitions[i].leader;
-        const sim_client_broker *cb =
+        const peer_channel *cb =
             leader >= 1 && leader <= p->client.broker_count ? &p->client.brokers[leader - 1] : NULL;
         int64_t retry = b->retry_at_us;
-        if (cb && cb->state == SIM_CONN_DOWN && cb->retry_at_us > retry) retry = cb->retry_at_us;
-        if (cb && cb->state != SIM_CONN_CONNECTING && retry > now_us(p) && retry < at) at = retry;
+        if (cb && cb->state == PEER_DOWN && cb->retry_at_us > retry) retry = cb->retry_at_us;
+        if (cb && cb->state != PEER_CONNECTING && retry > now_us(p) && retry < at) at = retry;
     }
     return at;
 }
