@@ -75,9 +75,9 @@ $(eval $(call flavour,obj-O0,$(CFLAGS_O0)))
 $(eval $(call flavour,asan,$(CFLAGS_SAN)))
 
 build/streamlab: build/obj/streamlab
-	@cp $< $@
+	@cp $< $@.tmp && mv -f $@.tmp $@
 build/streamlab-O0: build/obj-O0/streamlab
-	@cp $< $@
+	@cp $< $@.tmp && mv -f $@.tmp $@
 
 # ---- tests -------------------------------------------------------------------
 TEST_BINS := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))

@@ -76,8 +76,9 @@ static int partition_open_log(broker *b, broker_partition *p) {
     lc.retention_bytes = b->cfg.retention_bytes;
     if (partition_log_open(&p->log, b->env.fs, dir, &lc, err, sizeof err) != 0) return -1;
     p->hosted = 1;
-    /* Static metadata: no replication yet, so everything written is committed. */
-    p->high_watermark = partition_log_end_offset(&p->log);
+    p->high_watermark = broker_hw_checkpoint_get(b, p->topic, p->index);
+    if (p->high_watermark > partition_log_end_offset(&p->log))
+        p->high_watermark = partition_log_end_offset(&p->log);
     return 0;
 }
 
@@ -104,13 +105,12 @@ static void topic_add(broker *b, const char *name, int32_t partitions, int32_t r
         bp->replica_count = replication_factor;
         for (int32_t k = 0; k < replication_factor; k++)
             bp->replicas[k] = b->cfg.nodes[(p + k) % n].node_id;
-        bp->leader = bp->replicas[0];
-        bp->leader_epoch = 0;
-        /* Static metadata reports every replica in sync until replication lands. */
-        memcpy(bp->isr, bp->replicas, sizeof bp->isr);
-        bp->isr_count = replication_factor;
+        bp->leader = -1;
+        bp->leader_epoch = -1;
         for (int32_t k = 0; k < replication_factor; k++)
             if (bp->replicas[k] == b->cfg.node_id) partition_open_log(b, bp);
+        /* Static metadata: the first replica leads at epoch 0, every replica in sync. */
+        replication_apply(b, bp, bp->replicas[0], 0, bp->replicas, replication_factor, 0);
     }
 }
 
@@ -126,12 +126,24 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
     b->cfg.topics = NULL; /* not owned: copied below */
     b->cfg.topic_count = 0;
     wire_writer_init(&b->out);
+    wire_writer_init(&b->request_out);
+    static const char *const channel_names[CHANNEL_KINDS] = {"fetcher", "controller", "quorum"};
+    for (int k = 0; k < CHANNEL_KINDS; k++)
+        for (int32_t i = 0; i < cfg->node_count; i++) {
+            char client_id[48];
+            snprintf(client_id, sizeof client_id, "broker-%d-%s", (int)cfg->node_id,
+                     channel_names[k]);
+            peer_channel_init(&b->channels[k][i], cfg->nodes[i].node_id, client_id, 2);
+        }
+    broker_hw_checkpoint_load(b);
     for (int32_t i = 0; i < cfg->topic_count; i++)
         topic_add(b, cfg->topics[i].name, cfg->topics[i].partitions,
                   cfg->topics[i].replication_factor);
     int64_t now = env->now_us(env->ctx);
     b->next_flush_us = cfg->flush_interval_ms > 0 ? now + cfg->flush_interval_ms * 1000 : INT64_MAX;
     b->next_retention_us = now + 300LL * 1000 * 1000; /* log.retention.check.interval.ms */
+    b->next_isr_check_us = now;
+    b->next_hw_checkpoint_us = now + BROKER_HW_CHECKPOINT_INTERVAL_US;
     broker_observe(b, &(observe_event){.kind = OBSERVE_BROKER_START, .node = cfg->node_id});
     for (int32_t i = 0; i < b->topic_count; i++)
         for (int32_t p = 0; p < b->topics[i].partition_count; p++) {
@@ -167,20 +179,24 @@ void broker_destroy(broker *b) {
     free(b->topics);
     for (int32_t i = 0; i < b->conn_count; i++) conn_release(&b->conns[i]);
     free(b->conns);
+    for (int k = 0; k < CHANNEL_KINDS; k++)
+        for (int32_t i = 0; i < b->cfg.node_count; i++) peer_channel_deinit(&b->channels[k][i]);
     wire_writer_deinit(&b->out);
+    wire_writer_deinit(&b->request_out);
+    free(b->hw_checkpoint);
     free(b);
 }
 
 /* ---- connections ------------------------------------------------------------------ */
 
-static broker_conn *conn_find(broker *b, conn_id id) {
+broker_conn *broker_conn_find(broker *b, conn_id id) {
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].id == id) return &b->conns[i];
     return NULL;
 }
 
 static broker_conn *conn_add(broker *b, conn_id id, int outbound) {
-    assert(conn_find(b, id) == NULL);
+    assert(broker_conn_find(b, id) == NULL);
     if (b->conn_count == b->conn_cap) {
         b->conn_cap = b->conn_cap ? b->conn_cap * 2 : 16;
         b->conns = realloc(b->conns, (size_t)b->conn_cap * sizeof *b->conns);
@@ -204,14 +220,48 @@ void broker_on_accept(broker *b, conn_id conn) {
     conn_add(b, conn, 0);
 }
 
+static void broker_wake_parked_fetches(broker *b);
+
+static peer_channel *channel_of(broker *b, conn_id conn) {
+    for (int k = 0; k < CHANNEL_KINDS; k++)
+        for (int32_t i = 0; i < b->cfg.node_count; i++)
+            if (peer_channel_owns(&b->channels[k][i], conn)) return &b->channels[k][i];
+    return NULL;
+}
+
+static void on_channel_response(void *ctx, peer_channel *pc, int16_t api_key, int16_t api_version,
+                                uint64_t tag, wire_reader *r) {
+    broker *b = ctx;
+    (void)api_version;
+    for (int32_t i = 0; i < b->cfg.node_count; i++)
+        if (pc == &b->channels[CHANNEL_FETCHER][i])
+            replica_fetcher_on_response(b, pc, api_key, tag, r);
+}
+
+/* Work that must not run inside a request handler (it may answer other
+ * connections and reorder the connection table) runs here, at the end of every
+ * entry point. */
+static void run_deferred(broker *b) {
+    for (int round = 0; b->wake_pending && round < 16; round++) {
+        b->wake_pending = 0;
+        broker_wake_parked_fetches(b);
+        replication_complete_produces(b, 0);
+    }
+    replica_fetcher_pump(b);
+}
+
 void broker_on_connected(broker *b, conn_id conn) {
-    (void)b;
-    (void)conn; /* outbound connections arrive with replication */
+    peer_channel *pc = channel_of(b, conn);
+    if (pc) peer_channel_on_connected(pc);
+    run_deferred(b);
 }
 
 void broker_on_closed(broker *b, conn_id conn) {
-    broker_conn *c = conn_find(b, conn);
+    broker_conn *c = broker_conn_find(b, conn);
     if (c) conn_remove(b, c);
+    peer_channel *pc = channel_of(b, conn);
+    if (pc) peer_channel_on_closed(pc, &b->env, on_channel_response, b);
+    run_deferred(b);
 }
 
 static void conn_close(broker *b, broker_conn *c) {
@@ -259,6 +309,8 @@ static broker_handler_fn *handler_for(int16_t api_key) {
         return broker_handle_fetch;
     case KAFKA_API_LIST_OFFSETS:
         return broker_handle_list_offsets;
+    case KAFKA_API_OFFSET_FOR_LEADER_EPOCH:
+        return broker_handle_offset_for_leader_epoch;
     default:
         return NULL;
     }
@@ -296,20 +348,29 @@ static void conn_pump(broker *b, broker_conn *c) {
         enum frame_result fr = frame_reader_next(&c->reader, &frame, &len);
         if (fr == FRAME_NONE) return;
         int rc = fr == FRAME_READY ? serve_frame(b, c, frame, len) : -1;
-        c = conn_find(b, id); /* handlers may grow the connection table */
+        c = broker_conn_find(b, id); /* handlers may grow the connection table */
         if (!c) return;
         if (rc < 0) {
             conn_close(b, c);
             return;
         }
-        if (rc == 1) park_copy(c, frame, len);
+        if (rc == 1 && c->parked == BROKER_PARK_FETCH) park_copy(c, frame, len);
     }
 }
 
 void broker_on_bytes(broker *b, conn_id conn, const uint8_t *bytes, size_t len) {
-    broker_conn *c = conn_find(b, conn);
-    if (!c) return;
-    frame_reader_feed(&c->reader, bytes, len);
+    broker_conn *c = broker_conn_find(b, conn);
+    if (c) {
+        frame_reader_feed(&c->reader, bytes, len);
+        conn_pump(b, c);
+    } else {
+        peer_channel *pc = channel_of(b, conn);
+        if (pc) peer_channel_on_bytes(pc, &b->env, bytes, len, on_channel_response, b);
+    }
+    run_deferred(b);
+}
+
+void broker_conn_serve_queued(broker *b, broker_conn *c) {
     conn_pump(b, c);
 }
 
@@ -318,7 +379,7 @@ static void conn_retry_parked(broker *b, broker_conn *c) {
     conn_id id = c->id;
     c->parked = BROKER_PARK_NONE;
     int rc = serve_frame(b, c, c->parked_frame, c->parked_frame_len);
-    c = conn_find(b, id);
+    c = broker_conn_find(b, id);
     if (!c) return;
     if (rc < 0) {
         conn_close(b, c);
@@ -332,15 +393,25 @@ static void conn_retry_parked(broker *b, broker_conn *c) {
 
 void broker_partition_changed(broker *b, broker_partition *p) {
     (void)p;
+    b->wake_pending = 1; /* acted on at the end of the current entry point */
+}
+
+static void broker_wake_parked_fetches(broker *b) {
     /* Retrying may close connections and reorder the table: work from ids. */
-    conn_id waiting[64];
     int32_t n = 0;
-    for (int32_t i = 0; i < b->conn_count && n < 64; i++)
+    for (int32_t i = 0; i < b->conn_count; i++)
+        if (b->conns[i].parked == BROKER_PARK_FETCH) n++;
+    if (n == 0) return;
+    conn_id *waiting = malloc((size_t)n * sizeof *waiting);
+    if (!waiting) abort();
+    n = 0;
+    for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked == BROKER_PARK_FETCH) waiting[n++] = b->conns[i].id;
     for (int32_t i = 0; i < n; i++) {
-        broker_conn *c = conn_find(b, waiting[i]);
+        broker_conn *c = broker_conn_find(b, waiting[i]);
         if (c && c->parked == BROKER_PARK_FETCH) conn_retry_parked(b, c);
     }
+    free(waiting);
 }
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -363,11 +434,24 @@ void broker_response_finish(broker *b, broker_conn *c) {
 
 /* ---- timers ------------------------------------------------------------------------ */
 
+static int64_t min64(int64_t a, int64_t x) {
+    return x < a ? x : a;
+}
+
 int64_t broker_next_deadline_us(const broker *b) {
-    int64_t at = b->next_flush_us < b->next_retention_us ? b->next_flush_us : b->next_retention_us;
+    int64_t at = min64(b->next_flush_us, b->next_retention_us);
+    at = min64(at, b->next_hw_checkpoint_us);
+    at = min64(at, replication_next_deadline_us(b));
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked && b->conns[i].parked_deadline_us < at)
-            at = b->conns[i].parked_deadline_us;
+        if (b->conns[i].parked) at = min64(at, b->conns[i].parked_deadline_us);
+    for (int k = 0; k < CHANNEL_KINDS; k++)
+        for (int32_t i = 0; i < b->cfg.node_count; i++) {
+            const peer_channel *pc = &b->channels[k][i];
+            at = min64(at, peer_channel_next_deadline_us(pc));
+            if (pc->state == PEER_DOWN && b->fetch_retry_at_us[i] > 0 && k == CHANNEL_FETCHER)
+                at = min64(at, pc->retry_at_us > b->fetch_retry_at_us[i] ? pc->retry_at_us
+                                                                         : b->fetch_retry_at_us[i]);
+        }
     return at;
 }
 
@@ -406,9 +490,19 @@ void broker_on_timer(broker *b) {
         apply_retention(b);
         b->next_retention_us = now + 300LL * 1000 * 1000;
     }
+    if (now >= b->next_hw_checkpoint_us) {
+        broker_hw_checkpoint_write(b);
+        b->next_hw_checkpoint_us = now + BROKER_HW_CHECKPOINT_INTERVAL_US;
+    }
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked && b->conns[i].parked_deadline_us <= now) {
+        if (b->conns[i].parked == BROKER_PARK_FETCH && b->conns[i].parked_deadline_us <= now) {
             conn_retry_parked(b, &b->conns[i]);
             i = -1; /* the table may have changed: rescan */
         }
+    replication_complete_produces(b, 1);
+    for (int k = 0; k < CHANNEL_KINDS; k++)
+        for (int32_t i = 0; i < b->cfg.node_count; i++)
+            peer_channel_on_timer(&b->channels[k][i], &b->env, on_channel_response, b);
+    replication_check_isr(b);
+    run_deferred(b);
 }

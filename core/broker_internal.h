@@ -16,16 +16,32 @@
 #include "framing.h"
 #include "kafka_messages.gen.h"
 #include "partition_log.h"
+#include "peer_channel.h"
 #include "wire.h"
 
 #define BROKER_TOPIC_BYTES_MAX 250
 #define BROKER_REPLICAS_MAX BROKER_NODES_MAX
+
+/* What a leader knows of one follower. */
+typedef struct broker_replica_state {
+    int32_t node;
+    int64_t log_end_offset;    /* from its last fetch; -1 unknown */
+    int64_t last_caught_up_us; /* last fetch at or past our log end */
+    int64_t leo_at_last_fetch; /* our log end when it last fetched */
+    int64_t last_fetch_us;
+} broker_replica_state;
+
+enum broker_follower_state {
+    FOLLOWER_TRUNCATING = 0, /* must ask the leader where our logs diverge */
+    FOLLOWER_FETCHING,
+};
 
 typedef struct broker_partition {
     char topic[BROKER_TOPIC_BYTES_MAX];
     int32_t index;
     int32_t leader;
     int32_t leader_epoch;
+    int32_t partition_epoch;
     int32_t replicas[BROKER_REPLICAS_MAX];
     int32_t replica_count;
     int32_t isr[BROKER_REPLICAS_MAX];
@@ -33,6 +49,15 @@ typedef struct broker_partition {
     int64_t high_watermark;
     int hosted; /* this broker holds a replica, and `log` is open */
     partition_log log;
+    /* leader */
+    broker_replica_state followers[BROKER_REPLICAS_MAX];
+    int32_t follower_count;
+    int isr_change_inflight;
+    /* follower */
+    enum broker_follower_state follower_state;
+    int32_t truncation_epoch; /* epoch asked about next (leader-epoch walk-back) */
+    int fetch_inflight;       /* which request (fetcher tag) includes it, 0 none */
+    int32_t fetch_from;       /* the leader that request went to */
 } broker_partition;
 
 typedef struct broker_topic {
@@ -52,7 +77,18 @@ typedef struct broker_request {
     size_t body_len;
 } broker_request;
 
-enum broker_park_kind { BROKER_PARK_NONE = 0, BROKER_PARK_FETCH };
+enum broker_park_kind {
+    BROKER_PARK_NONE = 0,
+    BROKER_PARK_FETCH,   /* re-served when data arrives or at the deadline */
+    BROKER_PARK_PRODUCE, /* acks=all: answered when the high watermark passes */
+};
+
+/* An acks=all produce waiting for its partitions' high watermarks. */
+typedef struct broker_produce_wait {
+    broker_partition *partition;
+    int64_t offset_needed; /* high watermark that completes it: last offset + 1 */
+    int16_t *error_out;    /* the partition's error field in the prepared response */
+} broker_produce_wait;
 
 typedef struct broker_conn {
     conn_id id;
@@ -65,7 +101,16 @@ typedef struct broker_conn {
     uint8_t *parked_frame; /* owned copy of the request frame */
     size_t parked_frame_len;
     arena arena;
+    /* BROKER_PARK_PRODUCE: the prepared response lives in `arena` */
+    broker_request parked_request;
+    void *parked_response;
+    broker_produce_wait *waits;
+    int32_t wait_count;
 } broker_conn;
+
+/* Outbound channels, one per peer and purpose (a parked long-poll on one must
+ * not hold up the others: the peer serves one request per connection at a time). */
+enum broker_channel_kind { CHANNEL_FETCHER = 0, CHANNEL_CONTROLLER, CHANNEL_QUORUM, CHANNEL_KINDS };
 
 struct broker {
     broker_env env;
@@ -75,9 +120,23 @@ struct broker {
     broker_conn *conns;
     int32_t conn_count, conn_cap;
     wire_writer out;
+    wire_writer request_out; /* outbound requests */
+    peer_channel channels[CHANNEL_KINDS][BROKER_NODES_MAX];
     int64_t next_flush_us;
     int64_t next_retention_us;
+    int64_t next_isr_check_us;
+    int64_t next_hw_checkpoint_us;
+    int64_t fetch_retry_at_us[BROKER_NODES_MAX];
+    int wake_pending;
+    /* replication-offset-checkpoint as read at open: "topic partition hw" lines */
+    char *hw_checkpoint;
 };
+
+#define BROKER_HW_CHECKPOINT_INTERVAL_US 5000000 /* replica.high.watermark.checkpoint.interval.ms  \
+                                                  */
+void broker_hw_checkpoint_load(broker *b);
+void broker_hw_checkpoint_write(broker *b);
+int64_t broker_hw_checkpoint_get(const broker *b, const char *topic, int32_t partition);
 
 /* Handlers: decode the body, act, and either respond (return 0) or park (return 1).
  * A malformed body returns -1: the connection is closed. */
@@ -102,5 +161,31 @@ broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t part
 void broker_observe(broker *b, const observe_event *ev);
 /* Data arrived in p: wake parked requests that may now complete. */
 void broker_partition_changed(broker *b, broker_partition *p);
+broker_conn *broker_conn_find(broker *b, conn_id id);
+void broker_conn_serve_queued(broker *b, broker_conn *c);
+
+/* ---- replication (core/replication.c, core/replica_fetcher.c) ------------------- */
+/* Applies a partition's metadata: becomes leader or follower as needed. */
+void replication_apply(broker *b, broker_partition *p, int32_t leader, int32_t leader_epoch,
+                       const int32_t *isr, int32_t isr_count, int32_t partition_epoch);
+/* A follower fetched at fetch_offset: its log matches ours below it. */
+void replication_follower_fetched(broker *b, broker_partition *p, int32_t node,
+                                  int64_t fetch_offset);
+/* The leader's log end moved (append): maybe the high watermark too. */
+void replication_leader_appended(broker *b, broker_partition *p);
+/* Completes acks=all produces whose partitions' high watermarks have passed. */
+void replication_complete_produces(broker *b, int deadline_check);
+/* Leader: shrinks ISRs of lagging followers. */
+void replication_check_isr(broker *b);
+int64_t replication_next_deadline_us(const broker *b);
+/* Follower: sends what fetches and truncation requests it can. */
+void replica_fetcher_pump(broker *b);
+void replica_fetcher_on_response(broker *b, peer_channel *pc, int16_t api_key, uint64_t tag,
+                                 wire_reader *r);
+/* Sends an ISR change for p to the controller (or applies it in static mode). */
+void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr, int32_t isr_count);
+void broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, void *), void *arg);
+
+broker_handler_fn broker_handle_offset_for_leader_epoch;
 
 #endif

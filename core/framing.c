@@ -23,6 +23,7 @@ static void compact(frame_reader *r) {
 }
 
 void frame_reader_feed(frame_reader *r, const uint8_t *bytes, size_t len) {
+    if (len == 0) return;
     compact(r);
     if (r->len + len > r->cap) {
         size_t cap = r->cap ? r->cap : 4096;

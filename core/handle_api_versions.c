@@ -17,6 +17,7 @@ typedef struct advertised_api {
 static const advertised_api advertised[] = {
     {KAFKA_API_PRODUCE, 0, 7},  {KAFKA_API_FETCH, 4, 11},       {KAFKA_API_LIST_OFFSETS, 1, 3},
     {KAFKA_API_METADATA, 0, 8}, {KAFKA_API_API_VERSIONS, 0, 3},
+    {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 3},
 };
 
 #define ADVERTISED_COUNT ((int32_t)(sizeof advertised / sizeof advertised[0]))

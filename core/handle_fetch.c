@@ -34,8 +34,11 @@ static int batch_below_hw(void *arg, const uint8_t *batch, size_t len) {
     return 0;
 }
 
+/* Reads from offset up to (not including) offset_end: the high watermark for
+ * consumers, the log end for followers. */
 static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64_t offset,
-                           size_t partition_max, fetch_budget *budget, fetch_result *out) {
+                           int64_t offset_end, size_t partition_max, fetch_budget *budget,
+                           fetch_result *out) {
     out->high_watermark = p->high_watermark;
     out->last_stable_offset = p->high_watermark;
     out->log_start_offset = partition_log_start_offset(&p->log);
@@ -43,7 +46,7 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
         out->error_code = KAFKA_ERROR_OFFSET_OUT_OF_RANGE;
         return;
     }
-    if (offset >= p->high_watermark) return;
+    if (offset >= offset_end) return;
     size_t limit = partition_max < budget->bytes_left ? partition_max : budget->bytes_left;
     if (budget->first && limit == 0) limit = 1; /* KIP-74: the first batch comes whole */
     if (limit == 0) return;
@@ -53,7 +56,7 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
         out->error_code = KAFKA_ERROR_KAFKA_STORAGE_ERROR;
         return;
     }
-    below_hw_ctx hw = {.high_watermark = p->high_watermark};
+    below_hw_ctx hw = {.high_watermark = offset_end};
     record_batch_split(buf.bytes, buf.len, batch_below_hw, &hw);
     if (hw.bytes > 0) {
         uint8_t *copy = arena_alloc(&c->arena, hw.bytes);
@@ -67,7 +70,7 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     (void)b;
 }
 
-static void fetch_partition(broker *b, broker_conn *c, kafka_str topic,
+static void fetch_partition(broker *b, broker_conn *c, int32_t replica_id, kafka_str topic,
                             const kafka_fetch_request_fetch_partition *in, fetch_budget *budget,
                             fetch_result *out) {
     kafka_fetch_response_partition_data_init(out);
@@ -87,8 +90,20 @@ static void fetch_partition(broker *b, broker_conn *c, kafka_str topic,
         out->error_code = KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
         return;
     }
+    if (in->current_leader_epoch >= 0 && in->current_leader_epoch != p->leader_epoch) {
+        out->error_code = in->current_leader_epoch < p->leader_epoch
+                              ? KAFKA_ERROR_FENCED_LEADER_EPOCH
+                              : KAFKA_ERROR_UNKNOWN_LEADER_EPOCH;
+        return;
+    }
     size_t partition_max = in->partition_max_bytes > 0 ? (size_t)in->partition_max_bytes : 0;
-    read_partition(b, c, p, in->fetch_offset, partition_max, budget, out);
+    int64_t end = p->high_watermark;
+    if (replica_id >= 0) { /* a follower: it reads to our log end and counts for the ISR */
+        end = partition_log_end_offset(&p->log);
+        if (in->fetch_offset >= 0 && in->fetch_offset <= end)
+            replication_follower_fetched(b, p, replica_id, in->fetch_offset);
+    }
+    read_partition(b, c, p, in->fetch_offset, end, partition_max, budget, out);
 }
 
 static int fetch_has_error(const kafka_fetch_response *resp) {
@@ -121,7 +136,8 @@ int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
         tr->partitions =
             arena_alloc(&c->arena, (size_t)(ft->partitions_count + 1) * sizeof(fetch_result));
         for (int32_t k = 0; k < ft->partitions_count; k++)
-            fetch_partition(b, c, ft->topic, &ft->partitions[k], &budget, &tr->partitions[k]);
+            fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k], &budget,
+                            &tr->partitions[k]);
     }
     int64_t now = b->env.now_us(b->env.ctx);
     int enough = budget.bytes_total >= (size_t)(body.min_bytes > 0 ? body.min_bytes : 0);

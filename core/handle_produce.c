@@ -66,26 +66,20 @@ static int16_t append(broker *b, broker_partition *p, kafka_bytes records, int16
     record_batch_split(records.ptr, (size_t)records.len, observe_batch, &ctx);
     free(ctx.copy);
     if (b->cfg.flush_interval_ms == 0) partition_log_sync(&p->log);
-    /* No replication yet: the leader's log end is committed. */
-    p->high_watermark = partition_log_end_offset(&p->log);
-    broker_observe(b, &(observe_event){.kind = OBSERVE_HIGH_WATERMARK,
-                                       .node = b->cfg.node_id,
-                                       .topic = p->topic,
-                                       .partition = p->index,
-                                       .leader_epoch = p->leader_epoch,
-                                       .offset = p->high_watermark});
+    replication_leader_appended(b, p);
     return KAFKA_ERROR_NONE;
 }
 
+/* Appends one partition's records; for acks=all, *wait says what completes it. */
 static void produce_partition(broker *b, const kafka_produce_request *req, kafka_str topic,
                               const kafka_produce_request_partition_produce_data *in,
-                              produce_result *out, int16_t version, broker_partition **changed) {
+                              produce_result *out, int16_t version, broker_produce_wait *wait) {
     kafka_produce_response_partition_produce_response_init(out);
     out->index = in->index;
     out->base_offset = -1;
     out->log_append_time_ms = -1;
     out->log_start_offset = -1;
-    *changed = NULL;
+    wait->partition = NULL;
     if (version < 3) {
         out->error_code = KAFKA_ERROR_UNSUPPORTED_VERSION;
         return;
@@ -100,42 +94,69 @@ static void produce_partition(broker *b, const kafka_produce_request *req, kafka
     if (out->error_code != KAFKA_ERROR_NONE) return;
     out->base_offset = base;
     out->log_start_offset = partition_log_start_offset(&p->log);
-    *changed = p;
+    int64_t needed = partition_log_end_offset(&p->log);
+    if (req->acks == -1 && p->high_watermark < needed) {
+        wait->partition = p;
+        wait->offset_needed = needed;
+        wait->error_out = &out->error_code;
+    }
+}
+
+static void park_produce(broker *b, broker_conn *c, const broker_request *req,
+                         kafka_produce_response *resp, broker_produce_wait *waits, int32_t n,
+                         int32_t timeout_ms) {
+    c->parked = BROKER_PARK_PRODUCE;
+    c->parked_request = *req;
+    c->parked_response = resp;
+    c->waits = waits;
+    c->wait_count = n;
+    c->parked_deadline_us =
+        b->env.now_us(b->env.ctx) + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000;
 }
 
 int broker_handle_produce(broker *b, broker_conn *c, const broker_request *req) {
+    /* The response may wait for replication while more bytes arrive on this
+     * connection and move the frame buffer: decode from a copy it cannot move. */
+    uint8_t *copy = arena_alloc(&c->arena, req->body_len + 1);
+    memcpy(copy, req->body, req->body_len);
     kafka_produce_request body;
     kafka_produce_request_init(&body);
-    wire_reader r = {.data = req->body, .len = req->body_len};
+    wire_reader r = {.data = copy, .len = req->body_len};
     if (kafka_produce_request_decode(&body, &r, req->api_version, &c->arena) != 0) return -1;
-    kafka_produce_response resp;
-    kafka_produce_response_init(&resp);
-    resp.responses_count = body.topic_data_count;
-    resp.responses =
-        arena_alloc(&c->arena, (size_t)(body.topic_data_count + 1) * sizeof *resp.responses);
+    kafka_produce_response *resp = arena_alloc(&c->arena, sizeof *resp);
+    kafka_produce_response_init(resp);
+    resp->responses_count = body.topic_data_count;
+    resp->responses =
+        arena_alloc(&c->arena, (size_t)(body.topic_data_count + 1) * sizeof *resp->responses);
     int32_t total = 0;
     for (int32_t t = 0; t < body.topic_data_count; t++)
         total += body.topic_data[t].partition_data_count;
-    broker_partition **changed = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *changed);
-    int32_t k = 0;
+    broker_produce_wait *waits = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *waits);
+    int32_t k = 0, waiting = 0;
     for (int32_t t = 0; t < body.topic_data_count; t++) {
         kafka_produce_request_topic_produce_data *td = &body.topic_data[t];
-        kafka_produce_response_topic_produce_response *tr = &resp.responses[t];
+        kafka_produce_response_topic_produce_response *tr = &resp->responses[t];
         kafka_produce_response_topic_produce_response_init(tr);
         tr->name = td->name;
         tr->partition_responses_count = td->partition_data_count;
         tr->partition_responses =
             arena_alloc(&c->arena, (size_t)(td->partition_data_count + 1) * sizeof(produce_result));
-        for (int32_t p = 0; p < td->partition_data_count; p++)
+        for (int32_t p = 0; p < td->partition_data_count; p++, k++) {
             produce_partition(b, &body, td->name, &td->partition_data[p],
-                              &tr->partition_responses[p], req->api_version, &changed[k++]);
+                              &tr->partition_responses[p], req->api_version, &waits[k]);
+            waiting += waits[k].partition != NULL;
+            if (body.acks == 0 && tr->partition_responses[p].error_code != KAFKA_ERROR_NONE)
+                return -1; /* Kafka closes an acks=0 connection on error: the client then
+                              refreshes its metadata */
+        }
     }
-    if (body.acks != 0) {
-        broker_response_begin(b, req);
-        kafka_produce_response_encode(&resp, &b->out, req->api_version);
-        broker_response_finish(b, c);
+    if (body.acks == 0) return 0;
+    if (waiting) {
+        park_produce(b, c, req, resp, waits, k, body.timeout_ms);
+        return 1;
     }
-    for (int32_t i = 0; i < k; i++)
-        if (changed[i]) broker_partition_changed(b, changed[i]);
+    broker_response_begin(b, req);
+    kafka_produce_response_encode(resp, &b->out, req->api_version);
+    broker_response_finish(b, c);
     return 0;
 }

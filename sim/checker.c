@@ -168,7 +168,7 @@ static void violate(checker *c, int64_t t_us, const char *invariant, const parti
     int32_t kept = c->fault_count < CHECKER_FAULTS_KEPT ? c->fault_count : CHECKER_FAULTS_KEPT;
     for (int32_t i = 0; i < kept; i++) {
         int32_t idx = (c->fault_count - kept + i) % CHECKER_FAULTS_KEPT;
-        snprintf(v->faults[i], sizeof v->faults[i], "%s", c->faults[idx]);
+        memcpy(v->faults[i], c->faults[idx], sizeof v->faults[i]); /* both 64 bytes, NUL-ended */
     }
     v->fault_count = kept;
 }

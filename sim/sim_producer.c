@@ -13,6 +13,7 @@
 #define RETRY_BACKOFF_US 100000
 #define REQUEST_TIMEOUT_MS 30000
 #define REQUESTS_MAX (SIM_CLIENT_BROKERS_MAX * SIM_CLIENT_INFLIGHT_MAX)
+#define INFLIGHT_PER_PARTITION_MAX 5 /* max.in.flight.requests.per.connection */
 
 typedef struct producer_batch {
     uint8_t *bytes;
@@ -90,9 +91,14 @@ static void report(sim_producer *p, const producer_batch *b, int16_t error, int6
 }
 
 static void batch_pop(producer_partition *pp, producer_batch *b) {
-    assert(pp->head == b);
-    pp->head = b->next;
-    if (!pp->head) pp->tail = NULL;
+    producer_batch **link = &pp->head, *prev = NULL;
+    while (*link != b) {
+        assert(*link && "batch not in its partition's queue");
+        prev = *link;
+        link = &(*link)->next;
+    }
+    *link = b->next;
+    if (pp->tail == b) pp->tail = prev;
     free(b->bytes);
     free(b);
 }
@@ -183,10 +189,6 @@ static void generate_due(sim_producer *p) {
     while (record_due_us(p, p->record_index) <= now &&
            record_due_us(p, p->record_index) < p->stop_at_us)
         generate_one(p);
-    for (int32_t i = 0; i < p->partition_count; i++) {
-        producer_partition *pp = &p->partitions[i];
-        if (pp->open_buf && now >= pp->open_created_us + p->cfg.linger_ms * 1000) seal(p, i);
-    }
 }
 
 /* ---- sending --------------------------------------------------------------------------- */
@@ -194,6 +196,26 @@ static void generate_due(sim_producer *p) {
 static producer_request *request_slot(sim_producer *p) {
     for (int32_t i = 0; i < REQUESTS_MAX; i++)
         if (p->requests[i].tag == 0) return &p->requests[i];
+    return NULL;
+}
+
+/* The oldest batch not in flight, if the in-flight window allows one more.  An
+ * open batch becomes sendable once its linger has passed; until then (and while
+ * its leader cannot be reached) it keeps filling, as the Java accumulator does. */
+static producer_batch *next_to_send(sim_producer *p, int32_t partition, int64_t now) {
+    producer_partition *pp = &p->partitions[partition];
+    int32_t in_flight = 0;
+    producer_batch *b = pp->head;
+    while (b && b->in_flight) {
+        in_flight++;
+        b = b->next;
+    }
+    if (in_flight >= INFLIGHT_PER_PARTITION_MAX) return NULL;
+    if (b) return b;
+    if (pp->open_buf && now >= pp->open_created_us + p->cfg.linger_ms * 1000) {
+        seal(p, partition);
+        return pp->tail;
+    }
     return NULL;
 }
 
@@ -208,8 +230,9 @@ static void send_to(sim_producer *p, int32_t node, int64_t now) {
     kafka_produce_request_partition_produce_data parts[SIM_CLIENT_PARTITIONS_MAX];
     int32_t n = 0;
     for (int32_t i = 0; i < p->partition_count; i++) {
-        producer_batch *b = p->partitions[i].head;
-        if (!b || b->in_flight || b->retry_at_us > now || t->partitions[i].leader != node) continue;
+        if (t->partitions[i].leader != node) continue;
+        producer_batch *b = next_to_send(p, i, now);
+        if (!b || b->retry_at_us > now) continue;
         kafka_produce_request_partition_produce_data_init(&parts[n]);
         parts[n].index = i;
         parts[n].records = (kafka_bytes){b->bytes, (int32_t)b->len};
@@ -247,10 +270,13 @@ static void send_to(sim_producer *p, int32_t node, int64_t now) {
 static void expire(sim_producer *p, int64_t now) {
     for (int32_t i = 0; i < p->partition_count; i++) {
         producer_partition *pp = &p->partitions[i];
-        while (pp->head && !pp->head->in_flight &&
-               now >= pp->head->created_us + p->cfg.delivery_timeout_ms * 1000) {
-            report(p, pp->head, KAFKA_ERROR_REQUEST_TIMED_OUT, -1);
-            batch_pop(pp, pp->head);
+        int64_t timeout_us = p->cfg.delivery_timeout_ms * 1000;
+        if (pp->open_buf && now >= pp->open_created_us + timeout_us) seal(p, i);
+        for (producer_batch *b = pp->head, *next; b; b = next) {
+            next = b->next;
+            if (b->in_flight || now < b->created_us + timeout_us) continue;
+            report(p, b, KAFKA_ERROR_REQUEST_TIMED_OUT, -1);
+            batch_pop(pp, b);
         }
     }
 }
@@ -395,20 +421,24 @@ int64_t sim_producer_next_deadline_us(const void *impl) {
         int64_t due = record_due_us(p, p->record_index);
         if (due < p->stop_at_us && due < at) at = due;
     }
+    int64_t now = now_us(p);
     for (int32_t i = 0; i < p->partition_count; i++) {
         const producer_partition *pp = &p->partitions[i];
-        if (pp->open_buf && pp->open_created_us + p->cfg.linger_ms * 1000 < at)
-            at = pp->open_created_us + p->cfg.linger_ms * 1000;
+        int64_t linger_end = pp->open_created_us + p->cfg.linger_ms * 1000;
+        if (pp->open_buf && linger_end > now && linger_end < at) at = linger_end;
         const producer_batch *b = pp->head;
-        if (!b || b->in_flight) continue;
-        int64_t expiry = b->created_us + p->cfg.delivery_timeout_ms * 1000;
-        if (expiry < at) at = expiry;
+        while (b && b->in_flight) b = b->next;
+        int ready = b || (pp->open_buf && linger_end <= now);
+        if (!ready) continue;
+        int64_t created = b ? b->created_us : pp->open_created_us;
+        int64_t expiry = created + p->cfg.delivery_timeout_ms * 1000;
+        if (expiry < at) at = expiry > now ? expiry : now + 1;
         int32_t leader = p->client.topics[p->topic_index].partitions[i].leader;
         const peer_channel *cb =
             leader >= 1 && leader <= p->client.broker_count ? &p->client.brokers[leader - 1] : NULL;
-        int64_t retry = b->retry_at_us;
+        int64_t retry = b ? b->retry_at_us : 0;
         if (cb && cb->state == PEER_DOWN && cb->retry_at_us > retry) retry = cb->retry_at_us;
-        if (cb && cb->state != PEER_CONNECTING && retry > now_us(p) && retry < at) at = retry;
+        if (cb && cb->state != PEER_CONNECTING && retry > now && retry < at) at = retry;
     }
     return at;
 }

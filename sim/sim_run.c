@@ -481,8 +481,7 @@ void sim_run_mark_not_simulated(scenario *s) {
     /* Issue-2 scope: static leadership, no replication, no controller, no group
      * coordinator.  Each key listed here is accepted and reported, not acted on. */
     scenario_mark_not_simulated(s, "replication (static leaders: replica 1 leads, no followers)");
-    if (s->cluster.min_insync_replicas > 1)
-        scenario_mark_not_simulated(s, "cluster.min_insync_replicas");
+
     if (s->cluster.unclean_leader_election)
         scenario_mark_not_simulated(s, "cluster.unclean_leader_election");
     if (s->cluster.truncation != SCENARIO_TRUNCATION_LEADER_EPOCH)

@@ -1,0 +1,315 @@
+/*
+ * replica_fetcher.c — the follower's side of replication.
+ *
+ * For each leader it follows, a broker keeps one Fetch in flight on its fetcher
+ * channel (replica id set, so the leader counts it for the ISR and the high
+ * watermark), appends what comes back as is (offsets and epochs already set), and
+ * takes the leader's high watermark, capped by its own log end.
+ *
+ * Before fetching after a leader change, a follower finds where its log diverges
+ * from the new leader's, as `cluster.truncation` says:
+ * - leader-epoch (KIP-279): ask OffsetForLeaderEpoch for our latest epoch; when the
+ *   leader answers with an older epoch, also look that epoch up in our own cache
+ *   and cut at the smaller of the two end offsets;
+ * - epoch-single (KIP-101 as first shipped): cut at the leader's answer alone;
+ * - high-watermark (before KIP-101): cut at our high watermark (done when the
+ *   follower role starts, in replication.c).
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "broker_internal.h"
+#include "kafka_errors.gen.h"
+#include "record_batch.h"
+
+#define FETCH_VERSION 11
+#define EPOCH_VERSION 3
+#define FETCH_MAX_WAIT_MS 500 /* replica.fetch.wait.max.ms */
+#define FETCH_MAX_BYTES (10 * 1024 * 1024)
+#define FETCH_PARTITION_MAX_BYTES (1024 * 1024)
+#define FETCH_RETRY_US 100000
+#define FETCH_TIMEOUT_US 30000000
+#define TAG_FETCH 1
+#define TAG_EPOCH 2
+#define GATHER_MAX 256
+
+static int64_t now_us(const broker *b) {
+    return b->env.now_us(b->env.ctx);
+}
+
+static int channel_busy(const peer_channel *pc, int16_t api_key) {
+    for (int32_t i = 0; i < pc->inflight_count; i++)
+        if (pc->inflight[i].api_key == api_key) return 1;
+    return 0;
+}
+
+typedef struct gather {
+    int32_t leader;
+    enum broker_follower_state state;
+    broker_partition *parts[GATHER_MAX];
+    int32_t count;
+} gather;
+
+static void gather_one(broker *b, broker_partition *p, void *arg) {
+    gather *g = arg;
+    if (!p->hosted || p->leader != g->leader || p->leader == b->cfg.node_id) return;
+    if (p->follower_state != g->state || p->fetch_inflight || g->count == GATHER_MAX) return;
+    g->parts[g->count++] = p;
+}
+
+/* ---- requests ------------------------------------------------------------------- */
+
+static void encode_epoch(const void *body, wire_writer *w, int16_t version) {
+    kafka_offset_for_leader_epoch_request_encode(body, w, version);
+}
+static void encode_fetch(const void *body, wire_writer *w, int16_t version) {
+    kafka_fetch_request_encode(body, w, version);
+}
+
+/* Requests are grouped by topic; partitions of one topic are adjacent in g. */
+static int32_t topic_runs(const gather *g, int32_t *starts) {
+    int32_t runs = 0;
+    for (int32_t i = 0; i < g->count; i++)
+        if (i == 0 || strcmp(g->parts[i]->topic, g->parts[i - 1]->topic) != 0) starts[runs++] = i;
+    starts[runs] = g->count;
+    return runs;
+}
+
+static void send_epoch_requests(broker *b, peer_channel *pc, gather *g) {
+    kafka_offset_for_leader_epoch_request_offset_for_leader_partition parts[GATHER_MAX];
+    kafka_offset_for_leader_epoch_request_offset_for_leader_topic topics[GATHER_MAX];
+    int32_t starts[GATHER_MAX + 1], runs = topic_runs(g, starts);
+    for (int32_t i = 0; i < g->count; i++) {
+        kafka_offset_for_leader_epoch_request_offset_for_leader_partition_init(&parts[i]);
+        parts[i].partition = g->parts[i]->index;
+        parts[i].current_leader_epoch = g->parts[i]->leader_epoch;
+        parts[i].leader_epoch = g->parts[i]->truncation_epoch;
+    }
+    for (int32_t t = 0; t < runs; t++) {
+        kafka_offset_for_leader_epoch_request_offset_for_leader_topic_init(&topics[t]);
+        topics[t].topic = kafka_str_c(g->parts[starts[t]]->topic);
+        topics[t].partitions = &parts[starts[t]];
+        topics[t].partitions_count = starts[t + 1] - starts[t];
+    }
+    kafka_offset_for_leader_epoch_request req;
+    kafka_offset_for_leader_epoch_request_init(&req);
+    req.replica_id = b->cfg.node_id;
+    req.topics = topics;
+    req.topics_count = runs;
+    if (peer_channel_send(pc, &b->env, &b->request_out, KAFKA_API_OFFSET_FOR_LEADER_EPOCH,
+                          EPOCH_VERSION, &req, encode_epoch, TAG_EPOCH, 1, FETCH_TIMEOUT_US) == 0)
+        for (int32_t i = 0; i < g->count; i++) {
+            g->parts[i]->fetch_inflight = TAG_EPOCH;
+            g->parts[i]->fetch_from = pc->node;
+        }
+}
+
+static void send_fetch(broker *b, peer_channel *pc, gather *g) {
+    kafka_fetch_request_fetch_partition parts[GATHER_MAX];
+    kafka_fetch_request_fetch_topic topics[GATHER_MAX];
+    int32_t starts[GATHER_MAX + 1], runs = topic_runs(g, starts);
+    for (int32_t i = 0; i < g->count; i++) {
+        broker_partition *p = g->parts[i];
+        kafka_fetch_request_fetch_partition_init(&parts[i]);
+        parts[i].partition = p->index;
+        parts[i].current_leader_epoch = p->leader_epoch;
+        parts[i].fetch_offset = partition_log_end_offset(&p->log);
+        parts[i].log_start_offset = partition_log_start_offset(&p->log);
+        parts[i].partition_max_bytes = FETCH_PARTITION_MAX_BYTES;
+    }
+    for (int32_t t = 0; t < runs; t++) {
+        kafka_fetch_request_fetch_topic_init(&topics[t]);
+        topics[t].topic = kafka_str_c(g->parts[starts[t]]->topic);
+        topics[t].partitions = &parts[starts[t]];
+        topics[t].partitions_count = starts[t + 1] - starts[t];
+    }
+    kafka_fetch_request req;
+    kafka_fetch_request_init(&req);
+    req.replica_id = b->cfg.node_id;
+    req.max_wait_ms = FETCH_MAX_WAIT_MS;
+    req.min_bytes = 1;
+    req.max_bytes = FETCH_MAX_BYTES;
+    req.session_id = 0;
+    req.session_epoch = -1;
+    req.topics = topics;
+    req.topics_count = runs;
+    req.rack_id = kafka_str_c("");
+    if (peer_channel_send(pc, &b->env, &b->request_out, KAFKA_API_FETCH, FETCH_VERSION, &req,
+                          encode_fetch, TAG_FETCH, 1, FETCH_TIMEOUT_US) == 0)
+        for (int32_t i = 0; i < g->count; i++) {
+            g->parts[i]->fetch_inflight = TAG_FETCH;
+            g->parts[i]->fetch_from = pc->node;
+        }
+}
+
+void replica_fetcher_pump(broker *b) {
+    int64_t now = now_us(b);
+    for (int32_t i = 0; i < b->cfg.node_count; i++) {
+        int32_t leader = b->cfg.nodes[i].node_id;
+        if (leader == b->cfg.node_id || now < b->fetch_retry_at_us[i]) continue;
+        peer_channel *pc = &b->channels[CHANNEL_FETCHER][i];
+        gather g = {.leader = leader, .state = FOLLOWER_TRUNCATING};
+        broker_each_partition(b, gather_one, &g);
+        gather f = {.leader = leader, .state = FOLLOWER_FETCHING};
+        if (!channel_busy(pc, KAFKA_API_FETCH)) broker_each_partition(b, gather_one, &f);
+        if (g.count == 0 && f.count == 0) continue;
+        if (!peer_channel_ready(pc, &b->env)) continue; /* connecting; on_connected pumps again */
+        if (g.count && !channel_busy(pc, KAFKA_API_OFFSET_FOR_LEADER_EPOCH))
+            send_epoch_requests(b, pc, &g);
+        if (f.count) send_fetch(b, pc, &f);
+    }
+}
+
+/* ---- truncation ---------------------------------------------------------------------- */
+
+static void truncate_to(broker *b, broker_partition *p, int64_t offset) {
+    int64_t before = partition_log_end_offset(&p->log);
+    if (offset >= before) return;
+    if (offset < 0) offset = 0;
+    partition_log_truncate_to(&p->log, offset);
+    if (p->high_watermark > partition_log_end_offset(&p->log))
+        p->high_watermark = partition_log_end_offset(&p->log);
+    broker_observe(b, &(observe_event){.kind = OBSERVE_TRUNCATE,
+                                       .node = b->cfg.node_id,
+                                       .topic = p->topic,
+                                       .partition = p->index,
+                                       .offset = partition_log_end_offset(&p->log),
+                                       .offset_last = before});
+}
+
+static void apply_epoch_answer(broker *b, broker_partition *p,
+                               const kafka_offset_for_leader_epoch_response_epoch_end_offset *e) {
+    if (e->error_code != KAFKA_ERROR_NONE) return; /* retried after the next metadata */
+    int64_t cut = e->end_offset;
+    if (e->leader_epoch < 0 || cut < 0)
+        cut = p->high_watermark; /* the leader knows no epoch */
+    else if (b->cfg.truncation == BROKER_TRUNCATION_LEADER_EPOCH &&
+             e->leader_epoch < p->truncation_epoch) {
+        /* KIP-279: the leader never saw our epoch; where does ITS epoch end in our log? */
+        int32_t own_epoch = -1;
+        int64_t own_end = -1;
+        partition_log_end_offset_for_epoch(&p->log, e->leader_epoch, &own_epoch, &own_end);
+        if (own_end >= 0 && own_end < cut) cut = own_end;
+    }
+    truncate_to(b, p, cut);
+    p->follower_state = FOLLOWER_FETCHING;
+}
+
+static void on_epoch_response(broker *b, int32_t leader, wire_reader *r) {
+    kafka_offset_for_leader_epoch_response resp;
+    kafka_offset_for_leader_epoch_response_init(&resp);
+    arena a;
+    arena_init(&a);
+    int ok = r && kafka_offset_for_leader_epoch_response_decode(&resp, r, EPOCH_VERSION, &a) == 0;
+    for (int32_t t = 0; ok && t < resp.topics_count; t++)
+        for (int32_t k = 0; k < resp.topics[t].partitions_count; k++) {
+            broker_partition *p = broker_partition_find(b, resp.topics[t].topic,
+                                                        resp.topics[t].partitions[k].partition);
+            if (p && p->hosted && p->leader == leader && p->follower_state == FOLLOWER_TRUNCATING)
+                apply_epoch_answer(b, p, &resp.topics[t].partitions[k]);
+        }
+    arena_deinit(&a);
+}
+
+/* ---- fetched data ------------------------------------------------------------------------- */
+
+typedef struct append_ctx {
+    broker *b;
+    broker_partition *p;
+    int failed;
+} append_ctx;
+
+static int append_batch(void *arg, const uint8_t *batch, size_t len) {
+    append_ctx *ctx = arg;
+    broker_partition *p = ctx->p;
+    if (record_batch_base_offset(batch) != partition_log_end_offset(&p->log) ||
+        partition_log_append_replica(&p->log, batch, len) != 0) {
+        ctx->failed = 1; /* not contiguous with our log: find the divergence again */
+        return 1;
+    }
+    broker_observe(ctx->b,
+                   &(observe_event){.kind = OBSERVE_APPEND,
+                                    .node = ctx->b->cfg.node_id,
+                                    .topic = p->topic,
+                                    .partition = p->index,
+                                    .leader_epoch = record_batch_partition_leader_epoch(batch),
+                                    .offset = record_batch_base_offset(batch),
+                                    .offset_last = record_batch_last_offset(batch),
+                                    .producer_id = record_batch_producer_id(batch),
+                                    .sequence = record_batch_base_sequence(batch),
+                                    .count = record_batch_record_count(batch),
+                                    .batch = batch,
+                                    .batch_len = len});
+    return 0;
+}
+
+static void restart_truncation(broker_partition *p) {
+    p->truncation_epoch = partition_log_last_epoch(&p->log);
+    p->follower_state = p->truncation_epoch < 0 ? FOLLOWER_FETCHING : FOLLOWER_TRUNCATING;
+}
+
+static void apply_fetched(broker *b, broker_partition *p,
+                          const kafka_fetch_response_partition_data *d) {
+    if (d->error_code == KAFKA_ERROR_OFFSET_OUT_OF_RANGE) {
+        if (partition_log_end_offset(&p->log) < d->log_start_offset)
+            truncate_to(b, p, -1), partition_log_truncate_to(&p->log, d->log_start_offset);
+        else
+            restart_truncation(p);
+        return;
+    }
+    if (d->error_code != KAFKA_ERROR_NONE) return;
+    if (d->records.len > 0) {
+        append_ctx ctx = {b, p, 0};
+        record_batch_split(d->records.ptr, (size_t)d->records.len, append_batch, &ctx);
+        if (ctx.failed) restart_truncation(p);
+        if (b->cfg.flush_interval_ms == 0) partition_log_sync(&p->log);
+    }
+    int64_t hw = d->high_watermark < partition_log_end_offset(&p->log)
+                     ? d->high_watermark
+                     : partition_log_end_offset(&p->log);
+    if (hw > p->high_watermark) p->high_watermark = hw;
+}
+
+static void on_fetch_response(broker *b, int32_t leader, wire_reader *r) {
+    kafka_fetch_response resp;
+    kafka_fetch_response_init(&resp);
+    arena a;
+    arena_init(&a);
+    int ok = r && kafka_fetch_response_decode(&resp, r, FETCH_VERSION, &a) == 0;
+    for (int32_t t = 0; ok && t < resp.responses_count; t++)
+        for (int32_t k = 0; k < resp.responses[t].partitions_count; k++) {
+            const kafka_fetch_response_partition_data *d = &resp.responses[t].partitions[k];
+            broker_partition *p =
+                broker_partition_find(b, resp.responses[t].topic, d->partition_index);
+            if (p && p->hosted && p->leader == leader && p->follower_state == FOLLOWER_FETCHING)
+                apply_fetched(b, p, d);
+        }
+    arena_deinit(&a);
+}
+
+typedef struct clear_ctx {
+    int32_t leader;
+    int tag;
+} clear_ctx;
+
+static void clear_inflight(broker *b, broker_partition *p, void *arg) {
+    const clear_ctx *ctx = arg;
+    (void)b;
+    if (p->fetch_inflight == ctx->tag && p->fetch_from == ctx->leader) p->fetch_inflight = 0;
+}
+
+void replica_fetcher_on_response(broker *b, peer_channel *pc, int16_t api_key, uint64_t tag,
+                                 wire_reader *r) {
+    int32_t leader = pc->node;
+    assert(tag == TAG_FETCH || tag == TAG_EPOCH);
+    if (api_key == KAFKA_API_FETCH)
+        on_fetch_response(b, leader, r);
+    else
+        on_epoch_response(b, leader, r);
+    clear_ctx ctx = {leader, (int)tag};
+    broker_each_partition(b, clear_inflight, &ctx);
+    if (!r)
+        for (int32_t i = 0; i < b->cfg.node_count; i++)
+            if (b->cfg.nodes[i].node_id == leader)
+                b->fetch_retry_at_us[i] = now_us(b) + FETCH_RETRY_US;
+}

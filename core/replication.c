@@ -1,0 +1,256 @@
+/*
+ * replication.c — the leader's side of replication: followers, the high
+ * watermark, the ISR, and acks=all produces (DESIGN.md §2, §6).
+ *
+ * A follower's fetch at offset X says its log matches ours below X.  The high
+ * watermark is the smallest log end over the ISR (the leader included) and only
+ * moves forward during a leader's tenure; an acks=all produce completes once it
+ * passes the produce's last offset.  A follower that has not caught up with our
+ * log end for replica_lag_time_max_ms leaves the ISR; one that catches up with the
+ * high watermark rejoins — both through an ISR change the controller commits.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker_internal.h"
+#include "kafka_errors.gen.h"
+
+#define ISR_CHECK_INTERVAL_US 500000
+
+static int64_t now_us(const broker *b) {
+    return b->env.now_us(b->env.ctx);
+}
+
+static int isr_contains(const broker_partition *p, int32_t node) {
+    for (int32_t i = 0; i < p->isr_count; i++)
+        if (p->isr[i] == node) return 1;
+    return 0;
+}
+
+static broker_replica_state *follower_of(broker_partition *p, int32_t node) {
+    for (int32_t i = 0; i < p->follower_count; i++)
+        if (p->followers[i].node == node) return &p->followers[i];
+    return NULL;
+}
+
+static void observe_high_watermark(broker *b, broker_partition *p) {
+    broker_observe(b, &(observe_event){.kind = OBSERVE_HIGH_WATERMARK,
+                                       .node = b->cfg.node_id,
+                                       .topic = p->topic,
+                                       .partition = p->index,
+                                       .leader_epoch = p->leader_epoch,
+                                       .offset = p->high_watermark});
+}
+
+/* The smallest log end over the ISR; followers we have not heard from hold it. */
+static void maybe_advance_high_watermark(broker *b, broker_partition *p) {
+    if (p->leader != b->cfg.node_id || !p->hosted) return;
+    int64_t hw = partition_log_end_offset(&p->log);
+    for (int32_t i = 0; i < p->isr_count; i++) {
+        if (p->isr[i] == b->cfg.node_id) continue;
+        const broker_replica_state *f = follower_of(p, p->isr[i]);
+        int64_t leo = f ? f->log_end_offset : -1;
+        if (leo < hw) hw = leo;
+    }
+    if (hw <= p->high_watermark) return;
+    p->high_watermark = hw;
+    observe_high_watermark(b, p);
+    broker_partition_changed(b, p);
+}
+
+static void become_leader(broker *b, broker_partition *p) {
+    int64_t now = now_us(b);
+    p->follower_count = 0;
+    for (int32_t i = 0; i < p->replica_count; i++) {
+        if (p->replicas[i] == b->cfg.node_id) continue;
+        /* Kafka gives every follower a fresh lag window at a leader change. */
+        p->followers[p->follower_count++] = (broker_replica_state){.node = p->replicas[i],
+                                                                   .log_end_offset = -1,
+                                                                   .last_caught_up_us = now,
+                                                                   .leo_at_last_fetch = INT64_MAX};
+    }
+    p->isr_change_inflight = 0;
+    assert(p->follower_count < BROKER_REPLICAS_MAX);
+    maybe_advance_high_watermark(b, p);
+}
+
+static void observe_truncate(broker *b, broker_partition *p, int64_t before) {
+    int64_t after = partition_log_end_offset(&p->log);
+    if (after == before) return;
+    broker_observe(b, &(observe_event){.kind = OBSERVE_TRUNCATE,
+                                       .node = b->cfg.node_id,
+                                       .topic = p->topic,
+                                       .partition = p->index,
+                                       .offset = after,
+                                       .offset_last = before});
+}
+
+static void become_follower(broker *b, broker_partition *p) {
+    p->follower_count = 0;
+    p->fetch_inflight = 0;
+    if (b->cfg.truncation == BROKER_TRUNCATION_HIGH_WATERMARK) {
+        /* Before KIP-101: cut back to the high watermark we know, then fetch. */
+        int64_t before = partition_log_end_offset(&p->log);
+        if (p->high_watermark < before) partition_log_truncate_to(&p->log, p->high_watermark);
+        observe_truncate(b, p, before);
+        p->follower_state = FOLLOWER_FETCHING;
+        return;
+    }
+    p->truncation_epoch = partition_log_last_epoch(&p->log);
+    p->follower_state = p->truncation_epoch < 0 ? FOLLOWER_FETCHING : FOLLOWER_TRUNCATING;
+}
+
+void replication_apply(broker *b, broker_partition *p, int32_t leader, int32_t leader_epoch,
+                       const int32_t *isr, int32_t isr_count, int32_t partition_epoch) {
+    assert(isr_count >= 0 && isr_count <= BROKER_REPLICAS_MAX);
+    int leadership_changed = leader != p->leader || leader_epoch != p->leader_epoch;
+    memcpy(p->isr, isr, (size_t)isr_count * sizeof *isr);
+    p->isr_count = isr_count;
+    p->partition_epoch = partition_epoch;
+    p->isr_change_inflight = 0;
+    if (!p->hosted) {
+        p->leader = leader;
+        p->leader_epoch = leader_epoch;
+        return;
+    }
+    if (!leadership_changed) {
+        maybe_advance_high_watermark(b, p); /* a smaller ISR may let it move */
+        broker_partition_changed(b, p);
+        return;
+    }
+    p->leader = leader;
+    p->leader_epoch = leader_epoch;
+    if (leader == b->cfg.node_id)
+        become_leader(b, p);
+    else
+        become_follower(b, p);
+    broker_partition_changed(b, p);
+}
+
+void replication_follower_fetched(broker *b, broker_partition *p, int32_t node,
+                                  int64_t fetch_offset) {
+    broker_replica_state *f = follower_of(p, node);
+    if (!f || p->leader != b->cfg.node_id) return;
+    int64_t leo = partition_log_end_offset(&p->log), now = now_us(b);
+    assert(fetch_offset <= leo);
+    /* Kafka's rule: a fetch that reaches the log end we had at the previous fetch
+     * means the follower was caught up at that previous fetch. */
+    if (fetch_offset >= leo)
+        f->last_caught_up_us = now;
+    else if (fetch_offset >= f->leo_at_last_fetch && f->last_fetch_us > f->last_caught_up_us)
+        f->last_caught_up_us = f->last_fetch_us;
+    f->leo_at_last_fetch = leo;
+    f->last_fetch_us = now;
+    f->log_end_offset = fetch_offset;
+    if (!isr_contains(p, node) && fetch_offset >= p->high_watermark && !p->isr_change_inflight) {
+        int32_t isr[BROKER_REPLICAS_MAX];
+        memcpy(isr, p->isr, (size_t)p->isr_count * sizeof *isr);
+        isr[p->isr_count] = node;
+        replication_request_isr(b, p, isr, p->isr_count + 1);
+    }
+    maybe_advance_high_watermark(b, p);
+}
+
+void replication_leader_appended(broker *b, broker_partition *p) {
+    maybe_advance_high_watermark(b, p);
+    broker_partition_changed(b, p);
+}
+
+/* ---- ISR changes -------------------------------------------------------------------- */
+
+static void shrink_lagging(broker *b, broker_partition *p, void *arg) {
+    int64_t now = *(const int64_t *)arg;
+    if (!p->hosted || p->leader != b->cfg.node_id || p->isr_change_inflight) return;
+    int32_t isr[BROKER_REPLICAS_MAX], n = 0;
+    for (int32_t i = 0; i < p->isr_count; i++) {
+        const broker_replica_state *f = follower_of(p, p->isr[i]);
+        int lagging = f && now - f->last_caught_up_us > b->cfg.replica_lag_time_max_ms * 1000;
+        if (!lagging) isr[n++] = p->isr[i];
+    }
+    if (n < p->isr_count) replication_request_isr(b, p, isr, n);
+}
+
+void replication_check_isr(broker *b) {
+    int64_t now = now_us(b);
+    if (now < b->next_isr_check_us) return;
+    b->next_isr_check_us = now + ISR_CHECK_INTERVAL_US;
+    broker_each_partition(b, shrink_lagging, &now);
+}
+
+int64_t replication_next_deadline_us(const broker *b) {
+    return b->next_isr_check_us;
+}
+
+/* ---- acks=all ---------------------------------------------------------------------------- */
+
+/* Resolves what it can of one parked produce; 1 when every partition is done. */
+static int produce_resolve(broker *b, broker_conn *c, int deadline_passed) {
+    int done = 1;
+    for (int32_t i = 0; i < c->wait_count; i++) {
+        broker_produce_wait *w = &c->waits[i];
+        if (!w->partition) continue;
+        broker_partition *p = w->partition;
+        if (p->leader != b->cfg.node_id)
+            *w->error_out = KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
+        else if (p->high_watermark >= w->offset_needed)
+            *w->error_out = p->isr_count < b->cfg.min_insync_replicas
+                                ? KAFKA_ERROR_NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                                : KAFKA_ERROR_NONE;
+        else if (deadline_passed)
+            *w->error_out = KAFKA_ERROR_REQUEST_TIMED_OUT;
+        else {
+            done = 0;
+            continue;
+        }
+        w->partition = NULL;
+    }
+    return done;
+}
+
+void replication_complete_produces(broker *b, int deadline_check) {
+    conn_id ready[64];
+    int32_t n = 0;
+    int64_t now = now_us(b);
+    for (int32_t i = 0; i < b->conn_count && n < 64; i++) {
+        broker_conn *c = &b->conns[i];
+        if (c->parked != BROKER_PARK_PRODUCE) continue;
+        if (produce_resolve(b, c, deadline_check && now >= c->parked_deadline_us))
+            ready[n++] = c->id;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        broker_conn *c = broker_conn_find(b, ready[i]);
+        if (!c) continue;
+        broker_response_begin(b, &c->parked_request);
+        kafka_produce_response_encode(c->parked_response, &b->out, c->parked_request.api_version);
+        broker_response_finish(b, c);
+        c->parked = BROKER_PARK_NONE;
+        c->wait_count = 0;
+        broker_conn_serve_queued(b, c);
+    }
+}
+
+/* ---- the ISR request ----------------------------------------------------------------------- */
+
+void broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, void *), void *arg) {
+    for (int32_t t = 0; t < b->topic_count; t++)
+        for (int32_t i = 0; i < b->topics[t].partition_count; i++)
+            fn(b, &b->topics[t].partitions[i], arg);
+}
+
+void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr,
+                             int32_t isr_count) {
+    assert(isr_count >= 1);
+    /* Static metadata (no controller quorum yet): the leader commits its own ISR. */
+    int32_t copy[BROKER_REPLICAS_MAX];
+    memcpy(copy, isr, (size_t)isr_count * sizeof *isr);
+    replication_apply(b, p, p->leader, p->leader_epoch, copy, isr_count, p->partition_epoch + 1);
+    broker_observe(b, &(observe_event){.kind = OBSERVE_ISR,
+                                       .node = b->cfg.node_id,
+                                       .topic = p->topic,
+                                       .partition = p->index,
+                                       .leader = p->leader,
+                                       .leader_epoch = p->leader_epoch,
+                                       .isr = p->isr,
+                                       .isr_count = p->isr_count});
+}
