@@ -65,8 +65,13 @@ void metadata_image_deinit(metadata_image *m);
 /* Deep copy (dst is deinit'ed first if it holds anything: init it once before). */
 void metadata_image_copy(metadata_image *dst, const metadata_image *src);
 
+/* 1 when a and b hold the same brokers, topics and partitions (offset ignored: a
+ * controller's `latest` only estimates the offsets of records not yet appended). */
+int metadata_image_equal(const metadata_image *a, const metadata_image *b);
+
 /* Applies one framed record value at `offset`.  Returns 0, or -1 when the value
- * cannot be decoded or names an unknown topic/partition (the image is unchanged). */
+ * cannot be decoded or names an unknown topic/partition, or is otherwise invalid
+ * (see metadata_image.c), or offset <= m->offset (the image is unchanged). */
 int metadata_image_apply(metadata_image *m, int64_t offset, const uint8_t *value, size_t len);
 
 const metadata_topic *metadata_image_topic(const metadata_image *m, const char *name, size_t len);
@@ -87,8 +92,8 @@ size_t metadata_record_partition(wire_writer *w, const uint8_t topic_id[16],
 size_t metadata_record_partition_change(wire_writer *w, const uint8_t topic_id[16],
                                         int32_t partition, const int32_t *isr, int32_t isr_count,
                                         int32_t leader);
-size_t metadata_record_register_broker(wire_writer *w, int32_t id, int64_t epoch,
-                                       const char *host, int32_t port);
+size_t metadata_record_register_broker(wire_writer *w, int32_t id, int64_t epoch, const char *host,
+                                       int32_t port);
 size_t metadata_record_fence_broker(wire_writer *w, int32_t id, int64_t epoch);
 size_t metadata_record_unfence_broker(wire_writer *w, int32_t id, int64_t epoch);
 size_t metadata_record_remove_topic(wire_writer *w, const uint8_t topic_id[16]);
