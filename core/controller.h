@@ -14,10 +14,15 @@
  * Decisions, as Kafka's KRaft controller makes them:
  * - BrokerRegistration: RegisterBrokerRecord, fenced; the broker epoch is the
  *   record's offset (the caller passes the offset the next record will get).
+ *   A re-registration (restart) also leaves every ISR and leadership at once.
+ *   Errors: INVALID_REQUEST (id outside 1..METADATA_BROKERS_MAX, host too long).
  * - BrokerHeartbeat: refreshes the session; unfences (UnfenceBrokerRecord) a
- *   registered broker whose current_metadata_offset has caught up; a broker whose
+ *   registered broker whose current_metadata_offset has caught up (>= its broker
+ *   epoch, the offset of its registration); a broker whose
  *   heartbeats stop for session_timeout_ms is fenced by controller_on_timer
- *   (FenceBrokerRecord) and removed from every ISR.
+ *   (FenceBrokerRecord) and removed from every ISR.  want_fence / want_shut_down
+ *   fence an alive broker the same way (should_shut_down = 1 once fenced).  An
+ *   unknown id or a wrong broker epoch: STALE_BROKER_EPOCH (Kafka's checkBrokerEpoch).
  * - Leader election: when a leader is fenced, the first replica (in replica order)
  *   that is in the ISR and alive leads at leader_epoch + 1; if none, the partition
  *   goes offline (leader -1, ISR keeps its last member) unless
@@ -25,13 +30,21 @@
  *   When a broker is unfenced, offline partitions it can lead are elected.
  * - AlterPartition: from the current leader, at the current leader epoch and
  *   partition epoch; the new ISR must contain the leader and only alive replicas.
- *   PartitionChangeRecord; errors FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION,
- *   INELIGIBLE_REPLICA, NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION.
+ *   PartitionChangeRecord (none, and an immediate answer, if the ISR is unchanged);
+ *   errors FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION, INELIGIBLE_REPLICA,
+ *   NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for v2+),
+ *   INVALID_REQUEST (ISR without the leader, a non-replica, a duplicate),
+ *   NOT_CONTROLLER (epochs ahead of `latest`), and top-level STALE_BROKER_EPOCH.
+ *   Versions 0..3: names in v0-1, topic ids in v2+, v3 member epochs checked.
  * - CreateTopics: TopicRecord + PartitionRecords; replicas assigned round robin
  *   over alive brokers (partition p, replica k -> alive[(start + p + k) % n],
  *   start drawn from `random`); errors TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS,
- *   INVALID_REPLICATION_FACTOR, INVALID_TOPIC_EXCEPTION.
- * - DeleteTopics: RemoveTopicRecord; UNKNOWN_TOPIC_OR_PARTITION.
+ *   INVALID_REPLICATION_FACTOR, INVALID_TOPIC_EXCEPTION, INVALID_REQUEST
+ *   (a name twice in one request), INVALID_REPLICA_ASSIGNMENT (explicit assignments).
+ * - DeleteTopics: RemoveTopicRecord; UNKNOWN_TOPIC_OR_PARTITION (v0-5 names, v6
+ *   names or ids: UNKNOWN_TOPIC_ID).
+ * One call writes at most CONTROLLER_RECORDS_MAX records: CreateTopics refuses a
+ * topic that would overflow (INVALID_PARTITIONS); fencing asserts it fits.
  */
 #ifndef STREAMLAB_CONTROLLER_H
 #define STREAMLAB_CONTROLLER_H
@@ -73,7 +86,8 @@ void controller_destroy(controller *c);
 const metadata_image *controller_latest(const controller *c);
 
 /* next_offset: the offset the first record appended now will get. */
-void controller_handle_broker_registration(controller *c, const kafka_broker_registration_request *req,
+void controller_handle_broker_registration(controller *c,
+                                           const kafka_broker_registration_request *req,
                                            kafka_broker_registration_response *out,
                                            controller_records *recs, int64_t next_offset,
                                            int64_t now_us);

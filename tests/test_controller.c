@@ -147,6 +147,11 @@ static int16_t create_topic(const char *name, int32_t partitions, int16_t rf, ui
     controller_handle_create_topics(fx.c, &req, 4, &resp, &fx.recs, &fx.a, random);
     cr_assert_eq(resp.topics_count, 1);
     cr_assert(kafka_str_eq(resp.topics[0].name, name));
+    wire_writer w; /* the response encodes at the version the admin client uses */
+    wire_writer_init(&w);
+    kafka_create_topics_response_encode(&resp, &w, 4);
+    cr_assert_not(w.failed);
+    wire_writer_deinit(&w);
     int32_t n = commit();
     if (resp.topics[0].error_code == 0) {
         const metadata_topic *tp = metadata_image_topic(&fx.follower, name, strlen(name));
@@ -658,7 +663,9 @@ Test(controller, alter_partition_rejections) {
     ac = from_leader("t");
     ac.topic = "nope";
     cr_assert_eq(alter(ac).error_code, KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION);
+    ac = from_leader("t");
     ac.partition_epoch += 5;
+    cr_assert_eq(alter(ac).error_code, KAFKA_ERROR_NOT_CONTROLLER, "ahead of this controller");
     cr_assert_eq(from_leader("t").partition_epoch, 1, "nothing was written");
 }
 
