@@ -90,8 +90,8 @@ int raft_handle_begin_quorum_epoch(raft *r, const kafka_begin_quorum_epoch_reque
  * with `out` filled (records point into memory from `a`), or 1 when the follower
  * is up to date and the request should wait (the broker retries it after
  * on_log_change or when deadline_passed becomes true: then answer empty). */
-int raft_handle_fetch(raft *r, const kafka_fetch_request *req, kafka_fetch_response *out,
-                      arena *a, int deadline_passed);
+int raft_handle_fetch(raft *r, const kafka_fetch_request *req, kafka_fetch_response *out, arena *a,
+                      int deadline_passed);
 
 /* The answer to a request raft sent (r == NULL: it failed). */
 void raft_on_response(raft *rf, int32_t node, int16_t api_key, uint64_t tag, wire_reader *r);
@@ -109,5 +109,10 @@ int32_t raft_leader(const raft *r); /* -1 when unknown */
 int32_t raft_epoch(const raft *r);
 int64_t raft_high_watermark(const raft *r);
 int64_t raft_log_end_offset(const raft *r);
+
+/* Reads whole batches of the metadata log from the one holding offset (see
+ * partition_log_read): for inspection and tests. */
+struct partition_log_buf;
+int raft_read_log(raft *r, int64_t offset, size_t bytes_max, struct partition_log_buf *out);
 
 #endif
