@@ -82,16 +82,31 @@ static void raft_notify_log(raft *r) {
     if (r->io.on_log_change) r->io.on_log_change(r->io.ctx);
 }
 
-/* A storage error from the log: the log is reopened (recovery makes memory and
- * files agree again) so later calls can work.  Returns rc. */
-int raft_log_check(raft *r, int rc) {
-    if (rc == 0 || !r->log.failed) return rc;
-    partition_log_config config = r->log.config;
+static void raft_resign(raft *r);
+
+/* Closes and reopens the log: recovery makes memory and files agree again.  A log
+ * that cannot be reopened is left zeroed and failed; raft_on_timer retries. */
+static int raft_log_reopen(raft *r) {
+    partition_log_config config;
+    partition_log_config_default(&config);
+    if (r->cfg.segment_bytes > 0) config.segment_bytes = r->cfg.segment_bytes;
     partition_log_close(&r->log);
     char err[128];
-    if (partition_log_open(&r->log, r->fs, RAFT_LOG_DIR, &config, err, sizeof err) != 0)
-        memset(&r->log, 0, sizeof r->log), r->log.failed = true;
-    assert(r->log.failed || partition_log_end_offset(&r->log) >= r->high_watermark);
+    if (partition_log_open(&r->log, r->fs, RAFT_LOG_DIR, &config, err, sizeof err) != 0) {
+        memset(&r->log, 0, sizeof r->log);
+        r->log.failed = true;
+        return -1;
+    }
+    assert(partition_log_end_offset(&r->log) >= r->high_watermark);
+    return 0;
+}
+
+/* After a storage error from the log, reopen it so later calls can work; a leader
+ * whose log cannot come back resigns.  Returns rc. */
+int raft_log_check(raft *r, int rc) {
+    if (rc == 0 || !r->log.failed) return rc;
+    if (raft_log_reopen(r) != 0 && r->role == RAFT_ROLE_LEADER) raft_resign(r);
+    assert(r->log.failed || r->log.segment_count > 0);
     return rc;
 }
 
@@ -314,7 +329,7 @@ void raft_become_leader(raft *r) {
         r->peers[i].high_watermark_sent = -1;
     }
     if (r->log.failed || raft_append_leader_change(r) != 0) {
-        raft_resign(r);
+        if (r->role == RAFT_ROLE_LEADER) raft_resign(r); /* unless the log check did */
         return;
     }
     raft_notify_leader(r);
@@ -411,6 +426,11 @@ int64_t raft_next_deadline_us(const raft *r) {
 void raft_on_timer(raft *r) {
     assert(r != NULL);
     int64_t now = raft_now_us(r);
+    if (r->log.failed && raft_log_reopen(r) != 0) {
+        assert(r->role != RAFT_ROLE_LEADER);
+        r->election_deadline_us = now + raft_backoff_us(r);
+        return;
+    }
     raft_expire_requests(r, now);
     if (r->role != RAFT_ROLE_LEADER && now >= r->election_deadline_us) raft_become_candidate(r);
     raft_pump(r);

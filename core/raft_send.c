@@ -43,6 +43,7 @@ void raft_reset_slots(raft *r) {
 
 int64_t raft_send_deadline_us(const raft *r) {
     int64_t d = INT64_MAX, timeout_us = raft_request_timeout_us(r);
+    if (r->log.failed) return d; /* raft_on_timer reopens it at the election deadline */
     for (int32_t i = 0; i < r->cfg.voter_count; i++) {
         int owed = raft_owed_kind(r, i);
         for (int k = 0; k < RAFT_KIND_COUNT; k++) {

@@ -172,7 +172,8 @@ static void io_log_change(void *ctx) {
 
 /* ---- nodes --------------------------------------------------------------------------- */
 
-static void node_start(cluster *c, int32_t i) {
+/* Opens node i; false (node stays down) when injected storage faults fail the open. */
+static bool node_try_start(cluster *c, int32_t i) {
     node *nd = &c->nodes[i];
     raft_config cfg = {.node_id = node_id(i),
                        .voter_count = c->n,
@@ -191,11 +192,16 @@ static void node_start(cluster *c, int32_t i) {
                   .on_log_change = io_log_change};
     char err[200] = "";
     nd->r = raft_open(&cfg, &io, mem_storage_view(c->mem, node_id(i)), err, sizeof err);
-    cr_assert(nd->r != NULL, "raft_open: %s", err);
+    if (!nd->r) return false;
     nd->up = true;
     nd->delivered_last = -1;
     nd->delivered_count = 0;
     nd->epoch_seen = raft_epoch(nd->r);
+    return true;
+}
+
+static void node_start(cluster *c, int32_t i) {
+    cr_assert(node_try_start(c, i), "raft_open failed");
 }
 
 static void node_crash(cluster *c, int32_t i) {
@@ -505,6 +511,7 @@ static void check_no_gaps(cluster *c) {
 static void liveness_phase(cluster *c) {
     for (int32_t i = 0; i < c->n; i++) {
         isolate(c, i, false);
+        mem_storage_fail_after(c->mem, node_id(i), -1);
         if (!c->nodes[i].up) node_start(c, i);
     }
     int32_t l = await_leader(c, 20000);
@@ -568,7 +575,7 @@ Test(raft, three_voters_elect_one_leader_and_commit_in_order) {
 }
 
 /* Random cuts, heals, crashes and restarts, then a liveness phase. */
-static void chaos_run(int n, uint64_t seed, int64_t chaos_ms) {
+static void chaos_run(int n, uint64_t seed, int64_t chaos_ms, bool faults) {
     cluster c;
     cluster_init(&c, n, seed);
     prng chaos;
@@ -596,7 +603,11 @@ static void chaos_run(int n, uint64_t seed, int64_t chaos_ms) {
             break;
         case 4:
         case 5:
-            if (!c.nodes[a].up) node_start(&c, a);
+            if (!c.nodes[a].up) node_try_start(&c, a);
+            break;
+        case 6:
+            if (faults)
+                mem_storage_fail_after(c.mem, node_id(a), (int64_t)prng_range(&chaos, 0, 40));
             break;
         default:
             break;
@@ -615,11 +626,16 @@ static void chaos_run(int n, uint64_t seed, int64_t chaos_ms) {
 }
 
 Test(raft, chaos_three_voters_many_seeds, .timeout = 60) {
-    for (uint64_t seed = 1; seed <= 200; seed++) chaos_run(3, seed, 10000);
+    for (uint64_t seed = 1; seed <= 300; seed++) chaos_run(3, seed, 10000, false);
 }
 
 Test(raft, chaos_five_voters, .timeout = 60) {
-    for (uint64_t seed = 1; seed <= 60; seed++) chaos_run(5, 1000 + seed, 10000);
+    for (uint64_t seed = 1; seed <= 100; seed++) chaos_run(5, 1000 + seed, 10000, false);
+}
+
+/* The same with storage operations failing now and then (EIO, no effect). */
+Test(raft, chaos_with_storage_faults, .timeout = 60) {
+    for (uint64_t seed = 1; seed <= 200; seed++) chaos_run(3, 5000 + seed, 10000, true);
 }
 
 Test(raft, leader_failover_keeps_commits_and_old_leader_truncates) {
