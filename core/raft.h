@@ -74,7 +74,19 @@ typedef struct raft_io {
     void (*on_log_change)(void *ctx);
 } raft_io;
 
-/* Opens (or recovers) the quorum state and metadata log from fs.  Committed
+/* Caller contract, as implemented:
+ *  - send encodes `body` before it returns (body lives on raft's stack);
+ *  - every request raft sent must come back through raft_on_response, r == NULL
+ *    on failure; one never answered frees its slot after fetch_timeout_ms +
+ *    fetch_max_wait_ms;
+ *  - requests go out only from raft_on_timer and raft_on_response; the handlers
+ *    below may change role or deadlines, so re-read raft_next_deadline_us after
+ *    any call (a changed role shows up as a deadline at or before now);
+ *  - callbacks run inside raft calls (on_commit / on_log_change also inside
+ *    raft_handle_fetch and raft_append); raft_append may be called from them;
+ *  - raft_open calls no callback: a lone voter elects itself at the first timer.
+ *
+ * Opens (or recovers) the quorum state and metadata log from fs.  Committed
  * records are NOT replayed here: they are replayed as the high watermark becomes
  * known again (a restarted voter learns it from the leader or by winning). */
 raft *raft_open(const raft_config *cfg, const raft_io *io, const storage *fs, char *err,
