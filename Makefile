@@ -121,3 +121,43 @@ format-check:
 
 clean:
 	rm -rf build
+
+# ---- viewer (viz/) ----
+# build/streamlab-viz: the SDL2 classroom viewer (issue 5).  Its objects need the SDL
+# include flags, so they have their own rules; viz/main.c is the program, the rest is
+# also linked into the viewer's unit test.
+VIZ_CFLAGS := $(shell pkg-config --cflags sdl2 SDL2_ttf SDL2_image) -Iviz
+VIZ_LIBS   := $(shell pkg-config --libs sdl2 SDL2_ttf SDL2_image)
+VIZ_SRC    := $(sort $(filter-out viz/main.c,$(wildcard viz/*.c)))
+VIZ_OBJ    := $(patsubst %.c,build/obj/%.o,$(VIZ_SRC))
+VIZ_OBJ_SAN:= $(patsubst %.c,build/asan/%.o,$(VIZ_SRC))
+
+all: build/streamlab-viz
+
+build/obj/viz/%.o: viz/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC viz/$(notdir $<)"
+	@$(CC) $(CFLAGS_O2) $(VIZ_CFLAGS) -MMD -MP -c $< -o $@
+build/asan/viz/%.o: viz/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC viz/$(notdir $<) (asan)"
+	@$(CC) $(CFLAGS_SAN) $(VIZ_CFLAGS) -MMD -MP -c $< -o $@
+build/asan/tests/test_viz%.o: tests/test_viz%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC tests/$(notdir $<)"
+	@$(CC) $(CFLAGS_SAN) $(VIZ_CFLAGS) -MMD -MP -c $< -o $@
+
+build/streamlab-viz: build/obj/viz/main.o $(VIZ_OBJ) build/obj/libsim.a build/obj/libcore.a
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_O2) $^ -o $@ $(LIBS) $(VIZ_LIBS)
+
+build/tests/test_viz%: build/asan/tests/test_viz%.o $(VIZ_OBJ_SAN) build/asan/libsim.a build/asan/libcore.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_SAN) $^ -o $@ $(TEST_LIBS) $(VIZ_LIBS)
+
+test-viz: build/streamlab build/streamlab-viz
+	@tests/system/viz.sh
+test: test-viz
+.PHONY: test-viz
+# ---- end viewer ----
