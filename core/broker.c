@@ -37,6 +37,11 @@ void broker_config_defaults(broker_config *cfg, int32_t node_id, int32_t node_co
     cfg->default_replication_factor = 3;
     cfg->segment_bytes = 1LL << 30;
     cfg->request_bytes_max = BROKER_REQUEST_BYTES_MAX_DEFAULT;
+    cfg->metadata_quorum = 0;
+    cfg->broker_heartbeat_interval_ms = 2000;
+    cfg->broker_session_timeout_ms = 9000;
+    cfg->controller_election_timeout_ms = 1000;
+    cfg->controller_fetch_timeout_ms = 2000;
 }
 
 void broker_observe(broker *b, const observe_event *ev) {
@@ -66,7 +71,7 @@ broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t part
     return &t->partitions[partition];
 }
 
-static int partition_open_log(broker *b, broker_partition *p) {
+int broker_partition_open_log(broker *b, broker_partition *p) {
     char dir[BROKER_TOPIC_BYTES_MAX + 16], err[256];
     snprintf(dir, sizeof dir, "%s-%d", p->topic, (int)p->index);
     partition_log_config lc;
@@ -82,7 +87,11 @@ static int partition_open_log(broker *b, broker_partition *p) {
     return 0;
 }
 
-static void topic_add(broker *b, const char *name, int32_t partitions, int32_t replication_factor) {
+/* A topic with its partitions, not hosted and without a leader yet: metadata
+ * (static or committed) says who holds and leads what. */
+broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16],
+                               int32_t partitions) {
+    assert(partitions >= 0);
     if (b->topic_count == b->topic_cap) {
         b->topic_cap = b->topic_cap ? b->topic_cap * 2 : 8;
         b->topics = realloc(b->topics, (size_t)b->topic_cap * sizeof *b->topics);
@@ -91,26 +100,38 @@ static void topic_add(broker *b, const char *name, int32_t partitions, int32_t r
     broker_topic *t = &b->topics[b->topic_count++];
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
-    for (size_t i = 0; name[i] && i < 16; i++) t->id[i] = (uint8_t)name[i];
-    t->id[15] |= 1; /* never the zero uuid */
+    memcpy(t->id, id, 16);
     t->partition_count = partitions;
-    t->replication_factor = replication_factor;
-    t->partitions = calloc((size_t)partitions, sizeof *t->partitions);
+    t->partitions = calloc((size_t)(partitions ? partitions : 1), sizeof *t->partitions);
     if (!t->partitions) abort();
-    int32_t n = b->cfg.node_count;
     for (int32_t p = 0; p < partitions; p++) {
         broker_partition *bp = &t->partitions[p];
         snprintf(bp->topic, sizeof bp->topic, "%s", name);
         bp->index = p;
-        bp->replica_count = replication_factor;
-        for (int32_t k = 0; k < replication_factor; k++)
-            bp->replicas[k] = b->cfg.nodes[(p + k) % n].node_id;
         bp->leader = -1;
         bp->leader_epoch = -1;
-        for (int32_t k = 0; k < replication_factor; k++)
-            if (bp->replicas[k] == b->cfg.node_id) partition_open_log(b, bp);
-        /* Static metadata: the first replica leads at epoch 0, every replica in sync. */
-        replication_apply(b, bp, bp->replicas[0], 0, bp->replicas, replication_factor, 0);
+        bp->partition_epoch = -1;
+    }
+    return t;
+}
+
+/* Static metadata: replica k of partition p is node (p + k) mod N, the first
+ * replica leads at epoch 0 and every replica starts in sync. */
+static void topic_add_static(broker *b, const broker_topic_config *tc) {
+    uint8_t id[16] = {0};
+    for (size_t i = 0; tc->name[i] && i < 16; i++) id[i] = (uint8_t)tc->name[i];
+    id[15] |= 1; /* never the zero uuid */
+    broker_topic *t = broker_topic_add(b, tc->name, id, tc->partitions);
+    t->replication_factor = tc->replication_factor;
+    int32_t n = b->cfg.node_count;
+    for (int32_t p = 0; p < tc->partitions; p++) {
+        broker_partition *bp = &t->partitions[p];
+        bp->replica_count = tc->replication_factor;
+        for (int32_t k = 0; k < tc->replication_factor; k++)
+            bp->replicas[k] = b->cfg.nodes[(p + k) % n].node_id;
+        for (int32_t k = 0; k < tc->replication_factor; k++)
+            if (bp->replicas[k] == b->cfg.node_id) broker_partition_open_log(b, bp);
+        replication_apply(b, bp, bp->replicas[0], 0, bp->replicas, tc->replication_factor, 0);
     }
 }
 
@@ -123,7 +144,7 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
     if (!b) return NULL;
     b->env = *env;
     b->cfg = *cfg;
-    b->cfg.topics = NULL; /* not owned: copied below */
+    b->cfg.topics = NULL; /* not owned: applied below */
     b->cfg.topic_count = 0;
     wire_writer_init(&b->out);
     wire_writer_init(&b->request_out);
@@ -136,14 +157,22 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
             peer_channel_init(&b->channels[k][i], cfg->nodes[i].node_id, client_id, 2);
         }
     broker_hw_checkpoint_load(b);
-    for (int32_t i = 0; i < cfg->topic_count; i++)
-        topic_add(b, cfg->topics[i].name, cfg->topics[i].partitions,
-                  cfg->topics[i].replication_factor);
+    metadata_image_init(&b->image);
+    b->quorum_leader = -1;
+    b->broker_epoch = -1;
+    if (cfg->metadata_quorum) {
+        if (broker_quorum_open(b) != 0) {
+            broker_destroy(b);
+            return NULL;
+        }
+    } else {
+        for (int32_t i = 0; i < cfg->topic_count; i++) topic_add_static(b, &cfg->topics[i]);
+    }
     int64_t now = env->now_us(env->ctx);
     b->next_flush_us = cfg->flush_interval_ms > 0 ? now + cfg->flush_interval_ms * 1000 : INT64_MAX;
     b->next_retention_us = now + 300LL * 1000 * 1000; /* log.retention.check.interval.ms */
-    b->next_isr_check_us = now;
-    b->next_hw_checkpoint_us = now + BROKER_HW_CHECKPOINT_INTERVAL_US;
+    b->next_isr_check_us = INT64_MAX;     /* armed when this broker leads with followers */
+    b->next_hw_checkpoint_us = INT64_MAX; /* armed when a high watermark moves */
     broker_observe(b, &(observe_event){.kind = OBSERVE_BROKER_START, .node = cfg->node_id});
     for (int32_t i = 0; i < b->topic_count; i++)
         for (int32_t p = 0; p < b->topics[i].partition_count; p++) {
@@ -170,6 +199,8 @@ static void conn_release(broker_conn *c) {
 
 void broker_destroy(broker *b) {
     if (!b) return;
+    broker_quorum_close(b);
+    metadata_image_deinit(&b->image);
     for (int32_t i = 0; i < b->topic_count; i++) {
         for (int32_t p = 0; p < b->topics[i].partition_count; p++)
             if (b->topics[i].partitions[p].hosted)
@@ -233,21 +264,39 @@ static void on_channel_response(void *ctx, peer_channel *pc, int16_t api_key, in
                                 uint64_t tag, wire_reader *r) {
     broker *b = ctx;
     (void)api_version;
-    for (int32_t i = 0; i < b->cfg.node_count; i++)
+    for (int32_t i = 0; i < b->cfg.node_count; i++) {
         if (pc == &b->channels[CHANNEL_FETCHER][i])
             replica_fetcher_on_response(b, pc, api_key, tag, r);
+        if (pc == &b->channels[CHANNEL_QUORUM][i] && b->raft)
+            raft_on_response(b->raft, pc->node, api_key, tag, r);
+        if (pc == &b->channels[CHANNEL_CONTROLLER][i])
+            broker_quorum_on_response(b, pc, api_key, tag, r);
+    }
 }
 
 /* Work that must not run inside a request handler (it may answer other
  * connections and reorder the connection table) runs here, at the end of every
  * entry point. */
+static void conn_close(broker *b, broker_conn *c);
+
+static void close_marked(broker *b) {
+    for (int32_t i = 0; i < b->conn_count; i++)
+        if (b->conns[i].closing) {
+            conn_close(b, &b->conns[i]);
+            i = -1;
+        }
+}
+
 static void run_deferred(broker *b) {
+    broker_quorum_tick(b, 0);
     for (int round = 0; b->wake_pending && round < 16; round++) {
         b->wake_pending = 0;
         broker_wake_parked_fetches(b);
         replication_complete_produces(b, 0);
+        broker_quorum_complete_commits(b);
     }
     replica_fetcher_pump(b);
+    close_marked(b);
 }
 
 void broker_on_connected(broker *b, conn_id conn) {
@@ -311,6 +360,16 @@ static broker_handler_fn *handler_for(int16_t api_key) {
         return broker_handle_list_offsets;
     case KAFKA_API_OFFSET_FOR_LEADER_EPOCH:
         return broker_handle_offset_for_leader_epoch;
+    case KAFKA_API_VOTE:
+        return broker_handle_vote;
+    case KAFKA_API_BEGIN_QUORUM_EPOCH:
+        return broker_handle_begin_quorum_epoch;
+    case KAFKA_API_BROKER_REGISTRATION:
+    case KAFKA_API_BROKER_HEARTBEAT:
+    case KAFKA_API_ALTER_PARTITION:
+    case KAFKA_API_CREATE_TOPICS:
+    case KAFKA_API_DELETE_TOPICS:
+        return broker_handle_controller_request;
     default:
         return NULL;
     }
@@ -322,7 +381,7 @@ static int serve_frame(broker *b, broker_conn *c, const uint8_t *frame, size_t l
     arena_reset(&c->arena);
     if (parse_request(frame, len, &req, &c->arena) != 0) return -1;
     int16_t lo, hi;
-    int supported = broker_api_supported(req.api_key, &lo, &hi);
+    int supported = broker_api_accepted(req.api_key, &lo, &hi);
     if (req.api_key == KAFKA_API_API_VERSIONS)
         return broker_handle_api_versions(b, c, &req); /* answers unknown versions itself */
     broker_handler_fn *handler = handler_for(req.api_key);
@@ -439,18 +498,21 @@ static int64_t min64(int64_t a, int64_t x) {
 }
 
 int64_t broker_next_deadline_us(const broker *b) {
+    int64_t now = b->env.now_us(b->env.ctx);
     int64_t at = min64(b->next_flush_us, b->next_retention_us);
     at = min64(at, b->next_hw_checkpoint_us);
     at = min64(at, replication_next_deadline_us(b));
+    at = min64(at, broker_quorum_next_deadline_us(b));
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked) at = min64(at, b->conns[i].parked_deadline_us);
     for (int k = 0; k < CHANNEL_KINDS; k++)
         for (int32_t i = 0; i < b->cfg.node_count; i++) {
             const peer_channel *pc = &b->channels[k][i];
             at = min64(at, peer_channel_next_deadline_us(pc));
-            if (pc->state == PEER_DOWN && b->fetch_retry_at_us[i] > 0 && k == CHANNEL_FETCHER)
-                at = min64(at, pc->retry_at_us > b->fetch_retry_at_us[i] ? pc->retry_at_us
-                                                                         : b->fetch_retry_at_us[i]);
+            if (k == CHANNEL_FETCHER && b->fetch_retry_at_us[i] > now)
+                at = min64(at, b->fetch_retry_at_us[i]);
+            if (k == CHANNEL_FETCHER && pc->state == PEER_DOWN && pc->retry_at_us > now)
+                at = min64(at, pc->retry_at_us);
         }
     return at;
 }
@@ -492,7 +554,7 @@ void broker_on_timer(broker *b) {
     }
     if (now >= b->next_hw_checkpoint_us) {
         broker_hw_checkpoint_write(b);
-        b->next_hw_checkpoint_us = now + BROKER_HW_CHECKPOINT_INTERVAL_US;
+        b->next_hw_checkpoint_us = INT64_MAX;
     }
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked == BROKER_PARK_FETCH && b->conns[i].parked_deadline_us <= now) {
@@ -504,5 +566,16 @@ void broker_on_timer(broker *b) {
         for (int32_t i = 0; i < b->cfg.node_count; i++)
             peer_channel_on_timer(&b->channels[k][i], &b->env, on_channel_response, b);
     replication_check_isr(b);
+    broker_quorum_tick(b, 1);
     run_deferred(b);
+}
+
+int32_t broker_active_controller(const broker *b) {
+    if (b->raft) return raft_is_leader(b->raft) ? b->cfg.node_id : b->quorum_leader;
+    return broker_controller_id(b);
+}
+
+int32_t broker_partition_leader(const broker *b, const char *topic, int32_t partition) {
+    broker_partition *p = broker_partition_find((broker *)b, kafka_str_c(topic), partition);
+    return p ? p->leader : -1;
 }

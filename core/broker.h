@@ -72,9 +72,16 @@ typedef struct broker_config {
     int32_t default_partitions;
     int32_t default_replication_factor;
     int64_t segment_bytes;
-    int32_t request_bytes_max; /* socket.request.max.bytes */
-    const broker_topic_config *topics;
+    int32_t request_bytes_max;         /* socket.request.max.bytes */
+    const broker_topic_config *topics; /* static metadata (when metadata_quorum is 0) */
     int32_t topic_count;
+    /* 1: every broker is a controller voter and metadata comes from the replicated
+     * metadata log (DESIGN.md §2); 0: the static `topics` above, first replica leads. */
+    int metadata_quorum;
+    int64_t broker_heartbeat_interval_ms;   /* 2000 */
+    int64_t broker_session_timeout_ms;      /* 9000 */
+    int64_t controller_election_timeout_ms; /* 1000 */
+    int64_t controller_fetch_timeout_ms;    /* 2000 */
 } broker_config;
 
 /* Fills cfg with Kafka's defaults for a broker of a `node_count`-broker cluster. */
@@ -96,5 +103,10 @@ int64_t broker_next_deadline_us(const broker *b);
 void broker_on_timer(broker *b);
 
 int32_t broker_node_id(const broker *b);
+/* The active controller as this broker knows it (itself when it leads the
+ * quorum), or -1. */
+int32_t broker_active_controller(const broker *b);
+/* The leader of topic/partition in this broker's committed metadata, or -1. */
+int32_t broker_partition_leader(const broker *b, const char *topic, int32_t partition);
 
 #endif

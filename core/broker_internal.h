@@ -17,6 +17,9 @@
 #include "kafka_messages.gen.h"
 #include "partition_log.h"
 #include "peer_channel.h"
+#include "controller.h"
+#include "metadata_image.h"
+#include "raft.h"
 #include "wire.h"
 
 #define BROKER_TOPIC_BYTES_MAX 250
@@ -81,6 +84,8 @@ enum broker_park_kind {
     BROKER_PARK_NONE = 0,
     BROKER_PARK_FETCH,   /* re-served when data arrives or at the deadline */
     BROKER_PARK_PRODUCE, /* acks=all: answered when the high watermark passes */
+    BROKER_PARK_COMMIT,  /* a controller answer held until its records commit */
+    BROKER_PARK_FORWARD, /* forwarded to the active controller; relayed back */
 };
 
 /* An acks=all produce waiting for its partitions' high watermarks. */
@@ -106,6 +111,12 @@ typedef struct broker_conn {
     void *parked_response;
     broker_produce_wait *waits;
     int32_t wait_count;
+    /* BROKER_PARK_COMMIT: the encoded response, sent once the metadata log's high
+     * watermark passes commit_offset.  BROKER_PARK_FORWARD: the forward's tag. */
+    uint8_t *held;
+    size_t held_len;
+    int64_t commit_offset;
+    uint64_t forward_tag;
 } broker_conn;
 
 /* Outbound channels, one per peer and purpose (a parked long-poll on one must
@@ -128,12 +139,25 @@ struct broker {
     int64_t next_hw_checkpoint_us;
     int64_t fetch_retry_at_us[BROKER_NODES_MAX];
     int wake_pending;
+    /* metadata: committed image, quorum, controller (when this broker leads the quorum) */
+    metadata_image image;
+    raft *raft;
+    controller *ctl;
+    controller_records recs;
+    int32_t quorum_leader, quorum_epoch;
+    int64_t broker_epoch; /* -1 until registered in this life */
+    int registration_inflight, heartbeat_inflight;
+    int64_t next_heartbeat_us;
+    uint64_t forward_tag_next;
+    int metadata_dirty;      /* committed records not yet acted on */
+    int64_t metadata_offset; /* offset of the last committed record delivered */
     /* replication-offset-checkpoint as read at open: "topic partition hw" lines */
     char *hw_checkpoint;
 };
 
-#define BROKER_HW_CHECKPOINT_INTERVAL_US 5000000 /* replica.high.watermark.checkpoint.interval.ms  \
-                                                  */
+#define BROKER_HW_CHECKPOINT_INTERVAL_US                                                           \
+    5000000 /* replica.high.watermark.checkpoint.interval.ms                                       \
+             */
 void broker_hw_checkpoint_load(broker *b);
 void broker_hw_checkpoint_write(broker *b);
 int64_t broker_hw_checkpoint_get(const broker *b, const char *topic, int32_t partition);
@@ -182,10 +206,40 @@ int64_t replication_next_deadline_us(const broker *b);
 void replica_fetcher_pump(broker *b);
 void replica_fetcher_on_response(broker *b, peer_channel *pc, int16_t api_key, uint64_t tag,
                                  wire_reader *r);
+void replication_hw_moved(broker *b);
 /* Sends an ISR change for p to the controller (or applies it in static mode). */
 void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr, int32_t isr_count);
 void broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, void *), void *arg);
 
 broker_handler_fn broker_handle_offset_for_leader_epoch;
+
+/* ---- metadata quorum (core/broker_quorum.c) --------------------------------------- */
+int broker_quorum_open(broker *b);
+void broker_quorum_close(broker *b);
+int broker_quorum_enabled(const broker *b);
+broker_handler_fn broker_handle_vote;
+broker_handler_fn broker_handle_begin_quorum_epoch;
+broker_handler_fn broker_handle_controller_request; /* 62, 63, 56, 19, 20 */
+/* A Fetch of the metadata partition: 0 answered, 1 parked. */
+int broker_quorum_fetch(broker *b, broker_conn *c, const broker_request *req,
+                        const kafka_fetch_request *body);
+void broker_quorum_on_response(broker *b, peer_channel *pc, int16_t api_key, uint64_t tag,
+                               wire_reader *r);
+/* timer: 1 when called for a deadline (runs raft and controller timers too). */
+void broker_quorum_tick(broker *b, int timer);
+int64_t broker_quorum_next_deadline_us(const broker *b);
+void broker_quorum_complete_commits(broker *b);
+/* The active controller id, or the lowest live broker while none is known. */
+int32_t broker_controller_id(const broker *b);
+/* Asks the controller to create a topic (auto-creation); fire and forget. */
+void broker_quorum_request_topic(broker *b, kafka_str name);
+/* Sends p's ISR change to the controller. */
+void broker_quorum_alter_partition(broker *b, broker_partition *p, const int32_t *isr,
+                                   int32_t isr_count);
+int broker_partition_open_log(broker *b, broker_partition *p);
+broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16],
+                               int32_t partitions);
+/* Accepts (beyond what is advertised to clients) inter-broker API versions. */
+int broker_api_accepted(int16_t api_key, int16_t *min_version, int16_t *max_version);
 
 #endif

@@ -15,9 +15,20 @@ typedef struct advertised_api {
 } advertised_api;
 
 static const advertised_api advertised[] = {
-    {KAFKA_API_PRODUCE, 0, 7},  {KAFKA_API_FETCH, 4, 11},       {KAFKA_API_LIST_OFFSETS, 1, 3},
-    {KAFKA_API_METADATA, 0, 8}, {KAFKA_API_API_VERSIONS, 0, 3},
-    {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 3},
+    {KAFKA_API_PRODUCE, 0, 7},       {KAFKA_API_FETCH, 4, 11},
+    {KAFKA_API_LIST_OFFSETS, 1, 3},  {KAFKA_API_METADATA, 0, 8},
+    {KAFKA_API_API_VERSIONS, 0, 3},  {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 3},
+    {KAFKA_API_CREATE_TOPICS, 0, 4}, {KAFKA_API_DELETE_TOPICS, 0, 3},
+};
+
+/* Inter-broker APIs: accepted, never advertised to clients (DESIGN.md §2). */
+static const advertised_api inter_broker[] = {
+    {KAFKA_API_FETCH, 12, 12}, /* the metadata log: LastFetchedEpoch, DivergingEpoch */
+    {KAFKA_API_VOTE, 0, 0},
+    {KAFKA_API_BEGIN_QUORUM_EPOCH, 0, 0},
+    {KAFKA_API_BROKER_REGISTRATION, 0, 0},
+    {KAFKA_API_BROKER_HEARTBEAT, 0, 0},
+    {KAFKA_API_ALTER_PARTITION, 0, 3},
 };
 
 #define ADVERTISED_COUNT ((int32_t)(sizeof advertised / sizeof advertised[0]))
@@ -30,6 +41,18 @@ int broker_api_supported(int16_t api_key, int16_t *min_version, int16_t *max_ver
             return 1;
         }
     return 0;
+}
+
+int broker_api_accepted(int16_t api_key, int16_t *min_version, int16_t *max_version) {
+    int found = broker_api_supported(api_key, min_version, max_version);
+    for (size_t i = 0; i < sizeof inter_broker / sizeof inter_broker[0]; i++) {
+        if (inter_broker[i].api_key != api_key) continue;
+        if (!found) *min_version = inter_broker[i].min_version;
+        if (inter_broker[i].max_version > *max_version || !found)
+            *max_version = inter_broker[i].max_version;
+        found = 1;
+    }
+    return found;
 }
 
 int broker_handle_api_versions(broker *b, broker_conn *c, const broker_request *req) {

@@ -119,6 +119,9 @@ int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
     kafka_fetch_request_init(&body);
     wire_reader r = {.data = req->body, .len = req->body_len};
     if (kafka_fetch_request_decode(&body, &r, req->api_version, &c->arena) != 0) return -1;
+    if (body.topics_count == 1 && kafka_str_eq(body.topics[0].topic, RAFT_METADATA_TOPIC))
+        return broker_quorum_fetch(b, c, req, &body);
+    if (req->api_version > 11) return -1; /* v12 is for the metadata log only */
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
     resp.session_id = 0;

@@ -22,6 +22,7 @@ static void fill_partition(md_partition *out, const broker_partition *p) {
     out->isr_nodes = (int32_t *)p->isr;
     out->isr_nodes_count = p->isr_count;
     out->offline_replicas_count = 0;
+    if (p->leader < 0) out->error_code = KAFKA_ERROR_LEADER_NOT_AVAILABLE;
 }
 
 static void fill_topic(md_topic *out, broker_topic *t, arena *a) {
@@ -34,11 +35,23 @@ static void fill_topic(md_topic *out, broker_topic *t, arena *a) {
         fill_partition(&out->partitions[p], &t->partitions[p]);
 }
 
+/* Live brokers only, as Kafka lists them; every configured broker before the
+ * first registration is known, so that clients can bootstrap. */
+static int listed(const broker *b, int32_t id) {
+    if (!broker_quorum_enabled(b)) return 1;
+    for (int32_t i = 0; i < b->cfg.node_count; i++)
+        if (metadata_image_broker_alive(&b->image, b->cfg.nodes[i].node_id))
+            return metadata_image_broker_alive(&b->image, id);
+    return 1;
+}
+
 static void fill_brokers(broker *b, kafka_metadata_response *resp, arena *a) {
-    resp->brokers_count = b->cfg.node_count;
+    resp->brokers_count = 0;
     resp->brokers = arena_alloc(a, (size_t)b->cfg.node_count * sizeof *resp->brokers);
     for (int32_t i = 0; i < b->cfg.node_count; i++) {
-        kafka_metadata_response_metadata_response_broker *mb = &resp->brokers[i];
+        if (!listed(b, b->cfg.nodes[i].node_id)) continue;
+        kafka_metadata_response_metadata_response_broker *mb =
+            &resp->brokers[resp->brokers_count++];
         kafka_metadata_response_metadata_response_broker_init(mb);
         mb->node_id = b->cfg.nodes[i].node_id;
         mb->host = kafka_str_c(b->cfg.nodes[i].host);
@@ -57,7 +70,7 @@ int broker_handle_metadata(broker *b, broker_conn *c, const broker_request *req)
     kafka_metadata_response_init(&resp);
     fill_brokers(b, &resp, &c->arena);
     resp.cluster_id = kafka_str_c(b->cfg.cluster_id);
-    resp.controller_id = b->cfg.nodes[0].node_id;
+    resp.controller_id = broker_controller_id(b);
     int32_t n = all ? b->topic_count : body.topics_count;
     resp.topics = arena_alloc(&c->arena, (size_t)(n > 0 ? n : 1) * sizeof *resp.topics);
     resp.topics_count = n;
@@ -70,6 +83,11 @@ int broker_handle_metadata(broker *b, broker_conn *c, const broker_request *req)
         kafka_metadata_response_metadata_response_topic_init(&resp.topics[i]);
         resp.topics[i].name = body.topics[i].name;
         resp.topics[i].error_code = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
+        int allowed = req->api_version < 4 || body.allow_auto_topic_creation;
+        if (b->cfg.auto_create_topics && allowed && broker_quorum_enabled(b)) {
+            broker_quorum_request_topic(b, body.topics[i].name); /* created by the controller */
+            resp.topics[i].error_code = KAFKA_ERROR_LEADER_NOT_AVAILABLE;
+        }
     }
     broker_response_begin(b, req);
     kafka_metadata_response_encode(&resp, &b->out, req->api_version);

@@ -267,7 +267,10 @@ static void apply_fetched(broker *b, broker_partition *p,
     int64_t hw = d->high_watermark < partition_log_end_offset(&p->log)
                      ? d->high_watermark
                      : partition_log_end_offset(&p->log);
-    if (hw > p->high_watermark) p->high_watermark = hw;
+    if (hw > p->high_watermark) {
+        p->high_watermark = hw;
+        replication_hw_moved(b);
+    }
 }
 
 static void on_fetch_response(broker *b, int32_t leader, wire_reader *r) {

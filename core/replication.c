@@ -34,6 +34,12 @@ static broker_replica_state *follower_of(broker_partition *p, int32_t node) {
     return NULL;
 }
 
+/* High watermarks are checkpointed a while after they move (Kafka: every 5 s). */
+void replication_hw_moved(broker *b) {
+    if (b->next_hw_checkpoint_us == INT64_MAX)
+        b->next_hw_checkpoint_us = now_us(b) + BROKER_HW_CHECKPOINT_INTERVAL_US;
+}
+
 static void observe_high_watermark(broker *b, broker_partition *p) {
     broker_observe(b, &(observe_event){.kind = OBSERVE_HIGH_WATERMARK,
                                        .node = b->cfg.node_id,
@@ -55,6 +61,7 @@ static void maybe_advance_high_watermark(broker *b, broker_partition *p) {
     }
     if (hw <= p->high_watermark) return;
     p->high_watermark = hw;
+    replication_hw_moved(b);
     observe_high_watermark(b, p);
     broker_partition_changed(b, p);
 }
@@ -72,6 +79,8 @@ static void become_leader(broker *b, broker_partition *p) {
     }
     p->isr_change_inflight = 0;
     assert(p->follower_count < BROKER_REPLICAS_MAX);
+    int64_t check = now + b->cfg.replica_lag_time_max_ms * 1000 + 1;
+    if (p->follower_count && check < b->next_isr_check_us) b->next_isr_check_us = check;
     maybe_advance_high_watermark(b, p);
 }
 
@@ -159,23 +168,37 @@ void replication_leader_appended(broker *b, broker_partition *p) {
 
 /* ---- ISR changes -------------------------------------------------------------------- */
 
+typedef struct isr_check {
+    int64_t now;
+    int64_t next; /* earliest moment a follower still in an ISR could start lagging */
+} isr_check;
+
 static void shrink_lagging(broker *b, broker_partition *p, void *arg) {
-    int64_t now = *(const int64_t *)arg;
-    if (!p->hosted || p->leader != b->cfg.node_id || p->isr_change_inflight) return;
+    isr_check *ck = arg;
+    if (!p->hosted || p->leader != b->cfg.node_id) return;
+    int64_t lag_us = b->cfg.replica_lag_time_max_ms * 1000;
     int32_t isr[BROKER_REPLICAS_MAX], n = 0;
     for (int32_t i = 0; i < p->isr_count; i++) {
         const broker_replica_state *f = follower_of(p, p->isr[i]);
-        int lagging = f && now - f->last_caught_up_us > b->cfg.replica_lag_time_max_ms * 1000;
+        int lagging = f && ck->now - f->last_caught_up_us > lag_us;
         if (!lagging) isr[n++] = p->isr[i];
+        if (f && !lagging && f->last_caught_up_us + lag_us + 1 < ck->next)
+            ck->next = f->last_caught_up_us + lag_us + 1;
+    }
+    if (p->isr_change_inflight) {
+        if (ck->now + ISR_CHECK_INTERVAL_US < ck->next) ck->next = ck->now + ISR_CHECK_INTERVAL_US;
+        return;
     }
     if (n < p->isr_count) replication_request_isr(b, p, isr, n);
 }
 
+/* Runs when the earliest possible lag expiry comes; recomputes the next one. */
 void replication_check_isr(broker *b) {
     int64_t now = now_us(b);
     if (now < b->next_isr_check_us) return;
-    b->next_isr_check_us = now + ISR_CHECK_INTERVAL_US;
-    broker_each_partition(b, shrink_lagging, &now);
+    isr_check ck = {.now = now, .next = INT64_MAX};
+    broker_each_partition(b, shrink_lagging, &ck);
+    b->next_isr_check_us = ck.next;
 }
 
 int64_t replication_next_deadline_us(const broker *b) {
@@ -241,7 +264,11 @@ void broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, v
 void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr,
                              int32_t isr_count) {
     assert(isr_count >= 1);
-    /* Static metadata (no controller quorum yet): the leader commits its own ISR. */
+    if (broker_quorum_enabled(b)) {
+        broker_quorum_alter_partition(b, p, isr, isr_count);
+        return;
+    }
+    /* Static metadata (no controller quorum): the leader commits its own ISR. */
     int32_t copy[BROKER_REPLICAS_MAX];
     memcpy(copy, isr, (size_t)isr_count * sizeof *isr);
     replication_apply(b, p, p->leader, p->leader_epoch, copy, isr_count, p->partition_epoch + 1);

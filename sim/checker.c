@@ -31,6 +31,7 @@ typedef struct partition_state {
     int32_t partition;
     int32_t leader, leader_epoch;
     int64_t hw, hw_epoch;
+    int32_t hw_node; /* the leader that reported hw */
     replica_image replicas[CHECKER_NODES_MAX];
     int32_t replica_count;
     uint64_t *acked; /* record id acknowledged with acks=all at each offset, else 0 */
@@ -258,10 +259,11 @@ static void on_high_watermark(checker *c, int64_t t_us, const observe_event *ev)
         snprintf(detail, sizeof detail,
                  "leader %d moved the high watermark from %lld to %lld in epoch %d", (int)ev->node,
                  (long long)p->hw, (long long)ev->offset, (int)ev->leader_epoch);
-        violate(c, t_us, "high-watermark-regression", p, ev->offset, "", detail);
+        violate(c, t_us, "high-watermark-regression", p, ev->offset, allowed_by(c), detail);
     }
     p->hw = ev->offset;
     p->hw_epoch = ev->leader_epoch;
+    p->hw_node = ev->node;
 }
 
 static void on_ack(checker *c, const observe_event *ev) {
@@ -296,7 +298,7 @@ static void check_order(checker *c, int64_t t_us, partition_state *p, const obse
         char detail[160];
         snprintf(detail, sizeof detail, "consumer %d read offset %lld after %lld", (int)ev->node,
                  (long long)ev->offset, (long long)r->last);
-        violate(c, t_us, "consumer-order", p, ev->offset, "", detail);
+        violate(c, t_us, "consumer-order", p, ev->offset, allowed_by(c), detail);
     }
     if (r) r->last = ev->offset_last;
     if (ev->offset_last > p->consumed_max) p->consumed_max = ev->offset_last;
@@ -324,6 +326,12 @@ static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
     }
 }
 
+/* A stopped broker's leadership ends: a restarted leader starts a new tenure. */
+static void end_tenures(checker *c, int32_t node) {
+    for (int32_t i = 0; i < c->part_count; i++)
+        if (c->parts[i].hw_node == node) c->parts[i].hw_epoch = -1;
+}
+
 void checker_observe(checker *c, int64_t t_us, const observe_event *ev) {
     switch (ev->kind) {
     case OBSERVE_APPEND:
@@ -343,6 +351,9 @@ void checker_observe(checker *c, int64_t t_us, const observe_event *ev) {
         break;
     case OBSERVE_CONSUME:
         on_consume(c, t_us, ev);
+        break;
+    case OBSERVE_BROKER_STOP:
+        end_tenures(c, ev->node);
         break;
     case OBSERVE_REBALANCE: {
         group_state *g = group_find(c, ev->detail);

@@ -60,8 +60,9 @@ uint64_t event_queue_push(event_queue *q, int64_t at_us, uint32_t kind, uint32_t
     e->target = target;
     e->token = token;
     e->payload = payload;
+    uint64_t seq = e->seq; /* sift_up moves entries: read it first */
     sift_up(q->heap, q->count++);
-    return e->seq;
+    return seq;
 }
 
 int event_queue_pop(event_queue *q, sim_event *out) {

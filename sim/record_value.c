@@ -32,6 +32,7 @@ int record_value_parse(const uint8_t *value, size_t len, record_value_id *id) {
     if (parse_int(value, len, &pos, &producer) || parse_int(value, len, &pos, &partition) ||
         parse_int(value, len, &pos, &sequence))
         return -1;
+    if (producer > INT32_MAX || partition > INT32_MAX) return -1;
     id->producer = (int32_t)producer;
     id->partition = (int32_t)partition;
     id->sequence = sequence;

@@ -234,6 +234,7 @@ int sim_run_finish(sim_run *r, double wall_s, char *err, size_t err_len) {
     r->finished = 1;
     checker_finish(r->chk, r->w.now_us);
     if (!r->trace) return 0;
+    world_report_in_flight(&r->w);
     char hex[17];
     digest_hex(r->w.digest, hex);
     char *summary = sim_run_summary_json(r, wall_s);

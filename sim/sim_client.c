@@ -128,7 +128,7 @@ static void send_metadata(sim_client *c) {
     }
     req.topics = topics;
     req.topics_count = c->topic_count;
-    req.allow_auto_topic_creation = 1;
+    req.allow_auto_topic_creation = 0; /* scenario topics come from the admin client */
     for (int32_t k = 0; k < c->broker_count; k++) {
         int32_t node = (c->bootstrap_next + k) % c->broker_count + 1;
         if (sim_client_send(c, node, KAFKA_API_METADATA, METADATA_VERSION, &req, encode_metadata, 0,

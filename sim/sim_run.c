@@ -17,6 +17,8 @@
 
 #include "digest.h"
 #include "mem_storage.h"
+#include "chaos.h"
+#include "sim_admin.h"
 #include "sim_consumer.h"
 #include "sim_producer.h"
 #include "trace.h"
@@ -57,6 +59,9 @@ static const sim_node_ops producer_ops = {c_accept,
                                           sim_producer_on_bytes,
                                           sim_producer_next_deadline_us,
                                           sim_producer_on_timer};
+static const sim_node_ops admin_ops = {
+    c_accept,           sim_admin_on_connected,     sim_admin_on_closed,
+    sim_admin_on_bytes, sim_admin_next_deadline_us, sim_admin_on_timer};
 static const sim_node_ops consumer_ops = {c_accept,
                                           sim_consumer_on_connected,
                                           sim_consumer_on_closed,
@@ -108,16 +113,30 @@ static void broker_stop(sim_run *r, int32_t id, int power_off) {
 
 /* Static metadata until the controller lands: the lowest live broker stands in for
  * the controller, replica 0 leads. */
+/* A fault's broker, as the cluster is at this moment: the controller is the
+ * broker that leads the quorum; a partition's leader comes from the controller's
+ * committed metadata (or any live broker's). */
 static int32_t resolve_target(const sim_run *r, const scenario_target *t) {
+    int32_t n = r->s->cluster.brokers, controller = -1;
+    for (int32_t i = 1; i <= n; i++)
+        if (r->brokers[i].b && broker_active_controller(r->brokers[i].b) == i) controller = i;
     switch (t->kind) {
     case SCENARIO_TARGET_BROKER:
         return t->broker;
     case SCENARIO_TARGET_CONTROLLER:
-        for (int32_t i = 1; i <= r->s->cluster.brokers; i++)
-            if (r->brokers[i].node->up) return i;
+        if (controller > 0) return controller;
+        for (int32_t i = 1; i <= n; i++)
+            if (r->brokers[i].b) return i;
         return 1;
-    case SCENARIO_TARGET_LEADER:
-        return t->partition % r->s->cluster.brokers + 1;
+    case SCENARIO_TARGET_LEADER: {
+        int32_t leader = controller > 0 ? broker_partition_leader(r->brokers[controller].b,
+                                                                  t->topic, t->partition)
+                                        : -1;
+        for (int32_t i = 1; i <= n && leader < 0; i++)
+            if (r->brokers[i].b)
+                leader = broker_partition_leader(r->brokers[i].b, t->topic, t->partition);
+        return leader > 0 ? leader : 1;
+    }
     default:
         return -1;
     }
@@ -239,13 +258,30 @@ static void apply_fault(sim_run *r, const scenario_fault *f, action_text *a) {
 #undef DESCRIBE
 }
 
+/* Actions below fault_count are the scenario's faults, the rest chaos's. */
 static void on_action(void *ctx, uint32_t index, int64_t t_us, uint64_t seq) {
     sim_run *r = ctx;
     (void)t_us;
-    assert(index < (uint32_t)r->s->fault_count);
+    int scripted = index < (uint32_t)r->s->fault_count;
+    assert(scripted || index - (uint32_t)r->s->fault_count < (uint32_t)r->chaos_count);
+    const scenario_fault *f =
+        scripted ? &r->s->faults[index] : &r->chaos[index - (uint32_t)r->s->fault_count];
     action_text a;
-    apply_fault(r, &r->s->faults[index], &a);
-    record_action(r, "script", a.text, a.json, seq);
+    apply_fault(r, f, &a);
+    record_action(r, scripted ? "script" : "chaos", a.text, a.json, seq);
+}
+
+/* Chaos is drawn first thing, so the plan depends on the seed alone. */
+static void plan_chaos(sim_run *r) {
+    if (!r->s->chaos.enabled) return;
+    for (int32_t cap = 1024;; cap *= 4) {
+        r->chaos = realloc(r->chaos, (size_t)cap * sizeof *r->chaos);
+        if (!r->chaos) abort();
+        prng saved = r->w.rng;
+        r->chaos_count = chaos_plan(r->s, &r->w.rng, r->chaos, cap);
+        if (r->chaos_count >= 0) return;
+        r->w.rng = saved;
+    }
 }
 
 /* ---- live actions ------------------------------------------------------------------------ */
@@ -348,8 +384,7 @@ static void configure_broker(sim_run *r, int32_t id) {
     cfg->auto_create_topics = k->auto_create_topics;
     cfg->default_partitions = k->default_partitions;
     cfg->default_replication_factor = k->default_replication_factor;
-    cfg->topics = r->topic_cfgs;
-    cfg->topic_count = r->s->topic_count;
+    cfg->metadata_quorum = 1; /* topics come from the admin client's CreateTopics */
 }
 
 static void add_clients(sim_run *r) {
@@ -375,6 +410,9 @@ static void add_clients(sim_run *r) {
             world_node_start(&r->w, rc->node, rc->impl, &consumer_ops);
             next_id++;
         }
+    r->admin.node = world_add_node(&r->w, next_id, SIM_NODE_ADMIN, "admin");
+    r->admin.impl = sim_admin_create(&r->admin.node->env, next_id, s);
+    world_node_start(&r->w, r->admin.node, r->admin.impl, &admin_ops);
 }
 
 static int open_trace(sim_run *r, char *err, size_t err_len) {
@@ -401,6 +439,7 @@ sim_run *sim_run_create(const scenario *s, const sim_run_options *o, char *err, 
     r->opt = *o;
     world_init(&r->w, o->seed, s->network.latency_ms_min * 1000, s->network.latency_ms_max * 1000,
                s->network.drop_rate_ppm);
+    plan_chaos(r);
     r->store = mem_storage_create();
     r->chk = checker_create(s);
     r->w.observer = on_observe;
@@ -435,8 +474,10 @@ void sim_run_destroy(sim_run *r) {
         if (r->brokers[id].b) broker_destroy(r->brokers[id].b);
     for (int32_t i = 0; i < r->s->producer_count; i++) sim_producer_destroy(r->producers[i].impl);
     for (int32_t i = 0; i < r->consumer_count; i++) sim_consumer_destroy(r->consumers[i].impl);
+    sim_admin_destroy(r->admin.impl);
     if (r->trace) trace_writer_close(r->trace, NULL, 0);
     checker_destroy(r->chk);
+    free(r->chaos);
     mem_storage_destroy(r->store);
     world_deinit(&r->w);
     free(r);
@@ -478,14 +519,10 @@ int32_t sim_run_broker_up(const sim_run *r, int32_t broker_id) {
 }
 
 void sim_run_mark_not_simulated(scenario *s) {
-    /* Issue-2 scope: static leadership, no replication, no controller, no group
-     * coordinator.  Each key listed here is accepted and reported, not acted on. */
-    scenario_mark_not_simulated(s, "replication (static leaders: replica 1 leads, no followers)");
-
+    /* Leaders are static until the controller quorum is wired in: no elections, no
+     * group coordinator.  Each key listed here is accepted and reported, not acted on. */
     if (s->cluster.unclean_leader_election)
         scenario_mark_not_simulated(s, "cluster.unclean_leader_election");
-    if (s->cluster.truncation != SCENARIO_TRUNCATION_LEADER_EPOCH)
-        scenario_mark_not_simulated(s, "cluster.truncation");
     if (s->cluster.auto_create_topics) scenario_mark_not_simulated(s, "cluster.auto_create_topics");
     for (int32_t i = 0; i < s->producer_count; i++)
         if (s->producers[i].idempotent) scenario_mark_not_simulated(s, "producers[].idempotent");
@@ -493,7 +530,6 @@ void sim_run_mark_not_simulated(scenario *s) {
         scenario_mark_not_simulated(
             s,
             "groups (no coordinator yet: range assignment computed by each consumer, no commits)");
-    if (s->chaos.enabled) scenario_mark_not_simulated(s, "chaos");
     for (int32_t i = 0; i < s->fault_count; i++) {
         if (s->faults[i].kind == SCENARIO_FAULT_CRASH_CONSUMER)
             scenario_mark_not_simulated(s, "faults[].crash_consumer");

@@ -35,6 +35,9 @@ struct sim_run {
     run_client producers[SCENARIO_PRODUCERS_MAX];
     run_client consumers[SCENARIO_GROUPS_MAX * 16];
     int32_t consumer_count;
+    run_client admin;
+    scenario_fault *chaos; /* drawn from the seed at creation */
+    int32_t chaos_count;
     checker *chk;
     trace_writer *trace;
     struct {

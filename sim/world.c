@@ -357,6 +357,16 @@ void world_fold_action(world *w, uint64_t action_hash) {
     w->digest = digest_fold(w->digest, action_hash);
 }
 
+void world_report_in_flight(world *w) {
+    if (!w->message_observer) return;
+    for (size_t i = 0; i < w->queue.count; i++) {
+        const sim_event *e = &w->queue.heap[i];
+        if (e->kind != WORLD_EV_DELIVER) continue;
+        const world_message *m = e->payload;
+        w->message_observer(w->message_observer_ctx, &m->info); /* deliver_us after the end */
+    }
+}
+
 void world_stop(world *w) {
     w->stopped = 1;
 }

@@ -141,6 +141,9 @@ void world_fold_action(world *w, uint64_t action_hash);
  * is later than until_us.  Leaves now_us = until_us when it stops for time. */
 void world_run_until(world *w, int64_t until_us);
 void world_stop(world *w);
+/* Hands every message still in flight to the message observer (at the end of a
+ * traced run, so the trace holds every message sent). */
+void world_report_in_flight(world *w);
 
 /* Emits an observe event on behalf of the world (broker start/stop). */
 void world_observe(world *w, const observe_event *ev);
