@@ -46,6 +46,7 @@ typedef struct partition_state {
 typedef struct group_state {
     char name[SCENARIO_NAME_BYTES_MAX];
     u64_set seen;
+    int64_t *consumed_end; /* per partition (checker order): highest offset consumed + 1 */
     checker_group_stats stats;
 } group_state;
 
@@ -84,6 +85,8 @@ checker *checker_create(const scenario *s) {
     for (int32_t g = 0; g < s->group_count; g++) {
         snprintf(c->groups[g].name, sizeof c->groups[g].name, "%s", s->groups[g].name);
         u64_set_init(&c->groups[g].seen);
+        c->groups[g].consumed_end = calloc((size_t)(c->part_count + 1), sizeof(int64_t));
+        if (!c->groups[g].consumed_end) abort();
     }
     c->group_count = s->group_count;
     return c;
@@ -96,7 +99,10 @@ void checker_destroy(checker *c) {
         free(c->parts[i].acked);
     }
     free(c->parts);
-    for (int32_t g = 0; g < c->group_count; g++) u64_set_deinit(&c->groups[g].seen);
+    for (int32_t g = 0; g < c->group_count; g++) {
+        u64_set_deinit(&c->groups[g].seen);
+        free(c->groups[g].consumed_end);
+    }
     free(c);
 }
 
@@ -310,6 +316,8 @@ static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
     if (!p) return;
     check_order(c, t_us, p, ev);
     if (!g) return;
+    int64_t *end = &g->consumed_end[p - c->parts];
+    if (ev->offset_last + 1 > *end) *end = ev->offset_last + 1;
     record_batch_iter it;
     record_batch_record rec;
     if (!ev->batch || record_batch_iter_init(&it, ev->batch, ev->batch_len) != 0) return;
@@ -405,7 +413,9 @@ int64_t checker_group_missing(const checker *c, const char *group) {
         for (int32_t t = 0; t < sg->topic_count; t++)
             reads |= strcmp(sg->topics[t], c->s->topics[p->topic].name) == 0;
         if (!reads) continue;
-        for (int64_t o = 0; o < p->acked_end; o++)
+        /* Above what the group has read is lag, not loss. */
+        int64_t limit = g->consumed_end[i] < p->acked_end ? g->consumed_end[i] : p->acked_end;
+        for (int64_t o = 0; o < limit; o++)
             if (p->acked[o] && !u64_set_has(&g->seen, p->acked[o])) missing++;
     }
     return missing;

@@ -57,7 +57,8 @@ const checker_violation *checker_violation_get(const checker *c, int32_t i);
 /* Violations found beyond CHECKER_VIOLATIONS_MAX are counted, not kept. */
 int64_t checker_violations_total(const checker *c);
 checker_group_stats checker_group(const checker *c, const char *group);
-/* Acknowledged records of topic that the group never consumed. */
+/* Acknowledged records below what the group has consumed that it never saw
+ * (records above its position are lag, not missing). */
 int64_t checker_group_missing(const checker *c, const char *group);
 /* The last high watermark reported for topic/partition (0 before any). */
 int64_t checker_high_watermark(const checker *c, const char *topic, int32_t partition);

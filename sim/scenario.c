@@ -449,6 +449,10 @@ static int parse_source(load_ctx *c, cJSON **root) {
     *root = cJSON_ParseWithOpts(text, &end, 1);
     if (*root != NULL) return 0;
     if (end == NULL || end < text) end = text;
+    /* cJSON stops just after a stray ',' or ':' it could not use: point at it. */
+    if (end > text && (end[-1] == ',' || end[-1] == ':') &&
+        (*end == '\0' || strchr(" \t\r\n", *end)))
+        end--;
     int line = 1, column = 1;
     for (const char *p = text; p < end && *p != '\0'; p++) {
         column = *p == '\n' ? 1 : column + 1;

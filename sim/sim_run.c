@@ -364,6 +364,7 @@ static void on_observe(void *ctx, int64_t t_us, uint64_t seq, const observe_even
 
 static void on_message(void *ctx, const trace_message *m) {
     sim_run *r = ctx;
+    trace_write_time(r->trace, r->w.now_us);
     trace_write_message(r->trace, m);
 }
 
@@ -401,7 +402,7 @@ static void add_clients(sim_run *r) {
     for (int32_t g = 0; g < s->group_count; g++)
         for (int32_t m = 0; m < s->groups[g].consumers; m++) {
             run_client *rc = &r->consumers[r->consumer_count++];
-            char name[SCENARIO_NAME_BYTES_MAX + 8];
+            char name[SCENARIO_NAME_BYTES_MAX + 16];
             snprintf(name, sizeof name, "%s/%d", s->groups[g].name, (int)(m + 1));
             rc->node = world_add_node(&r->w, next_id, SIM_NODE_CONSUMER, name);
             rc->impl = sim_consumer_create(&rc->node->env, next_id, &s->groups[g], m,

@@ -349,6 +349,14 @@ static int keyframes_before(trace_writer *t, int64_t t_us) {
     return write_keyframe(t, second_us);
 }
 
+int trace_write_time(trace_writer *t, int64_t t_us) {
+    assert(t != NULL);
+    if (t->failed) return -1;
+    if (t_us < t->event_last_us) return 0;
+    t->event_last_us = t_us;
+    return keyframes_before(t, t_us);
+}
+
 int trace_write_event(trace_writer *t, int64_t t_us, uint64_t seq, const observe_event *ev) {
     assert(t != NULL && ev != NULL);
     assert(t_us >= 0 && t_us >= t->event_last_us); /* engine order */

@@ -50,6 +50,9 @@ int trace_write_run(trace_writer *t, const char *scenario_name, const char *scen
 /* A "broker" node also enters the cluster_view (down until its BROKER_START). */
 int trace_write_node(trace_writer *t, int32_t id, const char *kind, const char *name);
 int trace_write_message(trace_writer *t, const trace_message *m); /* when its fate is final */
+/* The run reached t_us (engine order): writes the keyframes due by then, so that
+ * quiet seconds with network traffic but no state change still get one. */
+int trace_write_time(trace_writer *t, int64_t t_us);
 /* Events come in engine order (t_us never decreases); each may first write keyframes. */
 int trace_write_event(trace_writer *t, int64_t t_us, uint64_t seq, const observe_event *ev);
 int trace_write_action(trace_writer *t, int64_t t_us, uint64_t seq, const char *origin,
