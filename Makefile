@@ -27,6 +27,7 @@ BENCH_SRC:= $(sort $(wildcard bench/bench_*.c))
 
 obj_of = $(patsubst %.c,build/$(1)/%.o,$(2))
 
+.SECONDARY:
 .PHONY: all demo test test-unit test-system check-long bench format format-check deps clean help
 
 all: build/streamlab
@@ -107,7 +108,7 @@ build/bench/%: build/obj/bench/%.o build/obj/libsim.a build/obj/libcore.a
 	@$(CC) $(CFLAGS_O2) $^ -o $@ $(LIBS)
 
 bench: build/streamlab $(BENCH_BINS)
-	@bench/run.sh
+	@bench/run.sh $(BENCH_ARGS)
 
 # ---- housekeeping ------------------------------------------------------------
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '\.gen\.')

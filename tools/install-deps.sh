@@ -15,8 +15,8 @@ set -euo pipefail
 BUILD=(build-essential pkg-config clang clang-format libsqlite3-dev sqlite3 libcjson-dev
     libcriterion-dev python3 time)
 
-# viewer (later issue: build/streamlab-viz, `--screenshot`, video export):
-# VIEWER=(libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev fonts-dejavu-core ffmpeg)
+# viewer: build/streamlab-viz, `--screenshot`, video export through ffmpeg.
+VIEWER=(libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev fonts-dejavu-core ffmpeg)
 
 # real mode (later issue: real sockets, talking to real Kafka clients and brokers).
 # Note: on machines with NodeSource's nodejs, Debian's npm conflicts with it; drop npm there.
@@ -27,7 +27,8 @@ BUILD=(build-essential pkg-config clang clang-format libsqlite3-dev sqlite3 libc
 
 wanted=("${BUILD[@]}")
 enabled="build"
-# wanted+=("${VIEWER[@]}"); enabled+=" viewer"
+wanted+=("${VIEWER[@]}")
+enabled+=" viewer"
 # wanted+=("${REAL[@]}"); enabled+=" real"
 # wanted+=("${DEPLOY[@]}"); enabled+=" deploy"
 
