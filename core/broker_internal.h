@@ -56,6 +56,7 @@ typedef struct broker_partition {
     broker_replica_state followers[BROKER_REPLICAS_MAX];
     int32_t follower_count;
     int isr_change_inflight;
+    int64_t isr_retry_at_us; /* after a refused ISR change */
     /* follower */
     enum broker_follower_state follower_state;
     int32_t truncation_epoch; /* epoch asked about next (leader-epoch walk-back) */

@@ -29,6 +29,7 @@
 #define HEARTBEAT_VERSION 0
 #define ALTER_PARTITION_VERSION 1
 #define CREATE_TOPICS_VERSION 4
+#define ISR_RETRY_US 500000
 
 static int64_t now_us(const broker *b) {
     return b->env.now_us(b->env.ctx);
@@ -68,6 +69,12 @@ static int io_send(void *ctx, int32_t node, int16_t api_key, int16_t api_version
 static void io_on_commit(void *ctx, int64_t offset, const uint8_t *value, size_t len) {
     broker *b = ctx;
     b->metadata_offset = offset;
+    uint64_t hash = 1469598103934665603ull; /* FNV-1a: the checker compares nodes' records */
+    for (size_t i = 0; i < len; i++) hash = (hash ^ value[i]) * 1099511628211ull;
+    broker_observe(b, &(observe_event){.kind = OBSERVE_METADATA_COMMIT,
+                                       .node = b->cfg.node_id,
+                                       .offset = offset,
+                                       .producer_id = (int64_t)hash});
     if (metadata_image_apply(&b->image, offset, value, len) != 0) return; /* not ours: skip */
     b->metadata_dirty = 1;
 }
@@ -108,6 +115,10 @@ int broker_quorum_open(broker *b) {
                   .on_log_change = io_on_log_change};
     char err[256];
     b->raft = raft_open(&rc, &io, b->env.fs, err, sizeof err);
+    if (b->raft) { /* a restarted voter may know the leader from its quorum state */
+        b->quorum_leader = raft_leader(b->raft);
+        b->quorum_epoch = raft_epoch(b->raft);
+    }
     b->metadata_offset = -1;
     controller_records_init(&b->recs);
     return b->raft ? 0 : -1;
@@ -692,9 +703,10 @@ static void on_heartbeat(broker *b, wire_reader *r) {
 }
 
 static void clear_alter(broker *b, broker_partition *p, void *arg) {
-    (void)b;
     (void)arg;
+    if (!p->isr_change_inflight) return;
     p->isr_change_inflight = 0; /* the committed metadata, not the answer, says what holds */
+    p->isr_retry_at_us = now_us(b) + ISR_RETRY_US; /* a refused change is not asked for at once */
 }
 
 void broker_quorum_on_response(broker *b, peer_channel *pc, int16_t api_key, uint64_t tag,

@@ -33,6 +33,8 @@ const char *observe_kind_name(enum observe_kind kind) {
         return "commit";
     case OBSERVE_REBALANCE:
         return "rebalance";
+    case OBSERVE_METADATA_COMMIT:
+        return "metadata_commit";
     case OBSERVE_KIND_COUNT:
         break;
     }

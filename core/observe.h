@@ -32,6 +32,8 @@ enum observe_kind {
                              consumed, offsets [offset, offset_last] */
     OBSERVE_COMMIT,       /* group (detail) committed `offset` for topic/partition */
     OBSERVE_REBALANCE,    /* group (detail) reached generation leader_epoch */
+    OBSERVE_METADATA_COMMIT, /* node applied the committed metadata record at `offset`;
+                                producer_id = a hash of its bytes */
     OBSERVE_KIND_COUNT
 };
 

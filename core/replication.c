@@ -152,7 +152,8 @@ void replication_follower_fetched(broker *b, broker_partition *p, int32_t node,
     f->leo_at_last_fetch = leo;
     f->last_fetch_us = now;
     f->log_end_offset = fetch_offset;
-    if (!isr_contains(p, node) && fetch_offset >= p->high_watermark && !p->isr_change_inflight) {
+    if (!isr_contains(p, node) && fetch_offset >= p->high_watermark && !p->isr_change_inflight &&
+        now >= p->isr_retry_at_us) {
         int32_t isr[BROKER_REPLICAS_MAX];
         memcpy(isr, p->isr, (size_t)p->isr_count * sizeof *isr);
         isr[p->isr_count] = node;
@@ -185,7 +186,7 @@ static void shrink_lagging(broker *b, broker_partition *p, void *arg) {
         if (f && !lagging && f->last_caught_up_us + lag_us + 1 < ck->next)
             ck->next = f->last_caught_up_us + lag_us + 1;
     }
-    if (p->isr_change_inflight) {
+    if (p->isr_change_inflight || ck->now < p->isr_retry_at_us) {
         if (ck->now + ISR_CHECK_INTERVAL_US < ck->next) ck->next = ck->now + ISR_CHECK_INTERVAL_US;
         return;
     }

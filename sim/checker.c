@@ -31,7 +31,12 @@ typedef struct partition_state {
     int32_t partition;
     int32_t leader, leader_epoch;
     int64_t hw, hw_epoch;
-    int32_t hw_node; /* the leader that reported hw */
+    int32_t hw_node;     /* the leader that reported hw */
+    int64_t verified_to; /* replicas in the ISR agree below this offset */
+    int64_t hw_old;      /* the high watermark as it was at least 5 s before hw_stage_us */
+    int64_t hw_stage, hw_stage_us;
+    int32_t isr[CHECKER_NODES_MAX];
+    int32_t isr_count;
     replica_image replicas[CHECKER_NODES_MAX];
     int32_t replica_count;
     uint64_t *acked; /* record id acknowledged with acks=all at each offset, else 0 */
@@ -52,6 +57,10 @@ typedef struct group_state {
 
 struct checker {
     const scenario *s;
+    uint64_t *metadata; /* hash of the committed metadata record at each offset, 0 unknown */
+    int64_t metadata_cap;
+    int32_t *controller_of_epoch; /* node that led each quorum epoch, 0 unknown */
+    int64_t controller_cap;
     partition_state *parts;
     int32_t part_count;
     group_state groups[SCENARIO_GROUPS_MAX];
@@ -99,6 +108,8 @@ void checker_destroy(checker *c) {
         free(c->parts[i].acked);
     }
     free(c->parts);
+    free(c->metadata);
+    free(c->controller_of_epoch);
     for (int32_t g = 0; g < c->group_count; g++) {
         u64_set_deinit(&c->groups[g].seen);
         free(c->groups[g].consumed_end);
@@ -253,8 +264,39 @@ static void on_leader(checker *c, int64_t t_us, const observe_event *ev) {
     }
     p->leader = ev->leader;
     p->leader_epoch = ev->leader_epoch;
+    p->isr_count = ev->isr_count < CHECKER_NODES_MAX ? ev->isr_count : CHECKER_NODES_MAX;
+    if (ev->isr) memcpy(p->isr, ev->isr, (size_t)p->isr_count * sizeof *p->isr);
     replica_image *img = ev->leader >= 0 ? replica_of(p, ev->leader) : NULL;
     if (img) check_acked_from(c, t_us, p, img, 0);
+}
+
+/* Invariant 2: below the high watermark, the leader and every ISR member hold the
+ * same records at the same offsets. */
+static void check_replicas_agree(checker *c, int64_t t_us, partition_state *p) {
+    replica_image *leader = NULL;
+    for (int32_t r = 0; r < p->replica_count; r++)
+        if (p->replicas[r].node == p->hw_node) leader = &p->replicas[r];
+    if (!leader || p->hw <= p->verified_to) return;
+    int64_t to = p->hw < leader->end ? p->hw : leader->end;
+    for (int32_t k = 0; k < p->isr_count; k++) {
+        const replica_image *f = NULL;
+        for (int32_t r = 0; r < p->replica_count; r++)
+            if (p->replicas[r].node == p->isr[k] && p->isr[k] != leader->node) f = &p->replicas[r];
+        if (!f) continue;
+        int64_t end = to < f->end ? to : f->end;
+        for (int64_t o = p->verified_to; o < end; o++) {
+            if (f->ids[o] == leader->ids[o]) continue;
+            char detail[200];
+            snprintf(detail, sizeof detail,
+                     "below high watermark %lld, replica %d and leader %d hold different records "
+                     "at offset %lld",
+                     (long long)p->hw, (int)f->node, (int)leader->node, (long long)o);
+            violate(c, t_us, "replica-divergence", p, o, allowed_by(c), detail);
+            p->verified_to = p->hw; /* once per stretch */
+            return;
+        }
+    }
+    p->verified_to = to;
 }
 
 static void on_high_watermark(checker *c, int64_t t_us, const observe_event *ev) {
@@ -267,9 +309,15 @@ static void on_high_watermark(checker *c, int64_t t_us, const observe_event *ev)
                  (long long)p->hw, (long long)ev->offset, (int)ev->leader_epoch);
         violate(c, t_us, "high-watermark-regression", p, ev->offset, allowed_by(c), detail);
     }
+    if (t_us - p->hw_stage_us >= 5000000) { /* keep a high watermark 5-10 s old */
+        p->hw_old = p->hw_stage;
+        p->hw_stage = p->hw;
+        p->hw_stage_us = t_us;
+    }
     p->hw = ev->offset;
     p->hw_epoch = ev->leader_epoch;
     p->hw_node = ev->node;
+    check_replicas_agree(c, t_us, p);
 }
 
 static void on_ack(checker *c, const observe_event *ev) {
@@ -334,6 +382,46 @@ static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
     }
 }
 
+/* Invariant 6: at most one quorum leader per epoch. */
+static void on_controller(checker *c, int64_t t_us, const observe_event *ev) {
+    int64_t epoch = ev->leader_epoch;
+    if (epoch < 0) return;
+    if (epoch >= c->controller_cap) {
+        int64_t cap = (epoch + 1) * 2;
+        c->controller_of_epoch = realloc(c->controller_of_epoch, (size_t)cap * sizeof(int32_t));
+        if (!c->controller_of_epoch) abort();
+        memset(c->controller_of_epoch + c->controller_cap, 0,
+               (size_t)(cap - c->controller_cap) * sizeof(int32_t));
+        c->controller_cap = cap;
+    }
+    int32_t *slot = &c->controller_of_epoch[epoch];
+    if (*slot != 0 && *slot != ev->node) {
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "brokers %d and %d both led the controller quorum in epoch %lld", (int)*slot,
+                 (int)ev->node, (long long)epoch);
+        violate(c, t_us, "controller-epoch", NULL, -1, "", detail);
+    }
+    *slot = ev->node;
+}
+
+/* Invariant 6: every broker applies the same committed metadata at each offset. */
+static void on_metadata(checker *c, int64_t t_us, const observe_event *ev) {
+    if (ev->offset < 0) return;
+    ids_reserve(&c->metadata, &c->metadata_cap, ev->offset + 1);
+    uint64_t hash = (uint64_t)ev->producer_id | 1;
+    uint64_t *slot = &c->metadata[ev->offset];
+    if (*slot != 0 && *slot != hash) {
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "broker %d applied a committed metadata record at offset %lld that differs from "
+                 "another broker's",
+                 (int)ev->node, (long long)ev->offset);
+        violate(c, t_us, "metadata-lost", NULL, ev->offset, "", detail);
+    }
+    *slot = hash;
+}
+
 /* A stopped broker's leadership ends: a restarted leader starts a new tenure. */
 static void end_tenures(checker *c, int32_t node) {
     for (int32_t i = 0; i < c->part_count; i++)
@@ -362,6 +450,15 @@ void checker_observe(checker *c, int64_t t_us, const observe_event *ev) {
         break;
     case OBSERVE_BROKER_STOP:
         end_tenures(c, ev->node);
+        break;
+    case OBSERVE_ISR:
+        on_leader(c, t_us, ev);
+        break;
+    case OBSERVE_CONTROLLER:
+        on_controller(c, t_us, ev);
+        break;
+    case OBSERVE_METADATA_COMMIT:
+        on_metadata(c, t_us, ev);
         break;
     case OBSERVE_REBALANCE: {
         group_state *g = group_find(c, ev->detail);
@@ -424,4 +521,39 @@ int64_t checker_group_missing(const checker *c, const char *group) {
 int64_t checker_high_watermark(const checker *c, const char *topic, int32_t partition) {
     const partition_state *p = part_find((checker *)c, topic, partition);
     return p ? p->hw : 0;
+}
+
+void checker_report(checker *c, int64_t t_us, const char *invariant, const char *detail) {
+    violate(c, t_us, invariant, NULL, -1, allowed_by(c), detail);
+}
+
+static int partition_isr_full(const partition_state *p, const scenario *s) {
+    return p->leader >= 0 && p->isr_count >= s->topics[p->topic].replication_factor;
+}
+
+void checker_check_liveness(checker *c, int64_t end_us) {
+    char detail[200];
+    for (int32_t i = 0; i < c->part_count; i++) {
+        partition_state *p = &c->parts[i];
+        if (partition_isr_full(p, c->s)) continue;
+        snprintf(detail, sizeof detail, "%s/%d: ISR has %d of %d replicas (leader %d) at the end",
+                 c->s->topics[p->topic].name, (int)p->partition, (int)p->isr_count,
+                 (int)c->s->topics[p->topic].replication_factor, (int)p->leader);
+        violate(c, end_us, "liveness", p, -1, allowed_by(c), detail);
+    }
+    for (int32_t g = 0; g < c->group_count; g++)
+        for (int32_t i = 0; i < c->part_count; i++) {
+            partition_state *p = &c->parts[i];
+            const scenario_group *sg = &c->s->groups[g];
+            int reads = 0;
+            for (int32_t t = 0; t < sg->topic_count; t++)
+                reads |= strcmp(sg->topics[t], c->s->topics[p->topic].name) == 0;
+            if (!reads || c->groups[g].consumed_end[i] >= p->hw_old) continue;
+            snprintf(detail, sizeof detail,
+                     "group %s has read %s/%d to %lld, below the high watermark %lld it had long "
+                     "before the end",
+                     sg->name, c->s->topics[p->topic].name, (int)p->partition,
+                     (long long)c->groups[g].consumed_end[i], (long long)p->hw_old);
+            violate(c, end_us, "liveness", p, c->groups[g].consumed_end[i], allowed_by(c), detail);
+        }
 }

@@ -52,6 +52,13 @@ void checker_note_fault(checker *c, int64_t t_us, const char *what);
 /* End of run: final checks. */
 void checker_finish(checker *c, int64_t t_us);
 
+/* Invariant 7, at the end of a run whose faults healed at least liveness_s before
+ * it: every ISR full and every group caught up with the high watermark of a few
+ * seconds earlier.  The caller checks its producers and reports through
+ * checker_report. */
+void checker_check_liveness(checker *c, int64_t end_us);
+void checker_report(checker *c, int64_t t_us, const char *invariant, const char *detail);
+
 int32_t checker_violation_count(const checker *c);
 const checker_violation *checker_violation_get(const checker *c, int32_t i);
 /* Violations found beyond CHECKER_VIOLATIONS_MAX are counted, not kept. */

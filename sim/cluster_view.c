@@ -319,6 +319,8 @@ void cluster_view_apply(cluster_view *v, int64_t t_us, const observe_event *ev) 
     case OBSERVE_REBALANCE:
         apply_group(v, ev);
         break;
+    case OBSERVE_METADATA_COMMIT: /* the quorum's bookkeeping: nothing to draw */
+        break;
     default:
         v->invalid++;
         break;

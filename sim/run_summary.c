@@ -228,11 +228,38 @@ char *sim_run_summary_text(const sim_run *r, double wall_s) {
 /* ---- finishing --------------------------------------------------------------------------------
  */
 
+/* The last scripted or chaos fault, or 0. */
+static int64_t last_fault_us(const sim_run *r) {
+    int64_t last = 0;
+    for (int32_t i = 0; i < r->s->fault_count; i++)
+        if (r->s->faults[i].at_us > last) last = r->s->faults[i].at_us;
+    for (int32_t i = 0; i < r->chaos_count; i++)
+        if (r->chaos[i].at_us > last) last = r->chaos[i].at_us;
+    return last;
+}
+
+/* Invariant 7: liveness_s after the last fault, the cluster must have recovered. */
+static void check_liveness(sim_run *r) {
+    int64_t end = r->w.now_us;
+    if (end - last_fault_us(r) < r->s->liveness_us) return; /* no quiet window to judge */
+    checker_check_liveness(r->chk, end);
+    for (int32_t i = 0; i < r->s->producer_count; i++) {
+        int64_t oldest = sim_producer_oldest_pending_us(r->producers[i].impl);
+        if (oldest == INT64_MAX || end - oldest < r->s->liveness_us) continue;
+        char detail[200];
+        snprintf(detail, sizeof detail,
+                 "producer %s still waits for records produced at %.1f s, %.1f s before the end",
+                 r->s->producers[i].name, (double)oldest / 1e6, (double)(end - oldest) / 1e6);
+        checker_report(r->chk, end, "liveness", detail);
+    }
+}
+
 int sim_run_finish(sim_run *r, double wall_s, char *err, size_t err_len) {
     assert(!r->finished);
     sim_run_advance(r, r->opt.end_us);
     r->finished = 1;
     checker_finish(r->chk, r->w.now_us);
+    check_liveness(r);
     if (!r->trace) return 0;
     world_report_in_flight(&r->w);
     char hex[17];

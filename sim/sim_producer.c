@@ -448,3 +448,13 @@ void sim_producer_on_timer(void *impl) {
     sim_client_on_timer(&p->client);
     pump(p);
 }
+
+int64_t sim_producer_oldest_pending_us(const sim_producer *p) {
+    int64_t oldest = INT64_MAX;
+    for (int32_t i = 0; i < p->partition_count; i++) {
+        const producer_partition *pp = &p->partitions[i];
+        if (pp->head && pp->head->created_us < oldest) oldest = pp->head->created_us;
+        if (pp->open_buf && pp->open_created_us < oldest) oldest = pp->open_created_us;
+    }
+    return oldest;
+}

@@ -29,6 +29,9 @@ sim_producer *sim_producer_create(const broker_env *env, int32_t node_id,
                                   int64_t stop_at_us);
 void sim_producer_destroy(sim_producer *p);
 sim_producer_stats sim_producer_get_stats(const sim_producer *p);
+/* When the oldest record still waiting for its delivery report was produced, or
+ * INT64_MAX when none waits. */
+int64_t sim_producer_oldest_pending_us(const sim_producer *p);
 
 void sim_producer_on_connected(void *impl, conn_id conn);
 void sim_producer_on_closed(void *impl, conn_id conn);
