@@ -62,6 +62,7 @@ static const sample_event sample[] = {
     {4200000,
      EV(.kind = OBSERVE_LOG_START, .node = 1, .topic = "orders", .partition = 0, .offset = 5)},
     {5000000, EV(.kind = OBSERVE_CONTROLLER, .node = 3, .leader_epoch = 2)},
+    {5000001, EV(.kind = OBSERVE_METADATA_COMMIT, .node = 3, .offset = 7, .producer_id = 12345)},
     {5900000, EV(.kind = OBSERVE_APPEND, .node = 3, .topic = "__consumer_offsets", .partition = 4,
                  .offset = 0, .offset_last = 0, .batch_len = 90)},
 };
