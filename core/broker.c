@@ -295,13 +295,17 @@ static void run_deferred(broker *b) {
         replication_complete_produces(b, 0);
         broker_quorum_complete_commits(b);
     }
-    replica_fetcher_pump(b);
+    if (b->fetch_pump_pending) {
+        b->fetch_pump_pending = 0;
+        replica_fetcher_pump(b);
+    }
     close_marked(b);
 }
 
 void broker_on_connected(broker *b, conn_id conn) {
     peer_channel *pc = channel_of(b, conn);
     if (pc) peer_channel_on_connected(pc);
+    b->fetch_pump_pending = 1;
     run_deferred(b);
 }
 
@@ -310,6 +314,7 @@ void broker_on_closed(broker *b, conn_id conn) {
     if (c) conn_remove(b, c);
     peer_channel *pc = channel_of(b, conn);
     if (pc) peer_channel_on_closed(pc, &b->env, on_channel_response, b);
+    b->fetch_pump_pending = 1;
     run_deferred(b);
 }
 
@@ -451,21 +456,44 @@ static void conn_retry_parked(broker *b, broker_conn *c) {
 }
 
 void broker_partition_changed(broker *b, broker_partition *p) {
-    (void)p;
+    p->change_seq = ++b->change_seq;
     b->wake_pending = 1; /* acted on at the end of the current entry point */
+}
+
+void broker_metadata_log_changed(broker *b) {
+    b->metadata_change_seq = ++b->change_seq;
+    b->wake_pending = 1;
+}
+
+/* Parks a fetch until one of its partitions (or the metadata log) changes. */
+void broker_park_fetch(broker *b, broker_conn *c, broker_partition **parts, int32_t count,
+                       int metadata) {
+    c->parked = BROKER_PARK_FETCH;
+    c->parked_parts = parts;
+    c->parked_part_count = count;
+    c->parked_metadata = metadata;
+    c->parked_seq = b->change_seq;
+}
+
+static int parked_fetch_woken(const broker *b, const broker_conn *c) {
+    if (c->parked_metadata) return b->metadata_change_seq > c->parked_seq;
+    for (int32_t i = 0; i < c->parked_part_count; i++)
+        if (c->parked_parts[i]->change_seq > c->parked_seq) return 1;
+    return 0;
 }
 
 static void broker_wake_parked_fetches(broker *b) {
     /* Retrying may close connections and reorder the table: work from ids. */
     int32_t n = 0;
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked == BROKER_PARK_FETCH) n++;
+        if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i])) n++;
     if (n == 0) return;
     conn_id *waiting = malloc((size_t)n * sizeof *waiting);
     if (!waiting) abort();
     n = 0;
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked == BROKER_PARK_FETCH) waiting[n++] = b->conns[i].id;
+        if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i]))
+            waiting[n++] = b->conns[i].id;
     for (int32_t i = 0; i < n; i++) {
         broker_conn *c = broker_conn_find(b, waiting[i]);
         if (c && c->parked == BROKER_PARK_FETCH) conn_retry_parked(b, c);
@@ -566,6 +594,7 @@ void broker_on_timer(broker *b) {
         for (int32_t i = 0; i < b->cfg.node_count; i++)
             peer_channel_on_timer(&b->channels[k][i], &b->env, on_channel_response, b);
     replication_check_isr(b);
+    b->fetch_pump_pending = 1; /* a fetch retry may be due */
     broker_quorum_tick(b, 1);
     run_deferred(b);
 }

@@ -60,6 +60,7 @@ typedef struct broker_partition {
     /* follower */
     enum broker_follower_state follower_state;
     int32_t truncation_epoch; /* epoch asked about next (leader-epoch walk-back) */
+    uint64_t change_seq;      /* broker change_seq when data or the high watermark last moved */
     int fetch_inflight;       /* which request (fetcher tag) includes it, 0 none */
     int32_t fetch_from;       /* the leader that request went to */
 } broker_partition;
@@ -107,6 +108,11 @@ typedef struct broker_conn {
     uint8_t *parked_frame; /* owned copy of the request frame */
     size_t parked_frame_len;
     arena arena;
+    /* BROKER_PARK_FETCH: retried only when one of these changed after parked_seq */
+    broker_partition **parked_parts;
+    int32_t parked_part_count;
+    int parked_metadata; /* a metadata-log fetch: woken by the quorum's log */
+    uint64_t parked_seq;
     /* BROKER_PARK_PRODUCE: the prepared response lives in `arena` */
     broker_request parked_request;
     void *parked_response;
@@ -140,6 +146,9 @@ struct broker {
     int64_t next_hw_checkpoint_us;
     int64_t fetch_retry_at_us[BROKER_NODES_MAX];
     int wake_pending;
+    uint64_t change_seq;          /* counts partition and metadata-log changes */
+    uint64_t metadata_change_seq; /* change_seq when the metadata log last moved */
+    int fetch_pump_pending;       /* the replica fetcher may have something to send */
     /* metadata: committed image, quorum, controller (when this broker leads the quorum) */
     metadata_image image;
     raft *raft;
@@ -188,6 +197,9 @@ void broker_observe(broker *b, const observe_event *ev);
 void broker_partition_changed(broker *b, broker_partition *p);
 broker_conn *broker_conn_find(broker *b, conn_id id);
 void broker_conn_serve_queued(broker *b, broker_conn *c);
+void broker_metadata_log_changed(broker *b);
+void broker_park_fetch(broker *b, broker_conn *c, broker_partition **parts, int32_t count,
+                       int metadata);
 
 /* ---- replication (core/replication.c, core/replica_fetcher.c) ------------------- */
 /* Applies a partition's metadata: becomes leader or follower as needed. */

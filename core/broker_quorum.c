@@ -93,8 +93,7 @@ static void io_on_leader_change(void *ctx, int32_t leader, int32_t epoch) {
 }
 
 static void io_on_log_change(void *ctx) {
-    broker *b = ctx;
-    b->wake_pending = 1;
+    broker_metadata_log_changed(ctx);
 }
 
 int broker_quorum_open(broker *b) {
@@ -473,7 +472,7 @@ int broker_quorum_fetch(broker *b, broker_conn *c, const broker_request *req,
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
     if (raft_handle_fetch(b->raft, body, &resp, &c->arena, now >= c->parked_deadline_us) == 1) {
-        c->parked = BROKER_PARK_FETCH;
+        broker_park_fetch(b, c, NULL, 0, 1);
         return 1;
     }
     broker_response_begin(b, req);

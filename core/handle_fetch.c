@@ -113,6 +113,20 @@ static int fetch_has_error(const kafka_fetch_response *resp) {
     return 0;
 }
 
+/* A fetch waits on the partitions it asked for. */
+static void park_on_partitions(broker *b, broker_conn *c, const kafka_fetch_request *body) {
+    int32_t total = 0, n = 0;
+    for (int32_t t = 0; t < body->topics_count; t++) total += body->topics[t].partitions_count;
+    broker_partition **parts = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *parts);
+    for (int32_t t = 0; t < body->topics_count; t++)
+        for (int32_t k = 0; k < body->topics[t].partitions_count; k++) {
+            broker_partition *p = broker_partition_find(b, body->topics[t].topic,
+                                                        body->topics[t].partitions[k].partition);
+            if (p) parts[n++] = p;
+        }
+    broker_park_fetch(b, c, parts, n, 0);
+}
+
 int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
     int retry = c->parked_frame != NULL;
     kafka_fetch_request body;
@@ -147,7 +161,7 @@ int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
     if (!enough && body.max_wait_ms > 0 && !fetch_has_error(&resp)) {
         if (!retry) c->parked_deadline_us = now + (int64_t)body.max_wait_ms * 1000;
         if (now < c->parked_deadline_us) {
-            c->parked = BROKER_PARK_FETCH;
+            park_on_partitions(b, c, &body);
             return 1;
         }
     }

@@ -397,7 +397,7 @@ static void raft_sort_desc(int64_t *v, int32_t n) {
 void raft_leader_update_high_watermark(raft *r) {
     assert(r->role == RAFT_ROLE_LEADER);
     int32_t n = r->cfg.voter_count;
-    int64_t ends[RAFT_VOTERS_MAX];
+    int64_t ends[RAFT_VOTERS_MAX] = {0};
     for (int32_t i = 0; i < n; i++)
         ends[i] = i == r->self_index ? partition_log_end_offset(&r->log) : r->peers[i].match_end;
     raft_sort_desc(ends, n);

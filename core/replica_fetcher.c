@@ -311,6 +311,7 @@ void replica_fetcher_on_response(broker *b, peer_channel *pc, int16_t api_key, u
         on_epoch_response(b, leader, r);
     clear_ctx ctx = {leader, (int)tag};
     broker_each_partition(b, clear_inflight, &ctx);
+    b->fetch_pump_pending = 1;
     if (!r)
         for (int32_t i = 0; i < b->cfg.node_count; i++)
             if (b->cfg.nodes[i].node_id == leader)

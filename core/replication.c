@@ -134,6 +134,7 @@ void replication_apply(broker *b, broker_partition *p, int32_t leader, int32_t l
         become_leader(b, p);
     else
         become_follower(b, p);
+    b->fetch_pump_pending = 1;
     broker_partition_changed(b, p);
 }
 
