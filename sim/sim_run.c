@@ -524,7 +524,7 @@ void sim_run_mark_not_simulated(scenario *s) {
      * group coordinator.  Each key listed here is accepted and reported, not acted on. */
     if (s->cluster.unclean_leader_election)
         scenario_mark_not_simulated(s, "cluster.unclean_leader_election");
-    if (s->cluster.auto_create_topics) scenario_mark_not_simulated(s, "cluster.auto_create_topics");
+
     for (int32_t i = 0; i < s->producer_count; i++)
         if (s->producers[i].idempotent) scenario_mark_not_simulated(s, "producers[].idempotent");
     if (s->group_count)
