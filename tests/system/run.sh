@@ -402,5 +402,13 @@ sl checknoseeds "$SL" check "$LAB"
 check "9.5 check without --seeds exits 2" "rc=$(rc checknoseeds), stderr '$(line1 "$T/checknoseeds.err")'" \
     eval '[ "$(rc checknoseeds)" = 2 ] && grep -q -- "--seeds" "$T/checknoseeds.err"'
 
+# ---- 10. seed sweeps (optimised build) ---------------------------------------------------------
+# Safe settings allow no violation at all (DESIGN.md §6): the lab, with its crash and
+# restart, must come through clean on every seed.  make check-long sweeps 1000.
+sl sweeplab "$SL" check "$LAB" --seeds 1-60 --jobs 2
+check "10.1 check lab.json --seeds 1-60: no seed violates an invariant" \
+    "rc=$(rc sweeplab), last line '$(tail -n 1 "$T/sweeplab.out")', first failure '$(head -n 2 "$T/sweeplab.out" | tr '\n' '|')'" \
+    eval '[ "$(rc sweeplab)" = 0 ] && [ "$(tail -n 1 "$T/sweeplab.out")" = "checked 60 seeds: 0 failed" ]'
+
 echo "system: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
