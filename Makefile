@@ -162,3 +162,6 @@ test-viz: build/streamlab build/streamlab-viz
 test: test-viz
 .PHONY: test-viz
 # ---- end viewer ----
+test: test-museum
+test-museum: build/streamlab
+	@tests/system/museum.sh
