@@ -641,7 +641,10 @@ static void alter_partition_local(broker *b, broker_partition *p, const int32_t 
     arena_init(&a);
     controller_records_reset(&b->recs);
     controller_handle_alter_partition(b->ctl, &req, ALTER_PARTITION_VERSION, &resp, &b->recs, &a);
-    if (append_records(b) >= 0) p->isr_change_inflight = 1; /* cleared when it commits */
+    append_records(b);
+    /* Asked again after a pause unless the change commits first (a controller that
+     * loses its leadership may never commit it). */
+    p->isr_retry_at_us = now_us(b) + ISR_RETRY_US;
     arena_deinit(&a);
 }
 

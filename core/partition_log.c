@@ -857,3 +857,12 @@ int partition_log_apply_retention(partition_log *log, int64_t now_ms) {
     int rc = changed ? pl_epoch_write(log) : 0;
     return rc ? rc : (int)n;
 }
+
+int partition_log_assign_epoch(partition_log *log, int32_t epoch) {
+    assert(log != NULL && epoch >= 0);
+    if (log->failed) return PARTITION_LOG_EFAILED;
+    bool changed = false;
+    int rc = pl_epoch_assign(log, epoch, partition_log_end_offset(log), &changed);
+    if (rc == 0 && changed) rc = pl_epoch_write(log);
+    return rc;
+}

@@ -129,6 +129,9 @@ int64_t partition_log_start_offset(const partition_log *log);
 int64_t partition_log_end_offset(const partition_log *log);
 /* The latest leader epoch, or -1 when none. */
 int32_t partition_log_last_epoch(const partition_log *log);
+/* A new leader's epoch starts at the log end, before its first append (Kafka
+ * assigns it on becoming leader), so OffsetForLeaderEpoch answers right away. */
+int partition_log_assign_epoch(partition_log *log, int32_t epoch);
 /* OffsetForLeaderEpoch: the largest epoch <= epoch and the start offset of the next
  * higher epoch (or the log end for the latest epoch); -1 and -1 when unknown. */
 void partition_log_end_offset_for_epoch(const partition_log *log, int32_t epoch, int32_t *epoch_out,

@@ -68,6 +68,7 @@ static void maybe_advance_high_watermark(broker *b, broker_partition *p) {
 
 static void become_leader(broker *b, broker_partition *p) {
     int64_t now = now_us(b);
+    if (p->leader_epoch >= 0) partition_log_assign_epoch(&p->log, p->leader_epoch);
     p->follower_count = 0;
     for (int32_t i = 0; i < p->replica_count; i++) {
         if (p->replicas[i] == b->cfg.node_id) continue;

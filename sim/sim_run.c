@@ -360,12 +360,16 @@ static void on_observe(void *ctx, int64_t t_us, uint64_t seq, const observe_even
     sim_run *r = ctx;
     checker_observe(r->chk, t_us, ev);
     if (r->trace) trace_write_event(r->trace, t_us, seq, ev);
+    if (r->watch_event) r->watch_event(r->watch_ctx, t_us, seq, ev);
 }
 
-static void on_message(void *ctx, const trace_message *m) {
+static void on_message_seen(void *ctx, const trace_message *m) {
     sim_run *r = ctx;
-    trace_write_time(r->trace, r->w.now_us);
-    trace_write_message(r->trace, m);
+    if (r->trace) {
+        trace_write_time(r->trace, r->w.now_us);
+        trace_write_message(r->trace, m);
+    }
+    if (r->watch_message) r->watch_message(r->watch_ctx, m);
 }
 
 /* ---- creation ------------------------------------------------------------------------------ */
@@ -427,7 +431,7 @@ static int open_trace(sim_run *r, char *err, size_t err_len) {
         static const char *kinds[] = {"", "broker", "producer", "consumer", "admin"};
         trace_write_node(r->trace, n->id, kinds[n->kind], n->name);
     }
-    r->w.message_observer = on_message;
+    r->w.message_observer = on_message_seen;
     r->w.message_observer_ctx = r;
     return 0;
 }
@@ -466,6 +470,9 @@ sim_run *sim_run_create(const scenario *s, const sim_run_options *o, char *err, 
     for (int32_t i = 0; i < s->fault_count; i++)
         if (s->faults[i].at_us <= o->end_us)
             world_schedule_action(&r->w, s->faults[i].at_us, (uint32_t)i);
+    for (int32_t i = 0; i < r->chaos_count; i++)
+        if (r->chaos[i].at_us <= o->end_us)
+            world_schedule_action(&r->w, r->chaos[i].at_us, (uint32_t)(s->fault_count + i));
     return r;
 }
 
@@ -522,8 +529,6 @@ int32_t sim_run_broker_up(const sim_run *r, int32_t broker_id) {
 void sim_run_mark_not_simulated(scenario *s) {
     /* Leaders are static until the controller quorum is wired in: no elections, no
      * group coordinator.  Each key listed here is accepted and reported, not acted on. */
-    if (s->cluster.unclean_leader_election)
-        scenario_mark_not_simulated(s, "cluster.unclean_leader_election");
 
     for (int32_t i = 0; i < s->producer_count; i++)
         if (s->producers[i].idempotent) scenario_mark_not_simulated(s, "producers[].idempotent");
@@ -537,4 +542,21 @@ void sim_run_mark_not_simulated(scenario *s) {
         if (s->faults[i].kind == SCENARIO_FAULT_ADD_CONSUMER)
             scenario_mark_not_simulated(s, "faults[].add_consumer");
     }
+}
+
+void sim_run_watch(sim_run *r, sim_run_event_fn *on_event, sim_run_message_fn *on_message,
+                   void *ctx) {
+    r->watch_event = on_event;
+    r->watch_message = on_message;
+    r->watch_ctx = ctx;
+    r->w.message_observer = on_message_seen;
+    r->w.message_observer_ctx = r;
+}
+
+const cluster_view *sim_run_view(const sim_run *r) {
+    return r->trace ? trace_writer_view(r->trace) : NULL;
+}
+
+int sim_run_link_is_cut(const sim_run *r, int32_t a, int32_t b) {
+    return world_link_is_cut(&r->w, a, b);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "checker.h"
+#include "observe.h"
 #include "scenario.h"
 
 typedef struct sim_run sim_run;
@@ -61,6 +62,20 @@ char *sim_run_summary_json(const sim_run *r, double wall_s);
 /* The summary for people, malloc'd. */
 char *sim_run_summary_text(const sim_run *r, double wall_s);
 int32_t sim_run_broker_up(const sim_run *r, int32_t broker_id);
+
+/* Watching a run from outside (the viewer's live mode): on_event is called for every
+ * state change and on_message for every network message whose fate is decided,
+ * after the checker and the trace have seen them. */
+typedef struct trace_message trace_message;
+typedef void sim_run_event_fn(void *ctx, int64_t t_us, uint64_t seq, const observe_event *ev);
+typedef void sim_run_message_fn(void *ctx, const trace_message *m);
+void sim_run_watch(sim_run *r, sim_run_event_fn *on_event, sim_run_message_fn *on_message,
+                   void *ctx);
+/* The cluster state after the last event (kept by the trace writer: NULL when the
+ * run has no trace). */
+struct cluster_view;
+const struct cluster_view *sim_run_view(const sim_run *r);
+int sim_run_link_is_cut(const sim_run *r, int32_t a, int32_t b);
 
 /* Lists in s->not_simulated the keys whose behaviour is not simulated yet. */
 void sim_run_mark_not_simulated(scenario *s);

@@ -36,6 +36,9 @@ struct sim_run {
     run_client consumers[SCENARIO_GROUPS_MAX * 16];
     int32_t consumer_count;
     run_client admin;
+    sim_run_event_fn *watch_event; /* an outside observer (sim_run_watch) */
+    sim_run_message_fn *watch_message;
+    void *watch_ctx;
     scenario_fault *chaos; /* drawn from the seed at creation */
     int32_t chaos_count;
     checker *chk;

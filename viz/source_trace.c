@@ -301,26 +301,11 @@ static void log_push(viz_trace_source *s, const viz_line *l) {
 }
 
 static void row_event(sqlite3_stmt *st, observe_event *ev, int32_t *isr, int isr_max) {
-    static const char *const kinds[] = {"",
-                                        "broker_start",
-                                        "broker_stop",
-                                        "append",
-                                        "truncate",
-                                        "log_start",
-                                        "high_watermark",
-                                        "leader",
-                                        "isr",
-                                        "controller",
-                                        "topic_create",
-                                        "produce_ack",
-                                        "produce_fail",
-                                        "consume",
-                                        "commit",
-                                        "rebalance"};
+
     const char *k = (const char *)sqlite3_column_text(st, 1);
     memset(ev, 0, sizeof *ev);
     for (int i = 1; i < OBSERVE_KIND_COUNT && k; i++)
-        if (!strcmp(kinds[i], k)) ev->kind = (enum observe_kind)i;
+        if (!strcmp(observe_kind_name((enum observe_kind)i), k)) ev->kind = (enum observe_kind)i;
     ev->node = sqlite3_column_int(st, 2);
     ev->topic = (const char *)sqlite3_column_text(st, 3);
     ev->partition = sqlite3_column_int(st, 4);
