@@ -348,6 +348,16 @@ static int handle_alter_partition(broker *b, broker_conn *c, const broker_reques
     return answer_after_commit(b, c, req, &resp, encode_alter_partition_response);
 }
 
+/* Replica placement and topic ids follow from the topic names alone, so a
+ * scenario's layout does not move when unrelated behaviour changes the run. */
+static uint64_t placement_seed(const kafka_create_topics_request *req) {
+    uint64_t h = 1469598103934665603ull;
+    for (int32_t t = 0; t < req->topics_count; t++)
+        for (int32_t i = 0; i < req->topics[t].name.len; i++)
+            h = (h ^ (uint8_t)req->topics[t].name.ptr[i]) * 1099511628211ull;
+    return h;
+}
+
 static int handle_topics(broker *b, broker_conn *c, const broker_request *req, wire_reader *r) {
     controller_records_reset(&b->recs);
     if (req->api_key == KAFKA_API_CREATE_TOPICS) {
@@ -357,7 +367,7 @@ static int handle_topics(broker *b, broker_conn *c, const broker_request *req, w
         kafka_create_topics_response resp;
         kafka_create_topics_response_init(&resp);
         controller_handle_create_topics(b->ctl, &body, req->api_version, &resp, &b->recs, &c->arena,
-                                        b->env.random_u64(b->env.ctx));
+                                        placement_seed(&body));
         return answer_after_commit(b, c, req, &resp, encode_create_topics_response);
     }
     kafka_delete_topics_request body;
@@ -606,7 +616,7 @@ void broker_quorum_request_topic(broker *b, kafka_str name) {
         arena_init(&a);
         controller_records_reset(&b->recs);
         controller_handle_create_topics(b->ctl, &req, CREATE_TOPICS_VERSION, &resp, &b->recs, &a,
-                                        b->env.random_u64(b->env.ctx));
+                                        placement_seed(&req));
         append_records(b);
         arena_deinit(&a);
     } else if (pc && peer_channel_ready(pc, &b->env))

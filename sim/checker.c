@@ -17,8 +17,9 @@
  * streamlab record). */
 typedef struct replica_image {
     int32_t node;
-    uint64_t *ids;
-    int64_t end, cap;
+    uint64_t *ids;   /* record id at each offset */
+    int32_t *epochs; /* leader epoch of the batch holding each offset */
+    int64_t end, cap, epochs_cap;
 } replica_image;
 
 typedef struct reader_position {
@@ -104,7 +105,10 @@ checker *checker_create(const scenario *s) {
 void checker_destroy(checker *c) {
     if (!c) return;
     for (int32_t i = 0; i < c->part_count; i++) {
-        for (int32_t r = 0; r < c->parts[i].replica_count; r++) free(c->parts[i].replicas[r].ids);
+        for (int32_t r = 0; r < c->parts[i].replica_count; r++) {
+            free(c->parts[i].replicas[r].ids);
+            free(c->parts[i].replicas[r].epochs);
+        }
         free(c->parts[i].acked);
     }
     free(c->parts);
@@ -149,6 +153,17 @@ static void ids_reserve(uint64_t **ids, int64_t *cap, int64_t need) {
     memset(grown + *cap, 0, (size_t)(n - *cap) * sizeof *grown);
     *ids = grown;
     *cap = n;
+}
+
+static void epochs_reserve(replica_image *img, int64_t need) {
+    if (need <= img->epochs_cap) return;
+    int64_t n = img->epochs_cap ? img->epochs_cap : 1024;
+    while (n < need) n *= 2;
+    int32_t *grown = realloc(img->epochs, (size_t)n * sizeof *grown);
+    if (!grown) abort();
+    memset(grown + img->epochs_cap, 0, (size_t)(n - img->epochs_cap) * sizeof *grown);
+    img->epochs = grown;
+    img->epochs_cap = n;
 }
 
 /* A record's identity: producer, partition and sequence, mixed; never 0. */
@@ -226,7 +241,11 @@ static void on_append(checker *c, int64_t t_us, const observe_event *ev) {
     replica_image *img = p ? replica_of(p, ev->node) : NULL;
     if (!img || ev->offset_last < ev->offset) return;
     ids_reserve(&img->ids, &img->cap, ev->offset_last + 1);
-    for (int64_t o = ev->offset; o <= ev->offset_last; o++) img->ids[o] = 0;
+    epochs_reserve(img, ev->offset_last + 1);
+    for (int64_t o = ev->offset; o <= ev->offset_last; o++) {
+        img->ids[o] = 0;
+        img->epochs[o] = ev->leader_epoch;
+    }
     record_batch_iter it;
     record_batch_record rec;
     if (ev->batch && record_batch_iter_init(&it, ev->batch, ev->batch_len) == 0)
@@ -262,12 +281,22 @@ static void on_leader(checker *c, int64_t t_us, const observe_event *ev) {
         violate(c, t_us, "leader-epoch", p, -1, "", "leader epoch went backwards");
         return;
     }
+    /* A new leader or a replica joining the ISR: compare everything afresh. */
+    if (ev->kind == OBSERVE_LEADER || ev->isr_count > p->isr_count) p->verified_to = 0;
     p->leader = ev->leader;
     p->leader_epoch = ev->leader_epoch;
     p->isr_count = ev->isr_count < CHECKER_NODES_MAX ? ev->isr_count : CHECKER_NODES_MAX;
     if (ev->isr) memcpy(p->isr, ev->isr, (size_t)p->isr_count * sizeof *p->isr);
     replica_image *img = ev->leader >= 0 ? replica_of(p, ev->leader) : NULL;
     if (img) check_acked_from(c, t_us, p, img, 0);
+}
+
+/* Divergence comes from truncating at the wrong place first of all. */
+static const char *divergence_allowed_by(const checker *c) {
+    const scenario_cluster *k = &c->s->cluster;
+    if (k->truncation == SCENARIO_TRUNCATION_EPOCH_SINGLE) return "epoch-single-truncation";
+    if (k->truncation == SCENARIO_TRUNCATION_HIGH_WATERMARK) return "high-watermark-truncation";
+    return allowed_by(c);
 }
 
 /* Invariant 2: below the high watermark, the leader and every ISR member hold the
@@ -285,13 +314,14 @@ static void check_replicas_agree(checker *c, int64_t t_us, partition_state *p) {
         if (!f) continue;
         int64_t end = to < f->end ? to : f->end;
         for (int64_t o = p->verified_to; o < end; o++) {
-            if (f->ids[o] == leader->ids[o]) continue;
+            if (f->ids[o] == leader->ids[o] && f->epochs[o] == leader->epochs[o]) continue;
             char detail[200];
             snprintf(detail, sizeof detail,
-                     "below high watermark %lld, replica %d and leader %d hold different records "
-                     "at offset %lld",
-                     (long long)p->hw, (int)f->node, (int)leader->node, (long long)o);
-            violate(c, t_us, "replica-divergence", p, o, allowed_by(c), detail);
+                     "below high watermark %lld, replica %d and leader %d hold different batches "
+                     "at offset %lld (leader epochs %d and %d)",
+                     (long long)p->hw, (int)f->node, (int)leader->node, (long long)o,
+                     (int)f->epochs[o], (int)leader->epochs[o]);
+            violate(c, t_us, "replica-divergence", p, o, divergence_allowed_by(c), detail);
             p->verified_to = p->hw; /* once per stretch */
             return;
         }

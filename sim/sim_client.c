@@ -98,6 +98,7 @@ void sim_client_on_closed(sim_client *c, conn_id conn) {
     if (!b) return;
     peer_channel_on_closed(b, c->env, on_channel_response, c);
     if (c->metadata_retry_at_us == INT64_MAX) c->metadata_retry_at_us = b->retry_at_us;
+    c->metadata_wanted = 1; /* as the Java client: a lost broker may mean a moved leader */
 }
 
 /* ---- requests --------------------------------------------------------------------- */
