@@ -470,7 +470,6 @@ int partition_log_open(partition_log *log, const storage *fs, const char *dir,
     assert(log && fs && dir && config);
     assert(config->segment_bytes > 0 && config->index_interval_bytes > 0);
     memset(log, 0, sizeof *log);
-    for (uint32_t i = 0; i < PARTITION_LOG_HINTS; i++) log->hints[i].offset = -1;
     if (strlen(dir) == 0 || strlen(dir) >= sizeof log->dir) {
         if (err && err_bytes) snprintf(err, err_bytes, "bad partition directory name");
         return PARTITION_LOG_EINVALID;
@@ -535,18 +534,6 @@ static int pl_roll(partition_log *log, int64_t base) {
 }
 
 /* Writes one batch whose offsets are final at the end of the active segment. */
-static void pl_hint(partition_log *log, const partition_log_segment *seg, int64_t offset,
-                    int64_t position) {
-    uint32_t i = log->hint_next++ % PARTITION_LOG_HINTS;
-    log->hints[i].segment_base = seg->base_offset;
-    log->hints[i].offset = offset;
-    log->hints[i].position = position;
-}
-
-static void pl_hints_clear(partition_log *log) {
-    for (uint32_t i = 0; i < PARTITION_LOG_HINTS; i++) log->hints[i].offset = -1;
-}
-
 static int pl_append_batch(partition_log *log, const uint8_t *b, size_t total) {
     partition_log_segment *seg = pl_active(log);
     int64_t base = record_batch_base_offset(b);
@@ -557,7 +544,6 @@ static int pl_append_batch(partition_log *log, const uint8_t *b, size_t total) {
         if (rc) return rc;
         seg = pl_active(log);
     }
-    pl_hint(log, seg, base, seg->size_bytes); /* readers waiting at the end start here */
     bool added;
     int rc = pl_index_note(log, seg, base, seg->size_bytes, total, &added);
     if (rc) return rc;
@@ -658,18 +644,9 @@ static int64_t pl_index_lookup(const partition_log_segment *seg, int64_t offset)
 }
 
 /* From position, finds the batch whose last offset is >= offset. */
-/* A batch known to start exactly at offset in seg, or the index's lower bound. */
-static int64_t pl_seek_start(const partition_log *log, const partition_log_segment *seg,
-                             int64_t offset) {
-    for (uint32_t i = 0; i < PARTITION_LOG_HINTS; i++)
-        if (log->hints[i].offset == offset && log->hints[i].segment_base == seg->base_offset)
-            return log->hints[i].position;
-    return pl_index_lookup(seg, offset);
-}
-
 static int pl_seek(partition_log *log, const partition_log_segment *seg, const char *name,
                    int64_t offset, int64_t *position, uint8_t *hdr) {
-    int64_t pos = pl_seek_start(log, seg, offset);
+    int64_t pos = pl_index_lookup(seg, offset);
     for (;;) {
         if (pos >= seg->size_bytes) return PARTITION_LOG_EIO; /* memory and file disagree */
         int io = 0;
@@ -709,9 +686,6 @@ int partition_log_read(partition_log *log, int64_t offset, size_t bytes_max,
     int64_t got = log->fs->pread(log->fs->ctx, name.s, pos, out->bytes, bytes);
     if (got != (int64_t)bytes) return PARTITION_LOG_EIO;
     out->len = bytes;
-    /* hdr is the batch after what was read: the next reader starts there */
-    if (pos + (int64_t)bytes < seg->size_bytes)
-        pl_hint(log, seg, record_batch_base_offset(hdr), pos + (int64_t)bytes);
     return 0;
 }
 
@@ -749,7 +723,6 @@ static int pl_truncate_segment(partition_log *log, partition_log_segment *seg, i
 int partition_log_truncate_to(partition_log *log, int64_t end_offset) {
     assert(log != NULL && end_offset >= 0);
     if (log->failed) return PARTITION_LOG_EFAILED;
-    pl_hints_clear(log);
     if (end_offset >= partition_log_end_offset(log)) return 0;
     int rc;
     if (end_offset <= log->start_offset) {
@@ -837,7 +810,6 @@ static bool pl_expired(const partition_log *log, const partition_log_segment *se
 
 int partition_log_apply_retention(partition_log *log, int64_t now_ms) {
     if (log->failed) return PARTITION_LOG_EFAILED;
-    pl_hints_clear(log);
     int64_t total = 0;
     for (size_t i = 0; i < log->segment_count; i++) total += log->segments[i].size_bytes;
     size_t n = 0;

@@ -62,8 +62,6 @@ typedef struct partition_log_epoch_entry {
     int64_t start_offset;
 } partition_log_epoch_entry;
 
-#define PARTITION_LOG_HINTS 8
-
 typedef struct partition_log {
     const storage *fs;
     char dir[PARTITION_LOG_DIR_BYTES_MAX];
@@ -74,12 +72,6 @@ typedef struct partition_log {
     size_t epoch_count, epoch_cap;
     int64_t start_offset;
     uint8_t *scratch; /* reused for appends and recovery: no per-batch allocation */
-    /* Where recent reads ended and appends began: followers and consumers read on
-     * from exactly there, so most reads skip the index-and-scan seek. */
-    struct {
-        int64_t segment_base, offset, position;
-    } hints[PARTITION_LOG_HINTS];
-    uint32_t hint_next;
     size_t scratch_cap;
     bool failed;
 } partition_log;
