@@ -79,12 +79,15 @@ static void io_on_commit(void *ctx, int64_t offset, const uint8_t *value, size_t
     b->metadata_dirty = 1;
 }
 
+static void clear_alter(broker *b, broker_partition *p, void *arg);
+
 static void io_on_leader_change(void *ctx, int32_t leader, int32_t epoch) {
     broker *b = ctx;
     b->quorum_leader = leader;
     b->quorum_epoch = epoch;
     b->registration_inflight = 0; /* a request to the old leader may never be answered */
     b->heartbeat_inflight = 0;
+    broker_each_partition(b, clear_alter, NULL);
     if (leader == b->cfg.node_id)
         broker_observe(b, &(observe_event){.kind = OBSERVE_CONTROLLER,
                                            .node = b->cfg.node_id,
@@ -666,7 +669,10 @@ void broker_quorum_alter_partition(broker *b, broker_partition *p, const int32_t
     }
     peer_channel *pc =
         b->quorum_leader >= 0 ? channel_to(b, CHANNEL_CONTROLLER, b->quorum_leader) : NULL;
-    if (!pc || !peer_channel_ready(pc, &b->env)) return; /* metadata frozen: retried later */
+    if (!pc || !peer_channel_ready(pc, &b->env)) { /* metadata frozen, or connecting */
+        p->isr_retry_at_us = now_us(b) + ISR_RETRY_US;
+        return;
+    }
     kafka_alter_partition_request_partition_data part;
     kafka_alter_partition_request_partition_data_init(&part);
     part.partition_index = p->index;
@@ -689,6 +695,8 @@ void broker_quorum_alter_partition(broker *b, broker_partition *p, const int32_t
                           ALTER_PARTITION_VERSION, &req, encode_alter_partition_request,
                           TAG_ALTER_PARTITION, 1, CONTROLLER_REQUEST_TIMEOUT_US) == 0)
         p->isr_change_inflight = 1;
+    else
+        p->isr_retry_at_us = now_us(b) + ISR_RETRY_US;
 }
 
 /* ---- answers from the controller ---------------------------------------------------------------

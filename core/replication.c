@@ -192,7 +192,13 @@ static void shrink_lagging(broker *b, broker_partition *p, void *arg) {
         if (ck->now + ISR_CHECK_INTERVAL_US < ck->next) ck->next = ck->now + ISR_CHECK_INTERVAL_US;
         return;
     }
-    if (n < p->isr_count) replication_request_isr(b, p, isr, n);
+    if (n < p->isr_count) {
+        replication_request_isr(b, p, isr, n);
+        /* not sent (no controller reachable): look again when the retry is due */
+        if (!p->isr_change_inflight && p->isr_retry_at_us > ck->now &&
+            p->isr_retry_at_us < ck->next)
+            ck->next = p->isr_retry_at_us;
+    }
 }
 
 /* Runs when the earliest possible lag expiry comes; recomputes the next one. */
