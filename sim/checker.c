@@ -562,7 +562,7 @@ static int partition_isr_full(const partition_state *p, const scenario *s) {
 }
 
 void checker_check_liveness(checker *c, int64_t end_us) {
-    char detail[200];
+    char detail[400];
     for (int32_t i = 0; i < c->part_count; i++) {
         partition_state *p = &c->parts[i];
         if (partition_isr_full(p, c->s)) continue;
