@@ -60,8 +60,11 @@ void wire_put_raw(wire_writer *w, const void *bytes, size_t len) {
     w->len += len;
 }
 
-static void put_be(wire_writer *w, uint64_t v, size_t n) {
-    if (wire_writer_reserve(w, n) != 0) return;
+/* Inlined into each fixed-width put, so n is a constant and the loop unrolls;
+ * the common case (room in the buffer) skips the reserve call. */
+static inline __attribute__((always_inline)) void put_be(wire_writer *w, uint64_t v, size_t n) {
+    if (w->cap - w->len < n && wire_writer_reserve(w, n) != 0) return;
+    if (w->failed) return;
     for (size_t i = 0; i < n; i++) w->data[w->len + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
     w->len += n;
 }
