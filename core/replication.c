@@ -69,6 +69,7 @@ static void maybe_advance_high_watermark(broker *b, broker_partition *p) {
 static void become_leader(broker *b, broker_partition *p) {
     int64_t now = now_us(b);
     if (p->leader_epoch >= 0) partition_log_assign_epoch(&p->log, p->leader_epoch);
+    p->leader_epoch_start = partition_log_end_offset(&p->log);
     p->follower_count = 0;
     for (int32_t i = 0; i < p->replica_count; i++) {
         if (p->replicas[i] == b->cfg.node_id) continue;
@@ -154,7 +155,9 @@ void replication_follower_fetched(broker *b, broker_partition *p, int32_t node,
     f->leo_at_last_fetch = leo;
     f->last_fetch_us = now;
     f->log_end_offset = fetch_offset;
-    if (!isr_contains(p, node) && fetch_offset >= p->high_watermark && !p->isr_change_inflight &&
+    /* KAFKA-7128: caught up with the high watermark and with this leader's epoch */
+    if (!isr_contains(p, node) && fetch_offset >= p->high_watermark &&
+        fetch_offset >= p->leader_epoch_start && !p->isr_change_inflight &&
         now >= p->isr_retry_at_us) {
         int32_t isr[BROKER_REPLICAS_MAX];
         memcpy(isr, p->isr, (size_t)p->isr_count * sizeof *isr);
