@@ -62,8 +62,12 @@ void viz_painter_deinit(viz_painter *p) {
 }
 
 void viz_fill(viz_painter *p, viz_rect r, SDL_Color c) {
+    /* Opaque fills skip blending: the software renderer then writes pixels instead
+     * of reading, mixing and writing them, which is most of a frame's cost. */
+    if (c.a == 255) SDL_SetRenderDrawBlendMode(p->r, SDL_BLENDMODE_NONE);
     SDL_SetRenderDrawColor(p->r, c.r, c.g, c.b, c.a);
     SDL_RenderFillRectF(p->r, &(SDL_FRect){r.x, r.y, r.w, r.h});
+    if (c.a == 255) SDL_SetRenderDrawBlendMode(p->r, SDL_BLENDMODE_BLEND);
 }
 
 void viz_frame_rect(viz_painter *p, viz_rect r, SDL_Color c, float w) {
