@@ -56,8 +56,10 @@ typedef struct broker_partition {
     broker_replica_state followers[BROKER_REPLICAS_MAX];
     int32_t follower_count;
     int isr_change_inflight;
-    int64_t leader_epoch_start; /* our log end when this leader epoch began */
-    int64_t isr_retry_at_us;    /* after a refused ISR change */
+    int64_t leader_epoch_start;                /* our log end when this leader epoch began */
+    int32_t isr_proposed[BROKER_REPLICAS_MAX]; /* an ISR change not yet committed */
+    int32_t isr_proposed_count;
+    int64_t isr_retry_at_us; /* after a refused ISR change */
     /* follower */
     enum broker_follower_state follower_state;
     int32_t truncation_epoch; /* epoch asked about next (leader-epoch walk-back) */

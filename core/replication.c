@@ -50,15 +50,27 @@ static void observe_high_watermark(broker *b, broker_partition *p) {
 }
 
 /* The smallest log end over the ISR; followers we have not heard from hold it. */
-static void maybe_advance_high_watermark(broker *b, broker_partition *p) {
-    if (p->leader != b->cfg.node_id || !p->hosted) return;
-    int64_t hw = partition_log_end_offset(&p->log);
-    for (int32_t i = 0; i < p->isr_count; i++) {
-        if (p->isr[i] == b->cfg.node_id) continue;
-        const broker_replica_state *f = follower_of(p, p->isr[i]);
+/* The smallest log end over the members of `set` (followers we have not heard
+ * from hold it back). */
+static int64_t lowest_end(const broker *b, broker_partition *p, const int32_t *set, int32_t n,
+                          int64_t hw) {
+    for (int32_t i = 0; i < n; i++) {
+        if (set[i] == b->cfg.node_id) continue;
+        const broker_replica_state *f = follower_of(p, set[i]);
         int64_t leo = f ? f->log_end_offset : -1;
         if (leo < hw) hw = leo;
     }
+    return hw;
+}
+
+/* The high watermark counts the "maximal ISR": the committed ISR and, while a
+ * change is on its way to the controller, the proposed one too.  Otherwise a
+ * follower added by a pending change could enter the ISR below the high
+ * watermark, be elected, and lose acknowledged records (chaos seed 421). */
+static void maybe_advance_high_watermark(broker *b, broker_partition *p) {
+    if (p->leader != b->cfg.node_id || !p->hosted) return;
+    int64_t hw = lowest_end(b, p, p->isr, p->isr_count, partition_log_end_offset(&p->log));
+    hw = lowest_end(b, p, p->isr_proposed, p->isr_proposed_count, hw);
     if (hw <= p->high_watermark) return;
     p->high_watermark = hw;
     replication_hw_moved(b);
@@ -120,6 +132,7 @@ void replication_apply(broker *b, broker_partition *p, int32_t leader, int32_t l
     p->isr_count = isr_count;
     p->partition_epoch = partition_epoch;
     p->isr_change_inflight = 0;
+    p->isr_proposed_count = 0; /* committed metadata settles any proposal */
     if (!p->hosted) {
         p->leader = leader;
         p->leader_epoch = leader_epoch;
@@ -275,8 +288,10 @@ void broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, v
 
 void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr,
                              int32_t isr_count) {
-    assert(isr_count >= 1);
+    assert(isr_count >= 1 && isr_count <= BROKER_REPLICAS_MAX);
     if (broker_quorum_enabled(b)) {
+        memcpy(p->isr_proposed, isr, (size_t)isr_count * sizeof *isr);
+        p->isr_proposed_count = isr_count; /* until committed metadata replaces it */
         broker_quorum_alter_partition(b, p, isr, isr_count);
         return;
     }
