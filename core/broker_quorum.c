@@ -152,16 +152,19 @@ static int same_isr(const broker_partition *bp, const metadata_partition *mp) {
     return memcmp(bp->isr, mp->isr, (size_t)mp->isr_count * sizeof *mp->isr) == 0;
 }
 
-static void observe_partition(broker *b, broker_partition *bp, int leader_changed) {
+/* Reported before any broker acts on it, so that what a new leader does (its
+ * first high watermark, say) is seen under its own ISR. */
+static void observe_partition(broker *b, const broker_partition *bp, const metadata_partition *mp,
+                              int leader_changed) {
     if (!b->raft || !raft_is_leader(b->raft)) return; /* the controller reports it, once */
     broker_observe(b, &(observe_event){.kind = leader_changed ? OBSERVE_LEADER : OBSERVE_ISR,
                                        .node = b->cfg.node_id,
                                        .topic = bp->topic,
                                        .partition = bp->index,
-                                       .leader = bp->leader,
-                                       .leader_epoch = bp->leader_epoch,
-                                       .isr = bp->isr,
-                                       .isr_count = bp->isr_count});
+                                       .leader = mp->leader,
+                                       .leader_epoch = mp->leader_epoch,
+                                       .isr = mp->isr,
+                                       .isr_count = mp->isr_count});
 }
 
 static void sync_partition(broker *b, broker_partition *bp, const metadata_partition *mp) {
@@ -172,9 +175,9 @@ static void sync_partition(broker *b, broker_partition *bp, const metadata_parti
     if (!bp->hosted)
         for (int32_t k = 0; k < mp->replica_count; k++)
             if (mp->replicas[k] == b->cfg.node_id) broker_partition_open_log(b, bp);
+    observe_partition(b, bp, mp, leader_changed);
     replication_apply(b, bp, mp->leader, mp->leader_epoch, mp->isr, mp->isr_count,
                       mp->partition_epoch);
-    observe_partition(b, bp, leader_changed);
 }
 
 static void sync_topic(broker *b, const metadata_topic *mt) {
