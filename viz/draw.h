@@ -24,10 +24,20 @@ typedef struct viz_ui {
     char status[160];     /* a one-line notice, e.g. the last live action */
 } viz_ui;
 
+#define VIZ_DISC_CACHE_MAX 32
+
 typedef struct viz_painter {
     SDL_Renderer *r;
     viz_text *text;
     SDL_Texture *disc; /* a white disc, tinted for dots */
+    /* Discs drawn at their final size and colour: a software blit without scaling
+     * or tinting is several times cheaper, and a frame draws hundreds of dots. */
+    struct {
+        uint32_t rgba;
+        int px;
+        SDL_Texture *tex;
+    } sized[VIZ_DISC_CACHE_MAX];
+    int sized_count;
 } viz_painter;
 
 /* The palette (RGBA).  Tests read pixels against these. */

@@ -24,17 +24,17 @@ SDL_Color viz_traffic_color(enum viz_traffic t) {
     return viz_rgba(t < VIZ_TRAFFIC_COUNT ? colors[t] : 0x000000ff);
 }
 
-static SDL_Texture *make_disc(SDL_Renderer *r) {
-    SDL_Surface *s =
-        SDL_CreateRGBSurfaceWithFormat(0, DISC_PX, DISC_PX, 32, SDL_PIXELFORMAT_RGBA32);
+static SDL_Texture *make_disc_sized(SDL_Renderer *r, int size, SDL_Color col) {
+    SDL_Surface *s = SDL_CreateRGBSurfaceWithFormat(0, size, size, 32, SDL_PIXELFORMAT_RGBA32);
     if (!s) return NULL;
     uint32_t *px = s->pixels;
-    float c = (DISC_PX - 1) / 2.0f;
-    for (int y = 0; y < DISC_PX; y++)
-        for (int x = 0; x < DISC_PX; x++) {
+    float c = (size - 1) / 2.0f;
+    for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++) {
             float d = sqrtf((x - c) * (x - c) + (y - c) * (y - c));
             float a = d < c - 1 ? 1.0f : d > c ? 0.0f : c - d;
-            px[y * (s->pitch / 4) + x] = SDL_MapRGBA(s->format, 255, 255, 255, (uint8_t)(a * 255));
+            px[y * (s->pitch / 4) + x] =
+                SDL_MapRGBA(s->format, col.r, col.g, col.b, (uint8_t)(a * col.a));
         }
     SDL_Texture *t = SDL_CreateTextureFromSurface(r, s);
     SDL_FreeSurface(s);
@@ -46,7 +46,8 @@ int viz_painter_init(viz_painter *p, SDL_Renderer *r, char *err, size_t err_len)
     p->r = r;
     p->text = viz_text_create(r, err, err_len);
     if (!p->text) return -1;
-    p->disc = make_disc(r);
+    p->disc = make_disc_sized(r, DISC_PX, (SDL_Color){255, 255, 255, 255});
+    p->sized_count = 0;
     if (!p->disc) {
         snprintf(err, err_len, "SDL: %s", SDL_GetError());
         viz_text_destroy(p->text);
@@ -59,6 +60,8 @@ int viz_painter_init(viz_painter *p, SDL_Renderer *r, char *err, size_t err_len)
 void viz_painter_deinit(viz_painter *p) {
     viz_text_destroy(p->text);
     if (p->disc) SDL_DestroyTexture(p->disc);
+    for (int i = 0; i < p->sized_count; i++) SDL_DestroyTexture(p->sized[i].tex);
+    p->sized_count = 0;
 }
 
 void viz_fill(viz_painter *p, viz_rect r, SDL_Color c) {
@@ -92,6 +95,26 @@ void viz_stroke(viz_painter *p, viz_point a, viz_point b, SDL_Color c, float wid
 }
 
 void viz_disc(viz_painter *p, viz_point at, float radius, SDL_Color c) {
+    int size = (int)(2 * radius + 0.5f);
+    uint32_t rgba = (uint32_t)c.r << 24 | (uint32_t)c.g << 16 | (uint32_t)c.b << 8 | c.a;
+    for (int i = 0; i < p->sized_count; i++)
+        if (p->sized[i].rgba == rgba && p->sized[i].px == size) {
+            SDL_Rect at_px = {(int)(at.x - size / 2.0f + 0.5f), (int)(at.y - size / 2.0f + 0.5f),
+                              size, size};
+            SDL_RenderCopy(p->r, p->sized[i].tex, NULL, &at_px);
+            return;
+        }
+    if (p->sized_count < VIZ_DISC_CACHE_MAX && size > 0 && size <= DISC_PX) {
+        SDL_Texture *t = make_disc_sized(p->r, size, c);
+        if (t) {
+            p->sized[p->sized_count].rgba = rgba;
+            p->sized[p->sized_count].px = size;
+            p->sized[p->sized_count].tex = t;
+            p->sized_count++;
+            viz_disc(p, at, radius, c);
+            return;
+        }
+    }
     SDL_SetTextureColorMod(p->disc, c.r, c.g, c.b);
     SDL_SetTextureAlphaMod(p->disc, c.a);
     SDL_FRect dst = {at.x - radius, at.y - radius, 2 * radius, 2 * radius};
