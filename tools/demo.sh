@@ -52,6 +52,10 @@ cat <<EOF
 
     $bin run $scenario --seed 7 --json
     $bin check $scenario --seeds 1-20
+    build/streamlab-viz $trace                     # animate the run (needs a display)
+    build/streamlab-viz --live $scenario           # run it live; click a broker to crash it
+    $bin run scenarios/unclean-election.json       # Kafka's history: acked writes lost
+    $bin run scenarios/unclean-election.json --set cluster.unclean_leader_election=false
 EOF
 
 # ---- viewer (later issue) ------------------------------------------------------
