@@ -631,32 +631,40 @@ void broker_quorum_request_topic(broker *b, kafka_str name) {
                           TAG_CREATE_TOPIC, 1, CONTROLLER_REQUEST_TIMEOUT_US);
 }
 
-static void alter_partition_local(broker *b, broker_partition *p, const int32_t *isr,
-                                  int32_t isr_count) {
-    if (!b->ctl) return;
+/* One partition's ISR change, as the leader asks for it. */
+typedef struct alter_request {
     kafka_alter_partition_request_partition_data part;
-    kafka_alter_partition_request_partition_data_init(&part);
-    part.partition_index = p->index;
-    part.leader_epoch = p->leader_epoch;
-    part.new_isr = (int32_t *)isr;
-    part.new_isr_count = isr_count;
-    part.partition_epoch = p->partition_epoch;
     kafka_alter_partition_request_topic_data topic;
-    kafka_alter_partition_request_topic_data_init(&topic);
-    topic.topic_name = kafka_str_c(p->topic);
-    topic.partitions = &part;
-    topic.partitions_count = 1;
     kafka_alter_partition_request req;
-    kafka_alter_partition_request_init(&req);
-    req.broker_id = b->cfg.node_id;
-    req.broker_epoch = b->broker_epoch;
-    req.topics = &topic;
-    req.topics_count = 1;
+} alter_request;
+
+static void fill_alter(const broker *b, const broker_partition *p, const int32_t *isr,
+                       int32_t isr_count, alter_request *a) {
+    kafka_alter_partition_request_partition_data_init(&a->part);
+    a->part.partition_index = p->index;
+    a->part.leader_epoch = p->leader_epoch;
+    a->part.new_isr = (int32_t *)isr;
+    a->part.new_isr_count = isr_count;
+    a->part.partition_epoch = p->partition_epoch;
+    kafka_alter_partition_request_topic_data_init(&a->topic);
+    a->topic.topic_name = kafka_str_c(p->topic);
+    a->topic.partitions = &a->part;
+    a->topic.partitions_count = 1;
+    kafka_alter_partition_request_init(&a->req);
+    a->req.broker_id = b->cfg.node_id;
+    a->req.broker_epoch = b->broker_epoch;
+    a->req.topics = &a->topic;
+    a->req.topics_count = 1;
+}
+
+static void alter_partition_local(broker *b, broker_partition *p, const alter_request *ar) {
+    if (!b->ctl) return;
     kafka_alter_partition_response resp;
     arena a;
     arena_init(&a);
     controller_records_reset(&b->recs);
-    controller_handle_alter_partition(b->ctl, &req, ALTER_PARTITION_VERSION, &resp, &b->recs, &a);
+    controller_handle_alter_partition(b->ctl, &ar->req, ALTER_PARTITION_VERSION, &resp, &b->recs,
+                                      &a);
     append_records(b);
     /* Asked again after a pause unless the change commits first (a controller that
      * loses its leadership may never commit it). */
@@ -666,39 +674,20 @@ static void alter_partition_local(broker *b, broker_partition *p, const int32_t 
 
 void broker_quorum_alter_partition(broker *b, broker_partition *p, const int32_t *isr,
                                    int32_t isr_count) {
+    alter_request ar;
+    fill_alter(b, p, isr, isr_count, &ar);
     if (b->quorum_leader == b->cfg.node_id) {
-        alter_partition_local(b, p, isr, isr_count);
+        alter_partition_local(b, p, &ar);
         return;
     }
     peer_channel *pc =
         b->quorum_leader >= 0 ? channel_to(b, CHANNEL_CONTROLLER, b->quorum_leader) : NULL;
-    if (!pc || !peer_channel_ready(pc, &b->env)) { /* metadata frozen, or connecting */
-        p->isr_retry_at_us = now_us(b) + ISR_RETRY_US;
-        return;
-    }
-    kafka_alter_partition_request_partition_data part;
-    kafka_alter_partition_request_partition_data_init(&part);
-    part.partition_index = p->index;
-    part.leader_epoch = p->leader_epoch;
-    part.new_isr = (int32_t *)isr;
-    part.new_isr_count = isr_count;
-    part.partition_epoch = p->partition_epoch;
-    kafka_alter_partition_request_topic_data topic;
-    kafka_alter_partition_request_topic_data_init(&topic);
-    topic.topic_name = kafka_str_c(p->topic);
-    topic.partitions = &part;
-    topic.partitions_count = 1;
-    kafka_alter_partition_request req;
-    kafka_alter_partition_request_init(&req);
-    req.broker_id = b->cfg.node_id;
-    req.broker_epoch = b->broker_epoch;
-    req.topics = &topic;
-    req.topics_count = 1;
-    if (peer_channel_send(pc, &b->env, &b->request_out, KAFKA_API_ALTER_PARTITION,
-                          ALTER_PARTITION_VERSION, &req, encode_alter_partition_request,
+    if (pc && peer_channel_ready(pc, &b->env) &&
+        peer_channel_send(pc, &b->env, &b->request_out, KAFKA_API_ALTER_PARTITION,
+                          ALTER_PARTITION_VERSION, &ar.req, encode_alter_partition_request,
                           TAG_ALTER_PARTITION, 1, CONTROLLER_REQUEST_TIMEOUT_US) == 0)
         p->isr_change_inflight = 1;
-    else
+    else /* metadata frozen, or still connecting: ask again shortly */
         p->isr_retry_at_us = now_us(b) + ISR_RETRY_US;
 }
 
