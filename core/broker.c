@@ -196,6 +196,8 @@ static void conn_release(broker_conn *c) {
     arena_deinit(&c->arena);
     free(c->parked_frame);
     c->parked_frame = NULL;
+    free(c->held); /* a controller answer whose client went away */
+    c->held = NULL;
 }
 
 void broker_destroy(broker *b) {
