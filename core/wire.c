@@ -65,7 +65,8 @@ void wire_put_raw(wire_writer *w, const void *bytes, size_t len) {
 static inline __attribute__((always_inline)) void put_be(wire_writer *w, uint64_t v, size_t n) {
     if (w->cap - w->len < n && wire_writer_reserve(w, n) != 0) return;
     if (w->failed) return;
-    for (size_t i = 0; i < n; i++) w->data[w->len + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+    uint8_t *p = w->data + w->len; /* a local pointer: the stores cannot alias *w */
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
     w->len += n;
 }
 
@@ -241,10 +242,14 @@ void wire_skip(wire_reader *r, size_t n) {
     (void)wire_get_raw(r, n);
 }
 
-static uint64_t get_be(wire_reader *r, size_t n) {
-    const uint8_t *p = wire_get_raw(r, n);
+static inline __attribute__((always_inline)) uint64_t get_be(wire_reader *r, size_t n) {
+    if (r->failed || r->len - r->pos < n) {
+        r->failed = 1;
+        return 0;
+    }
+    const uint8_t *p = r->data + r->pos;
+    r->pos += n;
     uint64_t v = 0;
-    if (p == NULL) return 0;
     for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
     return v;
 }
