@@ -445,7 +445,10 @@ void broker_conn_serve_queued(broker *b, broker_conn *c) {
 static void conn_retry_parked(broker *b, broker_conn *c) {
     conn_id id = c->id;
     c->parked = BROKER_PARK_NONE;
-    int rc = serve_frame(b, c, c->parked_frame, c->parked_frame_len);
+    /* A data fetch resumes from its kept request (its arena is still live); a
+     * metadata-log fetch is served again from the frame copy. */
+    int rc = c->parked_fetch ? broker_fetch_resume(b, c)
+                             : serve_frame(b, c, c->parked_frame, c->parked_frame_len);
     c = broker_conn_find(b, id);
     if (!c) return;
     if (rc < 0) {

@@ -114,7 +114,8 @@ typedef struct broker_conn {
     /* BROKER_PARK_FETCH: retried only when one of these changed after parked_seq */
     broker_partition **parked_parts;
     int32_t parked_part_count;
-    int parked_metadata; /* a metadata-log fetch: woken by the quorum's log */
+    int parked_metadata;                      /* a metadata-log fetch: woken by the quorum's log */
+    struct kafka_fetch_request *parked_fetch; /* its decoded request, kept in `arena` */
     uint64_t parked_seq;
     /* BROKER_PARK_PRODUCE: the prepared response lives in `arena` */
     broker_request parked_request;
@@ -228,6 +229,8 @@ void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr,
 void broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, void *), void *arg);
 
 broker_handler_fn broker_handle_offset_for_leader_epoch;
+/* Serves a parked data fetch again from its kept request. */
+int broker_fetch_resume(broker *b, broker_conn *c);
 
 /* ---- metadata quorum (core/broker_quorum.c) --------------------------------------- */
 int broker_quorum_open(broker *b);

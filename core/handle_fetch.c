@@ -12,6 +12,7 @@
 #include "kafka_errors.gen.h"
 #include "record_batch.h"
 
+#include <assert.h>
 #include <string.h>
 
 typedef kafka_fetch_response_partition_data fetch_result;
@@ -127,15 +128,29 @@ static void park_on_partitions(broker *b, broker_conn *c, const kafka_fetch_requ
     broker_park_fetch(b, c, parts, n, 0);
 }
 
-int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
-    int retry = c->parked_frame != NULL;
-    kafka_fetch_request body;
-    kafka_fetch_request_init(&body);
-    wire_reader r = {.data = req->body, .len = req->body_len};
-    if (kafka_fetch_request_decode(&body, &r, req->api_version, &c->arena) != 0) return -1;
-    if (body.topics_count == 1 && kafka_str_eq(body.topics[0].topic, RAFT_METADATA_TOPIC))
-        return broker_quorum_fetch(b, c, req, &body);
-    if (req->api_version > 11) return -1; /* v12 is for the metadata log only */
+/* A parked fetch keeps its decoded request; its strings still point into a frame
+ * buffer that moves as more bytes arrive, so they are copied next to it. */
+static kafka_str arena_str(arena *a, kafka_str s) {
+    if (s.len <= 0) return s;
+    char *copy = arena_alloc(a, (size_t)s.len);
+    memcpy(copy, s.ptr, (size_t)s.len);
+    return (kafka_str){copy, s.len};
+}
+
+static kafka_fetch_request *keep_request(broker_conn *c, const kafka_fetch_request *body) {
+    kafka_fetch_request *kept = arena_alloc(&c->arena, sizeof *kept);
+    *kept = *body;
+    kept->cluster_id = arena_str(&c->arena, body->cluster_id);
+    kept->rack_id = arena_str(&c->arena, body->rack_id);
+    for (int32_t t = 0; t < kept->topics_count; t++)
+        kept->topics[t].topic = arena_str(&c->arena, kept->topics[t].topic);
+    return kept;
+}
+
+/* Serves a decoded fetch: 0 answered, 1 parked. */
+static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
+                       const kafka_fetch_request *body_in, int retry) {
+    const kafka_fetch_request body = *body_in;
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
     resp.session_id = 0;
@@ -161,12 +176,36 @@ int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
     if (!enough && body.max_wait_ms > 0 && !fetch_has_error(&resp)) {
         if (!retry) c->parked_deadline_us = now + (int64_t)body.max_wait_ms * 1000;
         if (now < c->parked_deadline_us) {
-            park_on_partitions(b, c, &body);
+            if (!retry) {
+                c->parked_fetch = keep_request(c, body_in);
+                c->parked_request = *req;
+                c->parked_request.body = NULL;
+            }
+            park_on_partitions(b, c, c->parked_fetch);
             return 1;
         }
     }
     broker_response_begin(b, req);
     kafka_fetch_response_encode(&resp, &b->out, req->api_version);
     broker_response_finish(b, c);
+    c->parked_fetch = NULL;
     return 0;
+}
+
+/* Retries a parked fetch from its kept request, without decoding it again. */
+int broker_fetch_resume(broker *b, broker_conn *c) {
+    assert(c->parked_fetch != NULL);
+    return serve_fetch(b, c, &c->parked_request, c->parked_fetch, 1);
+}
+
+int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
+    kafka_fetch_request body;
+    kafka_fetch_request_init(&body);
+    wire_reader r = {.data = req->body, .len = req->body_len};
+    if (kafka_fetch_request_decode(&body, &r, req->api_version, &c->arena) != 0) return -1;
+    if (body.topics_count == 1 && kafka_str_eq(body.topics[0].topic, RAFT_METADATA_TOPIC))
+        return broker_quorum_fetch(b, c, req, &body);
+    if (req->api_version > 11) return -1; /* v12 is for the metadata log only */
+    c->parked_fetch = NULL;
+    return serve_fetch(b, c, req, &body, 0);
 }

@@ -16,6 +16,7 @@
  *   follower role starts, in replication.c).
  */
 #include <assert.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "broker_internal.h"
@@ -49,13 +50,6 @@ typedef struct gather {
     broker_partition *parts[GATHER_MAX];
     int32_t count;
 } gather;
-
-static void gather_one(broker *b, broker_partition *p, void *arg) {
-    gather *g = arg;
-    if (!p->hosted || p->leader != g->leader || p->leader == b->cfg.node_id) return;
-    if (p->follower_state != g->state || p->fetch_inflight || g->count == GATHER_MAX) return;
-    g->parts[g->count++] = p;
-}
 
 /* ---- requests ------------------------------------------------------------------- */
 
@@ -142,21 +136,47 @@ static void send_fetch(broker *b, peer_channel *pc, gather *g) {
         }
 }
 
+/* Every partition waiting on a leader, by leader and by what it waits to send; one
+ * pass over the partitions (this runs after most events). */
+typedef struct pump_plan {
+    gather truncating[BROKER_NODES_MAX];
+    gather fetching[BROKER_NODES_MAX];
+} pump_plan;
+
+static void plan_one(broker *b, broker_partition *p, void *arg) {
+    pump_plan *plan = arg;
+    if (!p->hosted || p->leader == b->cfg.node_id || p->leader < 0 || p->fetch_inflight) return;
+    for (int32_t i = 0; i < b->cfg.node_count; i++) {
+        if (b->cfg.nodes[i].node_id != p->leader) continue;
+        gather *g =
+            p->follower_state == FOLLOWER_TRUNCATING ? &plan->truncating[i] : &plan->fetching[i];
+        if (g->count < GATHER_MAX) g->parts[g->count++] = p;
+        return;
+    }
+}
+
 void replica_fetcher_pump(broker *b) {
     int64_t now = now_us(b);
+    static_assert(sizeof(pump_plan) < 96 * 1024, "the plan lives on the stack");
+    pump_plan plan;
+    for (int32_t i = 0; i < b->cfg.node_count; i++) { /* field by field: parts[] stays raw */
+        plan.truncating[i].leader = plan.fetching[i].leader = b->cfg.nodes[i].node_id;
+        plan.truncating[i].state = FOLLOWER_TRUNCATING;
+        plan.fetching[i].state = FOLLOWER_FETCHING;
+        plan.truncating[i].count = plan.fetching[i].count = 0;
+    }
+    broker_each_partition(b, plan_one, &plan);
     for (int32_t i = 0; i < b->cfg.node_count; i++) {
         int32_t leader = b->cfg.nodes[i].node_id;
         if (leader == b->cfg.node_id || now < b->fetch_retry_at_us[i]) continue;
         peer_channel *pc = &b->channels[CHANNEL_FETCHER][i];
-        gather g = {.leader = leader, .state = FOLLOWER_TRUNCATING};
-        broker_each_partition(b, gather_one, &g);
-        gather f = {.leader = leader, .state = FOLLOWER_FETCHING};
-        if (!channel_busy(pc, KAFKA_API_FETCH)) broker_each_partition(b, gather_one, &f);
-        if (g.count == 0 && f.count == 0) continue;
+        gather *g = &plan.truncating[i], *f = &plan.fetching[i];
+        if (channel_busy(pc, KAFKA_API_FETCH)) f->count = 0;
+        if (g->count == 0 && f->count == 0) continue;
         if (!peer_channel_ready(pc, &b->env)) continue; /* connecting; on_connected pumps again */
-        if (g.count && !channel_busy(pc, KAFKA_API_OFFSET_FOR_LEADER_EPOCH))
-            send_epoch_requests(b, pc, &g);
-        if (f.count) send_fetch(b, pc, &f);
+        if (g->count && !channel_busy(pc, KAFKA_API_OFFSET_FOR_LEADER_EPOCH))
+            send_epoch_requests(b, pc, g);
+        if (f->count) send_fetch(b, pc, f);
     }
 }
 
