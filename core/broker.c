@@ -7,6 +7,7 @@
  * logs of the partitions it hosts from storage.
  */
 #include "broker_internal.h"
+#include "kafka_errors.gen.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -48,6 +49,20 @@ void broker_observe(broker *b, const observe_event *ev) {
     b->env.observe(b->env.ctx, ev);
 }
 
+void broker_observe_partition(broker *b, enum observe_kind kind, const broker_partition *p,
+                              int32_t leader, int32_t leader_epoch, const int32_t *isr,
+                              int32_t isr_count) {
+    assert(kind == OBSERVE_LEADER || kind == OBSERVE_ISR);
+    broker_observe(b, &(observe_event){.kind = kind,
+                                       .node = b->cfg.node_id,
+                                       .topic = p->topic,
+                                       .partition = p->index,
+                                       .leader = leader,
+                                       .leader_epoch = leader_epoch,
+                                       .isr = isr,
+                                       .isr_count = isr_count});
+}
+
 int32_t broker_node_id(const broker *b) {
     return b->cfg.node_id;
 }
@@ -69,6 +84,22 @@ broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t part
     broker_topic *t = broker_topic_find(b, topic);
     if (!t || partition < 0 || partition >= t->partition_count) return NULL;
     return &t->partitions[partition];
+}
+
+broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t partition,
+                                       int32_t current_leader_epoch, int16_t *error) {
+    broker_partition *p = broker_partition_find(b, topic, partition);
+    if (!p || !p->hosted)
+        *error = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
+    else if (p->leader != b->cfg.node_id)
+        *error = KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
+    else if (current_leader_epoch >= 0 && current_leader_epoch < p->leader_epoch)
+        *error = KAFKA_ERROR_FENCED_LEADER_EPOCH;
+    else if (current_leader_epoch > p->leader_epoch)
+        *error = KAFKA_ERROR_UNKNOWN_LEADER_EPOCH;
+    else
+        return p;
+    return NULL;
 }
 
 int broker_partition_open_log(broker *b, broker_partition *p) {
@@ -179,14 +210,8 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
         for (int32_t p = 0; p < b->topics[i].partition_count; p++) {
             broker_partition *bp = &b->topics[i].partitions[p];
             if (bp->leader != cfg->node_id) continue;
-            broker_observe(b, &(observe_event){.kind = OBSERVE_LEADER,
-                                               .node = cfg->node_id,
-                                               .topic = bp->topic,
-                                               .partition = bp->index,
-                                               .leader = bp->leader,
-                                               .leader_epoch = bp->leader_epoch,
-                                               .isr = bp->isr,
-                                               .isr_count = bp->isr_count});
+            broker_observe_partition(b, OBSERVE_LEADER, bp, bp->leader, bp->leader_epoch, bp->isr,
+                                     bp->isr_count);
         }
     return b;
 }

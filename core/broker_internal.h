@@ -196,7 +196,16 @@ void broker_response_finish(broker *b, broker_conn *c);
 
 broker_topic *broker_topic_find(broker *b, kafka_str name);
 broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t partition);
+/* The partition if this broker leads it, else NULL with the Kafka error in *error:
+ * UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, or, when the request names a
+ * leader epoch (>= 0) other than ours, FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH. */
+broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t partition,
+                                       int32_t current_leader_epoch, int16_t *error);
 void broker_observe(broker *b, const observe_event *ev);
+/* Reports a partition's leader (OBSERVE_LEADER) or ISR (OBSERVE_ISR) as decided. */
+void broker_observe_partition(broker *b, enum observe_kind kind, const broker_partition *p,
+                              int32_t leader, int32_t leader_epoch, const int32_t *isr,
+                              int32_t isr_count);
 /* Data arrived in p: wake parked requests that may now complete. */
 void broker_partition_changed(broker *b, broker_partition *p);
 broker_conn *broker_conn_find(broker *b, conn_id id);

@@ -157,14 +157,8 @@ static int same_isr(const broker_partition *bp, const metadata_partition *mp) {
 static void observe_partition(broker *b, const broker_partition *bp, const metadata_partition *mp,
                               int leader_changed) {
     if (!b->raft || !raft_is_leader(b->raft)) return; /* the controller reports it, once */
-    broker_observe(b, &(observe_event){.kind = leader_changed ? OBSERVE_LEADER : OBSERVE_ISR,
-                                       .node = b->cfg.node_id,
-                                       .topic = bp->topic,
-                                       .partition = bp->index,
-                                       .leader = mp->leader,
-                                       .leader_epoch = mp->leader_epoch,
-                                       .isr = mp->isr,
-                                       .isr_count = mp->isr_count});
+    broker_observe_partition(b, leader_changed ? OBSERVE_LEADER : OBSERVE_ISR, bp, mp->leader,
+                             mp->leader_epoch, mp->isr, mp->isr_count);
 }
 
 static void sync_partition(broker *b, broker_partition *bp, const metadata_partition *mp) {

@@ -82,21 +82,9 @@ static void fetch_partition(broker *b, broker_conn *c, int32_t replica_id, kafka
     out->preferred_read_replica = -1;
     out->aborted_transactions_count = 0;
     out->records = (kafka_bytes){NULL, 0};
-    broker_partition *p = broker_partition_find(b, topic, in->partition);
-    if (!p || !p->hosted) {
-        out->error_code = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
-        return;
-    }
-    if (p->leader != b->cfg.node_id) {
-        out->error_code = KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
-        return;
-    }
-    if (in->current_leader_epoch >= 0 && in->current_leader_epoch != p->leader_epoch) {
-        out->error_code = in->current_leader_epoch < p->leader_epoch
-                              ? KAFKA_ERROR_FENCED_LEADER_EPOCH
-                              : KAFKA_ERROR_UNKNOWN_LEADER_EPOCH;
-        return;
-    }
+    broker_partition *p =
+        broker_partition_led(b, topic, in->partition, in->current_leader_epoch, &out->error_code);
+    if (!p) return;
     size_t partition_max = in->partition_max_bytes > 0 ? (size_t)in->partition_max_bytes : 0;
     int64_t end = p->high_watermark;
     if (replica_id >= 0) { /* a follower: it reads to our log end and counts for the ISR */

@@ -57,15 +57,8 @@ static void list_partition(broker *b, kafka_str topic,
     out->partition_index = in->partition_index;
     out->timestamp = -1;
     out->offset = -1;
-    broker_partition *p = broker_partition_find(b, topic, in->partition_index);
-    if (!p || !p->hosted) {
-        out->error_code = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
-        return;
-    }
-    if (p->leader != b->cfg.node_id) {
-        out->error_code = KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
-        return;
-    }
+    broker_partition *p = broker_partition_led(b, topic, in->partition_index, -1, &out->error_code);
+    if (!p) return;
     if (in->timestamp == LIST_OFFSETS_LATEST)
         out->offset = p->high_watermark;
     else if (in->timestamp == LIST_OFFSETS_EARLIEST)

@@ -19,23 +19,9 @@ answer_partition(broker *b, kafka_str topic,
     out->partition = in->partition;
     out->leader_epoch = -1;
     out->end_offset = -1;
-    broker_partition *p = broker_partition_find(b, topic, in->partition);
-    if (!p || !p->hosted) {
-        out->error_code = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
-        return;
-    }
-    if (p->leader != b->cfg.node_id) {
-        out->error_code = KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
-        return;
-    }
-    if (in->current_leader_epoch >= 0 && in->current_leader_epoch < p->leader_epoch) {
-        out->error_code = KAFKA_ERROR_FENCED_LEADER_EPOCH;
-        return;
-    }
-    if (in->current_leader_epoch > p->leader_epoch) {
-        out->error_code = KAFKA_ERROR_UNKNOWN_LEADER_EPOCH;
-        return;
-    }
+    broker_partition *p =
+        broker_partition_led(b, topic, in->partition, in->current_leader_epoch, &out->error_code);
+    if (!p) return;
     int32_t epoch = -1;
     int64_t end = -1;
     partition_log_end_offset_for_epoch(&p->log, in->leader_epoch, &epoch, &end);

@@ -10,6 +10,7 @@
 #include "kafka_errors.gen.h"
 #include "record_batch.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,43 +19,29 @@ typedef kafka_produce_response_partition_produce_response produce_result;
 typedef struct observe_append_ctx {
     broker *b;
     broker_partition *p;
-    int64_t offset_next;
-    uint8_t *copy;
-    size_t copy_cap;
 } observe_append_ctx;
 
-/* Reports each appended batch as stored: offsets and epoch assigned. */
+/* Reports each appended batch as the log stored it: offsets and epoch assigned. */
 static int observe_batch(void *arg, const uint8_t *batch, size_t len) {
     observe_append_ctx *ctx = arg;
-    if (len > ctx->copy_cap) {
-        ctx->copy = realloc(ctx->copy, len);
-        if (!ctx->copy) abort();
-        ctx->copy_cap = len;
-    }
-    memcpy(ctx->copy, batch, len);
-    record_batch_set_base_offset(ctx->copy, ctx->offset_next);
-    record_batch_set_partition_leader_epoch(ctx->copy, ctx->p->leader_epoch);
-    int64_t last = record_batch_last_offset(ctx->copy);
     broker_observe(ctx->b, &(observe_event){.kind = OBSERVE_APPEND,
                                             .node = ctx->b->cfg.node_id,
                                             .topic = ctx->p->topic,
                                             .partition = ctx->p->index,
                                             .leader_epoch = ctx->p->leader_epoch,
-                                            .offset = ctx->offset_next,
-                                            .offset_last = last,
-                                            .producer_id = record_batch_producer_id(ctx->copy),
-                                            .sequence = record_batch_base_sequence(ctx->copy),
-                                            .count = record_batch_record_count(ctx->copy),
-                                            .batch = ctx->copy,
+                                            .offset = record_batch_base_offset(batch),
+                                            .offset_last = record_batch_last_offset(batch),
+                                            .producer_id = record_batch_producer_id(batch),
+                                            .sequence = record_batch_base_sequence(batch),
+                                            .count = record_batch_record_count(batch),
+                                            .batch = batch,
                                             .batch_len = len});
-    ctx->offset_next = last + 1;
     return 0;
 }
 
 static int16_t append(broker *b, broker_partition *p, kafka_bytes records, int16_t acks,
                       int64_t *base_offset) {
-    if (!p || !p->hosted) return KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (p->leader != b->cfg.node_id) return KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER;
+    assert(p && p->hosted && p->leader == b->cfg.node_id);
     if (records.len <= 0) return KAFKA_ERROR_CORRUPT_MESSAGE;
     if (acks == -1 && p->isr_count < b->cfg.min_insync_replicas)
         return KAFKA_ERROR_NOT_ENOUGH_REPLICAS;
@@ -62,9 +49,10 @@ static int16_t append(broker *b, broker_partition *p, kafka_bytes records, int16
                                   base_offset);
     if (rc == PARTITION_LOG_EINVALID) return KAFKA_ERROR_CORRUPT_MESSAGE;
     if (rc != 0) return KAFKA_ERROR_KAFKA_STORAGE_ERROR;
-    observe_append_ctx ctx = {.b = b, .p = p, .offset_next = *base_offset};
-    record_batch_split(records.ptr, (size_t)records.len, observe_batch, &ctx);
-    free(ctx.copy);
+    size_t stored_len;
+    const uint8_t *stored = partition_log_appended(&p->log, &stored_len);
+    observe_append_ctx ctx = {.b = b, .p = p};
+    record_batch_split(stored, stored_len, observe_batch, &ctx);
     if (b->cfg.flush_interval_ms == 0) partition_log_sync(&p->log);
     replication_leader_appended(b, p);
     return KAFKA_ERROR_NONE;
@@ -88,7 +76,8 @@ static void produce_partition(broker *b, const kafka_produce_request *req, kafka
         out->error_code = KAFKA_ERROR_INVALID_REQUIRED_ACKS;
         return;
     }
-    broker_partition *p = broker_partition_find(b, topic, in->index);
+    broker_partition *p = broker_partition_led(b, topic, in->index, -1, &out->error_code);
+    if (!p) return;
     int64_t base = -1;
     out->error_code = append(b, p, in->records, req->acks, &base);
     if (out->error_code != KAFKA_ERROR_NONE) return;

@@ -607,7 +607,14 @@ static int pl_append_common(partition_log *log, const uint8_t *bytes, size_t len
         return c.out_of_sequence ? PARTITION_LOG_ESEQUENCE : PARTITION_LOG_EINVALID;
     if (pl_scratch(log, len)) return PARTITION_LOG_ENOMEM;
     memcpy(log->scratch, bytes, len);
-    return pl_append_scratch(log, len, leader_epoch);
+    int rc = pl_append_scratch(log, len, leader_epoch);
+    log->appended_len = rc == 0 ? len : 0;
+    return rc;
+}
+
+const uint8_t *partition_log_appended(const partition_log *log, size_t *len) {
+    *len = log->appended_len;
+    return log->appended_len ? log->scratch : NULL;
 }
 
 int partition_log_append(partition_log *log, const uint8_t *bytes, size_t len, int32_t leader_epoch,

@@ -71,7 +71,8 @@ typedef struct partition_log {
     partition_log_epoch_entry *epochs; /* increasing epochs and start offsets */
     size_t epoch_count, epoch_cap;
     int64_t start_offset;
-    uint8_t *scratch; /* reused for appends and recovery: no per-batch allocation */
+    uint8_t *scratch;    /* reused for appends and recovery: no per-batch allocation */
+    size_t appended_len; /* scratch holds the last append as stored, this long */
     size_t scratch_cap;
     bool failed;
 } partition_log;
@@ -101,6 +102,9 @@ int partition_log_delete(partition_log *log);
  * first assigned offset. */
 int partition_log_append(partition_log *log, const uint8_t *bytes, size_t len, int32_t leader_epoch,
                          int64_t *base_offset_out);
+/* The batches of the last successful append as stored (offsets and leader epoch
+ * assigned); valid until the next call on the log. */
+const uint8_t *partition_log_appended(const partition_log *log, size_t *len);
 /* Follower append: offsets and epochs are already set and must continue the log
  * end exactly. */
 int partition_log_append_replica(partition_log *log, const uint8_t *bytes, size_t len);

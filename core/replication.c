@@ -298,13 +298,6 @@ void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr,
     /* Static metadata (no controller quorum): the leader commits its own ISR. */
     int32_t copy[BROKER_REPLICAS_MAX];
     memcpy(copy, isr, (size_t)isr_count * sizeof *isr);
+    broker_observe_partition(b, OBSERVE_ISR, p, p->leader, p->leader_epoch, copy, isr_count);
     replication_apply(b, p, p->leader, p->leader_epoch, copy, isr_count, p->partition_epoch + 1);
-    broker_observe(b, &(observe_event){.kind = OBSERVE_ISR,
-                                       .node = b->cfg.node_id,
-                                       .topic = p->topic,
-                                       .partition = p->index,
-                                       .leader = p->leader,
-                                       .leader_epoch = p->leader_epoch,
-                                       .isr = p->isr,
-                                       .isr_count = p->isr_count});
 }
