@@ -186,9 +186,6 @@ broker_handler_fn broker_handle_produce;
 broker_handler_fn broker_handle_fetch;
 broker_handler_fn broker_handle_list_offsets;
 
-/* Version range the broker advertises for api_key; 0 when not advertised. */
-int broker_api_supported(int16_t api_key, int16_t *min_version, int16_t *max_version);
-
 /* Response framing: begin writes the size placeholder and the response header,
  * finish patches the size and sends. */
 void broker_response_begin(broker *b, const broker_request *req);

@@ -33,7 +33,8 @@ static const advertised_api inter_broker[] = {
 
 #define ADVERTISED_COUNT ((int32_t)(sizeof advertised / sizeof advertised[0]))
 
-int broker_api_supported(int16_t api_key, int16_t *min_version, int16_t *max_version) {
+/* The version range advertised to clients for api_key; 0 when not advertised. */
+static int broker_api_supported(int16_t api_key, int16_t *min_version, int16_t *max_version) {
     for (int32_t i = 0; i < ADVERTISED_COUNT; i++)
         if (advertised[i].api_key == api_key) {
             *min_version = advertised[i].min_version;

@@ -77,11 +77,6 @@ int sim_client_ready(sim_client *c, int32_t node) {
     return b && peer_channel_ready(b, c->env);
 }
 
-int32_t sim_client_inflight_count(const sim_client *c, int32_t node) {
-    if (node < 1 || node > c->broker_count) return 0;
-    return c->brokers[node - 1].inflight_count;
-}
-
 /* Every response, and every failure, passes here first. */
 static void on_channel_response(void *ctx, peer_channel *pc, int16_t api_key, int16_t api_version,
                                 uint64_t tag, wire_reader *r);

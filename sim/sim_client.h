@@ -85,7 +85,6 @@ int sim_client_send(sim_client *c, int32_t node, int16_t api_key, int16_t api_ve
                     const void *body, sim_client_encode_fn *encode, uint64_t tag,
                     int expects_response);
 int sim_client_ready(sim_client *c, int32_t node);
-int32_t sim_client_inflight_count(const sim_client *c, int32_t node);
 
 /* Node callbacks, forwarded by the owner. */
 void sim_client_on_connected(sim_client *c, conn_id conn);

@@ -469,9 +469,6 @@ static void dispatch(world *w, const sim_event *e) {
         fold_event(w, e, 0, 0, -1, -1, 0);
         if (w->action_handler) w->action_handler(w->action_ctx, e->target, e->at_us, e->seq);
         break;
-    case WORLD_EV_STOP:
-        w->stopped = 1;
-        break;
     default:
         assert(0 && "unknown event kind");
     }

@@ -35,7 +35,6 @@ enum world_event_kind {
     WORLD_EV_CLOSED,      /* target = connection; token = side (0 dialer, 1 acceptor) */
     WORLD_EV_TIMER,       /* target = node index; token = timer token */
     WORLD_EV_ACTION,      /* target = action index in the driver's table */
-    WORLD_EV_STOP,
 };
 
 typedef struct sim_node_ops {
