@@ -35,6 +35,12 @@ const char *observe_kind_name(enum observe_kind kind) {
         return "rebalance";
     case OBSERVE_METADATA_COMMIT:
         return "metadata_commit";
+    case OBSERVE_OFFSET_LOAD:
+        return "offset_load";
+    case OBSERVE_ASSIGN:
+        return "assign";
+    case OBSERVE_REVOKE:
+        return "revoke";
     case OBSERVE_KIND_COUNT:
         break;
     }

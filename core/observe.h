@@ -30,10 +30,18 @@ enum observe_kind {
     OBSERVE_PRODUCE_FAIL, /* client node: those records failed; error in `error` */
     OBSERVE_CONSUME,      /* client node (group in detail): batch at topic/partition
                              consumed, offsets [offset, offset_last] */
-    OBSERVE_COMMIT,       /* group (detail) committed `offset` for topic/partition */
-    OBSERVE_REBALANCE,    /* group (detail) reached generation leader_epoch */
+    OBSERVE_COMMIT,       /* coordinator node: group (detail) committed `offset` for
+                             topic/partition, acknowledged to the client (durable) */
+    OBSERVE_REBALANCE,    /* coordinator node: group (detail) reached stable generation
+                             leader_epoch with `count` members */
     OBSERVE_METADATA_COMMIT, /* node applied the committed metadata record at `offset`;
                                 producer_id = a hash of its bytes */
+    OBSERVE_OFFSET_LOAD,     /* coordinator node loaded group (detail)'s committed `offset`
+                                for topic/partition from __consumer_offsets */
+    OBSERVE_ASSIGN,          /* client node (group in detail) owns topic/partition in
+                                generation leader_epoch */
+    OBSERVE_REVOKE,          /* client node (group in detail) gave up every partition it
+                                owned (rebalance, leave or crash) */
     OBSERVE_KIND_COUNT
 };
 
