@@ -165,3 +165,14 @@ test: test-viz
 test: test-museum
 test-museum: build/streamlab
 	@tests/system/museum.sh
+# ---- deploy (docker/, terraform/, .github/; issue 7) ----
+# test-deploy: offline checks of the compose stack, haproxy/prometheus/grafana configs,
+# terraform/ and the workflows (tests/system/deploy.sh).  lab-real: the compose topology
+# on this machine, rendered into docker/local/ by docker/render.py.
+.PHONY: test-deploy render-deploy lab-real lab-real-stop
+test: test-deploy
+test-deploy:
+	@tests/system/deploy.sh
+render-deploy:
+	@docker/render.py
+# ---- end deploy ----

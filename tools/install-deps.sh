@@ -22,15 +22,19 @@ VIEWER=(libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev fonts-dejavu-core ffmpeg)
 # Note: on machines with NodeSource's nodejs, Debian's npm conflicts with it; drop npm there.
 # REAL=(libuv1-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka nodejs npm iperf3)
 
-# deploy (later issue: docker/, terraform/, load balancing and metrics):
-# DEPLOY=(haproxy prometheus docker-compose)
+# deploy: docker/ (docker-compose config), haproxy -c, promtool, python3-yaml for the
+# workflow and compose checks, npm for the offline HCL parser of terraform/ (see below).
+DEPLOY=(haproxy prometheus docker-compose python3-yaml)
+# Debian's npm conflicts with NodeSource's nodejs, which bundles its own npm.
+command -v npm >/dev/null || DEPLOY+=(nodejs npm)
 
 wanted=("${BUILD[@]}")
 enabled="build"
 wanted+=("${VIEWER[@]}")
 enabled+=" viewer"
 # wanted+=("${REAL[@]}"); enabled+=" real"
-# wanted+=("${DEPLOY[@]}"); enabled+=" deploy"
+wanted+=("${DEPLOY[@]}")
+enabled+=" deploy"
 
 # ---- arguments -----------------------------------------------------------------
 check_only=0
@@ -47,6 +51,21 @@ case "${1:-}" in
     ;;
 esac
 
+# ---- npm packages ----------------------------------------------------------------
+# tests/system/deploy.sh parses terraform/*.tf with @cdktf/hcl2json, pinned by
+# tools/hcl2json/package-lock.json and installed into tools/hcl2json/node_modules (the
+# only download; the tests themselves run offline).
+HCL2JSON_DIR="$(cd "$(dirname "$0")" && pwd)/hcl2json"
+npm_packages() {
+    [ -d "$HCL2JSON_DIR/node_modules/@cdktf/hcl2json" ] && return 0
+    if [ "$check_only" -eq 1 ]; then
+        echo "install-deps: missing npm package @cdktf/hcl2json (tools/hcl2json)"
+        return 1
+    fi
+    echo "install-deps: npm ci in tools/hcl2json (@cdktf/hcl2json)"
+    (cd "$HCL2JSON_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 # ---- what is missing -------------------------------------------------------------
 missing=()
 for pkg in "${wanted[@]}"; do
@@ -56,12 +75,14 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "install-deps: all ${#wanted[@]} packages present (groups: $enabled)"
-    exit 0
+    npm_packages
+    exit
 fi
 
 if [ "$check_only" -eq 1 ]; then
     echo "install-deps: missing ${#missing[@]} package(s): ${missing[*]}"
     echo "install-deps: run 'make deps' (or tools/install-deps.sh) to install them"
+    npm_packages || true
     exit 1
 fi
 
@@ -86,4 +107,5 @@ fi
 echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
 "${as_root[@]}" apt-get update
 "${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+npm_packages
 echo "install-deps: done"

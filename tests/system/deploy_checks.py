@@ -1,0 +1,306 @@
+#!/usr/bin/python3
+"""deploy_checks.py — the structural checks of tests/system/deploy.sh.
+
+    deploy_checks.py compose CONFIG.yml              `docker-compose config` output
+    deploy_checks.py panels DASHBOARD.json PROMETHEUS.yml JOB=METRICS.txt...
+    deploy_checks.py terraform HCL.json STARTUP.sh COMPOSE_CONFIG.yml
+    deploy_checks.py workflows CI.yml DEPLOY.yml
+
+Each prints what it checked and exits 0, or prints every problem and exits 1.
+Python 3 standard library plus Debian's python3-yaml.
+"""
+import json
+import re
+import sys
+
+import yaml
+
+PROBLEMS = []
+
+
+def problem(msg):
+    PROBLEMS.append(msg)
+
+
+def load_yaml(path):
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
+# ---- compose -------------------------------------------------------------------------
+BROKERS = ("broker-1", "broker-2", "broker-3")
+KAFKA = ("kafka-1", "kafka-2", "kafka-3")
+# published port of each UI, as terraform/main.tf's firewall opens them
+UI_PORTS = {"grafana": 3000, "prometheus": 9090, "haproxy": 8404}
+
+
+def published_ports(service):
+    out = set()
+    for p in service.get("ports") or []:
+        if isinstance(p, dict):
+            out.add(int(p["published"]))
+        else:
+            out.add(int(str(p).split(":")[-2] if ":" in str(p) else p))
+    return out
+
+
+def check_compose(path):
+    doc = load_yaml(path)
+    services = doc.get("services") or {}
+    for name in BROKERS + KAFKA + ("haproxy", "prometheus", "grafana", "lab"):
+        if name not in services:
+            problem("compose: no service %s" % name)
+    for name in BROKERS:
+        s = services.get(name) or {}
+        if s.get("profiles") != ["streamlab"]:
+            problem("compose: %s is not in profile streamlab: %r" % (name, s.get("profiles")))
+        if (s.get("build") or {}).get("target") != "broker":
+            problem("compose: %s does not build docker/Dockerfile's broker stage" % name)
+    for name, alias in zip(KAFKA, BROKERS):
+        s = services.get(name) or {}
+        if s.get("profiles") != ["kafka"]:
+            problem("compose: %s is not in profile kafka: %r" % (name, s.get("profiles")))
+        aliases = ((s.get("networks") or {}).get("lab") or {}).get("aliases") or []
+        if alias not in aliases:
+            problem("compose: %s does not answer to %s, so the clients cannot reach it" % (name, alias))
+        if not str(s.get("image", "")).startswith("apache/kafka"):
+            problem("compose: %s does not run an apache/kafka image" % name)
+    for name in ("haproxy", "prometheus", "grafana", "lab"):
+        if (services.get(name) or {}).get("profiles"):
+            problem("compose: %s belongs to a profile; it must run with both brokers" % name)
+    for name, port in UI_PORTS.items():
+        if port not in published_ports(services.get(name) or {}):
+            problem("compose: %s does not publish port %d" % (name, port))
+    if (services.get("lab", {}).get("build") or {}).get("target") != "lab":
+        problem("compose: lab does not build docker/Dockerfile's lab stage")
+    print("compose: %d services, profiles streamlab and kafka, UI ports %s" %
+          (len(services), sorted(UI_PORTS.values())))
+
+
+# ---- dashboard panels versus scrape targets --------------------------------------------
+PROMQL_WORDS = {
+    "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile",
+    "count_values", "group", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "bool", "and", "or", "unless", "offset", "inf", "nan"}
+
+
+def expr_selectors(expr):
+    """[(metric name, {label: value} of its = matchers)] of a PromQL expression."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)           # strings
+    text = re.sub(r"\[[^\]]*\]", "", text)                      # range durations
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    matchers = {}
+    for m in re.finditer(r"([A-Za-z_:][\w:]*)\s*\{", expr):
+        body = expr[m.end():expr.index("}", m.end())]
+        labels = dict((k, v) for k, op, v in
+                      re.findall(r'(\w+)\s*(=~|!=|!~|=)\s*"([^"]*)"', body) if op == "=")
+        matchers.setdefault(m.group(1), []).append(labels)
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    out = []
+    for m in re.finditer(r"(?<![\w.])([A-Za-z_:][\w:]*)(\s*\()?", text):
+        name, call = m.group(1), m.group(2)
+        if call or name.lower() in PROMQL_WORDS:
+            continue
+        for labels in matchers.get(name, [{}]):
+            out.append((name, labels))
+    return out
+
+
+def parse_exposition(path):
+    """{metric name: [label dicts of its samples]} of a Prometheus text exposition."""
+    series = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("# TYPE ") or line.startswith("# HELP "):
+                series.setdefault(line.split()[2], [])
+            elif line and not line.startswith("#"):
+                m = re.match(r"([A-Za-z_:][\w:]*)(\{(.*)\})?\s", line)
+                if m:
+                    labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+                    series.setdefault(m.group(1), []).append(labels)
+    return series
+
+
+def check_panels(dashboard_path, prometheus_path, sources):
+    with open(dashboard_path) as f:
+        dash = json.load(f)
+    prom = load_yaml(prometheus_path)
+    jobs = {c["job_name"] for c in prom.get("scrape_configs") or []}
+    exported = {}  # metric name -> (job, label dicts)
+    for src in sources:
+        job, _, path = src.partition("=")
+        if job not in jobs:
+            problem("panels: %s is not a job of %s" % (job, prometheus_path))
+        for name, labels in parse_exposition(path).items():
+            exported.setdefault(name, (job, []))[1].extend(labels)
+    checked = 0
+    for panel in dash.get("panels") or []:
+        for target in panel.get("targets") or []:
+            for name, labels in expr_selectors(target.get("expr", "")):
+                checked += 1
+                where = "panel %r: %s" % (panel.get("title"), name)
+                if name == "up":
+                    job = labels.get("job")
+                    if job is not None and job not in jobs:
+                        problem("%s: job %r is not scraped" % (where, job))
+                    continue
+                if name not in exported:
+                    problem("%s is exported by no scrape target (%s)" %
+                            (where, ", ".join(s.partition("=")[0] for s in sources)))
+                    continue
+                samples = exported[name][1]
+                for key, value in labels.items():
+                    if samples and not any(s.get(key) == value for s in samples):
+                        problem('%s{%s="%s"}: no series has that label' % (where, key, value))
+    if checked == 0:
+        problem("panels: no metric found in %s" % dashboard_path)
+    print("panels: %d panels, %d selectors checked against jobs %s and up" %
+          (len(dash.get("panels") or []), checked, "/".join(sorted(jobs))))
+
+
+# ---- terraform -------------------------------------------------------------------------
+def blocks(tf, kind):
+    """{name: body} of every `kind "name" {}` block over all files (variable, output)."""
+    out = {}
+    for doc in tf.values():
+        for name, bodies in (doc.get(kind) or {}).items():
+            out[name] = bodies[0]
+    return out
+
+
+def resources(tf, rtype):
+    out = {}
+    for doc in tf.values():
+        for name, bodies in ((doc.get("resource") or {}).get(rtype) or {}).items():
+            out[name] = bodies[0]
+    return out
+
+
+def check_terraform(hcl_path, startup_path, compose_path):
+    with open(hcl_path) as f:
+        tf = json.load(f)
+    if "0.0.0.0/0" in json.dumps(tf):
+        problem("terraform: 0.0.0.0/0 appears in terraform/*.tf")
+    backends = [t.get("backend") for doc in tf.values() for t in doc.get("terraform") or []]
+    if not any(b and "gcs" in b for b in backends):
+        problem('terraform: no backend "gcs" (remote state in a GCS bucket)')
+    for rtype in ("google_compute_network", "google_compute_subnetwork",
+                  "google_compute_firewall", "google_compute_instance"):
+        if not resources(tf, rtype):
+            problem("terraform: no %s resource" % rtype)
+    for name, vm in resources(tf, "google_compute_instance").items():
+        image = vm["boot_disk"][0]["initialize_params"][0].get("image", "")
+        if "debian-12" not in image:
+            problem("terraform: instance %s boots %r, not Debian 12" % (name, image))
+        if "startup.sh.tftpl" not in str(vm.get("metadata_startup_script", "")):
+            problem("terraform: instance %s has no startup script from startup.sh.tftpl" % name)
+    ui_open = set()
+    for name, fw in resources(tf, "google_compute_firewall").items():
+        ranges = fw.get("source_ranges") or []
+        ports = {int(p) for a in fw.get("allow") or [] for p in a.get("ports") or []}
+        if ranges == ["${var.allowed_cidr}"]:
+            ui_open |= ports
+        elif ports & set(UI_PORTS.values()):
+            problem("terraform: firewall %s opens UI ports %s to %s" % (name, sorted(ports), ranges))
+    compose = load_yaml(compose_path)["services"]
+    for svc, port in UI_PORTS.items():
+        if port not in ui_open:
+            problem("terraform: port %d (%s) is not opened to var.allowed_cidr" % (port, svc))
+        if port not in published_ports(compose.get(svc) or {}):
+            problem("terraform: opens %d for %s, which compose does not publish" % (port, svc))
+    variables = blocks(tf, "variable")
+    for name, body in variables.items():
+        if not body.get("description"):
+            problem("terraform: variable %s has no description" % name)
+        if not body.get("validation"):
+            problem("terraform: variable %s has no validation block" % name)
+    for name in ("project", "region", "zone", "machine_type", "allowed_cidr",
+                 "repository_url", "repository_ref"):
+        if name not in variables:
+            problem("terraform: no variable %s" % name)
+    if "default" in variables.get("allowed_cidr", {}):
+        problem("terraform: allowed_cidr has a default; it must be given")
+    outputs = blocks(tf, "output")
+    for name in ("grafana_url", "prometheus_url", "haproxy_stats_url"):
+        if name not in outputs or not outputs[name].get("description"):
+            problem("terraform: no output %s with a description" % name)
+    with open(startup_path) as f:
+        startup = f.read()
+    for needle in ("apt-get install", "docker.io", "git clone", "docker-compose build",
+                   "docker-compose up", "${repository_url}", "${repository_ref}"):
+        if needle not in startup:
+            problem("terraform: startup.sh.tftpl lacks %r" % needle)
+    print("terraform: %d files, %d resources, %d variables, %d outputs, gcs backend" %
+          (len(tf), sum(len(d.get("resource") or {}) for d in tf.values()),
+           len(variables), len(outputs)))
+
+
+# ---- workflows -------------------------------------------------------------------------
+def steps_of(doc):
+    return [s for job in (doc.get("jobs") or {}).values() for s in job.get("steps") or []]
+
+
+def on_of(doc):
+    # YAML 1.1 reads the key `on` as the boolean True
+    return doc.get("on", doc.get(True)) or {}
+
+
+def check_workflows(ci_path, deploy_path):
+    ci = load_yaml(ci_path)
+    jobs = ci.get("jobs") or {}
+    if not any(str((j.get("container") or {}).get("image", j.get("container"))) == "debian:12"
+               for j in jobs.values()):
+        problem("ci: no job runs in a debian:12 container")
+    if not any("make" in str(s.get("run", "")) and "test" in str(s.get("run", ""))
+               for s in steps_of(ci)):
+        problem("ci: no step runs make test")
+    for s in steps_of(ci):
+        if not s.get("name"):
+            problem("ci: a step has no name: %r" % s)
+    dep = load_yaml(deploy_path)
+    inputs = (on_of(dep).get("workflow_dispatch") or {}).get("inputs") or {}
+    for name in ("project", "region", "zone", "machine_type", "allowed_cidr",
+                 "state_bucket", "repository_ref", "action"):
+        if name not in inputs:
+            problem("deploy: workflow_dispatch has no input %s" % name)
+    if set((inputs.get("action") or {}).get("options") or []) != {"apply", "destroy"}:
+        problem("deploy: input action does not offer exactly apply and destroy")
+    uses = [str(s.get("uses", "")) for s in steps_of(dep)]
+    for action in ("hashicorp/setup-terraform@", "google-github-actions/auth@",
+                   "actions/checkout@"):
+        if not any(u.startswith(action) for u in uses):
+            problem("deploy: no step uses %s" % action)
+    runs = " ".join(str(s.get("run", "")) for s in steps_of(dep))
+    for cmd in ("terraform init", "terraform apply", "terraform destroy", "-backend-config"):
+        if cmd not in runs:
+            problem("deploy: no step runs %r" % cmd)
+    for s in steps_of(dep):
+        if not s.get("name"):
+            problem("deploy: a step has no name: %r" % s)
+        if "${{ inputs." in str(s.get("run", "")):
+            problem("deploy: step %r puts an input into a script (pass it through env)" % s.get("name"))
+    print("workflows: ci %d steps, deploy %d inputs and %d steps (%s)" %
+          (len(steps_of(ci)), len(inputs), len(steps_of(dep)),
+           ", ".join(s.get("name", "?") for s in steps_of(dep))))
+
+
+def main(argv):
+    commands = {"compose": check_compose, "panels": check_panels,
+                "terraform": check_terraform, "workflows": check_workflows}
+    if len(argv) < 2 or argv[1] not in commands:
+        sys.exit(__doc__)
+    try:
+        if argv[1] == "panels":
+            check_panels(argv[2], argv[3], argv[4:])
+        else:
+            commands[argv[1]](*argv[2:])
+    except (OSError, ValueError, KeyError, IndexError, TypeError, yaml.YAMLError) as e:
+        problem("%s: %s: %s" % (argv[1], type(e).__name__, e))
+    for p in PROBLEMS:
+        print("  " + p)
+    return 1 if PROBLEMS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
