@@ -175,4 +175,8 @@ test-deploy:
 	@tests/system/deploy.sh
 render-deploy:
 	@docker/render.py
+lab-real: build/streamlab-broker build/streamlab-lab
+	@tools/lab-real.sh start
+lab-real-stop:
+	@tools/lab-real.sh stop
 # ---- end deploy ----
