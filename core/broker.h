@@ -109,4 +109,21 @@ int32_t broker_active_controller(const broker *b);
 /* The leader of topic/partition in this broker's committed metadata, or -1. */
 int32_t broker_partition_leader(const broker *b, const char *topic, int32_t partition);
 
+/* One partition as this broker sees it, for a driver's metrics (core/broker_stats.c). */
+typedef struct broker_partition_info {
+    const char *topic;
+    int32_t partition;
+    int32_t leader; /* -1: none */
+    int32_t replica_count;
+    int32_t isr_count;
+    int hosted;                                               /* this broker holds a replica */
+    int64_t log_start_offset, log_end_offset, high_watermark; /* -1 when not hosted */
+} broker_partition_info;
+
+typedef void broker_partition_fn(void *arg, const broker_partition_info *info);
+/* Calls each(arg, info) for every partition in this broker's metadata. */
+void broker_partition_infos(const broker *b, broker_partition_fn *each, void *arg);
+/* min.insync.replicas as configured. */
+int32_t broker_min_insync_replicas(const broker *b);
+
 #endif
