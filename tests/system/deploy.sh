@@ -125,21 +125,40 @@ if need haproxy "haproxy exporter metrics" && need curl "haproxy exporter metric
         fail "haproxy serves /metrics and /stats" "$(tail -n 3 "$T/haproxy.log" | tr '\n' ' ')"
     fi
 fi
-# A broker's /metrics: one streamlab-broker started on free ports (it need not find a
-# quorum to export its metric families), else the names its source exports.
+# start_broker CONFIG OUT [--override k=v]...: streamlab-broker on CONFIG moved to free
+# ports and a fresh directory ("SELF" in an override: its own host:port); 0 when it
+# served /metrics (saved in OUT) within 10 s.
 broker=${BUILD:-build}/streamlab-broker
-if [ -x "$broker" ]; then
+start_broker() {
+    local config=$1 out=$2 cport mport
+    shift 2
+    cport=$(free_port)
     mport=$(free_port)
-    "$broker" --config docker/local/broker-1.properties \
-        --override "listeners=PLAINTEXT://127.0.0.1:$(free_port),CONTROLLER://127.0.0.1:$(free_port)" \
-        --override "log.dirs=$T/broker-data" --override "metrics.port=$mport" \
-        >"$T/broker.log" 2>&1 &
+    "$broker" --config "$config" --override "listeners=PLAINTEXT://127.0.0.1:$cport" \
+        --override "log.dirs=$T/data-$cport" --override "metrics.port=$mport" \
+        "${@//SELF/127.0.0.1:$cport}" \
+        >"$out.log" 2>&1 &
     PIDS+=($!)
-    if wait_http "http://127.0.0.1:$mport/metrics" "$T/broker.metrics"; then
+    wait_http "http://127.0.0.1:$mport/metrics" "$out"
+}
+if [ -x "$broker" ]; then
+    # Every rendered broker config is one streamlab-broker accepts.
+    for config in docker/broker-{1,2,3}.properties docker/local/broker-{1,2,3}.properties; do
+        if start_broker "$config" "$T/accept.metrics"; then
+            ok "streamlab-broker starts on $config"
+        else
+            fail "streamlab-broker starts on $config" "$(tail -n 3 "$T/accept.metrics.log" | tr '\n' ' ')"
+        fi
+        kill "${PIDS[-1]}" 2>/dev/null
+    done
+    # A quorum of its own elects itself, so it exports every metric family.
+    if start_broker docker/local/broker-1.properties "$T/broker.metrics" \
+        --override "controller.quorum.voters=1@SELF" --override "advertised.listeners=PLAINTEXT://SELF" \
+        --override default.replication.factor=1 --override min.insync.replicas=1; then
         ok "streamlab-broker serves /metrics ($(grep -c '^# TYPE' "$T/broker.metrics") families)"
         sources+=("brokers=$T/broker.metrics")
     else
-        fail "streamlab-broker serves /metrics" "$(tail -n 3 "$T/broker.log" | tr '\n' ' ')"
+        fail "streamlab-broker serves /metrics" "$(tail -n 3 "$T/broker.metrics.log" | tr '\n' ' ')"
     fi
 elif ls real/*.c >/dev/null 2>&1; then
     grep -ohE '"kafka_[a-z0-9_]+' real/*.c | tr -d '"' | sort -u | sed 's/^/# TYPE /; s/$/ gauge/' >"$T/broker.names"
