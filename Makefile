@@ -207,7 +207,7 @@ test: test-real
 # on this machine, rendered into docker/local/ by docker/render.py.
 .PHONY: test-deploy render-deploy lab-real lab-real-stop
 test: test-deploy
-test-deploy:
+test-deploy: build/streamlab-broker
 	@tests/system/deploy.sh
 render-deploy:
 	@docker/render.py
