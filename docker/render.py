@@ -63,6 +63,7 @@ TOPOLOGIES = {
 
 IMAGES = {
     "kafka_image": "apache/kafka:3.9.0",
+    "kafka_exporter_image": "danielqsj/kafka-exporter:v1.7.0",
     "haproxy_image": "haproxy:2.8",
     "prometheus_image": "prom/prometheus:v2.53.0",
     "grafana_image": "grafana/grafana:11.1.0",
@@ -70,6 +71,14 @@ IMAGES = {
 
 # The lab clients' command line inside the compose network (build/streamlab-lab).
 LAB_COMMAND = '["--bootstrap", "haproxy:9092"]'
+
+
+# Profile "kafka" only: consumer lag of Apache Kafka's groups (a scrape that fails in the
+# streamlab profile, where the brokers export the lag themselves).
+KAFKA_EXPORTER_JOB = """  - job_name: kafka-exporter
+    static_configs:
+      - targets: ["kafka-exporter:9308"]
+"""
 
 
 def fill(name, values):
@@ -152,7 +161,8 @@ def render(topo_name):
     out["prometheus.yml"] = fill("prometheus.yml.in", {
         "header": HEADER, "cluster_name": topo["cluster_name"],
         "scrape_interval": topo["scrape_interval"], "broker_targets": targets.rstrip("\n"),
-        "haproxy_metrics": "%s:%d" % (topo["haproxy_host"], topo["stats_port"])})
+        "haproxy_metrics": "%s:%d" % (topo["haproxy_host"], topo["stats_port"]),
+        "extra_jobs": KAFKA_EXPORTER_JOB if topo_name == "compose" else ""})
 
     if topo_name == "compose":
         streamlab = "\n".join(
@@ -166,6 +176,9 @@ def render(topo_name):
         values.update({
             "header": HEADER, "streamlab_brokers": streamlab, "kafka_brokers": kafka,
             "broker_volumes": volumes.rstrip("\n"), "lab_command": LAB_COMMAND,
+            "kafka_exporter_servers": ", ".join(
+                '"--kafka.server=%s:%d"' % (topo["broker_host"](i), topo["client_port"](i))
+                for i in BROKER_IDS),
             "metrics_port": topo["metrics_port"](1), "client_port": topo["client_port"](1),
             "stats_port": topo["stats_port"], "prometheus_port": topo["prometheus_port"],
             "grafana_port": topo["grafana_port"]})

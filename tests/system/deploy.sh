@@ -183,6 +183,17 @@ if [ ${#sources[@]} -gt 0 ]; then
     fi
 fi
 
+# Profile "kafka": Apache Kafka with the JMX exporter, whose rules give Kafka's MBeans the
+# names above (every kafka_server_/controller_/log_ name the broker exports).
+grep -q '^FROM ${KAFKA_IMAGE}$' docker/kafka/Dockerfile &&
+    grep -q 'jmx_prometheus_javaagent.jar=9404:' docker/kafka/Dockerfile &&
+    ok "docker/kafka/Dockerfile: apache/kafka with the JMX exporter on 9404" ||
+    fail "docker/kafka/Dockerfile" "not FROM \${KAFKA_IMAGE} with the JMX exporter agent on 9404"
+broker_metrics=()
+[ -s "$T/broker.metrics" ] && broker_metrics=("$T/broker.metrics")
+check "JMX exporter rules map Kafka's MBeans to streamlab-broker's metric names" \
+    "$PY" "$CHECKS" jmx docker/kafka/jmx-exporter.yml "${broker_metrics[@]}"
+
 # ---- terraform ---------------------------------------------------------------------------------
 HCL2JSON=tools/hcl2json/hcl2json.js
 if ! need node "terraform parses"; then

@@ -3,6 +3,7 @@
 
     deploy_checks.py compose CONFIG.yml              `docker-compose config` output
     deploy_checks.py panels DASHBOARD.json PROMETHEUS.yml JOB=METRICS.txt...
+    deploy_checks.py jmx RULES.yml [BROKER-METRICS.txt]
     deploy_checks.py terraform HCL.json STARTUP.sh COMPOSE_CONFIG.yml
     deploy_checks.py workflows CI.yml DEPLOY.yml
 
@@ -63,8 +64,11 @@ def check_compose(path):
         aliases = ((s.get("networks") or {}).get("lab") or {}).get("aliases") or []
         if alias not in aliases:
             problem("compose: %s does not answer to %s, so the clients cannot reach it" % (name, alias))
-        if not str(s.get("image", "")).startswith("apache/kafka"):
-            problem("compose: %s does not run an apache/kafka image" % name)
+        base = ((s.get("build") or {}).get("args") or {}).get("KAFKA_IMAGE", "")
+        if not str(base).startswith("apache/kafka:"):
+            problem("compose: %s is not built on an apache/kafka image: %r" % (name, base))
+    if (services.get("kafka-exporter") or {}).get("profiles") != ["kafka"]:
+        problem("compose: no kafka-exporter in profile kafka (Apache Kafka's consumer lag)")
     for name in ("haproxy", "prometheus", "grafana", "lab"):
         if (services.get(name) or {}).get("profiles"):
             problem("compose: %s belongs to a profile; it must run with both brokers" % name)
@@ -157,6 +161,75 @@ def check_panels(dashboard_path, prometheus_path, sources):
         problem("panels: no metric found in %s" % dashboard_path)
     print("panels: %d panels, %d selectors checked against jobs %s and up" %
           (len(dash.get("panels") or []), checked, "/".join(sorted(jobs))))
+
+
+# ---- JMX exporter rules: Apache Kafka's MBeans under streamlab's names ---------------------
+# MBeans as Kafka's documentation names them (docs/ops.html, "Monitoring"), in the form the
+# JMX exporter matches: domain<key=value, ...><>attribute.
+KAFKA_MBEANS = {
+    "kafka.server<type=ReplicaManager, name=LeaderCount><>Value":
+        "kafka_server_replicamanager_leadercount",
+    "kafka.server<type=ReplicaManager, name=PartitionCount><>Value":
+        "kafka_server_replicamanager_partitioncount",
+    "kafka.server<type=ReplicaManager, name=UnderReplicatedPartitions><>Value":
+        "kafka_server_replicamanager_underreplicatedpartitions",
+    "kafka.server<type=ReplicaManager, name=UnderMinIsrPartitionCount><>Value":
+        "kafka_server_replicamanager_underminisrpartitioncount",
+    "kafka.server<type=ReplicaManager, name=IsrShrinksPerSec><>Count":
+        "kafka_server_replicamanager_isrshrinks_total",
+    "kafka.server<type=ReplicaManager, name=IsrExpandsPerSec><>Count":
+        "kafka_server_replicamanager_isrexpands_total",
+    "kafka.controller<type=KafkaController, name=ActiveControllerCount><>Value":
+        "kafka_controller_kafkacontroller_activecontrollercount",
+    "kafka.controller<type=KafkaController, name=OfflinePartitionsCount><>Value":
+        "kafka_controller_kafkacontroller_offlinepartitionscount",
+    "kafka.controller<type=ControllerStats, name=UncleanLeaderElectionsPerSec><>Count":
+        "kafka_controller_controllerstats_uncleanleaderelections_total",
+    "kafka.server<type=BrokerTopicMetrics, name=MessagesInPerSec, topic=topic-1><>Count":
+        'kafka_server_brokertopicmetrics_messagesin_total{topic="topic-1"}',
+    "kafka.server<type=BrokerTopicMetrics, name=BytesInPerSec, topic=topic-1><>Count":
+        'kafka_server_brokertopicmetrics_bytesin_total{topic="topic-1"}',
+    "kafka.server<type=BrokerTopicMetrics, name=TotalProduceRequestsPerSec, topic=topic-1><>Count":
+        'kafka_server_brokertopicmetrics_totalproducerequests_total{topic="topic-1"}',
+    "kafka.server<type=BrokerTopicMetrics, name=BytesOutPerSec><>Count":
+        "kafka_server_brokertopicmetrics_bytesout_total",
+    "kafka.log<type=Log, name=Size, topic=topic-1, partition=0><>Value":
+        'kafka_log_log_size{partition="0",topic="topic-1"}',
+}
+
+
+def jmx_apply(rules, lowercase, bean):
+    """The sample name (with labels) the JMX exporter makes of BEAN: the first rule that
+    matches the whole string wins; $N are the pattern's groups (Java's syntax)."""
+    for rule in rules:
+        m = re.fullmatch(rule["pattern"], bean)
+        if not m:
+            continue
+        sub = lambda s: re.sub(r"\$(\d+)", lambda g: m.group(int(g.group(1))), str(s))
+        name = sub(rule["name"])
+        name = name.lower() if lowercase else name
+        labels = sorted((k, sub(v)) for k, v in (rule.get("labels") or {}).items())
+        body = ",".join('%s="%s"' % kv for kv in labels)
+        return name + ("{%s}" % body if body else "")
+    return None
+
+
+def check_jmx(rules_path, *sources):
+    cfg = load_yaml(rules_path)
+    rules = cfg.get("rules") or []
+    made = set()
+    for bean, want in KAFKA_MBEANS.items():
+        got = jmx_apply(rules, cfg.get("lowercaseOutputName"), bean)
+        made.add((got or "").split("{")[0])
+        if got != want:
+            problem("jmx: %s becomes %s, not %s" % (bean, got, want))
+    # Every name streamlab-broker exports under kafka_server_/kafka_controller_/kafka_log_
+    # (the families the JMX exporter covers) is one the rules make.
+    for path in sources:
+        for name in parse_exposition(path):
+            if re.match(r"kafka_(server|controller|log)_", name) and name not in made:
+                problem("jmx: streamlab-broker exports %s; no MBean rule makes it" % name)
+    print("jmx: %d rules map %d Kafka MBeans to streamlab's names" % (len(rules), len(KAFKA_MBEANS)))
 
 
 # ---- terraform -------------------------------------------------------------------------
@@ -286,7 +359,7 @@ def check_workflows(ci_path, deploy_path):
 
 
 def main(argv):
-    commands = {"compose": check_compose, "panels": check_panels,
+    commands = {"compose": check_compose, "panels": check_panels, "jmx": check_jmx,
                 "terraform": check_terraform, "workflows": check_workflows}
     if len(argv) < 2 or argv[1] not in commands:
         sys.exit(__doc__)
