@@ -18,9 +18,13 @@ BUILD=(build-essential pkg-config clang clang-format libsqlite3-dev sqlite3 libc
 # viewer: build/streamlab-viz, `--screenshot`, video export through ffmpeg.
 VIEWER=(libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev fonts-dejavu-core ffmpeg)
 
-# real mode (later issue: real sockets, talking to real Kafka clients and brokers).
-# Note: on machines with NodeSource's nodejs, Debian's npm conflicts with it; drop npm there.
-# REAL=(libuv1-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka nodejs npm iperf3)
+# real mode: build/streamlab-broker (libuv), the lab and benchmarks (librdkafka), and the
+# real clients tests/system/real.sh runs (kcat, both Python clients, kafkajs through
+# node), `promtool check metrics` (prometheus), curl for /metrics, iperf3 for bench/.
+# NodeSource's nodejs bundles npm and conflicts with Debian's: npm only when none is there.
+REAL=(libuv1-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka nodejs iperf3
+    prometheus curl)
+command -v npm >/dev/null || REAL+=(npm)
 
 # deploy (later issue: docker/, terraform/, load balancing and metrics):
 # DEPLOY=(haproxy prometheus docker-compose)
@@ -29,7 +33,8 @@ wanted=("${BUILD[@]}")
 enabled="build"
 wanted+=("${VIEWER[@]}")
 enabled+=" viewer"
-# wanted+=("${REAL[@]}"); enabled+=" real"
+wanted+=("${REAL[@]}")
+enabled+=" real"
 # wanted+=("${DEPLOY[@]}"); enabled+=" deploy"
 
 # ---- arguments -----------------------------------------------------------------
@@ -54,7 +59,22 @@ for pkg in "${wanted[@]}"; do
     [ "$status" = "install ok installed" ] || missing+=("$pkg")
 done
 
+# kafkajs, pinned in tools/node/package-lock.json, goes into tools/node/node_modules
+# (never downloaded at test time).
+node_dir="$(cd "$(dirname "$0")" && pwd)/node"
+kafkajs_missing() { [ ! -f "$node_dir/node_modules/kafkajs/package.json" ]; }
+install_kafkajs() {
+    kafkajs_missing || return 0
+    echo "install-deps: npm ci in tools/node (kafkajs)"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+    if [ "$check_only" -eq 1 ] && kafkajs_missing; then
+        echo "install-deps: missing kafkajs in tools/node; run 'make deps'"
+        exit 1
+    fi
+    [ "$check_only" -eq 1 ] || install_kafkajs
     echo "install-deps: all ${#wanted[@]} packages present (groups: $enabled)"
     exit 0
 fi
@@ -86,4 +106,5 @@ fi
 echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
 "${as_root[@]}" apt-get update
 "${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+install_kafkajs
 echo "install-deps: done"
