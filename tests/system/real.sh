@@ -185,8 +185,9 @@ fi
 
 if [ -x build/fuzz/fuzz_request ]; then
     step "fuzz the request decoder (10 s)"
-    if build/fuzz/fuzz_request -max_total_time=10 -rss_limit_mb=1024 tests/fuzz/corpus \
-        >"$work/fuzz.log" 2>&1; then
+    mkdir -p "$work/fuzz-corpus" # new inputs go to the first directory, not the repository
+    if build/fuzz/fuzz_request -max_total_time=10 -rss_limit_mb=1024 "$work/fuzz-corpus" \
+        tests/fuzz/corpus >"$work/fuzz.log" 2>&1; then
         ok "fuzz: $(grep -o 'Done [0-9]* runs' "$work/fuzz.log" | tail -1)"
     else
         bad "fuzz: $(tail -20 "$work/fuzz.log")"
