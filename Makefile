@@ -201,6 +201,32 @@ test-real: build/streamlab-broker build/asan/streamlab-broker
 test: test-real
 # ---- end real mode ----
 
+# ---- fuzzing (issue 6) ----------------------------------------------------------
+# build/fuzz/fuzz_request: libFuzzer over the broker's request path (framing, headers,
+# decoders, handlers).  `make fuzz` runs it for FUZZ_SECONDS on a scratch corpus seeded
+# from tests/fuzz/corpus; tests/system/real.sh runs it for 10 s.
+FUZZ_CC     ?= clang
+FUZZ_SECONDS ?= 300
+FUZZ_CFLAGS  = $(CSTD) $(WARN) $(INCLUDES) -Itests $(DEFS) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ    := $(patsubst %.c,build/fuzz/obj/%.o,$(CORE_SRC) sim/mem_storage.c tests/fuzz/fuzz_request.c)
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/fuzz_request: $(FUZZ_OBJ)
+	@echo "  LD $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@
+
+.PHONY: fuzz
+fuzz: build/fuzz/fuzz_request
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    build/fuzz/corpus tests/fuzz/corpus
+test-real: build/fuzz/fuzz_request
+# ---- end fuzzing ----
+
 # ---- deploy (docker/, terraform/, .github/; issue 7) ----
 # test-deploy: offline checks of the compose stack, haproxy/prometheus/grafana configs,
 # terraform/ and the workflows (tests/system/deploy.sh).  lab-real: the compose topology

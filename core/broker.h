@@ -123,6 +123,8 @@ typedef struct broker_partition_info {
 typedef void broker_partition_fn(void *arg, const broker_partition_info *info);
 /* Calls each(arg, info) for every partition in this broker's metadata. */
 void broker_partition_infos(const broker *b, broker_partition_fn *each, void *arg);
+/* Brokers registered and unfenced in this broker's committed metadata. */
+int32_t broker_alive_count(const broker *b);
 /* min.insync.replicas as configured. */
 int32_t broker_min_insync_replicas(const broker *b);
 

@@ -36,3 +36,11 @@ void broker_partition_infos(const broker *b, broker_partition_fn *each, void *ar
 int32_t broker_min_insync_replicas(const broker *b) {
     return b->cfg.min_insync_replicas;
 }
+
+int32_t broker_alive_count(const broker *b) {
+    int32_t alive = 0;
+    for (int32_t i = 0; i < b->cfg.node_count; i++)
+        alive += metadata_image_broker_alive(&b->image, b->cfg.nodes[i].node_id) ? 1 : 0;
+    assert(alive <= b->cfg.node_count);
+    return alive;
+}

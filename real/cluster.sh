@@ -101,21 +101,29 @@ wait_listening() {
     die "broker $n does not listen on $(port_of "$n") after 5 s"
 }
 
-# Ready: one active controller among the brokers (the quorum formed).
-wait_controller() {
-    local i n sum
-    for i in $(seq 1 200); do
-        sum=0
-        for n in $(seq 1 $brokers); do
-            alive "$n" || continue
-            v=$(curl -s --max-time 1 "http://127.0.0.1:$(metrics_port_of "$n")/metrics" |
-                sed -n 's/^kafka_controller_kafkacontroller_activecontrollercount //p')
-            sum=$((sum + ${v:-0}))
-        done
-        [ "$sum" -ge 1 ] && return 0
+# Ready: one active controller, and every broker sees every broker registered and
+# unfenced (topic creation needs as many as its replication factor).
+metric_sum() {
+    local name=$1 n v sum=0
+    for n in $(seq 1 $brokers); do
+        alive "$n" || continue
+        v=$(curl -s --max-time 1 "http://127.0.0.1:$(metrics_port_of "$n")/metrics" |
+            sed -n "s/^$name //p")
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+wait_ready() {
+    local want=$1 i
+    for i in $(seq 1 300); do
+        if [ "$(metric_sum kafka_controller_kafkacontroller_activecontrollercount)" -ge 1 ] &&
+            [ "$(metric_sum streamlab_brokers_alive)" -ge $((want * want)) ]; then
+            return 0
+        fi
         sleep 0.1
     done
-    die "no active controller after 20 s (logs in $DIR)"
+    die "cluster not ready after 30 s: no controller or brokers not registered (logs in $DIR)"
 }
 
 cmd_start() {
@@ -143,7 +151,7 @@ cmd_start() {
         launch "$n"
     done
     for n in $(seq 1 $brokers); do wait_listening "$n"; done
-    wait_controller
+    wait_ready $brokers
     for n in $(seq 1 $brokers); do
         echo "broker $n: pid $(pid_of "$n"), 127.0.0.1:$(port_of "$n"), metrics http://127.0.0.1:$(metrics_port_of "$n")/metrics, log $DIR/broker-$n.log"
     done

@@ -278,6 +278,9 @@ static void render_replica_manager(metrics *m, text *t) {
         head(t, name, "gauge", names[i][1]);
         put(t, "%s %lld\n", name, (long long)values[i]);
     }
+    head(t, "streamlab_brokers_alive", "gauge",
+         "Brokers registered and unfenced in this broker's committed metadata");
+    put(t, "streamlab_brokers_alive %d\n", (int)broker_alive_count(m->broker));
     int active = broker_active_controller(m->broker) == m->node_id;
     head(t, "kafka_controller_kafkacontroller_activecontrollercount", "gauge",
          "1 when this broker is the active controller");

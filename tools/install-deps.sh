@@ -18,23 +18,28 @@ BUILD=(build-essential pkg-config clang clang-format libsqlite3-dev sqlite3 libc
 # viewer: build/streamlab-viz, `--screenshot`, video export through ffmpeg.
 VIEWER=(libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev fonts-dejavu-core ffmpeg)
 
-# real mode (later issue: real sockets, talking to real Kafka clients and brokers).
-# Note: on machines with NodeSource's nodejs, Debian's npm conflicts with it; drop npm there.
-# REAL=(libuv1-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka nodejs npm iperf3)
+# real mode: build/streamlab-broker (libuv), the lab and benchmarks (librdkafka), and the
+# real clients tests/system/real.sh runs (kcat, both Python clients, kafkajs through
+# node), `promtool check metrics` (prometheus), curl for /metrics, iperf3 for bench/.
+# NodeSource's nodejs bundles npm and conflicts with Debian's: npm only when none is there.
+REAL=(libuv1-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka nodejs iperf3
+    prometheus curl)
+command -v npm >/dev/null || REAL+=(npm)
 
-# deploy: docker/ (docker-compose config), haproxy -c, promtool, python3-yaml for the
-# workflow and compose checks, npm for the offline HCL parser of terraform/ (see below).
-DEPLOY=(haproxy prometheus docker-compose python3-yaml)
-# Debian's npm conflicts with NodeSource's nodejs, which bundles its own npm.
-command -v npm >/dev/null || DEPLOY+=(nodejs npm)
+# deploy: docker-compose config, haproxy -c, promtool, python3-yaml for the compose and
+# workflow checks, node for the offline HCL parser of terraform/ (npm projects below).
+DEPLOY=(haproxy prometheus docker-compose python3-yaml nodejs curl)
 
 wanted=("${BUILD[@]}")
 enabled="build"
 wanted+=("${VIEWER[@]}")
 enabled+=" viewer"
-# wanted+=("${REAL[@]}"); enabled+=" real"
+wanted+=("${REAL[@]}")
+enabled+=" real"
 wanted+=("${DEPLOY[@]}")
 enabled+=" deploy"
+# groups share packages (nodejs, prometheus, curl): each once
+mapfile -t wanted < <(printf '%s\n' "${wanted[@]}" | awk '!seen[$0]++')
 
 # ---- arguments -----------------------------------------------------------------
 check_only=0
@@ -51,21 +56,6 @@ case "${1:-}" in
     ;;
 esac
 
-# ---- npm packages ----------------------------------------------------------------
-# tests/system/deploy.sh parses terraform/*.tf with @cdktf/hcl2json, pinned by
-# tools/hcl2json/package-lock.json and installed into tools/hcl2json/node_modules (the
-# only download; the tests themselves run offline).
-HCL2JSON_DIR="$(cd "$(dirname "$0")" && pwd)/hcl2json"
-npm_packages() {
-    [ -d "$HCL2JSON_DIR/node_modules/@cdktf/hcl2json" ] && return 0
-    if [ "$check_only" -eq 1 ]; then
-        echo "install-deps: missing npm package @cdktf/hcl2json (tools/hcl2json)"
-        return 1
-    fi
-    echo "install-deps: npm ci in tools/hcl2json (@cdktf/hcl2json)"
-    (cd "$HCL2JSON_DIR" && npm ci --no-audit --no-fund --loglevel=error)
-}
-
 # ---- what is missing -------------------------------------------------------------
 missing=()
 for pkg in "${wanted[@]}"; do
@@ -73,16 +63,39 @@ for pkg in "${wanted[@]}"; do
     [ "$status" = "install ok installed" ] || missing+=("$pkg")
 done
 
+# npm projects, each pinned by its package-lock.json and installed into its own
+# node_modules (never downloaded at test time): "folder under tools/:package it provides".
+#   node      kafkajs, a real client for tests/system/real.sh
+#   hcl2json  @cdktf/hcl2json, the HCL parser tests/system/deploy.sh checks terraform/ with
+NPM_PROJECTS=(node:kafkajs hcl2json:@cdktf/hcl2json)
+tools_dir="$(cd "$(dirname "$0")" && pwd)"
+npm_missing() {
+    local p
+    for p in "${NPM_PROJECTS[@]}"; do
+        [ -f "$tools_dir/${p%%:*}/node_modules/${p#*:}/package.json" ] || echo "$p"
+    done
+}
+install_npm() {
+    local p
+    for p in $(npm_missing); do
+        echo "install-deps: npm ci in tools/${p%%:*} (${p#*:})"
+        (cd "$tools_dir/${p%%:*}" && npm ci --no-audit --no-fund --loglevel=error)
+    done
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+    if [ "$check_only" -eq 1 ] && [ -n "$(npm_missing)" ]; then
+        echo "install-deps: missing npm packages: $(npm_missing | tr '\n' ' '); run 'make deps'"
+        exit 1
+    fi
+    [ "$check_only" -eq 1 ] || install_npm
     echo "install-deps: all ${#wanted[@]} packages present (groups: $enabled)"
-    npm_packages
-    exit
+    exit 0
 fi
 
 if [ "$check_only" -eq 1 ]; then
     echo "install-deps: missing ${#missing[@]} package(s): ${missing[*]}"
     echo "install-deps: run 'make deps' (or tools/install-deps.sh) to install them"
-    npm_packages || true
     exit 1
 fi
 
@@ -107,5 +120,5 @@ fi
 echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
 "${as_root[@]}" apt-get update
 "${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-npm_packages
+install_npm
 echo "install-deps: done"

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# real.sh — real Kafka clients against three real-mode brokers on loopback (issue 6).
+#
+# One cluster (real/cluster.sh, brokers built with ASan+UBSan) serves every step:
+#   1. kcat: metadata (-L), produce with acks=all, consume;
+#   2. confluent-kafka-python: admin CreateTopics, producer acks=all, consumer;
+#   3. kafka-python: the same;
+#   4. kafkajs 2.2.4 (tools/node, installed by tools/install-deps.sh): producer;
+#   5. bad input: garbage, bad sizes, unknown APIs, a stalled client; then kcat -L;
+#   6. kill -9 of a broker while a producer (acks=all, min.insync.replicas=2) runs;
+#      the broker restarts, rejoins every ISR, and every acknowledged record is read;
+#   7. /metrics of every broker passes `promtool check metrics`;
+#   8. the request-decoder fuzzer for a few seconds (when built: make fuzz);
+#   9. the brokers stop on SIGTERM, and no sanitizer report is in their logs.
+# Nothing is downloaded here; missing tools fail with the command that installs them.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+start_s=$(date +%s)
+
+PY=/usr/bin/python3 # Debian's, where python3-kafka and python3-confluent-kafka live
+export STREAMLAB_CLUSTER_STATE=$root/build/real-test/cluster.env
+export STREAMLAB_BROKER=${STREAMLAB_BROKER:-$root/build/asan/streamlab-broker}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export KAFKAJS_NO_PARTITIONER_WARNING=1
+work=$root/build/real-test
+mkdir -p "$work"
+failures=0
+
+step() { printf '\n== real: %s  [+%ss]\n' "$*" "$(($(date +%s) - start_s))"; }
+ok() { echo "ok: $*"; }
+bad() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+missing=()
+command -v kcat >/dev/null || missing+=(kcat)
+command -v promtool >/dev/null || missing+=("promtool (prometheus)")
+$PY -c 'import confluent_kafka' 2>/dev/null || missing+=(python3-confluent-kafka)
+$PY -c 'import kafka' 2>/dev/null || missing+=(python3-kafka)
+command -v node >/dev/null || missing+=(nodejs)
+[ -f tools/node/node_modules/kafkajs/package.json ] || missing+=("kafkajs (tools/node)")
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "real: FAIL: missing ${missing[*]}; run 'make deps' (tools/install-deps.sh)"
+    exit 1
+fi
+
+cleanup() {
+    [ -f "$STREAMLAB_CLUSTER_STATE" ] && KEEP_DATA=${KEEP_DATA:-0} real/cluster.sh stop >/dev/null 2>&1
+    true
+}
+trap cleanup EXIT
+[ -f "$STREAMLAB_CLUSTER_STATE" ] && real/cluster.sh stop >/dev/null 2>&1 || true
+
+step "start three brokers"
+out=$(real/cluster.sh start)
+echo "$out"
+bootstrap=$(echo "$out" | tail -1 | sed -n 's/^bootstrap: //p')
+[ -n "$bootstrap" ] || {
+    echo "real: FAIL: no bootstrap line"
+    exit 1
+}
+# shellcheck disable=SC1090
+. "$STREAMLAB_CLUSTER_STATE"
+port1=${bootstrap%%,*}
+port1=${port1##*:}
+
+step "kcat"
+if kcat -b "$bootstrap" -L -m 10 | tee "$work/kcat-L.txt" | grep -q "^ 3 brokers:"; then
+    ok "kcat -L lists 3 brokers"
+else
+    bad "kcat -L: $(head -3 "$work/kcat-L.txt")"
+fi
+seq 1 1000 | sed 's/^/kcat-/' >"$work/kcat-in.txt"
+if kcat -b "$bootstrap" -P -t kcat-topic -X acks=all -X message.timeout.ms=30000 <"$work/kcat-in.txt"; then
+    kcat -b "$bootstrap" -C -t kcat-topic -o beginning -e -q -m 30 >"$work/kcat-out.txt" || true
+    if [ "$(sort "$work/kcat-out.txt")" = "$(sort "$work/kcat-in.txt")" ]; then
+        ok "kcat produced 1000 records with acks=all and consumed them back"
+    else
+        bad "kcat consumed $(wc -l <"$work/kcat-out.txt") records, expected 1000"
+    fi
+else
+    bad "kcat produce failed"
+fi
+
+step "confluent-kafka-python"
+timeout 90 $PY tests/system/real_clients.py confluent "$bootstrap" confluent-topic 2000 || bad "confluent-kafka"
+
+step "kafka-python"
+timeout 90 $PY tests/system/real_clients.py kafka-python "$bootstrap" kafka-python-topic 2000 || bad "kafka-python"
+
+step "kafkajs"
+NODE_PATH=$root/tools/node/node_modules timeout 90 node tests/system/real_kafkajs.js "$bootstrap" kafkajs-topic 2000 ||
+    bad "kafkajs"
+
+step "bad input"
+timeout 60 $PY tests/system/real_clients.py garbage 127.0.0.1 "$port1" || bad "bad input"
+if kcat -b "127.0.0.1:$port1" -L -m 10 | grep -q "^ 3 brokers:"; then
+    ok "broker 1 still serves kcat -L after the garbage"
+else
+    bad "broker 1 stopped serving after the garbage"
+fi
+if grep -q "closed by the broker" "$DIR/broker-1.log"; then
+    ok "broker 1 logged the connections it closed"
+else
+    bad "no log line for the closed bad connections"
+fi
+
+step "kill -9 a broker under acks=all load"
+timeout 180 $PY tests/system/real_clients.py produce-log "$bootstrap" crash-topic 16 "$work/acked.txt" \
+    >"$work/producer.log" 2>&1 &
+producer=$!
+sleep 4
+real/cluster.sh kill 2
+sleep 4
+real/cluster.sh restart 2
+if wait $producer; then
+    tail -1 "$work/producer.log"
+else
+    bad "the producer failed: $(tail -3 "$work/producer.log")"
+fi
+timeout 120 $PY tests/system/real_clients.py consume-all "$bootstrap" crash-topic "$work/consumed.txt" ||
+    bad "consume after the crash"
+sort -u "$work/acked.txt" >"$work/acked.sorted"
+sort -u "$work/consumed.txt" >"$work/consumed.sorted"
+lost=$(comm -23 "$work/acked.sorted" "$work/consumed.sorted" | wc -l)
+acked=$(wc -l <"$work/acked.sorted")
+if [ "$lost" -eq 0 ] && [ "$acked" -gt 0 ]; then
+    ok "$acked acknowledged records, all consumed after kill -9 and restart (lost 0)"
+else
+    bad "$lost of $acked acknowledged records lost"
+fi
+isr_full=0
+for _ in $(seq 1 60); do
+    if kcat -b "$bootstrap" -L -t crash-topic -m 5 >"$work/isr.txt" 2>/dev/null &&
+        [ "$(grep -c 'isrs: [0-9],[0-9],[0-9]$' "$work/isr.txt")" -eq 3 ]; then
+        isr_full=1
+        break
+    fi
+    sleep 0.5
+done
+if [ $isr_full -eq 1 ]; then
+    ok "broker 2 is back in the ISR of every crash-topic partition"
+else
+    bad "ISR not full again: $(grep isrs "$work/isr.txt" | tr -s ' ' | tr '\n' ';')"
+fi
+
+step "metrics"
+for n in 1 2 3; do
+    eval mport=\$METRICS_PORT_$n
+    curl -s --max-time 5 "http://127.0.0.1:$mport/metrics" >"$work/metrics-$n.txt" || true
+    if [ ! -s "$work/metrics-$n.txt" ]; then
+        bad "broker $n: /metrics empty"
+    elif problems=$(promtool check metrics <"$work/metrics-$n.txt" 2>&1); then
+        ok "broker $n: /metrics passes promtool check metrics ($(grep -vc '^#' "$work/metrics-$n.txt") samples)"
+    else
+        bad "broker $n: promtool: $problems"
+    fi
+done
+# Counters restart with a broker, so count a topic written after the crash test.
+seq 1 300 | kcat -b "$bootstrap" -P -t metrics-topic -X acks=all -X message.timeout.ms=30000 ||
+    bad "kcat produce to metrics-topic"
+for n in 1 2 3; do
+    eval mport=\$METRICS_PORT_$n
+    curl -s --max-time 5 "http://127.0.0.1:$mport/metrics" >"$work/metrics-$n.txt" || true
+done
+sum=$(cat "$work"/metrics-*.txt |
+    sed -n 's/^kafka_server_brokertopicmetrics_messagesin_total{topic="metrics-topic"} //p' |
+    awk '{s += $1} END {print s + 0}')
+if [ "$sum" -eq 300 ]; then
+    ok "messagesin_total{topic=\"metrics-topic\"} summed over the brokers: 300, as produced"
+else
+    bad "messagesin_total{topic=\"metrics-topic\"} summed over the brokers: $sum, produced 300"
+fi
+leaders=$(cat "$work"/metrics-*.txt | sed -n 's/^kafka_server_replicamanager_leadercount //p' |
+    awk '{s += $1} END {print s + 0}')
+partitions=$(kcat -b "$bootstrap" -L -m 5 | grep -c '^    partition' || true)
+if [ "$leaders" -eq "$partitions" ]; then
+    ok "leadercount summed over the brokers: $leaders, one per partition"
+else
+    bad "leadercount summed over the brokers: $leaders, but $partitions partitions"
+fi
+
+if [ -x build/fuzz/fuzz_request ]; then
+    step "fuzz the request decoder (10 s)"
+    mkdir -p "$work/fuzz-corpus" # new inputs go to the first directory, not the repository
+    if build/fuzz/fuzz_request -max_total_time=10 -rss_limit_mb=1024 "$work/fuzz-corpus" \
+        tests/fuzz/corpus >"$work/fuzz.log" 2>&1; then
+        ok "fuzz: $(grep -o 'Done [0-9]* runs' "$work/fuzz.log" | tail -1)"
+    else
+        bad "fuzz: $(tail -20 "$work/fuzz.log")"
+    fi
+fi
+
+step "stop on SIGTERM"
+KEEP_DATA=1 real/cluster.sh stop | sed 's/^/cluster: /' || bad "cluster stop"
+if grep -l "ERROR: AddressSanitizer\|runtime error:\|ERROR: LeakSanitizer" "$DIR"/broker-*.log 2>/dev/null; then
+    bad "sanitizer reports in the broker logs"
+    grep -h -A20 "ERROR: AddressSanitizer\|runtime error:\|ERROR: LeakSanitizer" "$DIR"/broker-*.log | head -60
+fi
+rm -rf "$DIR"
+
+echo
+if [ $failures -eq 0 ]; then
+    echo "real: all passed in $(($(date +%s) - start_s)) s"
+else
+    echo "real: $failures failed"
+    exit 1
+fi

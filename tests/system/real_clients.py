@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""real_clients.py — Python Kafka clients against a streamlab real-mode cluster.
+
+Run with Debian's /usr/bin/python3 (python3-confluent-kafka, python3-kafka).
+
+  real_clients.py confluent BOOTSTRAP TOPIC N     admin-create TOPIC, produce N with acks=all,
+                                                  read them back; exit 0 when all N come back
+  real_clients.py kafka-python BOOTSTRAP TOPIC N  the same with kafka-python
+  real_clients.py produce-log BOOTSTRAP TOPIC SECONDS ACKED_FILE
+                                                  produce with acks=all for SECONDS, writing each
+                                                  acknowledged value to ACKED_FILE
+  real_clients.py consume-all BOOTSTRAP TOPIC OUT_FILE
+                                                  read every partition from the start to its end
+                                                  offset, writing each value to OUT_FILE
+  real_clients.py garbage HOST PORT               bad frames on fresh connections: garbage, a
+                                                  negative size, an oversized frame, an unknown
+                                                  API key and version, a stalled half frame
+"""
+import socket
+import struct
+import sys
+import time
+
+
+def fail(msg):
+    print("real_clients: FAIL: " + msg, flush=True)
+    sys.exit(1)
+
+
+# ---- confluent-kafka (librdkafka) ------------------------------------------------------------
+
+
+def confluent_create(bootstrap, topic, partitions=3):
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics(
+        [NewTopic(topic, num_partitions=partitions, replication_factor=3)], request_timeout=15
+    )
+    for f in futures.values():
+        f.result(timeout=20)
+    md = admin.list_topics(topic, timeout=10)
+    if topic not in md.topics or len(md.topics[topic].partitions) != partitions:
+        fail("topic %s not in metadata after CreateTopics" % topic)
+
+
+def confluent_consume_all(bootstrap, topic, expect=None, timeout_s=30):
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "unused-assign-only",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    md = c.list_topics(topic, timeout=10)
+    parts = sorted(md.topics[topic].partitions)
+    ends = {}
+    for p in parts:
+        _, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        ends[p] = high
+    c.assign([TopicPartition(topic, p, 0) for p in parts])
+    values, pos = [], {p: 0 for p in parts}
+    deadline = time.time() + timeout_s
+    while any(pos[p] < ends[p] for p in parts) and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            print("consume error: %s" % m.error(), flush=True)
+            continue
+        pos[m.partition()] = m.offset() + 1
+        values.append(m.value().decode())
+    c.close()
+    if any(pos[p] < ends[p] for p in parts):
+        fail("consumer stopped at %s, end offsets %s" % (pos, ends))
+    return values
+
+
+def cmd_confluent(bootstrap, topic, n):
+    from confluent_kafka import Producer
+
+    confluent_create(bootstrap, topic)
+    acked, errors = [], []
+
+    def on_delivery(err, msg):
+        (errors if err else acked).append(err or msg.value().decode())
+
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    for i in range(n):
+        p.produce(topic, key=str(i % 7), value="confluent-%d" % i, on_delivery=on_delivery)
+    if p.flush(30) != 0 or errors:
+        fail("confluent producer: %d unflushed, errors %s" % (len(p), errors[:3]))
+    got = confluent_consume_all(bootstrap, topic)
+    if sorted(got) != sorted(acked) or len(acked) != n:
+        fail("confluent: acked %d, consumed %d" % (len(acked), len(got)))
+    print("confluent-kafka: created %s, produced %d acks=all, consumed %d" % (topic, n, len(got)))
+
+
+# ---- kafka-python ------------------------------------------------------------------------------
+
+
+def cmd_kafka_python(bootstrap, topic, n):
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    servers = bootstrap.split(",")
+    admin = KafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15000)
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=3)])
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=5)
+    futures = [producer.send(topic, value=b"kafka-python-%d" % i) for i in range(n)]
+    producer.flush(30)
+    acked = [f.get(timeout=30) for f in futures]
+    producer.close()
+    consumer = KafkaConsumer(
+        bootstrap_servers=servers, enable_auto_commit=False, consumer_timeout_ms=10000
+    )
+    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+    consumer.assign(parts)
+    consumer.seek_to_beginning()
+    ends = consumer.end_offsets(parts)
+    got = []
+    deadline = time.time() + 30
+    while sum(consumer.position(tp) for tp in parts) < sum(ends.values()):
+        if time.time() > deadline:
+            fail("kafka-python consumer stuck at %d of %d" % (len(got), n))
+        for records in consumer.poll(timeout_ms=500).values():
+            got.extend(r.value for r in records)
+    consumer.close()
+    if len(acked) != n or len(got) != n:
+        fail("kafka-python: acked %d, consumed %d of %d" % (len(acked), len(got), n))
+    print("kafka-python: created %s, produced %d acks=all, consumed %d" % (topic, n, len(got)))
+
+
+# ---- produce through a broker crash ------------------------------------------------------------
+
+
+def cmd_produce_log(bootstrap, topic, seconds, acked_file):
+    from confluent_kafka import Producer
+
+    confluent_create(bootstrap, topic)
+    out = open(acked_file, "w")
+    stats = {"acked": 0, "failed": 0}
+
+    def on_delivery(err, msg):
+        if err:
+            stats["failed"] += 1
+        else:
+            stats["acked"] += 1
+            out.write(msg.value().decode() + "\n")
+
+    p = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": 5,
+            "message.timeout.ms": 60000,
+            "enable.idempotence": False,
+        }
+    )
+    end, i = time.time() + seconds, 0
+    while time.time() < end:
+        try:
+            p.produce(topic, value="r-%d" % i, on_delivery=on_delivery)
+            i += 1
+        except BufferError:
+            pass
+        p.poll(0.002)
+    left = p.flush(90)
+    out.close()
+    print(
+        "producer: sent %d, acked %d, failed %d, unfinished %d"
+        % (i, stats["acked"], stats["failed"], left),
+        flush=True,
+    )
+    if stats["acked"] == 0:
+        fail("no record acknowledged")
+
+
+def cmd_consume_all(bootstrap, topic, out_file):
+    values = confluent_consume_all(bootstrap, topic, timeout_s=60)
+    with open(out_file, "w") as f:
+        for v in values:
+            f.write(v + "\n")
+    print("consumer: read %d records" % len(values))
+
+
+# ---- bad input ------------------------------------------------------------------------------------
+
+
+def send_and_wait(host, port, data, what, wait_s=3.0):
+    """Sends data; returns 'closed' or 'answered' (bytes came back) or 'open'."""
+    s = socket.create_connection((host, port), timeout=wait_s)
+    try:
+        s.sendall(data)
+        s.settimeout(wait_s)
+        got = s.recv(65536)
+        result = "answered" if got else "closed"
+    except socket.timeout:
+        result = "open"
+    except (ConnectionResetError, BrokenPipeError):
+        result = "closed"
+    s.close()
+    print("garbage: %-40s -> %s" % (what, result), flush=True)
+    return result
+
+
+def request(api_key, version, corr, body=b"", client=b"garbage-test"):
+    header = struct.pack(">hhih", api_key, version, corr, len(client)) + client
+    frame = header + body
+    return struct.pack(">i", len(frame)) + frame
+
+
+def cmd_garbage(host, port):
+    port = int(port)
+    cases = [
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP request", ("closed",)),
+        (struct.pack(">i", -5) + b"xxxx", "negative frame size", ("closed",)),
+        (struct.pack(">i", 0x7FFFFFF0) + b"x" * 100, "frame over socket.request.max.bytes", ("closed",)),
+        (struct.pack(">i", 3) + b"abc", "frame shorter than a header", ("closed",)),
+        (request(999, 0, 7), "unknown API key", ("closed", "answered")),
+        (request(3, 99, 8), "unsupported Metadata version", ("closed", "answered")),
+        (request(0, 7, 9, b"\xff" * 40), "Produce v7 with a garbage body", ("closed", "answered")),
+        (bytes(range(255, -1, -1)) * 8, "binary noise", ("closed",)),
+    ]
+    bad = 0
+    for data, what, allowed in cases:
+        r = send_and_wait(host, port, data, what)
+        if r not in allowed:
+            print("garbage: %s: expected %s, got %s" % (what, " or ".join(allowed), r))
+            bad += 1
+    # A client that stalls half-way through a frame must not block the others.
+    stalled = socket.create_connection((host, port))
+    stalled.sendall(struct.pack(">i", 1000) + b"\x00\x03")
+    r = send_and_wait(host, port, request(18, 0, 10), "ApiVersions beside a stalled client")
+    if r != "answered":
+        bad += 1
+    stalled.close()
+    if bad:
+        fail("%d bad-input cases misbehaved" % bad)
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        sys.exit(2)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "confluent":
+        cmd_confluent(args[0], args[1], int(args[2]))
+    elif cmd == "kafka-python":
+        cmd_kafka_python(args[0], args[1], int(args[2]))
+    elif cmd == "produce-log":
+        cmd_produce_log(args[0], args[1], float(args[2]), args[3])
+    elif cmd == "consume-all":
+        cmd_consume_all(args[0], args[1], args[2])
+    elif cmd == "garbage":
+        cmd_garbage(args[0], args[1])
+    else:
+        print(__doc__)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
