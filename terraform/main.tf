@@ -89,7 +89,8 @@ resource "google_compute_instance" "lab" {
   }
 
   # Runs as root at every boot: installs git and Docker, clones the lab at the ref,
-  # builds the images and starts the compose stack (idempotent; see the script).
+  # builds the images and starts the compose stack (idempotent; see the script).  A new
+  # URL, ref or profile changes the script, which replaces the VM (the provider forces it).
   metadata_startup_script = templatefile("${path.module}/startup.sh.tftpl", {
     repository_url  = var.repository_url
     repository_ref  = var.repository_ref
@@ -99,13 +100,4 @@ resource "google_compute_instance" "lab" {
   shielded_instance_config {
     enable_secure_boot = true
   }
-
-  # A new ref or URL re-runs the startup script on a new VM, not on a half-updated one.
-  lifecycle {
-    replace_triggered_by = [terraform_data.source]
-  }
-}
-
-resource "terraform_data" "source" {
-  input = "${var.repository_url}@${var.repository_ref}:${var.compose_profile}"
 }
