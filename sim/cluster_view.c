@@ -320,6 +320,7 @@ void cluster_view_apply(cluster_view *v, int64_t t_us, const observe_event *ev) 
         apply_group(v, ev);
         break;
     case OBSERVE_METADATA_COMMIT: /* the quorum's bookkeeping: nothing to draw */
+    case OBSERVE_OFFSET_LOAD:     /* a new coordinator read what was committed: unchanged */
         break;
     default:
         v->invalid++;
