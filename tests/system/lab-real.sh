@@ -84,6 +84,7 @@ vals = [int(float(v)) for _, v in json.load(sys.stdin)["data"]["result"][0]["val
 runs = [v for i, v in enumerate(vals) if i == 0 or vals[i - 1] != v]
 print(" ".join(map(str, runs)))') || die "query_range failed"
 say "brokers online over time: $history"
+say "largest group lag seen: $(query "max_over_time(max(sum by (consumergroup) (kafka_consumergroup_lag))[$((now - t0))s:1s])"), now: $(query 'max(sum by (consumergroup) (kafka_consumergroup_lag))')"
 case " $history " in
 *" 3 2 3 "*) say "ok: 3 -> 2 -> 3 in Prometheus's history" ;;
 *) die "brokers online did not go 3 -> 2 -> 3: $history" ;;
