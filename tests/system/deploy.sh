@@ -81,12 +81,26 @@ if need promtool "promtool check config"; then
     for cfg in docker/prometheus.yml docker/local/prometheus.yml; do
         check "promtool check config $cfg" promtool check config "$cfg"
     done
-    check "grafana provisioning parses" "$PY" -c 'import sys, yaml, json
+    check "grafana: provisioned datasource is the one every panel uses" "$PY" -c 'import sys, yaml, json
 for p in sys.argv[1:3]:
     d = yaml.safe_load(open(p)); assert d["apiVersion"] == 1, p
-assert yaml.safe_load(open(sys.argv[1]))["datasources"][0]["url"] == "http://prometheus:9090"
-json.load(open(sys.argv[3]))' docker/grafana/provisioning/datasources/prometheus.yml \
+ds = yaml.safe_load(open(sys.argv[1]))["datasources"][0]
+assert ds["url"] == "http://prometheus:9090", ds["url"]
+dash = json.load(open(sys.argv[3]))
+for panel in dash["panels"]:
+    for x in [panel] + panel["targets"]:
+        assert x["datasource"]["uid"] == ds["uid"], (panel["title"], x["datasource"])' docker/grafana/provisioning/datasources/prometheus.yml \
         docker/grafana/provisioning/dashboards/streamlab.yml docker/grafana/dashboards/streamlab.json
+fi
+
+# Every panel's query is valid PromQL: promtool checks them as recording rules.
+if command -v promtool >/dev/null; then
+    "$PY" -c 'import json, sys
+rules = [{"record": "panel_%d_%s" % (p["id"], t["refId"]), "expr": t["expr"]}
+         for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]
+print(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))' \
+        docker/grafana/dashboards/streamlab.json >"$T/panels.rules.json"
+    check "every panel query is valid PromQL (promtool check rules)" promtool check rules "$T/panels.rules.json"
 fi
 
 # ---- Dockerfile ------------------------------------------------------------------------------

@@ -88,6 +88,16 @@ runs = [v for i, v in enumerate(vals) if i == 0 or vals[i - 1] != v]
 print(" ".join(map(str, runs)))') || die "query_range failed"
 say "brokers online over time: $history"
 say "largest group lag seen: $(query "max_over_time(max(sum by (consumergroup) (kafka_consumergroup_lag))[$((now - t0))s:1s])"), now: $(query 'max(sum by (consumergroup) (kafka_consumergroup_lag))')"
+# Every Grafana panel's query has data here (the dashboard cannot be empty for ever).
+empty=$("$PY" -c 'import json, sys, urllib.parse, urllib.request
+for p in json.load(open(sys.argv[1]))["panels"]:
+    for t in p["targets"]:
+        url = sys.argv[2] + "/api/v1/query?" + urllib.parse.urlencode({"query": t["expr"]})
+        if not json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]:
+            print("%s: %s" % (p["title"], t["expr"]))' docker/grafana/dashboards/streamlab.json "$PROM") ||
+    die "querying the dashboard's panels failed"
+[ -z "$empty" ] || die "panels with no data: $empty"
+say "every dashboard panel has data"
 case " $history " in
 *" 3 2 3 "*) say "ok: 3 -> 2 -> 3 in Prometheus's history" ;;
 *) die "brokers online did not go 3 -> 2 -> 3: $history" ;;
