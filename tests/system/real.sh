@@ -7,6 +7,7 @@
 #      subscribe + commit (a new member resumes at the committed offsets);
 #   3. kafka-python: the same;
 #   4. kafkajs 2.2.4 (tools/node, installed by tools/install-deps.sh): producer, group;
+#   4b. build/streamlab-lab for 10 s: every acknowledged record read by its group;
 #   5. bad input: garbage, bad sizes, unknown APIs, a stalled client; then kcat -L;
 #   6. kill -9 of a broker while a producer (acks=all, min.insync.replicas=2) runs;
 #      the broker restarts, rejoins every ISR, and every acknowledged record is read;
@@ -107,6 +108,15 @@ timeout 90 $PY tests/system/real_clients.py kafka-python-group "$bootstrap" kafk
 step "kafkajs"
 NODE_PATH=$root/tools/node/node_modules timeout 90 node tests/system/real_kafkajs.js "$bootstrap" kafkajs-topic 2000 ||
     bad "kafkajs"
+
+step "streamlab-lab (3 producers, groups of 1, 2 and 3 consumers)"
+if [ -x build/streamlab-lab ]; then
+    if timeout 90 build/streamlab-lab --bootstrap "$bootstrap" --seconds 10 --rate 200 >"$work/lab.log" 2>&1; then
+        ok "$(tail -1 "$work/lab.log")"
+    else
+        bad "streamlab-lab: $(tail -5 "$work/lab.log")"
+    fi
+fi
 
 step "bad input"
 timeout 60 $PY tests/system/real_clients.py garbage 127.0.0.1 "$port1" || bad "bad input"
