@@ -192,11 +192,18 @@ build/tests/test_real%: build/asan/tests/test_real%.o $(REAL_OBJ_SAN) build/asan
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS_SAN) $^ -o $@ $(TEST_LIBS) $(REAL_LIBS)
 
+# build/streamlab-lab: the seed lab's clients on librdkafka (real/lab/).
+LAB_LIBS := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka) -lpthread
+all: build/streamlab-lab
+build/streamlab-lab: build/obj/real/lab/lab.o
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_O2) $^ -o $@ $(LAB_LIBS)
+
 .PHONY: cluster test-real
 # Three brokers on loopback; the last line of output is "bootstrap: ...".
 cluster: build/streamlab-broker
 	@real/cluster.sh start
-test-real: build/streamlab-broker build/asan/streamlab-broker
+test-real: build/streamlab-broker build/asan/streamlab-broker build/streamlab-lab
 	@tests/system/real.sh
 test: test-real
 # ---- end real mode ----

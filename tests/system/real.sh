@@ -2,10 +2,12 @@
 # real.sh — real Kafka clients against three real-mode brokers on loopback (issue 6).
 #
 # One cluster (real/cluster.sh, brokers built with ASan+UBSan) serves every step:
-#   1. kcat: metadata (-L), produce with acks=all, consume;
-#   2. confluent-kafka-python: admin CreateTopics, producer acks=all, consumer;
+#   1. kcat: metadata (-L), produce with acks=all, consume, consume in a group (-G);
+#   2. confluent-kafka-python: admin CreateTopics, producer acks=all, consumer, group
+#      subscribe + commit (a new member resumes at the committed offsets);
 #   3. kafka-python: the same;
-#   4. kafkajs 2.2.4 (tools/node, installed by tools/install-deps.sh): producer;
+#   4. kafkajs 2.2.4 (tools/node, installed by tools/install-deps.sh): producer, group;
+#   4b. build/streamlab-lab for 10 s: every acknowledged record read by its group;
 #   5. bad input: garbage, bad sizes, unknown APIs, a stalled client; then kcat -L;
 #   6. kill -9 of a broker while a producer (acks=all, min.insync.replicas=2) runs;
 #      the broker restarts, rejoins every ISR, and every acknowledged record is read;
@@ -85,15 +87,36 @@ else
     bad "kcat produce failed"
 fi
 
+kcat -b "$bootstrap" -G kcat-group -X auto.offset.reset=earliest -X enable.auto.commit=true \
+    -X auto.commit.interval.ms=100 -e -q kcat-topic >"$work/kcat-group.txt" 2>"$work/kcat-group.err" || true
+if [ "$(sort "$work/kcat-group.txt")" = "$(sort "$work/kcat-in.txt")" ]; then
+    ok "kcat -G kcat-group consumed the 1000 records in a consumer group"
+else
+    bad "kcat -G consumed $(wc -l <"$work/kcat-group.txt") records, expected 1000: $(tail -2 "$work/kcat-group.err")"
+fi
+
 step "confluent-kafka-python"
 timeout 90 $PY tests/system/real_clients.py confluent "$bootstrap" confluent-topic 2000 || bad "confluent-kafka"
+timeout 90 $PY tests/system/real_clients.py confluent-group "$bootstrap" confluent-topic confluent-group 2000 ||
+    bad "confluent-kafka group"
 
 step "kafka-python"
 timeout 90 $PY tests/system/real_clients.py kafka-python "$bootstrap" kafka-python-topic 2000 || bad "kafka-python"
+timeout 90 $PY tests/system/real_clients.py kafka-python-group "$bootstrap" kafka-python-topic kafka-python-group 2000 ||
+    bad "kafka-python group"
 
 step "kafkajs"
 NODE_PATH=$root/tools/node/node_modules timeout 90 node tests/system/real_kafkajs.js "$bootstrap" kafkajs-topic 2000 ||
     bad "kafkajs"
+
+step "streamlab-lab (3 producers, groups of 1, 2 and 3 consumers)"
+if [ -x build/streamlab-lab ]; then
+    if timeout 90 build/streamlab-lab --bootstrap "$bootstrap" --seconds 10 --rate 200 >"$work/lab.log" 2>&1; then
+        ok "$(tail -1 "$work/lab.log")"
+    else
+        bad "streamlab-lab: $(tail -5 "$work/lab.log")"
+    fi
+fi
 
 step "bad input"
 timeout 60 $PY tests/system/real_clients.py garbage 127.0.0.1 "$port1" || bad "bad input"
@@ -109,10 +132,15 @@ else
 fi
 
 step "kill -9 a broker under acks=all load"
+rm -f "$work/acked.txt" "$work/acked.txt.done"
 timeout 180 $PY tests/system/real_clients.py produce-log "$bootstrap" crash-topic 16 "$work/acked.txt" \
     >"$work/producer.log" 2>&1 &
 producer=$!
-sleep 4
+sleep 1 # the producer creates the topic
+timeout 180 $PY tests/system/real_clients.py group-follow "$bootstrap" crash-topic crash-group \
+    "$work/acked.txt" "$work/group-consumed.txt" 90 >"$work/group-consumer.log" 2>&1 &
+follower=$!
+sleep 3
 real/cluster.sh kill 2
 sleep 4
 real/cluster.sh restart 2
@@ -120,6 +148,11 @@ if wait $producer; then
     tail -1 "$work/producer.log"
 else
     bad "the producer failed: $(tail -3 "$work/producer.log")"
+fi
+if wait $follower; then
+    ok "$(tail -1 "$work/group-consumer.log") (it kept consuming through the crash)"
+else
+    bad "group consumer during the crash: $(tail -3 "$work/group-consumer.log")"
 fi
 timeout 120 $PY tests/system/real_clients.py consume-all "$bootstrap" crash-topic "$work/consumed.txt" ||
     bad "consume after the crash"
@@ -177,6 +210,12 @@ fi
 leaders=$(cat "$work"/metrics-*.txt | sed -n 's/^kafka_server_replicamanager_leadercount //p' |
     awk '{s += $1} END {print s + 0}')
 partitions=$(kcat -b "$bootstrap" -L -m 5 | grep -c '^    partition' || true)
+if grep -q '^kafka_consumergroup_lag{consumergroup="kafka-python-group",topic="kafka-python-topic",partition="[0-9]"} 0$' \
+    "$work"/metrics-*.txt; then
+    ok "kafka_consumergroup_lag of kafka-python-group is exported by its coordinator (0 after the commit)"
+else
+    bad "no kafka_consumergroup_lag for kafka-python-group"
+fi
 if [ "$leaders" -eq "$partitions" ]; then
     ok "leadercount summed over the brokers: $leaders, one per partition"
 else

@@ -6,9 +6,16 @@ Run with Debian's /usr/bin/python3 (python3-confluent-kafka, python3-kafka).
   real_clients.py confluent BOOTSTRAP TOPIC N     admin-create TOPIC, produce N with acks=all,
                                                   read them back; exit 0 when all N come back
   real_clients.py kafka-python BOOTSTRAP TOPIC N  the same with kafka-python
+  real_clients.py confluent-group BOOTSTRAP TOPIC GROUP N
+                                                  subscribe in GROUP, read TOPIC's N records,
+                                                  commit; a new member resumes at the end
+  real_clients.py kafka-python-group BOOTSTRAP TOPIC GROUP N   the same with kafka-python
   real_clients.py produce-log BOOTSTRAP TOPIC SECONDS ACKED_FILE
                                                   produce with acks=all for SECONDS, writing each
                                                   acknowledged value to ACKED_FILE
+  real_clients.py group-follow BOOTSTRAP TOPIC GROUP ACKED_FILE OUT_FILE SECONDS
+                                                  a group member reading while produce-log runs,
+                                                  until it has every acknowledged record
   real_clients.py consume-all BOOTSTRAP TOPIC OUT_FILE
                                                   read every partition from the start to its end
                                                   offset, writing each value to OUT_FILE
@@ -135,6 +142,77 @@ def cmd_kafka_python(bootstrap, topic, n):
     print("kafka-python: created %s, produced %d acks=all, consumed %d" % (topic, n, len(got)))
 
 
+# ---- consumer groups -----------------------------------------------------------------------------
+
+
+def cmd_confluent_group(bootstrap, topic, group, n):
+    """Subscribe in a group, read the topic's n records, commit; a new member of the
+    group then finds the committed offsets at the end of every partition."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    conf = {
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": 10000,
+    }
+    c = Consumer(conf)
+    c.subscribe([topic])
+    seen, deadline = set(), time.time() + 60
+    while len(seen) < n and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None or m.error():
+            continue
+        seen.add((m.partition(), m.offset()))
+    if len(seen) < n:
+        fail("confluent group %s read %d of %d" % (group, len(seen), n))
+    c.commit(asynchronous=False)
+    parts = [TopicPartition(topic, p) for p in sorted({p for p, _ in seen})]
+    committed = sum(tp.offset for tp in c.committed(parts, timeout=10))
+    c.close()
+    if committed != n:
+        fail("confluent group %s committed offsets sum to %d, expected %d" % (group, committed, n))
+    c = Consumer(conf)
+    c.subscribe([topic])
+    again, end = 0, time.time() + 8
+    while time.time() < end:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            again += 1
+    c.close()
+    if again:
+        fail("confluent group %s: a new member re-read %d committed records" % (group, again))
+    print("confluent-kafka group %s: subscribed, read %d, committed, a new member resumed at the end" % (group, n))
+
+
+def cmd_kafka_python_group(bootstrap, topic, group, n):
+    from kafka import KafkaConsumer, TopicPartition
+
+    servers = bootstrap.split(",")
+    c = KafkaConsumer(
+        topic,
+        bootstrap_servers=servers,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=1000,
+    )
+    seen, deadline = 0, time.time() + 60
+    while seen < n and time.time() < deadline:
+        for records in c.poll(timeout_ms=500).values():
+            seen += len(records)
+    if seen < n:
+        fail("kafka-python group %s read %d of %d" % (group, seen, n))
+    c.commit()
+    parts = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic)]
+    committed = sum(c.committed(tp) or 0 for tp in parts)
+    c.close()
+    if committed != n:
+        fail("kafka-python group %s committed offsets sum to %d, expected %d" % (group, committed, n))
+    print("kafka-python group %s: subscribed, read %d, committed %d" % (group, seen, committed))
+
+
 # ---- produce through a broker crash ------------------------------------------------------------
 
 
@@ -171,6 +249,7 @@ def cmd_produce_log(bootstrap, topic, seconds, acked_file):
         p.poll(0.002)
     left = p.flush(90)
     out.close()
+    open(acked_file + ".done", "w").close()
     print(
         "producer: sent %d, acked %d, failed %d, unfinished %d"
         % (i, stats["acked"], stats["failed"], left),
@@ -178,6 +257,42 @@ def cmd_produce_log(bootstrap, topic, seconds, acked_file):
     )
     if stats["acked"] == 0:
         fail("no record acknowledged")
+
+
+def cmd_group_follow(bootstrap, topic, group, acked_file, out_file, deadline_s):
+    """A group member that reads while the producer runs (and a broker dies), until it
+    has every acknowledged record (the producer's ACKED_FILE.done says the list is
+    final) or deadline_s passes; writes what it read to OUT_FILE."""
+    import os
+
+    from confluent_kafka import Consumer
+
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "auto.commit.interval.ms": 500,
+            "session.timeout.ms": 10000,
+        }
+    )
+    c.subscribe([topic])
+    seen, acked, end = set(), None, time.time() + deadline_s
+    while time.time() < end:
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            seen.add(m.value().decode())
+        if acked is None and os.path.exists(acked_file + ".done"):
+            acked = set(open(acked_file).read().split())
+        if acked is not None and acked <= seen:
+            break
+    c.close()
+    with open(out_file, "w") as f:
+        f.write("\n".join(sorted(seen)) + "\n")
+    missing = len(acked - seen) if acked is not None else -1
+    print("group consumer %s: read %d distinct records, missing %d acknowledged" % (group, len(seen), missing))
+    if missing != 0:
+        fail("the group consumer did not read every acknowledged record")
 
 
 def cmd_consume_all(bootstrap, topic, out_file):
@@ -252,8 +367,14 @@ def main():
         cmd_confluent(args[0], args[1], int(args[2]))
     elif cmd == "kafka-python":
         cmd_kafka_python(args[0], args[1], int(args[2]))
+    elif cmd == "confluent-group":
+        cmd_confluent_group(args[0], args[1], args[2], int(args[3]))
+    elif cmd == "kafka-python-group":
+        cmd_kafka_python_group(args[0], args[1], args[2], int(args[3]))
     elif cmd == "produce-log":
         cmd_produce_log(args[0], args[1], float(args[2]), args[3])
+    elif cmd == "group-follow":
+        cmd_group_follow(args[0], args[1], args[2], args[3], args[4], float(args[5]))
     elif cmd == "consume-all":
         cmd_consume_all(args[0], args[1], args[2])
     elif cmd == "garbage":

@@ -1,7 +1,7 @@
 // real_kafkajs.js — kafkajs 2.2.4 against a streamlab real-mode cluster.
 //   node real_kafkajs.js BOOTSTRAP TOPIC N
 // Produces N records with acks=all (-1), then reads them back with a consumer
-// group when GROUPS=1 in the environment; exits 0 when every record came back.
+// group (unless KAFKAJS_GROUP=0); exits 0 when every record came back.
 'use strict';
 const { Kafka, logLevel } = require('kafkajs');
 
@@ -63,6 +63,6 @@ async function consumeGroup() {
   const acked = await produce();
   if (acked !== n) fail('acked ' + acked + ' of ' + n);
   let line = 'kafkajs: created ' + topic + ', produced ' + acked + ' acks=all';
-  if (process.env.GROUPS === '1') line += ', group consumer read ' + (await consumeGroup());
+  if (process.env.KAFKAJS_GROUP !== '0') line += ', group consumer read ' + (await consumeGroup());
   console.log(line);
 })().catch((e) => fail(e.stack || String(e)));
