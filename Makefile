@@ -240,7 +240,7 @@ test-real: build/fuzz/fuzz_request
 # on this machine, rendered into docker/local/ by docker/render.py.
 .PHONY: test-deploy render-deploy lab-real lab-real-stop
 test: test-deploy
-test-deploy: build/streamlab-broker
+test-deploy: build/streamlab-broker build/streamlab-lab
 	@tests/system/deploy.sh
 render-deploy:
 	@docker/render.py

@@ -70,7 +70,7 @@ IMAGES = {
 }
 
 # The lab clients' command line inside the compose network (build/streamlab-lab).
-LAB_COMMAND = '["--bootstrap", "haproxy:9092"]'
+LAB_COMMAND = '["--bootstrap", "haproxy:9092", "--seconds", "0"]'  # 0: run until stopped
 
 
 # Profile "kafka" only: consumer lag of Apache Kafka's groups (a scrape that fails in the

@@ -91,7 +91,7 @@ start() {
     done
     wait_url "http://$STATS/stats" 10 || die "haproxy did not start: see $RUN/haproxy.log"
     wait_url "http://$PROM/-/ready" 30 || die "prometheus did not start: see $RUN/prometheus.log"
-    launch lab "$LAB" --bootstrap "$BOOTSTRAP"
+    launch lab "$LAB" --bootstrap "$BOOTSTRAP" --seconds 0 # until stopped
     status
 }
 

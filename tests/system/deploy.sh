@@ -8,8 +8,8 @@
 #   queries is exported by a scrape target (HAProxy's exporter and a broker, both started
 #   here on free ports) or is `up`; terraform/ parses (@cdktf/hcl2json) and has its
 #   resources, variables and outputs; the workflows parse and name their steps.
-#   and, when the lab clients build, `make lab-real` end to end (tests/system/lab-real.sh,
-#   about a minute; LAB_REAL=0 skips it).
+#   and `make lab-real` end to end (tests/system/lab-real.sh, about a minute; LAB_REAL=0
+#   skips it).
 #
 # One line per check: "ok - ...", "not ok - ...: why", "skip - ...: why". Last line
 # exactly "deploy: P passed, F failed"; exit status 1 when any check failed.
@@ -117,8 +117,6 @@ fi
 for target in $(sed -n 's/^RUN make .*-j[^ ]* \(.*\)$/\1/p' docker/Dockerfile); do
     if make -n "$target" >/dev/null 2>&1; then
         ok "Dockerfile's make target $target exists"
-    elif [ "$target" = build/streamlab-lab ]; then
-        skip "Dockerfile's make target $target" "not in the Makefile yet (real mode's lab clients)"
     else
         fail "Dockerfile's make target $target" "make has no rule for it"
     fi
@@ -234,11 +232,9 @@ check "workflows parse: ci in debian:12 runs make test; deploy's inputs and step
     "$PY" "$CHECKS" workflows .github/workflows/ci.yml .github/workflows/deploy.yml
 
 # ---- the local lab end to end --------------------------------------------------------------------
-# LAB_REAL=0 skips it; it needs the lab clients (build/streamlab-lab) and ports 19xxx.
+# About a minute, on ports 19xxx; LAB_REAL=0 skips it.
 if [ "${LAB_REAL:-1}" = 0 ]; then
     skip "make lab-real end to end" "LAB_REAL=0"
-elif ! make -n build/streamlab-lab >/dev/null 2>&1; then
-    skip "make lab-real end to end" "no build/streamlab-lab target yet (real mode's lab clients)"
 elif tools/lab-real.sh status 2>/dev/null | grep -q running; then
     skip "make lab-real end to end" "a lab is running here (make lab-real-stop first)"
 else
