@@ -7,8 +7,8 @@
 #   the Dockerfile's stages build targets the Makefile has; every metric a Grafana panel
 #   queries is exported by a scrape target (HAProxy's exporter and a broker, both started
 #   here on free ports) or is `up`; terraform/ parses (@cdktf/hcl2json) and has its
-#   resources, variables and outputs; the workflows parse and name their steps.
-#   and `make lab-real` end to end (tests/system/lab-real.sh, about a minute; LAB_REAL=0
+#   resources, variables and outputs; the workflows parse and name their steps; and
+#   `make lab-real` end to end (tests/system/lab-real.sh, about a minute; LAB_REAL=0
 #   skips it).
 #
 # One line per check: "ok - ...", "not ok - ...: why", "skip - ...: why". Last line
@@ -155,7 +155,9 @@ start_broker() {
     PIDS+=($!)
     wait_http "http://127.0.0.1:$mport/metrics" "$out"
 }
-if [ -x "$broker" ]; then
+if [ ! -x "$broker" ]; then
+    fail "streamlab-broker" "$broker is missing (make test-deploy builds it)"
+else
     # Every rendered broker config is one streamlab-broker accepts.
     for config in docker/broker-{1,2,3}.properties docker/local/broker-{1,2,3}.properties; do
         if start_broker "$config" "$T/accept.metrics"; then
@@ -174,25 +176,10 @@ if [ -x "$broker" ]; then
     else
         fail "streamlab-broker serves /metrics" "$(tail -n 3 "$T/broker.metrics.log" | tr '\n' ' ')"
     fi
-elif ls real/*.c >/dev/null 2>&1; then
-    grep -ohE '"kafka_[a-z0-9_]+' real/*.c | tr -d '"' | sort -u | sed 's/^/# TYPE /; s/$/ gauge/' >"$T/broker.names"
-    skip "streamlab-broker /metrics" "$broker not built; names from real/*.c ($(wc -l <"$T/broker.names"))"
-    sources+=("brokers=$T/broker.names")
-else
-    skip "broker metric names" "real/ is not merged yet: panels are checked against haproxy only"
 fi
-if [ ${#sources[@]} -gt 0 ]; then
-    if [ ${#sources[@]} -lt 2 ] && [ ! -d real ]; then
-        # Without the broker only the non-broker panels can be held to their targets.
-        "$PY" "$CHECKS" panels docker/grafana/dashboards/streamlab.json docker/prometheus.yml \
-            "${sources[@]}" >"$T/panels" 2>&1
-        grep -v 'kafka_' "$T/panels" | grep -q 'is exported by no' &&
-            fail "dashboard panels query exported metrics" "$(grep -v kafka_ "$T/panels" | tr '\n' ' ')" ||
-            skip "dashboard panels query exported metrics" "broker metrics unknown until real/ is merged"
-    else
-        check "every dashboard panel queries a metric some scrape target exports" \
-            "$PY" "$CHECKS" panels docker/grafana/dashboards/streamlab.json docker/prometheus.yml "${sources[@]}"
-    fi
+if [ ${#sources[@]} -eq 2 ]; then
+    check "every dashboard panel queries a metric some scrape target exports" \
+        "$PY" "$CHECKS" panels docker/grafana/dashboards/streamlab.json docker/prometheus.yml "${sources[@]}"
 fi
 
 # Profile "kafka": Apache Kafka with the JMX exporter, whose rules give Kafka's MBeans the
