@@ -122,6 +122,25 @@ for target in $(sed -n 's/^RUN make .*-j[^ ]* \(.*\)$/\1/p' docker/Dockerfile); 
     fi
 done
 
+# The runtime stage installs the package of every shared library the binaries link
+# (readelf's NEEDED, found through ldd, owned per dpkg -S; libc6 is in the base image).
+runtime_pkgs=" libc6 $(sed -n '/^FROM .* AS runtime$/,/^FROM/s/.*apt-get install -y --no-install-recommends \([^\\]*\).*/\1/p' docker/Dockerfile) "
+for target in $(sed -n 's/^RUN make .*-j[^ ]* \(.*\)$/\1/p' docker/Dockerfile); do
+    [ -x "$target" ] || continue
+    missing=""
+    for soname in $(readelf -d "$target" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        path=$(ldd "$target" | awk -v s="$soname" '$1 == s { print $3 }')
+        pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
+        [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+        case "$runtime_pkgs" in *" ${pkg:-?} "*) ;; *) missing+=" $soname(${pkg:-unknown})" ;; esac
+    done
+    if [ -z "$missing" ]; then
+        ok "Dockerfile's runtime stage has every library $target links"
+    else
+        fail "Dockerfile's runtime stage has every library $target links" "missing:$missing"
+    fi
+done
+
 # ---- metrics the dashboard queries ----------------------------------------------------------
 sources=()
 # HAProxy's exporter, from the local config on free ports.
