@@ -109,20 +109,34 @@ status() {
         alive "$name" && state="running (pid $(pid_of "$name"))"
         printf '  %-11s %s\n' "$name" "$state"
     done
-    local q='sum(up%7Bjob%3D%22brokers%22%7D)'
     cat <<EOF
 
 Where to look:
-  Prometheus        http://$PROM/graph   (brokers online: sum(up{job="brokers"}))
-  brokers online    http://$PROM/graph?g0.expr=$q&g0.tab=0&g0.range_input=15m
-  consumer lag      http://$PROM/graph?g0.expr=sum%20by%20(consumergroup)%20(kafka_consumergroup_lag)&g0.tab=0
+  dashboard         $(dashboard_url)
+                    (Prometheus's graph page with every Grafana panel's query)
+  Prometheus        http://$PROM/graph, e.g. sum(up{job="brokers"}) = brokers online
   HAProxy stats     http://$STATS/stats
   broker /metrics   http://127.0.0.1:$(metrics_port 1)/metrics (and $(metrics_port 2), $(metrics_port 3))
   Kafka bootstrap   $BOOTSTRAP (through HAProxy), e.g. kcat -b $BOOTSTRAP -L
   logs              $RUN/*.log
+  the same lab, simulated and drawn: build/streamlab-viz --live scenarios/lab.json
 Try:  tools/lab-real.sh kill 2; sleep 30; tools/lab-real.sh restart 2
 Stop: make lab-real-stop
 EOF
+}
+
+# dashboard_url: the Grafana dashboard's queries (docker/grafana/dashboards/streamlab.json)
+# as panels of Prometheus's graph page, last 15 minutes.
+dashboard_url() {
+    /usr/bin/python3 - "$PROM" docker/grafana/dashboards/streamlab.json <<'PY'
+import json, sys, urllib.parse
+prom, path = sys.argv[1], sys.argv[2]
+exprs = [t["expr"] for p in json.load(open(path))["panels"] for t in p["targets"]]
+q = {}
+for i, e in enumerate(exprs):
+    q.update({"g%d.expr" % i: e, "g%d.tab" % i: "0", "g%d.range_input" % i: "15m"})
+print("http://%s/graph?%s" % (prom, urllib.parse.urlencode(q)))
+PY
 }
 
 broker_arg() {
