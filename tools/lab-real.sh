@@ -59,8 +59,8 @@ halt() {
 metrics_port() { sed -n 's/^metrics\.port=//p' "$CONF/broker-$1.properties"; }
 # wait_url URL SECONDS: until URL answers
 wait_url() {
-    local i
-    for i in $(seq 1 $(($2 * 5))); do
+    local _
+    for _ in $(seq 1 $(($2 * 5))); do
         curl -fs --max-time 1 -o /dev/null "$1" && return 0
         sleep 0.2
     done

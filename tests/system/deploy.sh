@@ -48,8 +48,8 @@ need() { command -v "$1" >/dev/null || { fail "$2" "$1 is not installed (run too
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # wait_http URL FILE: up to 10 s for URL to answer 200, body in FILE
 wait_http() {
-    local i
-    for i in $(seq 1 50); do
+    local _
+    for _ in $(seq 1 50); do
         curl -fsS --max-time 2 "$1" -o "$2" 2>/dev/null && return 0
         sleep 0.2
     done
@@ -114,7 +114,9 @@ elif [ "$dockerfile_ok" -eq 1 ]; then
     ok "Dockerfile: stages build, runtime, broker, lab on debian:bookworm-slim"
 fi
 # The images build these make targets.
-for target in $(sed -n 's/^RUN make .*-j[^ ]* \(.*\)$/\1/p' docker/Dockerfile); do
+image_targets=$(sed -n 's/^RUN make .*-j[^ ]* \(.*\)$/\1/p' docker/Dockerfile)
+[ -n "$image_targets" ] || fail "Dockerfile builds make targets" "no 'RUN make -jN TARGET...' line"
+for target in $image_targets; do
     if make -n "$target" >/dev/null 2>&1; then
         ok "Dockerfile's make target $target exists"
     else
@@ -125,7 +127,7 @@ done
 # The runtime stage installs the package of every shared library the binaries link
 # (readelf's NEEDED, found through ldd, owned per dpkg -S; libc6 is in the base image).
 runtime_pkgs=" libc6 $(sed -n '/^FROM .* AS runtime$/,/^FROM/s/.*apt-get install -y --no-install-recommends \([^\\]*\).*/\1/p' docker/Dockerfile) "
-for target in $(sed -n 's/^RUN make .*-j[^ ]* \(.*\)$/\1/p' docker/Dockerfile); do
+for target in $image_targets; do
     [ -x "$target" ] || continue
     missing=""
     for soname in $(readelf -d "$target" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
@@ -203,10 +205,13 @@ fi
 
 # Profile "kafka": Apache Kafka with the JMX exporter, whose rules give Kafka's MBeans the
 # names above (every kafka_server_/controller_/log_ name the broker exports).
-grep -q '^FROM ${KAFKA_IMAGE}$' docker/kafka/Dockerfile &&
-    grep -q 'jmx_prometheus_javaagent.jar=9404:' docker/kafka/Dockerfile &&
-    ok "docker/kafka/Dockerfile: apache/kafka with the JMX exporter on 9404" ||
+# shellcheck disable=SC2016 # a literal ${KAFKA_IMAGE}
+if grep -q '^FROM ${KAFKA_IMAGE}$' docker/kafka/Dockerfile &&
+    grep -q 'jmx_prometheus_javaagent.jar=9404:' docker/kafka/Dockerfile; then
+    ok "docker/kafka/Dockerfile: apache/kafka with the JMX exporter on 9404"
+else
     fail "docker/kafka/Dockerfile" "not FROM \${KAFKA_IMAGE} with the JMX exporter agent on 9404"
+fi
 broker_metrics=()
 [ -s "$T/broker.metrics" ] && broker_metrics=("$T/broker.metrics")
 check "JMX exporter rules map Kafka's MBeans to streamlab-broker's metric names" \
