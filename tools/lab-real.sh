@@ -44,11 +44,11 @@ launch() {
 }
 # halt NAME SIGNAL: signal NAME's process and wait (up to 10 s) for it to end
 halt() {
-    local name=$1 sig=$2 pid i
+    local name=$1 sig=$2 pid _
     pid=$(pid_of "$name")
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         kill "-$sig" "$pid" 2>/dev/null || true
-        for i in $(seq 1 100); do
+        for _ in $(seq 1 100); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
