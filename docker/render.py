@@ -166,6 +166,11 @@ def render(topo_name):
         "haproxy_metrics": "%s:%d" % (topo["haproxy_host"], topo["stats_port"]),
         "extra_jobs": KAFKA_EXPORTER_JOB if topo_name == "compose" else ""})
 
+    if topo_name == "local":
+        out["lab-real.env"] = fill("lab-real.env.in", {
+            "header": HEADER, "cluster_name": topo["cluster_name"],
+            "listen_host": topo["listen_host"], "bootstrap_port": topo["bootstrap_port"],
+            "prometheus_port": topo["prometheus_port"], "stats_port": topo["stats_port"]})
     if topo_name == "compose":
         streamlab = "\n".join(
             fill("compose-broker.yml.in", broker_values(topo, i)) for i in BROKER_IDS)

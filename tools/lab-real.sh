@@ -19,9 +19,9 @@ RUN=build/lab-real
 CONF=docker/local
 BROKER=${BUILD:-build}/streamlab-broker
 LAB=${BUILD:-build}/streamlab-lab
-BOOTSTRAP=127.0.0.1:19092
-PROM=127.0.0.1:19090
-STATS=127.0.0.1:19404
+# BOOTSTRAP, PROMETHEUS, HAPROXY_STATS (host:port), rendered with the configs
+# shellcheck source=../docker/local/lab-real.env
+. "$CONF/lab-real.env"
 BROKERS=(1 2 3)
 
 die() {
@@ -83,14 +83,14 @@ start() {
     for n in "${BROKERS[@]}"; do start_broker "$n"; done
     launch haproxy haproxy -db -f "$CONF/haproxy.cfg"
     launch prometheus prometheus --config.file="$CONF/prometheus.yml" \
-        --storage.tsdb.path="$RUN/prometheus" --web.listen-address="$PROM" \
+        --storage.tsdb.path="$RUN/prometheus" --web.listen-address="$PROMETHEUS" \
         --storage.tsdb.retention.time=1d
     for n in "${BROKERS[@]}"; do
         wait_url "http://127.0.0.1:$(metrics_port "$n")/metrics" 30 ||
             die "broker $n did not serve /metrics within 30 s: see $RUN/broker-$n.log"
     done
-    wait_url "http://$STATS/stats" 10 || die "haproxy did not start: see $RUN/haproxy.log"
-    wait_url "http://$PROM/-/ready" 30 || die "prometheus did not start: see $RUN/prometheus.log"
+    wait_url "http://$HAPROXY_STATS/stats" 10 || die "haproxy did not start: see $RUN/haproxy.log"
+    wait_url "http://$PROMETHEUS/-/ready" 30 || die "prometheus did not start: see $RUN/prometheus.log"
     launch lab "$LAB" --bootstrap "$BOOTSTRAP" --seconds 0 # until stopped
     status
 }
@@ -114,8 +114,8 @@ status() {
 Where to look:
   dashboard         $(dashboard_url)
                     (Prometheus's graph page with every Grafana panel's query)
-  Prometheus        http://$PROM/graph, e.g. sum(up{job="brokers"}) = brokers online
-  HAProxy stats     http://$STATS/stats
+  Prometheus        http://$PROMETHEUS/graph, e.g. sum(up{job="brokers"}) = brokers online
+  HAProxy stats     http://$HAPROXY_STATS/stats
   broker /metrics   http://127.0.0.1:$(metrics_port 1)/metrics (and $(metrics_port 2), $(metrics_port 3))
   Kafka bootstrap   $BOOTSTRAP (through HAProxy), e.g. kcat -b $BOOTSTRAP -L
   logs              $RUN/*.log
@@ -128,7 +128,7 @@ EOF
 # dashboard_url: the Grafana dashboard's queries (docker/grafana/dashboards/streamlab.json)
 # as panels of Prometheus's graph page, last 15 minutes.
 dashboard_url() {
-    /usr/bin/python3 - "$PROM" docker/grafana/dashboards/streamlab.json <<'PY'
+    /usr/bin/python3 - "$PROMETHEUS" docker/grafana/dashboards/streamlab.json <<'PY'
 import json, sys, urllib.parse
 prom, path = sys.argv[1], sys.argv[2]
 exprs = [t["expr"] for p in json.load(open(path))["panels"] for t in p["targets"]]

@@ -149,7 +149,10 @@ sources=()
 if need haproxy "haproxy exporter metrics" && need curl "haproxy exporter metrics"; then
     bport=$(free_port)
     sport=$(free_port)
-    sed -e "s/:19092\$/:$bport/" -e "s/:19404\$/:$sport/" docker/local/haproxy.cfg >"$T/haproxy.cfg"
+    # shellcheck source=../../docker/local/lab-real.env
+    . docker/local/lab-real.env
+    sed -e "s/:${BOOTSTRAP##*:}\$/:$bport/" -e "s/:${HAPROXY_STATS##*:}\$/:$sport/" \
+        docker/local/haproxy.cfg >"$T/haproxy.cfg"
     haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
     PIDS+=($!)
     if wait_http "http://127.0.0.1:$sport/metrics" "$T/haproxy.metrics" &&

@@ -11,7 +11,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
 PY=/usr/bin/python3
 LAB=tools/lab-real.sh
-PROM=http://127.0.0.1:19090
+# shellcheck source=../../docker/local/lab-real.env
+. docker/local/lab-real.env
+PROM=http://$PROMETHEUS
 GROUPS_WANTED=3
 # Recovered: every group's lag stayed under this for 10 s.  Consumers commit every 5 s
 # (librdkafka's default) and a producer writes 100 records/s, so a healthy group's lag
