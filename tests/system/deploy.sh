@@ -124,6 +124,26 @@ for target in $image_targets; do
     fi
 done
 
+# The build stage installs the package of every header those targets compile with
+# (cc -M over the sources make would compile; build-essential brings libc's).
+build_pkgs=" libc6-dev linux-libc-dev libgcc-12-dev $(sed -n '/^FROM .* AS build$/,/^FROM/{/apt-get install/,/rm -rf/p}' docker/Dockerfile |
+    tr ' \\' '\n\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|update)$' | tr '\n' ' ') "
+# shellcheck disable=SC2086
+sources=$(make -n -B $image_targets 2>/dev/null | grep -o ' -c [^ ]*\.c' | awk '{print $2}' | sort -u)
+missing=""
+# shellcheck disable=SC2086
+for pkg in $(cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. -Icore -Isim -Ireal -M $sources 2>/dev/null |
+    tr ' \\' '\n\n' | grep '^/' | sort -u | xargs -r dpkg -S 2>/dev/null | cut -d: -f1 | sort -u); do
+    case "$build_pkgs" in *" $pkg "*) ;; *) missing+=" $pkg" ;; esac
+done
+if [ -z "$sources" ]; then
+    fail "Dockerfile's build stage has every header" "make -n lists no sources for $image_targets"
+elif [ -n "$missing" ]; then
+    fail "Dockerfile's build stage has every header" "install:$missing"
+else
+    ok "Dockerfile's build stage has the headers of $(echo "$sources" | wc -l) sources"
+fi
+
 # The runtime stage installs the package of every shared library the binaries link
 # (readelf's NEEDED, found through ldd, owned per dpkg -S; libc6 is in the base image).
 runtime_pkgs=" libc6 $(sed -n '/^FROM .* AS runtime$/,/^FROM/s/.*apt-get install -y --no-install-recommends \([^\\]*\).*/\1/p' docker/Dockerfile) "
