@@ -199,6 +199,15 @@ build/streamlab-lab: build/obj/real/lab/lab.o
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS_O2) $^ -o $@ $(LAB_LIBS)
 
+# Real-mode benchmarks (bench/real.sh; figures in bench/RESULTS.md).
+build/bench/rdkafka_bench: build/obj/bench/real/rdkafka_bench.o
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_O2) $^ -o $@ $(LAB_LIBS)
+.PHONY: bench-real
+bench-real: build/streamlab-broker build/bench/rdkafka_bench
+	@bench/real.sh
+
 .PHONY: cluster test-real
 # Three brokers on loopback; the last line of output is "bootstrap: ...".
 cluster: build/streamlab-broker
