@@ -186,8 +186,8 @@ build/asan/streamlab-broker: build/asan/real/main.o $(REAL_OBJ_SAN) build/asan/l
 build/asan/tests/test_real%.o: tests/test_real%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC tests/$(notdir $<)"
-	@$(CC) $(CFLAGS_SAN) -Ireal -MMD -MP -c $< -o $@
-build/tests/test_real%: build/asan/tests/test_real%.o $(REAL_OBJ_SAN) build/asan/libcore.a
+	@$(CC) $(CFLAGS_SAN) -Ireal -Itests -MMD -MP -c $< -o $@
+build/tests/test_real%: build/asan/tests/test_real%.o $(REAL_OBJ_SAN) build/asan/libsim.a build/asan/libcore.a
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS_SAN) $^ -o $@ $(TEST_LIBS) $(REAL_LIBS)
