@@ -186,8 +186,8 @@ build/asan/streamlab-broker: build/asan/real/main.o $(REAL_OBJ_SAN) build/asan/l
 build/asan/tests/test_real%.o: tests/test_real%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC tests/$(notdir $<)"
-	@$(CC) $(CFLAGS_SAN) -Ireal -MMD -MP -c $< -o $@
-build/tests/test_real%: build/asan/tests/test_real%.o $(REAL_OBJ_SAN) build/asan/libcore.a
+	@$(CC) $(CFLAGS_SAN) -Ireal -Itests -MMD -MP -c $< -o $@
+build/tests/test_real%: build/asan/tests/test_real%.o $(REAL_OBJ_SAN) build/asan/libsim.a build/asan/libcore.a
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS_SAN) $^ -o $@ $(TEST_LIBS) $(REAL_LIBS)
@@ -198,6 +198,15 @@ all: build/streamlab-lab
 build/streamlab-lab: build/obj/real/lab/lab.o
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS_O2) $^ -o $@ $(LAB_LIBS)
+
+# Real-mode benchmarks (bench/real.sh; figures in bench/RESULTS.md).
+build/bench/rdkafka_bench: build/obj/bench/real/rdkafka_bench.o
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS_O2) $^ -o $@ $(LAB_LIBS)
+.PHONY: bench-real
+bench-real: build/streamlab-broker build/bench/rdkafka_bench
+	@bench/real.sh
 
 .PHONY: cluster test-real
 # Three brokers on loopback; the last line of output is "bootstrap: ...".

@@ -280,16 +280,18 @@ static conn_id env_connect(void *ctx, int32_t node_id) {
     const broker_node_address *a = NULL;
     for (int32_t i = 0; i < cfg->node_count; i++)
         if (cfg->nodes[i].node_id == node_id) a = &cfg->nodes[i];
-    struct sockaddr_storage addr;
-    if (!a || resolve(a, &addr) != 0) return 0;
+    if (!a) return 0;
     loop_conn *c = conn_new(l, node_id);
     snprintf(c->addr, sizeof c->addr, "broker %d (%s:%d)", (int)node_id, a->host, (int)a->port);
     c->state = CONN_CONNECTING;
     c->connect_req.data = c;
-    if (uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&addr, on_connected) != 0) {
-        conn_close_socket(c);
-        return 0;
-    }
+    /* A failure is reported as a closed connection, so the core backs off before
+     * dialling again (returning 0 would have it retry at once). */
+    struct sockaddr_storage addr;
+    if (resolve(a, &addr) != 0)
+        conn_doom(c, "cannot resolve the voter address");
+    else if (uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&addr, on_connected) != 0)
+        conn_doom(c, "cannot connect");
     return c->id;
 }
 

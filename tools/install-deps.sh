@@ -20,10 +20,11 @@ VIEWER=(libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev fonts-dejavu-core ffmpeg)
 
 # real mode: build/streamlab-broker (libuv), the lab and benchmarks (librdkafka), and the
 # real clients tests/system/real.sh runs (kcat, both Python clients, kafkajs through
-# node), `promtool check metrics` (prometheus), curl for /metrics, iperf3 for bench/.
+# node), `promtool check metrics` (prometheus), curl for /metrics, iperf3 for bench/,
+# and libFuzzer's runtime for clang (the request-decoder fuzzer).
 # NodeSource's nodejs bundles npm and conflicts with Debian's: npm only when none is there.
 REAL=(libuv1-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka nodejs iperf3
-    prometheus curl)
+    prometheus curl libclang-rt-dev)
 command -v npm >/dev/null || REAL+=(npm)
 
 # deploy: docker-compose config, haproxy -c, promtool, python3-yaml for the compose and

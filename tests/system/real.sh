@@ -56,6 +56,16 @@ cleanup() {
 trap cleanup EXIT
 [ -f "$STREAMLAB_CLUSTER_STATE" ] && real/cluster.sh stop >/dev/null 2>&1 || true
 
+step "a bad properties file"
+printf 'node.id=1\nlisteners=PLAINTEXT://127.0.0.1:1\nlog.retention.ms=soon\n' >"$work/bad.properties"
+rc=0
+"$STREAMLAB_BROKER" --config "$work/bad.properties" 2>"$work/bad.err" || rc=$?
+if [ $rc -eq 2 ] && grep -q "bad.properties:3: log.retention.ms: expected an integer" "$work/bad.err"; then
+    ok "exit 2: $(cat "$work/bad.err")"
+else
+    bad "bad properties: exit $rc, $(cat "$work/bad.err")"
+fi
+
 step "start three brokers"
 out=$(real/cluster.sh start)
 echo "$out"
