@@ -10,6 +10,7 @@
 Each prints what it checked and exits 0, or prints every problem and exits 1.
 Python 3 standard library plus Debian's python3-yaml.
 """
+import base64
 import json
 import re
 import sys
@@ -45,6 +46,53 @@ def published_ports(service):
     return out
 
 
+def listener_map(value):
+    """{"NAME": (host, port)} of a Kafka listeners value "NAME://host:port,..."."""
+    out = {}
+    for item in str(value or "").split(","):
+        name, _, addr = item.partition("://")
+        host, _, port = addr.rpartition(":")
+        if name and port.isdigit():
+            out[name] = (host, int(port))
+    return out
+
+
+def check_kraft_env(services):
+    """What Apache Kafka checks at start-up in KRaft combined mode, on the kafka-N
+    services' KAFKA_* environment: a cluster id of 16 bytes, the controller listener
+    bound but not advertised, voters at each broker's controller port under its alias."""
+    for name, alias in zip(KAFKA, BROKERS):
+        env = (services.get(name) or {}).get("environment") or {}
+        where = "compose: %s" % name
+        try:
+            raw = base64.urlsafe_b64decode(str(env.get("CLUSTER_ID", "")) + "==")
+        except ValueError:
+            raw = b""
+        if len(raw) != 16 or len(str(env.get("CLUSTER_ID"))) != 22:
+            problem("%s: CLUSTER_ID %r is not 16 bytes in base64url" % (where, env.get("CLUSTER_ID")))
+        listeners = listener_map(env.get("KAFKA_LISTENERS"))
+        advertised = listener_map(env.get("KAFKA_ADVERTISED_LISTENERS"))
+        controller = env.get("KAFKA_CONTROLLER_LISTENER_NAMES")
+        inter = env.get("KAFKA_INTER_BROKER_LISTENER_NAME")
+        if controller not in listeners:
+            problem("%s: controller listener %r is not in KAFKA_LISTENERS" % (where, controller))
+        if controller in advertised:
+            problem("%s: controller listener %r is advertised to clients" % (where, controller))
+        if inter not in listeners or inter not in advertised or inter == controller:
+            problem("%s: inter-broker listener %r must be bound, advertised, not the controller's"
+                    % (where, inter))
+        if advertised.get(inter, ("",))[0] != alias:
+            problem("%s: advertises %r, not its alias %s" % (where, advertised.get(inter), alias))
+        for voter in str(env.get("KAFKA_CONTROLLER_QUORUM_VOTERS", "")).split(","):
+            vid, _, addr = voter.partition("@")
+            host, _, port = addr.rpartition(":")
+            if host not in BROKERS or port != str(listeners.get(controller, ("", 0))[1]):
+                problem("%s: voter %r is not broker-N at the controller port" % (where, voter))
+            elif host == alias and vid != str(env.get("KAFKA_NODE_ID")):
+                problem("%s: voter %r names its host, not its node id %s" %
+                        (where, voter, env.get("KAFKA_NODE_ID")))
+
+
 def check_compose(path):
     doc = load_yaml(path)
     services = doc.get("services") or {}
@@ -67,6 +115,7 @@ def check_compose(path):
         base = ((s.get("build") or {}).get("args") or {}).get("KAFKA_IMAGE", "")
         if not str(base).startswith("apache/kafka:"):
             problem("compose: %s is not built on an apache/kafka image: %r" % (name, base))
+    check_kraft_env(services)
     if (services.get("kafka-exporter") or {}).get("profiles") != ["kafka"]:
         problem("compose: no kafka-exporter in profile kafka (Apache Kafka's consumer lag)")
     for name in ("haproxy", "prometheus", "grafana", "lab"):
