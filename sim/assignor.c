@@ -22,7 +22,7 @@ static void sort_by_name(int32_t *idx, int32_t n, const char *const *names) {
 }
 
 static void sorted_members(const assignor_member *m, int32_t n, int32_t *idx) {
-    const char *ids[ASSIGNOR_MEMBERS_MAX];
+    const char *ids[ASSIGNOR_MEMBERS_MAX] = {0};
     for (int32_t i = 0; i < n; i++) {
         idx[i] = i;
         ids[i] = m[i].member_id;
@@ -51,7 +51,7 @@ static void assign_range(const assignor_member *m, int32_t member_count, const i
 static void assign_roundrobin(const assignor_member *m, int32_t member_count, const int32_t *by_id,
                               const assignor_topic *topics, int32_t topic_count, int32_t *owner) {
     int32_t order[ASSIGNOR_TOPICS_MAX], base[ASSIGNOR_TOPICS_MAX];
-    const char *names[ASSIGNOR_TOPICS_MAX];
+    const char *names[ASSIGNOR_TOPICS_MAX] = {0};
     for (int32_t t = 0, b = 0; t < topic_count; b += topics[t].partitions, t++) {
         order[t] = t;
         names[t] = topics[t].name;

@@ -208,7 +208,8 @@ static void group(viz_painter *p, const viz_layout *l, const viz_scene *s, int g
     viz_text_draw(p->text, gr->name, r.x + 14 * l->u, r.y + 5 * l->u, l->font, 1, C(VIZ_RGB_TEXT),
                   VIZ_LEFT);
     if (gr->generation >= 0)
-        snprintf(gen, sizeof gen, "gen %d", (int)gr->generation);
+        snprintf(gen, sizeof gen, "gen %d \xc2\xb7 %d member%s", (int)gr->generation,
+                 (int)gr->members, gr->members == 1 ? "" : "s");
     else
         snprintf(gen, sizeof gen, "gen \xe2\x80\x93");
     snprintf(lag, sizeof lag, "lag %" PRId64, gr->lag);
