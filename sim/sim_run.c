@@ -128,7 +128,8 @@ static int32_t resolve_target(const sim_run *r, const scenario_target *t) {
         for (int32_t i = 1; i <= n; i++)
             if (r->brokers[i].b) return i;
         return 1;
-    case SCENARIO_TARGET_LEADER: {
+    case SCENARIO_TARGET_LEADER:
+    case SCENARIO_TARGET_COORDINATOR: {
         int32_t leader = controller > 0 ? broker_partition_leader(r->brokers[controller].b,
                                                                   t->topic, t->partition)
                                         : -1;
