@@ -308,6 +308,7 @@ int32_t sim_consumer_generation(const sim_consumer *c) {
 void sim_consumer_on_connected(void *impl, conn_id conn) {
     sim_consumer *c = impl;
     sim_client_on_connected(&c->client, conn);
+    c->find_retry_at_us = 0; /* FindCoordinator waited for a ready broker */
     sim_client_on_timer(&c->client);
     pump(c);
 }
