@@ -7,6 +7,7 @@
  * logs of the partitions it hosts from storage.
  */
 #include "broker_internal.h"
+#include "group_coordinator.h"
 #include "kafka_errors.gen.h"
 
 #include <assert.h>
@@ -31,6 +32,7 @@ void broker_config_defaults(broker_config *cfg, int32_t node_id, int32_t node_co
     cfg->replica_lag_time_max_ms = 30000;
     cfg->flush_interval_ms = -1;
     cfg->offsets_topic_partitions = 50;
+    cfg->group_initial_rebalance_delay_ms = 3000;
     cfg->retention_ms = 7LL * 24 * 3600 * 1000;
     cfg->retention_bytes = -1;
     cfg->auto_create_topics = 1;
@@ -149,7 +151,7 @@ broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16]
 
 /* Static metadata: replica k of partition p is node (p + k) mod N, the first
  * replica leads at epoch 0 and every replica starts in sync. */
-static void topic_add_static(broker *b, const broker_topic_config *tc) {
+void broker_topic_add_static(broker *b, const broker_topic_config *tc) {
     uint8_t id[16] = {0};
     for (size_t i = 0; tc->name[i] && i < 16; i++) id[i] = (uint8_t)tc->name[i];
     id[15] |= 1; /* never the zero uuid */
@@ -178,6 +180,7 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
     b->cfg = *cfg;
     b->cfg.topics = NULL; /* not owned: applied below */
     b->cfg.topic_count = 0;
+    b->groups = group_coordinator_create();
     wire_writer_init(&b->out);
     wire_writer_init(&b->request_out);
     static const char *const channel_names[CHANNEL_KINDS] = {"fetcher", "controller", "quorum"};
@@ -198,7 +201,7 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
             return NULL;
         }
     } else {
-        for (int32_t i = 0; i < cfg->topic_count; i++) topic_add_static(b, &cfg->topics[i]);
+        for (int32_t i = 0; i < cfg->topic_count; i++) broker_topic_add_static(b, &cfg->topics[i]);
     }
     int64_t now = env->now_us(env->ctx);
     b->next_flush_us = cfg->flush_interval_ms > 0 ? now + cfg->flush_interval_ms * 1000 : INT64_MAX;
@@ -243,6 +246,7 @@ void broker_destroy(broker *b) {
     wire_writer_deinit(&b->out);
     wire_writer_deinit(&b->request_out);
     free(b->hw_checkpoint);
+    group_coordinator_destroy(b->groups);
     free(b);
 }
 
@@ -271,6 +275,7 @@ static broker_conn *conn_add(broker *b, conn_id id, int outbound) {
 }
 
 static void conn_remove(broker *b, broker_conn *c) {
+    if (c->parked == BROKER_PARK_GROUP) group_coordinator_conn_closed(b, c->id);
     conn_release(c);
     *c = b->conns[--b->conn_count];
 }
@@ -322,6 +327,7 @@ static void run_deferred(broker *b) {
         broker_wake_parked_fetches(b);
         replication_complete_produces(b, 0);
         broker_quorum_complete_commits(b);
+        group_coordinator_deferred(b);
     }
     if (b->fetch_pump_pending) {
         b->fetch_pump_pending = 0;
@@ -393,6 +399,24 @@ static broker_handler_fn *handler_for(int16_t api_key) {
         return broker_handle_list_offsets;
     case KAFKA_API_OFFSET_FOR_LEADER_EPOCH:
         return broker_handle_offset_for_leader_epoch;
+    case KAFKA_API_FIND_COORDINATOR:
+        return broker_handle_find_coordinator;
+    case KAFKA_API_JOIN_GROUP:
+        return broker_handle_join_group;
+    case KAFKA_API_SYNC_GROUP:
+        return broker_handle_sync_group;
+    case KAFKA_API_HEARTBEAT:
+        return broker_handle_heartbeat;
+    case KAFKA_API_LEAVE_GROUP:
+        return broker_handle_leave_group;
+    case KAFKA_API_OFFSET_COMMIT:
+        return broker_handle_offset_commit;
+    case KAFKA_API_OFFSET_FETCH:
+        return broker_handle_offset_fetch;
+    case KAFKA_API_DESCRIBE_GROUPS:
+        return broker_handle_describe_groups;
+    case KAFKA_API_LIST_GROUPS:
+        return broker_handle_list_groups;
     case KAFKA_API_VOTE:
         return broker_handle_vote;
     case KAFKA_API_BEGIN_QUORUM_EPOCH:
@@ -562,6 +586,7 @@ int64_t broker_next_deadline_us(const broker *b) {
     at = min64(at, b->next_hw_checkpoint_us);
     at = min64(at, replication_next_deadline_us(b));
     at = min64(at, broker_quorum_next_deadline_us(b));
+    at = min64(at, group_coordinator_next_deadline_us(b));
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked) at = min64(at, b->conns[i].parked_deadline_us);
     for (int k = 0; k < CHANNEL_KINDS; k++)
@@ -625,6 +650,7 @@ void broker_on_timer(broker *b) {
         for (int32_t i = 0; i < b->cfg.node_count; i++)
             peer_channel_on_timer(&b->channels[k][i], &b->env, on_channel_response, b);
     replication_check_isr(b);
+    group_coordinator_on_timer(b);
     b->fetch_pump_pending = 1; /* a fetch retry may be due */
     broker_quorum_tick(b, 1);
     run_deferred(b);

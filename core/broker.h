@@ -66,6 +66,8 @@ typedef struct broker_config {
     enum broker_truncation truncation;
     int64_t flush_interval_ms; /* -1 = never */
     int32_t offsets_topic_partitions;
+    /* group.initial.rebalance.delay.ms (3000): an empty group's first rebalance waits */
+    int64_t group_initial_rebalance_delay_ms;
     int64_t retention_ms;    /* -1 = unbounded */
     int64_t retention_bytes; /* -1 = unbounded */
     int auto_create_topics;

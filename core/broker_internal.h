@@ -91,6 +91,7 @@ enum broker_park_kind {
     BROKER_PARK_PRODUCE, /* acks=all: answered when the high watermark passes */
     BROKER_PARK_COMMIT,  /* a controller answer held until its records commit */
     BROKER_PARK_FORWARD, /* forwarded to the active controller; relayed back */
+    BROKER_PARK_GROUP,   /* JoinGroup, SyncGroup or OffsetCommit: the group coordinator answers */
 };
 
 /* An acks=all produce waiting for its partitions' high watermarks. */
@@ -167,6 +168,7 @@ struct broker {
     int64_t metadata_offset; /* offset of the last committed record delivered */
     /* replication-offset-checkpoint as read at open: "topic partition hw" lines */
     char *hw_checkpoint;
+    struct group_coordinator *groups; /* core/group_coordinator.h */
 };
 
 #define BROKER_HW_CHECKPOINT_INTERVAL_US                                                           \
@@ -185,6 +187,15 @@ broker_handler_fn broker_handle_metadata;
 broker_handler_fn broker_handle_produce;
 broker_handler_fn broker_handle_fetch;
 broker_handler_fn broker_handle_list_offsets;
+broker_handler_fn broker_handle_find_coordinator; /* core/handle_group_admin.c */
+broker_handler_fn broker_handle_describe_groups;
+broker_handler_fn broker_handle_list_groups;
+broker_handler_fn broker_handle_join_group; /* core/handle_group.c */
+broker_handler_fn broker_handle_sync_group;
+broker_handler_fn broker_handle_heartbeat;
+broker_handler_fn broker_handle_leave_group;
+broker_handler_fn broker_handle_offset_commit; /* core/handle_offsets.c */
+broker_handler_fn broker_handle_offset_fetch;
 
 /* Response framing: begin writes the size placeholder and the response header,
  * finish patches the size and sends. */
@@ -199,6 +210,12 @@ broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t part
 broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t partition,
                                        int32_t current_leader_epoch, int16_t *error);
 void broker_observe(broker *b, const observe_event *ev);
+/* Leader append of client records (core/handle_produce.c): checks min.insync.replicas
+ * for acks=-1, stores, reports and starts replication; a Kafka error code. */
+int16_t broker_partition_append(broker *b, broker_partition *p, kafka_bytes records, int16_t acks,
+                                int64_t *base_offset);
+/* Adds a topic with static metadata (no controller quorum). */
+void broker_topic_add_static(broker *b, const broker_topic_config *tc);
 /* Reports a partition's leader (OBSERVE_LEADER) or ISR (OBSERVE_ISR) as decided. */
 void broker_observe_partition(broker *b, enum observe_kind kind, const broker_partition *p,
                               int32_t leader, int32_t leader_epoch, const int32_t *isr,
@@ -258,6 +275,9 @@ void broker_quorum_complete_commits(broker *b);
 int32_t broker_controller_id(const broker *b);
 /* Asks the controller to create a topic (auto-creation); fire and forget. */
 void broker_quorum_request_topic(broker *b, kafka_str name);
+/* The same with a partition count and replication factor (-1: the defaults). */
+void broker_quorum_request_topic_sized(broker *b, kafka_str name, int32_t partitions,
+                                       int32_t replication_factor);
 /* Sends p's ISR change to the controller. */
 void broker_quorum_alter_partition(broker *b, broker_partition *p, const int32_t *isr,
                                    int32_t isr_count);

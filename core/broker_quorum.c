@@ -596,6 +596,11 @@ static void lifecycle(broker *b) {
 }
 
 void broker_quorum_request_topic(broker *b, kafka_str name) {
+    broker_quorum_request_topic_sized(b, name, -1, -1);
+}
+
+void broker_quorum_request_topic_sized(broker *b, kafka_str name, int32_t partitions,
+                                       int32_t replication_factor) {
     if (!b->raft || b->quorum_leader < 0 || name.len <= 0) return;
     peer_channel *pc = b->quorum_leader == b->cfg.node_id
                            ? NULL
@@ -603,8 +608,8 @@ void broker_quorum_request_topic(broker *b, kafka_str name) {
     kafka_create_topics_request_creatable_topic topic;
     kafka_create_topics_request_creatable_topic_init(&topic);
     topic.name = name;
-    topic.num_partitions = -1;
-    topic.replication_factor = -1;
+    topic.num_partitions = partitions;
+    topic.replication_factor = (int16_t)replication_factor;
     kafka_create_topics_request req;
     kafka_create_topics_request_init(&req);
     req.topics = &topic;

@@ -15,10 +15,15 @@ typedef struct advertised_api {
 } advertised_api;
 
 static const advertised_api advertised[] = {
-    {KAFKA_API_PRODUCE, 0, 7},       {KAFKA_API_FETCH, 4, 11},
-    {KAFKA_API_LIST_OFFSETS, 1, 3},  {KAFKA_API_METADATA, 0, 8},
-    {KAFKA_API_API_VERSIONS, 0, 3},  {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 3},
-    {KAFKA_API_CREATE_TOPICS, 0, 4}, {KAFKA_API_DELETE_TOPICS, 0, 3},
+    {KAFKA_API_PRODUCE, 0, 7},          {KAFKA_API_FETCH, 4, 11},
+    {KAFKA_API_LIST_OFFSETS, 1, 3},     {KAFKA_API_METADATA, 0, 8},
+    {KAFKA_API_API_VERSIONS, 0, 3},     {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 3},
+    {KAFKA_API_CREATE_TOPICS, 0, 4},    {KAFKA_API_DELETE_TOPICS, 0, 3},
+    {KAFKA_API_OFFSET_COMMIT, 2, 7},    {KAFKA_API_OFFSET_FETCH, 1, 5},
+    {KAFKA_API_FIND_COORDINATOR, 0, 2}, {KAFKA_API_JOIN_GROUP, 0, 5},
+    {KAFKA_API_HEARTBEAT, 0, 3},        {KAFKA_API_LEAVE_GROUP, 0, 3},
+    {KAFKA_API_SYNC_GROUP, 0, 3},       {KAFKA_API_DESCRIBE_GROUPS, 0, 4},
+    {KAFKA_API_LIST_GROUPS, 0, 2},
 };
 
 /* Inter-broker APIs: accepted, never advertised to clients (DESIGN.md §2). */

@@ -6,6 +6,7 @@
  */
 #include "broker_internal.h"
 #include "kafka_errors.gen.h"
+#include "offsets_topic.h"
 
 #include <string.h>
 
@@ -28,6 +29,7 @@ static void fill_partition(md_partition *out, const broker_partition *p) {
 static void fill_topic(md_topic *out, broker_topic *t, arena *a) {
     kafka_metadata_response_metadata_response_topic_init(out);
     out->name = kafka_str_c(t->name);
+    out->is_internal = (uint8_t)offsets_topic_is_internal(t->name);
     memcpy(out->topic_id, t->id, 16);
     out->partitions = arena_alloc(a, (size_t)t->partition_count * sizeof *out->partitions);
     out->partitions_count = t->partition_count;

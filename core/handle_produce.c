@@ -39,8 +39,8 @@ static int observe_batch(void *arg, const uint8_t *batch, size_t len) {
     return 0;
 }
 
-static int16_t append(broker *b, broker_partition *p, kafka_bytes records, int16_t acks,
-                      int64_t *base_offset) {
+int16_t broker_partition_append(broker *b, broker_partition *p, kafka_bytes records, int16_t acks,
+                                int64_t *base_offset) {
     assert(p && p->hosted && p->leader == b->cfg.node_id);
     if (records.len <= 0) return KAFKA_ERROR_CORRUPT_MESSAGE;
     if (acks == -1 && p->isr_count < b->cfg.min_insync_replicas)
@@ -79,7 +79,7 @@ static void produce_partition(broker *b, const kafka_produce_request *req, kafka
     broker_partition *p = broker_partition_led(b, topic, in->index, -1, &out->error_code);
     if (!p) return;
     int64_t base = -1;
-    out->error_code = append(b, p, in->records, req->acks, &base);
+    out->error_code = broker_partition_append(b, p, in->records, req->acks, &base);
     if (out->error_code != KAFKA_ERROR_NONE) return;
     out->base_offset = base;
     out->log_start_offset = partition_log_start_offset(&p->log);

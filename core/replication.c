@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "broker_internal.h"
+#include "group_coordinator.h"
 #include "kafka_errors.gen.h"
 
 #define ISR_CHECK_INTERVAL_US 500000
@@ -149,6 +150,7 @@ void replication_apply(broker *b, broker_partition *p, int32_t leader, int32_t l
         become_leader(b, p);
     else
         become_follower(b, p);
+    if (offsets_topic_is_internal(p->topic)) group_coordinator_partition_moved(b, p);
     b->fetch_pump_pending = 1;
     broker_partition_changed(b, p);
 }
