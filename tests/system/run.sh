@@ -437,7 +437,8 @@ check "11.4 consumer-faults: recovery_ms (crash to next stable generation) is th
     "recovery_ms $rec" eval '[ "$(js "$T/cfaults.out" "45000 <= d[\"consumed\"][\"billing\"][\"recovery_ms\"] <= 50000")" = true ]'
 members=$(q "$T/cf.db" "SELECT group_concat(count, ',') FROM (SELECT count FROM events WHERE kind = 'rebalance' ORDER BY id)")
 check "11.5 consumer-faults: generations of 3 members, then 2 after the crash, then 3 after the join" \
-    "member counts of the stable generations: '$members'" eval '[[ ,$members, == *,3,*,2,*,3, ]]'
+    "member counts of the stable generations: '$members'" \
+    eval 'echo "$members" | grep -Eq "(^|,)3,([0-9]+,)*2,([0-9]+,)*3(,|\$)"'
 revokes=$(q "$T/cf.db" "SELECT count(*) FROM events WHERE kind = 'revoke'")
 check "11.6 consumer-faults: consumers revoke before rejoining (revoke events: $revokes)" "none" \
     eval '[ "${revokes:-0}" -ge 3 ]'
