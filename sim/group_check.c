@@ -197,6 +197,11 @@ int group_check_consume(group_check *g, int32_t node, int32_t part, int64_t offs
         return find(f, "consumer-order", part, offset,
                     "group %s: consumer %d read offset %lld after %lld", g->name, (int)node,
                     (long long)offset, (long long)last);
+    if (fresh && offset < g->committed[part]) /* its start came from a stale or lost commit */
+        return find(f, "committed-offset-regression", part, offset,
+                    "group %s: consumer %d started at offset %lld, below the acknowledged "
+                    "commit %lld",
+                    g->name, (int)node, (long long)offset, (long long)g->committed[part]);
     return 0;
 }
 

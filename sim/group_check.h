@@ -28,7 +28,8 @@
  * Commits (invariant 4, `committed-offset-regression`).  A group's acknowledged
  * commit (OBSERVE_COMMIT) for a partition never goes below an earlier one, and a
  * new coordinator never loads (OBSERVE_OFFSET_LOAD) less than the last
- * acknowledged commit — that would be a lost commit.
+ * acknowledged commit — that would be a lost commit — and no consumer starts a
+ * newly assigned partition below it (a stale OffsetFetch answer).
  */
 #ifndef STREAMLAB_GROUP_CHECK_H
 #define STREAMLAB_GROUP_CHECK_H

@@ -577,6 +577,17 @@ Test(checker, a_new_coordinator_loading_less_than_acknowledged_is_a_lost_commit)
     close_fixture(&f);
 }
 
+Test(checker, starting_below_the_acknowledged_commit_is_flagged) {
+    fixture f = open_with(load_safe());
+    replicated_and_acked(&f);
+    group_event(&f, 5000, OBSERVE_COMMIT, 1, 1, 0, 0, 6);
+    generation_1(&f);
+    consume(&f, 6000, CONSUMER_A, 0, 4, 4, 6); /* OffsetFetch must have said 6 */
+    const checker_violation *v = only_violation(&f, "committed-offset-regression");
+    cr_assert_eq(v->offset, 4);
+    close_fixture(&f);
+}
+
 Test(checker, lag_and_recovery_time) {
     fixture f = open_with(load_safe());
     replicated_and_acked(&f); /* partition 0 high watermark 10 */
