@@ -6,6 +6,7 @@
  * loads, then the committed offsets.  The client polls every live broker every
  * millisecond, so the load window is seen whenever it is at least that long. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,13 +23,16 @@
 #define TAG_FIND 1
 #define TAG_COMMIT 2
 #define TAG_FETCH_BASE 10
+#define TAG_JOIN 4
+#define TAG_SYNC 5
+#define TAG_HEARTBEAT_BASE 20
 #define ERRORS_MAX 64
 
 typedef struct tclient {
     sim_client client;
     sim_node *node;
     int64_t tick_at_us;
-    int mode; /* 0 idle, 1 find, 2 commit, 3 poll OffsetFetch */
+    int mode; /* 0 idle, 1 find, 2 commit, 3 poll OffsetFetch, 4 join+sync, 5 poll Heartbeat */
     int inflight[BROKERS + 1];
     int16_t find_error;
     int32_t coordinator;
@@ -38,6 +42,11 @@ typedef struct tclient {
     int16_t errors[BROKERS + 1][ERRORS_MAX];
     int error_count[BROKERS + 1];
     int64_t fetched[BROKERS + 1];
+    /* the member */
+    char member_id[128];
+    int32_t generation;
+    int16_t join_error, sync_error;
+    int synced;
 } tclient;
 
 static world W;
@@ -135,13 +144,98 @@ static void send_fetch(tclient *t, int32_t node) {
         t->inflight[node] = 1;
 }
 
+static void encode_join(const void *m, wire_writer *w, int16_t v) {
+    kafka_join_group_request_encode(m, w, v);
+}
+static void encode_sync(const void *m, wire_writer *w, int16_t v) {
+    kafka_sync_group_request_encode(m, w, v);
+}
+static void encode_heartbeat(const void *m, wire_writer *w, int16_t v) {
+    kafka_heartbeat_request_encode(m, w, v);
+}
+
+static void send_join(tclient *t) {
+    kafka_join_group_request_join_group_request_protocol p;
+    kafka_join_group_request_join_group_request_protocol_init(&p);
+    p.name = kafka_str_c("range");
+    p.metadata = (kafka_bytes){(const uint8_t *)"sub", 3};
+    kafka_join_group_request req;
+    kafka_join_group_request_init(&req);
+    req.group_id = kafka_str_c("g");
+    req.session_timeout_ms = 45000;
+    req.rebalance_timeout_ms = 60000;
+    req.member_id = kafka_str_c(t->member_id);
+    req.protocol_type = kafka_str_c("consumer");
+    req.protocols = &p;
+    req.protocols_count = 1;
+    if (sim_client_send(&t->client, t->coordinator, KAFKA_API_JOIN_GROUP, 5, &req, encode_join,
+                        TAG_JOIN, 1) == 0)
+        t->inflight[t->coordinator] = 1;
+}
+
+static void send_sync(tclient *t) {
+    kafka_sync_group_request_sync_group_request_assignment a;
+    kafka_sync_group_request_sync_group_request_assignment_init(&a);
+    a.member_id = kafka_str_c(t->member_id);
+    a.assignment = (kafka_bytes){(const uint8_t *)"mine", 4};
+    kafka_sync_group_request req;
+    kafka_sync_group_request_init(&req);
+    req.group_id = kafka_str_c("g");
+    req.generation_id = t->generation;
+    req.member_id = kafka_str_c(t->member_id);
+    req.assignments = &a;
+    req.assignments_count = 1;
+    if (sim_client_send(&t->client, t->coordinator, KAFKA_API_SYNC_GROUP, 3, &req, encode_sync,
+                        TAG_SYNC, 1) == 0)
+        t->inflight[t->coordinator] = 1;
+}
+
+static void send_heartbeat(tclient *t, int32_t node) {
+    kafka_heartbeat_request req;
+    kafka_heartbeat_request_init(&req);
+    req.group_id = kafka_str_c("g");
+    req.generation_id = t->generation;
+    req.member_id = kafka_str_c(t->member_id);
+    if (sim_client_send(&t->client, node, KAFKA_API_HEARTBEAT, 3, &req, encode_heartbeat,
+                        TAG_HEARTBEAT_BASE + (uint64_t)node, 1) == 0)
+        t->inflight[node] = 1;
+}
+
+/* Records a broker's answer if it differs from the one before. */
+static void note_answer(tclient *t, int32_t node, int16_t error) {
+    int n = t->error_count[node];
+    if ((n == 0 || t->errors[node][n - 1] != error) && n < ERRORS_MAX)
+        t->errors[node][t->error_count[node]++] = error;
+}
+
+static void on_member(tclient *t, uint64_t tag, wire_reader *r, arena *a) {
+    if (tag == TAG_JOIN) {
+        kafka_join_group_response resp;
+        kafka_join_group_response_init(&resp);
+        cr_assert_eq(kafka_join_group_response_decode(&resp, r, 5, a), 0);
+        t->join_error = resp.error_code;
+        snprintf(t->member_id, sizeof t->member_id, "%.*s", (int)resp.member_id.len,
+                 resp.member_id.ptr);
+        t->generation = resp.generation_id;
+    } else if (tag == TAG_SYNC) {
+        kafka_sync_group_response resp;
+        kafka_sync_group_response_init(&resp);
+        cr_assert_eq(kafka_sync_group_response_decode(&resp, r, 3, a), 0);
+        t->sync_error = resp.error_code;
+        t->synced = resp.error_code == 0 && resp.assignment.len == 4;
+    } else {
+        kafka_heartbeat_response resp;
+        kafka_heartbeat_response_init(&resp);
+        cr_assert_eq(kafka_heartbeat_response_decode(&resp, r, 3, a), 0);
+        note_answer(t, (int32_t)(tag - TAG_HEARTBEAT_BASE), resp.error_code);
+    }
+}
+
 static void on_fetched(tclient *t, int32_t node, wire_reader *r, arena *a) {
     kafka_offset_fetch_response resp;
     kafka_offset_fetch_response_init(&resp);
     cr_assert_eq(kafka_offset_fetch_response_decode(&resp, r, 5, a), 0);
-    int n = t->error_count[node];
-    if ((n == 0 || t->errors[node][n - 1] != resp.error_code) && n < ERRORS_MAX)
-        t->errors[node][t->error_count[node]++] = resp.error_code;
+    note_answer(t, node, resp.error_code);
     if (resp.error_code == 0) t->fetched[node] = resp.topics[0].partitions[0].committed_offset;
 }
 
@@ -165,8 +259,11 @@ static void on_response(sim_client *c, void *owner, int32_t node, int16_t api_ke
         cr_assert_eq(kafka_offset_commit_response_decode(&resp, r, 7, &a), 0);
         t->commit_error = resp.topics[0].partitions[0].error_code;
         t->commits_answered++;
-    } else {
+    } else if (tag >= TAG_FETCH_BASE && tag < TAG_HEARTBEAT_BASE && tag != TAG_JOIN &&
+               tag != TAG_SYNC) {
         on_fetched(t, (int32_t)(tag - TAG_FETCH_BASE), r, &a);
+    } else {
+        on_member(t, tag, r, &a);
     }
     arena_deinit(&a);
     (void)c;
@@ -177,6 +274,11 @@ static void tick(tclient *t) {
     if (t->mode == 2 && !t->inflight[t->coordinator] && t->commit_error != 0) send_commit(t);
     for (int32_t n = 1; t->mode == 3 && n <= BROKERS; n++)
         if (W.nodes[n - 1]->up && !t->inflight[n]) send_fetch(t, n);
+    if (t->mode == 4 && !t->inflight[t->coordinator] && t->generation <= 0) send_join(t);
+    if (t->mode == 4 && !t->inflight[t->coordinator] && t->generation > 0 && !t->synced)
+        send_sync(t);
+    for (int32_t n = 1; t->mode == 5 && n <= BROKERS; n++)
+        if (W.nodes[n - 1]->up && !t->inflight[n]) send_heartbeat(t, n);
 }
 
 static void c_accept(void *impl, conn_id c) {
@@ -283,4 +385,30 @@ Test(group_cluster, committed_offsets_survive_coordinator_failover) {
     cr_assert_eq(e[n - 2], KAFKA_ERROR_COORDINATOR_LOAD_IN_PROGRESS, "loading was visible");
     cr_assert_eq(e[n - 1], KAFKA_ERROR_NONE);
     cr_assert_geq(OBSERVED[OBSERVE_OFFSET_LOAD], 2, "both offsets loaded");
+}
+
+Test(group_cluster, members_keep_their_generation_across_failover) {
+    run_s(3);
+    TC.mode = 1;
+    run_s(3);
+    cr_assert_eq(TC.find_error, 0);
+    TC.mode = 4;
+    run_s(8); /* MEMBER_ID_REQUIRED, the 3 s initial delay, then SyncGroup */
+    cr_assert_eq(TC.join_error, 0);
+    cr_assert_eq(TC.generation, 1);
+    cr_assert(TC.synced, "sync error %d", TC.sync_error);
+    cr_assert_eq(OBSERVED[OBSERVE_REBALANCE], 1, "stable once the assignment is durable");
+    int32_t old = TC.coordinator;
+    crash_broker(old);
+    TC.mode = 5;
+    run_s(20);
+    int32_t next = 0;
+    for (int32_t n = 1; n <= BROKERS; n++)
+        if (n != old && TC.error_count[n] > 0 && TC.errors[n][TC.error_count[n] - 1] == 0) next = n;
+    cr_assert(next != 0, "a surviving broker accepts the member's heartbeats");
+    int16_t *e = TC.errors[next];
+    int n = TC.error_count[next];
+    cr_assert_eq(e[0], KAFKA_ERROR_NOT_COORDINATOR);
+    cr_assert_eq(e[n - 2], KAFKA_ERROR_COORDINATOR_LOAD_IN_PROGRESS);
+    cr_assert_eq(OBSERVED[OBSERVE_REBALANCE], 1, "no rebalance: the generation was restored");
 }
