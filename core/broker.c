@@ -322,6 +322,7 @@ static void close_marked(broker *b) {
 
 static void run_deferred(broker *b) {
     broker_quorum_tick(b, 0);
+    group_coordinator_deferred(b); /* a follower's fetch may finish a load without waking */
     for (int round = 0; b->wake_pending && round < 16; round++) {
         b->wake_pending = 0;
         broker_wake_parked_fetches(b);

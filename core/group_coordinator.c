@@ -4,9 +4,11 @@
  *
  * Ownership follows leadership.  When this broker becomes leader of offsets
  * partition P at epoch E it starts LOADING P and remembers the log end L it had
- * then; P is LOADED once P's high watermark reaches L — the new leader serves
- * only committed state, and everything a previous leader acknowledged lies
- * below L — and loading reads P from its log start to the high watermark: the
+ * then; P is LOADED once P's high watermark reaches L and every in-sync follower
+ * has confirmed it by fetching at or past L in epoch E — the new leader serves
+ * only state committed under its own leadership, and everything a previous
+ * leader acknowledged lies below L — and loading reads P from its log start to
+ * the high watermark: the
  * latest record per key wins and tombstones delete.  Until then requests for
  * P's groups get COORDINATOR_LOAD_IN_PROGRESS.  When leadership moves away (or
  * the epoch changes) P's groups are dropped and held requests get
@@ -469,6 +471,22 @@ static void load_partition(broker *b, broker_partition *p) {
     loaded(b, p->index);
 }
 
+/* Loading may finish once this leader's own high watermark, confirmed in its
+ * epoch by every in-sync follower's fetch, has reached the log end it had when
+ * it became leader (a follower's stale high watermark does not count). */
+static int committed_to_load_end(const broker *b, const broker_partition *p, int64_t load_end) {
+    if (p->high_watermark < load_end) return 0;
+    for (int32_t i = 0; i < p->isr_count; i++) {
+        if (p->isr[i] == b->cfg.node_id) continue;
+        int confirmed = 0;
+        for (int32_t k = 0; k < p->follower_count; k++)
+            if (p->followers[k].node == p->isr[i])
+                confirmed = p->followers[k].log_end_offset >= load_end;
+        if (!confirmed) return 0;
+    }
+    return 1;
+}
+
 static void finish_loads(broker *b) {
     group_coordinator *gc = b->groups;
     for (int32_t i = 0; i < gc->part_count && gc->loading_count > 0; i++) {
@@ -476,7 +494,7 @@ static void finish_loads(broker *b) {
         if (gp->state != GROUP_PARTITION_LOADING) continue;
         broker_partition *p = offsets_partition(b, i);
         assert(p && p->leader == b->cfg.node_id);
-        if (p->high_watermark < gp->load_end_offset) continue;
+        if (!committed_to_load_end(b, p, gp->load_end_offset)) continue;
         gp->state = GROUP_PARTITION_LOADED;
         gc->loading_count--;
         load_partition(b, p);

@@ -314,7 +314,6 @@ void cluster_view_apply(cluster_view *v, int64_t t_us, const observe_event *ev) 
         apply_produce(v, ev);
         break;
     case OBSERVE_COMMIT:
-    case OBSERVE_OFFSET_LOAD: /* a new coordinator's committed offsets */
         apply_commit(v, ev);
         break;
     case OBSERVE_ASSIGN: /* a consumer's own view of its group: the scene reads consume events */
@@ -325,6 +324,7 @@ void cluster_view_apply(cluster_view *v, int64_t t_us, const observe_event *ev) 
         apply_group(v, ev);
         break;
     case OBSERVE_METADATA_COMMIT: /* the quorum's bookkeeping: nothing to draw */
+    case OBSERVE_OFFSET_LOAD:     /* a new coordinator read what was committed: unchanged */
         break;
     default:
         v->invalid++;

@@ -14,6 +14,7 @@
 #include "kafka_messages.gen.h"
 #include "mem_storage.h"
 #include "offsets_topic.h"
+#include "prng.h"
 #include "wire.h"
 
 #define GROUP "billing"
@@ -54,21 +55,34 @@ TestSuite(group, .init = setup, .fini = teardown, .timeout = 30);
 
 typedef void encode_fn(const void *msg, wire_writer *w, int16_t version);
 
-static void send_req(conn_id conn, int16_t key, int16_t ver, int32_t corr, encode_fn *encode,
+/* A whole request frame in w (the caller deinits it). */
+static void frame_of(wire_writer *w, int16_t key, int16_t ver, int32_t corr, encode_fn *encode,
                      const void *msg) {
-    wire_writer w;
-    wire_writer_init(&w);
-    wire_put_i32(&w, 0);
+    wire_writer_init(w);
+    wire_put_i32(w, 0);
     kafka_request_header h;
     kafka_request_header_init(&h);
     h.request_api_key = key;
     h.request_api_version = ver;
     h.correlation_id = corr;
     h.client_id = kafka_str_c("consumer");
-    kafka_request_header_encode(&h, &w, kafka_request_header_version(key, ver));
-    encode(msg, &w, ver);
-    cr_assert(!w.failed);
-    wire_patch_i32(&w, 0, (int32_t)(w.len - 4));
+    kafka_request_header_encode(&h, w, kafka_request_header_version(key, ver));
+    encode(msg, w, ver);
+    cr_assert(!w->failed);
+    wire_patch_i32(w, 0, (int32_t)(w->len - 4));
+}
+
+static wire_writer *CAPTURE; /* when set, requests are recorded instead of sent */
+static int CAPTURED;
+
+static void send_req(conn_id conn, int16_t key, int16_t ver, int32_t corr, encode_fn *encode,
+                     const void *msg) {
+    if (CAPTURE) {
+        frame_of(&CAPTURE[CAPTURED++], key, ver, corr, encode, msg);
+        return;
+    }
+    wire_writer w;
+    frame_of(&w, key, ver, corr, encode, msg);
     broker_on_bytes(B, conn, w.data, w.len);
     wire_writer_deinit(&w);
 }
@@ -537,4 +551,78 @@ Test(group, restart_loads_groups_and_offsets_from_the_log) {
     kafka_sync_group_response s = synced(2, 20);
     cr_assert(s.assignment.len == 4 && memcmp(s.assignment.ptr, "as-2", 4) == 0,
               "assignments survive failover");
+}
+
+/* ==== bad input ========================================================================= */
+
+/* Valid frames of every group API, mutated: the broker answers or closes, never crashes. */
+Test(group, mutated_frames_never_crash) {
+    two t = stable_pair();
+    wire_writer frames[16];
+    CAPTURE = frames;
+    send_join(1, 5, 1, t.m1, "range", "sub-1");
+    send_join(1, 1, 1, "", "range", "x");
+    send_sync(1, 1, t.generation, t.m1, (const char *[]){t.m1}, (const char *[]){"a"}, 1);
+    send_commit(1, 7, 1, t.generation, t.m1, "orders", 0, 9);
+    send_commit(1, 2, 1, -1, "", "orders", 0, 9);
+    kafka_heartbeat_request hb;
+    kafka_heartbeat_request_init(&hb);
+    hb.group_id = kafka_str_c(GROUP);
+    hb.member_id = kafka_str_c(t.m2);
+    hb.generation_id = t.generation;
+    send_req(1, KAFKA_API_HEARTBEAT, 0, 1, (encode_fn *)kafka_heartbeat_request_encode, &hb);
+    kafka_leave_group_request_member_identity who;
+    kafka_leave_group_request_member_identity_init(&who);
+    who.member_id = kafka_str_c(t.m2);
+    kafka_leave_group_request leave;
+    kafka_leave_group_request_init(&leave);
+    leave.group_id = kafka_str_c(GROUP);
+    leave.members = &who;
+    leave.members_count = 1;
+    send_req(1, KAFKA_API_LEAVE_GROUP, 3, 1, (encode_fn *)kafka_leave_group_request_encode, &leave);
+    kafka_str name = kafka_str_c(GROUP);
+    kafka_describe_groups_request dreq;
+    kafka_describe_groups_request_init(&dreq);
+    dreq.groups = &name;
+    dreq.groups_count = 1;
+    send_req(1, KAFKA_API_DESCRIBE_GROUPS, 4, 1, (encode_fn *)kafka_describe_groups_request_encode,
+             &dreq);
+    kafka_offset_fetch_request freq;
+    kafka_offset_fetch_request_init(&freq);
+    freq.group_id = kafka_str_c(GROUP);
+    freq.topics_count = -1;
+    send_req(1, KAFKA_API_OFFSET_FETCH, 3, 1, (encode_fn *)kafka_offset_fetch_request_encode,
+             &freq);
+    kafka_find_coordinator_request fc;
+    kafka_find_coordinator_request_init(&fc);
+    fc.key = kafka_str_c(GROUP);
+    send_req(1, KAFKA_API_FIND_COORDINATOR, 1, 1,
+             (encode_fn *)kafka_find_coordinator_request_encode, &fc);
+    int count = CAPTURED;
+    CAPTURE = NULL;
+    prng rng;
+    prng_seed(&rng, 0x9a0b);
+    uint8_t buf[4096];
+    for (int iter = 0; iter < 3000; iter++) {
+        const wire_writer *src = &frames[prng_next(&rng) % (uint64_t)count];
+        size_t len = src->len;
+        cr_assert_leq(len, sizeof buf);
+        memcpy(buf, src->data, len);
+        int mutations = 1 + (int)(prng_next(&rng) % 3);
+        for (int m = 0; m < mutations && len > 12; m++) {
+            size_t at = 12 + (size_t)(prng_next(&rng) % (len - 12)); /* keep the api key */
+            if (prng_next(&rng) % 4 == 0)
+                buf[at] = (uint8_t)(prng_next(&rng) % 2 ? 0xff : 0x00);
+            else
+                buf[at] ^= (uint8_t)(1u << (prng_next(&rng) % 8));
+        }
+        conn_id c = (conn_id)(10 + iter % 500);
+        if (iter >= 500) broker_on_closed(B, c);
+        broker_on_accept(B, c);
+        broker_on_bytes(B, c, buf, len);
+        if (iter % 100 == 0) advance_us(S_US);
+    }
+    for (int i = 0; i < count; i++) wire_writer_deinit(&frames[i]);
+    advance_us(60 * S_US); /* the timers still run */
+    cr_assert_eq(find_coordinator(2, 2, GROUP).error_code, KAFKA_ERROR_NONE, "still serving");
 }

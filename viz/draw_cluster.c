@@ -80,13 +80,16 @@ static int hosts(const cluster_view_partition *p, int32_t node) {
 static void tiles(viz_painter *p, const viz_layout *l, const viz_scene *s, int bi) {
     const cluster_view *v = s->in.view;
     const cluster_view_broker *b = &v->brokers[bi];
-    for (int t = 0; t < l->tile_rows; t++)
+    for (int t = 0, row = 0; t < v->topics_count && row < l->tile_rows; t++) {
+        if (!viz_topic_drawn(&v->topics[t])) continue;
         for (int k = 0; k < v->topics[t].partitions_count && k < l->tile_cols; k++) {
             const cluster_view_partition *pt = &v->topics[t].partitions[k];
             if (!hosts(pt, b->id)) continue;
             tile_info ti = {&v->topics[t], pt, b->id, b->up};
-            tile(p, l, viz_layout_tile(l, bi, t, k), &ti, k);
+            tile(p, l, viz_layout_tile(l, bi, row, k), &ti, k);
         }
+        row++;
+    }
 }
 
 /* ---- brokers ------------------------------------------------------------------------------ */

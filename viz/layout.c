@@ -40,10 +40,13 @@ static void brokers(viz_layout *l, const viz_scene *s, viz_rect col) {
     l->broker_count = v->brokers_count < VIZ_BROKERS_MAX ? v->brokers_count : VIZ_BROKERS_MAX;
     float gap = 14 * l->u, n = (float)(l->broker_count ? l->broker_count : 1);
     float h = (col.h - gap * (n - 1)) / n;
-    int max_parts = 1;
-    for (int t = 0; t < v->topics_count; t++)
+    int max_parts = 1, rows = 0;
+    for (int t = 0; t < v->topics_count; t++) {
+        if (!viz_topic_drawn(&v->topics[t])) continue;
+        rows++;
         if (v->topics[t].partitions_count > max_parts) max_parts = v->topics[t].partitions_count;
-    l->tile_rows = v->topics_count < VIZ_TILE_ROWS_MAX ? v->topics_count : VIZ_TILE_ROWS_MAX;
+    }
+    l->tile_rows = rows < VIZ_TILE_ROWS_MAX ? rows : VIZ_TILE_ROWS_MAX;
     l->tile_cols = max_parts < VIZ_TILE_COLS_MAX ? max_parts : VIZ_TILE_COLS_MAX;
     for (int i = 0; i < l->broker_count; i++) {
         viz_rect b = rect(col.x, col.y + (float)i * (h + gap), col.w, h);

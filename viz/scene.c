@@ -2,6 +2,7 @@
  * scene.c — derives what the viewer draws from a cluster_view and recent activity.
  */
 #include "scene.h"
+#include "offsets_topic.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -88,13 +89,17 @@ int viz_scene_partition_under_replicated(const viz_scene *s, const cluster_view_
     return p->leader >= 0 && p->isr_count < rf;
 }
 
+int viz_topic_drawn(const cluster_view_topic *t) {
+    return !offsets_topic_is_internal(t->name);
+}
+
 static void count_brokers(viz_scene *s) {
     const cluster_view *v = s->in.view;
     s->brokers_online = 0;
     for (int i = 0; i < v->brokers_count; i++) s->brokers_online += v->brokers[i].up != 0;
     s->under_replicated = 0;
     for (int t = 0; t < v->topics_count; t++)
-        for (int p = 0; p < v->topics[t].partitions_count; p++)
+        for (int p = 0; viz_topic_drawn(&v->topics[t]) && p < v->topics[t].partitions_count; p++)
             s->under_replicated +=
                 viz_scene_partition_under_replicated(s, &v->topics[t], &v->topics[t].partitions[p]);
 }

@@ -160,6 +160,8 @@ const char *viz_traffic_name(enum viz_traffic t);
 
 /* Lookups; -1 / NULL when absent. */
 const cluster_view_broker *viz_scene_broker(const viz_scene *s, int32_t id);
+/* Lab topics are drawn; `__consumer_offsets` (the coordinator's bookkeeping) is not. */
+int viz_topic_drawn(const cluster_view_topic *t);
 int viz_scene_partition_under_replicated(const viz_scene *s, const cluster_view_topic *t,
                                          const cluster_view_partition *p);
 const viz_node *viz_scene_node(const viz_scene *s, int32_t id);

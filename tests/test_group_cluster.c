@@ -1,0 +1,414 @@
+/* test_group_cluster.c — coordinator failover in a simulated 3-broker cluster
+ * (controller quorum, `__consumer_offsets` with one partition of 3 replicas):
+ * a test client finds the coordinator (the topic is created on first use),
+ * commits offsets, the coordinator crashes, and the new leader of the offsets
+ * partition answers NOT_COORDINATOR, then COORDINATOR_LOAD_IN_PROGRESS while it
+ * loads, then the committed offsets.  The client polls every live broker every
+ * millisecond, so the load window is seen whenever it is at least that long. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "kafka_errors.gen.h"
+#include "mem_storage.h"
+#include "sim_client.h"
+#include "world.h"
+
+#define BROKERS 3
+#define CLIENT_ID 100
+#define S_US 1000000LL
+#define MS_US 1000LL
+#define TAG_FIND 1
+#define TAG_COMMIT 2
+#define TAG_FETCH_BASE 10
+#define TAG_JOIN 4
+#define TAG_SYNC 5
+#define TAG_HEARTBEAT_BASE 20
+#define ERRORS_MAX 64
+
+typedef struct tclient {
+    sim_client client;
+    sim_node *node;
+    int64_t tick_at_us;
+    int mode; /* 0 idle, 1 find, 2 commit, 3 poll OffsetFetch, 4 join+sync, 5 poll Heartbeat */
+    int inflight[BROKERS + 1];
+    int16_t find_error;
+    int32_t coordinator;
+    int16_t commit_error;
+    int commits_answered;
+    /* per broker: the distinct OffsetFetch errors in order, and the offset seen */
+    int16_t errors[BROKERS + 1][ERRORS_MAX];
+    int error_count[BROKERS + 1];
+    int64_t fetched[BROKERS + 1];
+    /* the member */
+    char member_id[128];
+    int32_t generation;
+    int16_t join_error, sync_error;
+    int synced;
+} tclient;
+
+static world W;
+static mem_storage *STORE;
+static broker *BROKER[BROKERS + 1];
+static broker_config CFG[BROKERS + 1];
+static tclient TC;
+static int OBSERVED[OBSERVE_KIND_COUNT];
+
+static void b_accept(void *impl, conn_id c) {
+    broker_on_accept(impl, c);
+}
+static void b_connected(void *impl, conn_id c) {
+    broker_on_connected(impl, c);
+}
+static void b_closed(void *impl, conn_id c) {
+    broker_on_closed(impl, c);
+}
+static void b_bytes(void *impl, conn_id c, const uint8_t *p, size_t n) {
+    broker_on_bytes(impl, c, p, n);
+}
+static int64_t b_deadline(const void *impl) {
+    return broker_next_deadline_us(impl);
+}
+static void b_timer(void *impl) {
+    broker_on_timer(impl);
+}
+static const sim_node_ops BROKER_OPS = {b_accept, b_connected, b_closed,
+                                        b_bytes,  b_deadline,  b_timer};
+
+static void on_observe(void *ctx, int64_t t_us, uint64_t seq, const observe_event *ev) {
+    (void)ctx, (void)t_us, (void)seq;
+    OBSERVED[ev->kind]++;
+}
+
+/* ---- the test client --------------------------------------------------------------- */
+
+static void encode_find(const void *m, wire_writer *w, int16_t v) {
+    kafka_find_coordinator_request_encode(m, w, v);
+}
+static void encode_commit(const void *m, wire_writer *w, int16_t v) {
+    kafka_offset_commit_request_encode(m, w, v);
+}
+static void encode_fetch(const void *m, wire_writer *w, int16_t v) {
+    kafka_offset_fetch_request_encode(m, w, v);
+}
+
+static void send_find(tclient *t) {
+    kafka_find_coordinator_request req;
+    kafka_find_coordinator_request_init(&req);
+    req.key = kafka_str_c("g");
+    if (sim_client_send(&t->client, 1, KAFKA_API_FIND_COORDINATOR, 2, &req, encode_find, TAG_FIND,
+                        1) == 0)
+        t->inflight[1] = 1;
+}
+
+static void send_commit(tclient *t) {
+    kafka_offset_commit_request_offset_commit_request_partition p[2];
+    for (int i = 0; i < 2; i++) {
+        kafka_offset_commit_request_offset_commit_request_partition_init(&p[i]);
+        p[i].partition_index = i;
+        p[i].committed_offset = 40 + i;
+    }
+    kafka_offset_commit_request_offset_commit_request_topic topic;
+    kafka_offset_commit_request_offset_commit_request_topic_init(&topic);
+    topic.name = kafka_str_c("t");
+    topic.partitions = p;
+    topic.partitions_count = 2;
+    kafka_offset_commit_request req;
+    kafka_offset_commit_request_init(&req);
+    req.group_id = kafka_str_c("g");
+    req.generation_id_or_member_epoch = -1;
+    req.member_id = kafka_str_c("");
+    req.topics = &topic;
+    req.topics_count = 1;
+    if (sim_client_send(&t->client, t->coordinator, KAFKA_API_OFFSET_COMMIT, 7, &req, encode_commit,
+                        TAG_COMMIT, 1) == 0)
+        t->inflight[t->coordinator] = 1;
+}
+
+static void send_fetch(tclient *t, int32_t node) {
+    int32_t partition = 1;
+    kafka_offset_fetch_request_offset_fetch_request_topic topic;
+    kafka_offset_fetch_request_offset_fetch_request_topic_init(&topic);
+    topic.name = kafka_str_c("t");
+    topic.partition_indexes = &partition;
+    topic.partition_indexes_count = 1;
+    kafka_offset_fetch_request req;
+    kafka_offset_fetch_request_init(&req);
+    req.group_id = kafka_str_c("g");
+    req.topics = &topic;
+    req.topics_count = 1;
+    if (sim_client_send(&t->client, node, KAFKA_API_OFFSET_FETCH, 5, &req, encode_fetch,
+                        TAG_FETCH_BASE + (uint64_t)node, 1) == 0)
+        t->inflight[node] = 1;
+}
+
+static void encode_join(const void *m, wire_writer *w, int16_t v) {
+    kafka_join_group_request_encode(m, w, v);
+}
+static void encode_sync(const void *m, wire_writer *w, int16_t v) {
+    kafka_sync_group_request_encode(m, w, v);
+}
+static void encode_heartbeat(const void *m, wire_writer *w, int16_t v) {
+    kafka_heartbeat_request_encode(m, w, v);
+}
+
+static void send_join(tclient *t) {
+    kafka_join_group_request_join_group_request_protocol p;
+    kafka_join_group_request_join_group_request_protocol_init(&p);
+    p.name = kafka_str_c("range");
+    p.metadata = (kafka_bytes){(const uint8_t *)"sub", 3};
+    kafka_join_group_request req;
+    kafka_join_group_request_init(&req);
+    req.group_id = kafka_str_c("g");
+    req.session_timeout_ms = 45000;
+    req.rebalance_timeout_ms = 60000;
+    req.member_id = kafka_str_c(t->member_id);
+    req.protocol_type = kafka_str_c("consumer");
+    req.protocols = &p;
+    req.protocols_count = 1;
+    if (sim_client_send(&t->client, t->coordinator, KAFKA_API_JOIN_GROUP, 5, &req, encode_join,
+                        TAG_JOIN, 1) == 0)
+        t->inflight[t->coordinator] = 1;
+}
+
+static void send_sync(tclient *t) {
+    kafka_sync_group_request_sync_group_request_assignment a;
+    kafka_sync_group_request_sync_group_request_assignment_init(&a);
+    a.member_id = kafka_str_c(t->member_id);
+    a.assignment = (kafka_bytes){(const uint8_t *)"mine", 4};
+    kafka_sync_group_request req;
+    kafka_sync_group_request_init(&req);
+    req.group_id = kafka_str_c("g");
+    req.generation_id = t->generation;
+    req.member_id = kafka_str_c(t->member_id);
+    req.assignments = &a;
+    req.assignments_count = 1;
+    if (sim_client_send(&t->client, t->coordinator, KAFKA_API_SYNC_GROUP, 3, &req, encode_sync,
+                        TAG_SYNC, 1) == 0)
+        t->inflight[t->coordinator] = 1;
+}
+
+static void send_heartbeat(tclient *t, int32_t node) {
+    kafka_heartbeat_request req;
+    kafka_heartbeat_request_init(&req);
+    req.group_id = kafka_str_c("g");
+    req.generation_id = t->generation;
+    req.member_id = kafka_str_c(t->member_id);
+    if (sim_client_send(&t->client, node, KAFKA_API_HEARTBEAT, 3, &req, encode_heartbeat,
+                        TAG_HEARTBEAT_BASE + (uint64_t)node, 1) == 0)
+        t->inflight[node] = 1;
+}
+
+/* Records a broker's answer if it differs from the one before. */
+static void note_answer(tclient *t, int32_t node, int16_t error) {
+    int n = t->error_count[node];
+    if ((n == 0 || t->errors[node][n - 1] != error) && n < ERRORS_MAX)
+        t->errors[node][t->error_count[node]++] = error;
+}
+
+static void on_member(tclient *t, uint64_t tag, wire_reader *r, arena *a) {
+    if (tag == TAG_JOIN) {
+        kafka_join_group_response resp;
+        kafka_join_group_response_init(&resp);
+        cr_assert_eq(kafka_join_group_response_decode(&resp, r, 5, a), 0);
+        t->join_error = resp.error_code;
+        snprintf(t->member_id, sizeof t->member_id, "%.*s", (int)resp.member_id.len,
+                 resp.member_id.ptr);
+        t->generation = resp.generation_id;
+    } else if (tag == TAG_SYNC) {
+        kafka_sync_group_response resp;
+        kafka_sync_group_response_init(&resp);
+        cr_assert_eq(kafka_sync_group_response_decode(&resp, r, 3, a), 0);
+        t->sync_error = resp.error_code;
+        t->synced = resp.error_code == 0 && resp.assignment.len == 4;
+    } else {
+        kafka_heartbeat_response resp;
+        kafka_heartbeat_response_init(&resp);
+        cr_assert_eq(kafka_heartbeat_response_decode(&resp, r, 3, a), 0);
+        note_answer(t, (int32_t)(tag - TAG_HEARTBEAT_BASE), resp.error_code);
+    }
+}
+
+static void on_fetched(tclient *t, int32_t node, wire_reader *r, arena *a) {
+    kafka_offset_fetch_response resp;
+    kafka_offset_fetch_response_init(&resp);
+    cr_assert_eq(kafka_offset_fetch_response_decode(&resp, r, 5, a), 0);
+    note_answer(t, node, resp.error_code);
+    if (resp.error_code == 0) t->fetched[node] = resp.topics[0].partitions[0].committed_offset;
+}
+
+static void on_response(sim_client *c, void *owner, int32_t node, int16_t api_key,
+                        int16_t api_version, uint64_t tag, wire_reader *r) {
+    tclient *t = owner;
+    (void)api_key, (void)api_version;
+    t->inflight[node] = 0;
+    if (!r) return;
+    arena a;
+    arena_init(&a);
+    if (tag == TAG_FIND) {
+        kafka_find_coordinator_response resp;
+        kafka_find_coordinator_response_init(&resp);
+        cr_assert_eq(kafka_find_coordinator_response_decode(&resp, r, 2, &a), 0);
+        t->find_error = resp.error_code;
+        if (resp.error_code == 0) t->coordinator = resp.node_id;
+    } else if (tag == TAG_COMMIT) {
+        kafka_offset_commit_response resp;
+        kafka_offset_commit_response_init(&resp);
+        cr_assert_eq(kafka_offset_commit_response_decode(&resp, r, 7, &a), 0);
+        t->commit_error = resp.topics[0].partitions[0].error_code;
+        t->commits_answered++;
+    } else if (tag >= TAG_FETCH_BASE && tag < TAG_HEARTBEAT_BASE && tag != TAG_JOIN &&
+               tag != TAG_SYNC) {
+        on_fetched(t, (int32_t)(tag - TAG_FETCH_BASE), r, &a);
+    } else {
+        on_member(t, tag, r, &a);
+    }
+    arena_deinit(&a);
+    (void)c;
+}
+
+static void tick(tclient *t) {
+    if (t->mode == 1 && !t->inflight[1] && t->coordinator == 0) send_find(t);
+    if (t->mode == 2 && !t->inflight[t->coordinator] && t->commit_error != 0) send_commit(t);
+    for (int32_t n = 1; t->mode == 3 && n <= BROKERS; n++)
+        if (W.nodes[n - 1]->up && !t->inflight[n]) send_fetch(t, n);
+    if (t->mode == 4 && !t->inflight[t->coordinator] && t->generation <= 0) send_join(t);
+    if (t->mode == 4 && !t->inflight[t->coordinator] && t->generation > 0 && !t->synced)
+        send_sync(t);
+    for (int32_t n = 1; t->mode == 5 && n <= BROKERS; n++)
+        if (W.nodes[n - 1]->up && !t->inflight[n]) send_heartbeat(t, n);
+}
+
+static void c_accept(void *impl, conn_id c) {
+    (void)impl, (void)c;
+}
+static void c_connected(void *impl, conn_id c) {
+    sim_client_on_connected(&((tclient *)impl)->client, c);
+}
+static void c_closed(void *impl, conn_id c) {
+    tclient *t = impl;
+    sim_client_on_closed(&t->client, c);
+}
+static void c_bytes(void *impl, conn_id c, const uint8_t *p, size_t n) {
+    sim_client_on_bytes(&((tclient *)impl)->client, c, p, n);
+}
+static int64_t c_deadline(const void *impl) {
+    const tclient *t = impl;
+    int64_t at = sim_client_next_deadline_us(&t->client);
+    return t->tick_at_us < at ? t->tick_at_us : at;
+}
+static void c_timer(void *impl) {
+    tclient *t = impl;
+    sim_client_on_timer(&t->client);
+    int64_t now = t->node->env.now_us(t->node->env.ctx);
+    if (now < t->tick_at_us) return;
+    t->tick_at_us = now + MS_US;
+    tick(t);
+}
+static const sim_node_ops CLIENT_OPS = {c_accept, c_connected, c_closed,
+                                        c_bytes,  c_deadline,  c_timer};
+
+/* ---- the cluster ---------------------------------------------------------------------- */
+
+static void start_broker(int32_t id) {
+    sim_node *n = W.nodes[id - 1];
+    BROKER[id] = broker_open(&n->env, &CFG[id]);
+    cr_assert_not_null(BROKER[id]);
+    world_node_start(&W, n, BROKER[id], &BROKER_OPS);
+}
+
+static void crash_broker(int32_t id) {
+    world_node_stop(&W, W.nodes[id - 1]);
+    broker_destroy(BROKER[id]);
+    BROKER[id] = NULL;
+}
+
+static void setup(void) {
+    world_init(&W, 7, 1 * MS_US, 5 * MS_US, 0);
+    STORE = mem_storage_create();
+    W.observer = on_observe;
+    for (int32_t id = 1; id <= BROKERS; id++) {
+        sim_node *n = world_add_node(&W, id, SIM_NODE_BROKER, "broker");
+        n->env.fs = mem_storage_view(STORE, id);
+        broker_config_defaults(&CFG[id], id, BROKERS);
+        CFG[id].metadata_quorum = 1;
+        CFG[id].offsets_topic_partitions = 1;
+        CFG[id].min_insync_replicas = 2;
+    }
+    for (int32_t id = 1; id <= BROKERS; id++) start_broker(id);
+    memset(&TC, 0, sizeof TC);
+    TC.node = world_add_node(&W, CLIENT_ID, SIM_NODE_CONSUMER, "client");
+    sim_client_init(&TC.client, &TC.node->env, CLIENT_ID, "client", BROKERS, &TC, on_response);
+    TC.client.metadata_wanted = 0;
+    TC.commit_error = -1;
+    world_node_start(&W, TC.node, &TC, &CLIENT_OPS);
+}
+
+static void teardown(void) {
+    sim_client_deinit(&TC.client);
+    for (int32_t id = 1; id <= BROKERS; id++) broker_destroy(BROKER[id]);
+    world_deinit(&W);
+    mem_storage_destroy(STORE);
+}
+
+TestSuite(group_cluster, .init = setup, .fini = teardown, .timeout = 60);
+
+static void run_s(double s) {
+    world_run_until(&W, W.now_us + (int64_t)(s * S_US));
+}
+
+Test(group_cluster, committed_offsets_survive_coordinator_failover) {
+    run_s(3);
+    TC.mode = 1;
+    run_s(3);
+    cr_assert_eq(TC.find_error, 0, "the offsets topic exists after a while");
+    cr_assert(TC.coordinator >= 1 && TC.coordinator <= BROKERS);
+    TC.mode = 2;
+    run_s(2);
+    cr_assert_eq(TC.commit_error, 0, "committed (error %d)", TC.commit_error);
+    cr_assert_eq(OBSERVED[OBSERVE_COMMIT], 2);
+    int32_t old = TC.coordinator;
+    crash_broker(old);
+    TC.mode = 3;
+    run_s(20); /* the controller fences the dead broker after its session, then elects */
+    int32_t next = 0;
+    for (int32_t n = 1; n <= BROKERS; n++)
+        if (n != old && TC.fetched[n] == 41) next = n;
+    cr_assert(next != 0, "a surviving broker serves the committed offset");
+    cr_assert_eq(broker_partition_leader(BROKER[next], "__consumer_offsets", 0), next);
+    int16_t *e = TC.errors[next];
+    int n = TC.error_count[next];
+    cr_assert(n >= 3, "saw %d distinct answers", n);
+    cr_assert_eq(e[0], KAFKA_ERROR_NOT_COORDINATOR);
+    cr_assert_eq(e[n - 2], KAFKA_ERROR_COORDINATOR_LOAD_IN_PROGRESS, "loading was visible");
+    cr_assert_eq(e[n - 1], KAFKA_ERROR_NONE);
+    cr_assert_geq(OBSERVED[OBSERVE_OFFSET_LOAD], 2, "both offsets loaded");
+}
+
+Test(group_cluster, members_keep_their_generation_across_failover) {
+    run_s(3);
+    TC.mode = 1;
+    run_s(3);
+    cr_assert_eq(TC.find_error, 0);
+    TC.mode = 4;
+    run_s(8); /* MEMBER_ID_REQUIRED, the 3 s initial delay, then SyncGroup */
+    cr_assert_eq(TC.join_error, 0);
+    cr_assert_eq(TC.generation, 1);
+    cr_assert(TC.synced, "sync error %d", TC.sync_error);
+    cr_assert_eq(OBSERVED[OBSERVE_REBALANCE], 1, "stable once the assignment is durable");
+    int32_t old = TC.coordinator;
+    crash_broker(old);
+    TC.mode = 5;
+    run_s(20);
+    int32_t next = 0;
+    for (int32_t n = 1; n <= BROKERS; n++)
+        if (n != old && TC.error_count[n] > 0 && TC.errors[n][TC.error_count[n] - 1] == 0) next = n;
+    cr_assert(next != 0, "a surviving broker accepts the member's heartbeats");
+    int16_t *e = TC.errors[next];
+    int n = TC.error_count[next];
+    cr_assert_eq(e[0], KAFKA_ERROR_NOT_COORDINATOR);
+    cr_assert_eq(e[n - 2], KAFKA_ERROR_COORDINATOR_LOAD_IN_PROGRESS);
+    cr_assert_eq(OBSERVED[OBSERVE_REBALANCE], 1, "no rebalance: the generation was restored");
+}
