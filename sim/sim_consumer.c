@@ -40,19 +40,13 @@ static void encode_fetch(const void *body, wire_writer *w, int16_t version) {
     kafka_fetch_request_encode(body, w, version);
 }
 
-/* Partitions in `state` led by node whose retry time has come, grouped by topic. */
-typedef struct partition_pick {
-    int32_t index[CONSUMER_ASSIGNED_MAX];
-    int32_t count;
-} partition_pick;
-
-static void pick(const sim_consumer *c, int32_t node, enum position_state state, int64_t now,
-                 int32_t topic, partition_pick *out) {
+void consumer_pick(const sim_consumer *c, int32_t node, enum position_state state, int64_t now,
+                   int32_t topic, partition_pick *out) {
     out->count = 0;
     for (int32_t i = 0; i < c->assigned_count; i++) {
         const assigned_partition *a = &c->assigned[i];
         if (a->topic == topic && a->state == state && a->retry_at_us <= now &&
-            leader_of(c, a) == node)
+            (node < 0 || leader_of(c, a) == node))
             out->index[out->count++] = i;
     }
 }
@@ -64,7 +58,7 @@ static void send_list_offsets(sim_consumer *c, int32_t node, int64_t now) {
     int32_t n = 0, topic_n = 0;
     for (int32_t t = 0; t < c->client.topic_count; t++) {
         partition_pick p;
-        pick(c, node, POSITION_UNKNOWN, now, t, &p);
+        consumer_pick(c, node, POSITION_UNKNOWN, now, t, &p);
         if (p.count == 0) continue;
         for (int32_t k = 0; k < p.count; k++) {
             kafka_list_offsets_request_list_offsets_partition_init(&parts[n + k]);
@@ -103,7 +97,7 @@ static void send_fetch(sim_consumer *c, int32_t node, int64_t now) {
     int32_t n = 0, topic_n = 0;
     for (int32_t t = 0; t < c->client.topic_count; t++) {
         partition_pick p;
-        pick(c, node, POSITION_VALID, now, t, &p);
+        consumer_pick(c, node, POSITION_VALID, now, t, &p);
         if (p.count == 0) continue;
         for (int32_t k = 0; k < p.count; k++) {
             kafka_fetch_request_fetch_partition *fp = &parts[n + k];

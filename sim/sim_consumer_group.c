@@ -455,23 +455,23 @@ static int send_commit(sim_consumer *c, uint64_t tag) {
     kafka_offset_commit_request_offset_commit_request_topic topics[SIM_CLIENT_TOPICS_MAX];
     int32_t n = 0, tn = 0;
     for (int32_t t = 0; t < c->client.topic_count; t++) {
-        int32_t first = n;
-        for (int32_t i = 0; i < c->assigned_count; i++) {
-            const assigned_partition *a = &c->assigned[i];
-            if (a->topic != t || a->state != POSITION_VALID) continue;
-            kafka_offset_commit_request_offset_commit_request_partition_init(&parts[n]);
-            parts[n].partition_index = a->partition;
-            parts[n].committed_offset = a->position;
-            parts[n].committed_leader_epoch = -1;
-            parts[n].committed_metadata = kafka_str_c("");
-            n++;
+        partition_pick p;
+        consumer_pick(c, -1, POSITION_VALID, INT64_MAX, t, &p);
+        if (p.count == 0) continue;
+        for (int32_t k = 0; k < p.count; k++) {
+            kafka_offset_commit_request_offset_commit_request_partition *cp = &parts[n + k];
+            kafka_offset_commit_request_offset_commit_request_partition_init(cp);
+            cp->partition_index = c->assigned[p.index[k]].partition;
+            cp->committed_offset = c->assigned[p.index[k]].position;
+            cp->committed_leader_epoch = -1;
+            cp->committed_metadata = kafka_str_c("");
         }
-        if (n == first) continue;
         kafka_offset_commit_request_offset_commit_request_topic_init(&topics[tn]);
         topics[tn].name = kafka_str_c(c->client.topics[t].name);
-        topics[tn].partitions = &parts[first];
-        topics[tn].partitions_count = n - first;
+        topics[tn].partitions = &parts[n];
+        topics[tn].partitions_count = p.count;
         tn++;
+        n += p.count;
     }
     if (tn == 0) return -1;
     kafka_offset_commit_request req;
@@ -518,18 +518,16 @@ static void send_offset_fetch(sim_consumer *c, int64_t now) {
     int32_t parts[CONSUMER_ASSIGNED_MAX];
     int32_t n = 0, tn = 0;
     for (int32_t t = 0; t < c->client.topic_count; t++) {
-        int32_t first = n;
-        for (int32_t i = 0; i < c->assigned_count; i++) {
-            const assigned_partition *a = &c->assigned[i];
-            if (a->topic == t && a->state == POSITION_NEED_COMMITTED && a->retry_at_us <= now)
-                parts[n++] = a->partition;
-        }
-        if (n == first) continue;
+        partition_pick p;
+        consumer_pick(c, -1, POSITION_NEED_COMMITTED, now, t, &p);
+        if (p.count == 0) continue;
+        for (int32_t k = 0; k < p.count; k++) parts[n + k] = c->assigned[p.index[k]].partition;
         kafka_offset_fetch_request_offset_fetch_request_topic_init(&topics[tn]);
         topics[tn].name = kafka_str_c(c->client.topics[t].name);
-        topics[tn].partition_indexes = &parts[first];
-        topics[tn].partition_indexes_count = n - first;
+        topics[tn].partition_indexes = &parts[n];
+        topics[tn].partition_indexes_count = p.count;
         tn++;
+        n += p.count;
     }
     if (tn == 0) return;
     kafka_offset_fetch_request req;

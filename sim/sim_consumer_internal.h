@@ -86,4 +86,13 @@ void consumer_revoke(sim_consumer *c);
 /* sim_consumer.c */
 assigned_partition *consumer_find_assigned(sim_consumer *c, kafka_str topic, int32_t partition);
 
+/* The assigned partitions of one topic in `state` whose retry time has come, led by
+ * `node` (-1: by any): indexes into c->assigned.  Requests group them by topic. */
+typedef struct partition_pick {
+    int32_t index[CONSUMER_ASSIGNED_MAX];
+    int32_t count;
+} partition_pick;
+void consumer_pick(const sim_consumer *c, int32_t node, enum position_state state, int64_t now,
+                   int32_t topic, partition_pick *out);
+
 #endif
