@@ -162,6 +162,7 @@ static void group_drop(broker *b, int32_t index) {
 void group_coordinator_park(broker *b, broker_conn *c, const broker_request *req,
                             group_held *held) {
     (void)b;
+    assert(c->parked == BROKER_PARK_NONE && req->api_version >= 0);
     c->parked = BROKER_PARK_GROUP;
     c->parked_deadline_us = INT64_MAX; /* the coordinator keeps its own deadlines */
     *held = (group_held){
