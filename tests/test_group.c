@@ -626,3 +626,24 @@ Test(group, mutated_frames_never_crash) {
     advance_us(60 * S_US); /* the timers still run */
     cr_assert_eq(find_coordinator(2, 2, GROUP).error_code, KAFKA_ERROR_NONE, "still serving");
 }
+
+/* Writes to __consumer_offsets need min.insync.replicas like an acks=all produce:
+ * below it, commits get COORDINATOR_NOT_AVAILABLE and a generation cannot become
+ * stable (the SyncGroup fails and the group rebalances). */
+Test(group, writes_need_min_insync_replicas) {
+    broker_destroy(B);
+    CFG.min_insync_replicas = 2; /* one broker: the offsets topic's ISR is 1 */
+    open_broker();
+    broker_on_accept(B, 1);
+    find_coordinator(1, 2, GROUP);
+    cr_assert_eq(commit(1, -1, "", "orders", 0, 1), KAFKA_ERROR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(F.observed[OBSERVE_COMMIT], 0);
+    const char *m = join_new(1, "s");
+    advance_us(3 * S_US);
+    kafka_join_group_response j = joined(1, 2);
+    cr_assert_eq(j.error_code, 0);
+    send_sync(1, 3, j.generation_id, m, (const char *[]){m}, (const char *[]){"a"}, 1);
+    cr_assert_eq(synced(1, 3).error_code, KAFKA_ERROR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(heartbeat(1, j.generation_id, m), KAFKA_ERROR_REBALANCE_IN_PROGRESS);
+    cr_assert_eq(F.observed[OBSERVE_REBALANCE], 0);
+}
