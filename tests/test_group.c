@@ -343,6 +343,13 @@ Test(group, coordinator_is_the_offsets_partition_leader) {
                  "Java's \"billing\".hashCode()");
     cr_assert_eq(offsets_topic_partition_for(kafka_str_c("polygenelubricants"), 50), 0,
                  "hashCode INT32_MIN maps to 0");
+    cr_assert_eq(offsets_topic_java_string_hash("\xc3\xa9", 2), 0xe9, "UTF-16 code units");
+    cr_assert_eq(offsets_topic_java_string_hash("\xf0\x9f\x98\x80", 4), 0xd83d * 31 + 0xde00,
+                 "a code point above U+FFFF hashes as its surrogate pair");
+    cr_assert_eq(offsets_topic_java_string_hash("\xff", 1), 0xfffd, "invalid UTF-8 is U+FFFD");
+    cr_assert_eq(offsets_topic_java_string_hash("\xe2\x82", 2), 0xfffd,
+                 "a truncated sequence is one replacement");
+    cr_assert_eq(offsets_topic_java_string_hash("\xe2x", 2), 0xfffd * 31 + 'x');
     /* Metadata reports the internal topic */
     kafka_metadata_request_metadata_request_topic t;
     kafka_metadata_request_metadata_request_topic_init(&t);
