@@ -585,3 +585,15 @@ void group_coordinator_on_timer(broker *b) {
     }
     gc->next_deadline_us = at;
 }
+
+void broker_each_group(const broker *b, broker_group_fn *on_group,
+                       broker_group_offset_fn *on_offset, void *arg) {
+    const group_coordinator *gc = b->groups;
+    for (int32_t i = 0; i < gc->group_count; i++) {
+        const group *g = gc->groups[i];
+        if (on_group) on_group(arg, g->id, group_state_name(g->state), g->member_count);
+        for (int32_t k = 0; on_offset && k < g->offset_count; k++)
+            on_offset(arg, g->id, g->offsets[k].topic, g->offsets[k].partition,
+                      g->offsets[k].offset);
+    }
+}

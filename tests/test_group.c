@@ -367,8 +367,25 @@ Test(group, coordinator_is_the_offsets_partition_leader) {
     cr_assert_eq(m.topics[0].partitions_count, 5);
 }
 
+static void count_group(void *arg, const char *group, const char *state, int32_t members) {
+    int *n = arg;
+    cr_assert_str_eq(group, GROUP);
+    cr_assert_str_eq(state, "Stable");
+    n[0] += members;
+}
+
+static void count_offset(void *arg, const char *group, const char *topic, int32_t partition,
+                         int64_t offset) {
+    int *n = arg;
+    (void)group, (void)topic, (void)partition;
+    n[1] += (int)offset;
+}
+
 Test(group, join_sync_heartbeat) {
     two t = stable_pair();
+    int counts[2] = {0, 0};
+    broker_each_group(B, count_group, count_offset, counts);
+    cr_assert_eq(counts[0], 2, "metrics see both members");
     cr_assert_eq(heartbeat(1, t.generation, t.m1), KAFKA_ERROR_NONE);
     cr_assert_eq(heartbeat(2, t.generation, t.m2), KAFKA_ERROR_NONE);
     cr_assert_eq(heartbeat(2, t.generation - 1, t.m2), KAFKA_ERROR_ILLEGAL_GENERATION);
