@@ -15,6 +15,7 @@
 #include "mem_storage.h"
 #include "offsets_topic.h"
 #include "prng.h"
+#include "record_batch.h"
 #include "wire.h"
 
 #define GROUP "billing"
@@ -670,4 +671,48 @@ Test(group, writes_need_min_insync_replicas) {
     cr_assert_eq(synced(1, 3).error_code, KAFKA_ERROR_COORDINATOR_NOT_AVAILABLE);
     cr_assert_eq(heartbeat(1, j.generation_id, m), KAFKA_ERROR_REBALANCE_IN_PROGRESS);
     cr_assert_eq(F.observed[OBSERVE_REBALANCE], 0);
+}
+
+/* ==== the offsets topic's records ====================================================== */
+
+Test(group, records_round_trip_with_kafka_versions) {
+    offsets_batch ob;
+    offsets_batch_init(&ob);
+    kafka_offset_commit_value v;
+    kafka_offset_commit_value_init(&v);
+    v.offset = 12;
+    v.leader_epoch = 4;
+    v.metadata = kafka_str_c("meta");
+    v.commit_timestamp = 1700;
+    v.expire_timestamp = -1;
+    offsets_batch_add_offset(&ob, kafka_str_c("g"), kafka_str_c("t"), 3, &v);
+    offsets_batch_add_group(&ob, kafka_str_c("g"), NULL);
+    cr_assert_eq(offsets_batch_finish(&ob, 1700), 0);
+    cr_assert_eq(record_batch_validate(ob.batch, ob.batch_len, NULL, 0), 0);
+    record_batch_iter it;
+    cr_assert_eq(record_batch_iter_init(&it, ob.batch, ob.batch_len), 0);
+    record_batch_record r;
+    offsets_record rec;
+    cr_assert_eq(record_batch_iter_next(&it, &r), 1);
+    cr_assert(r.key[0] == 0 && r.key[1] == OFFSETS_KEY_VERSION_OFFSET, "offset key version 1");
+    cr_assert(r.value[0] == 0 && r.value[1] == OFFSETS_VALUE_VERSION_OFFSET, "value version 3");
+    cr_assert_eq(offsets_record_decode(&r, &rec, &A), 0);
+    cr_assert_eq(rec.kind, OFFSETS_RECORD_OFFSET);
+    cr_assert(!rec.tombstone);
+    cr_assert(kafka_str_eq(rec.offset_key.group, "g") && kafka_str_eq(rec.offset_key.topic, "t"));
+    cr_assert_eq(rec.offset_key.partition, 3);
+    cr_assert_eq(rec.offset_value.offset, 12);
+    cr_assert_eq(rec.offset_value.leader_epoch, 4);
+    cr_assert(kafka_str_eq(rec.offset_value.metadata, "meta"));
+    cr_assert_eq(record_batch_iter_next(&it, &r), 1);
+    cr_assert(r.key[0] == 0 && r.key[1] == OFFSETS_KEY_VERSION_GROUP, "group key version 2");
+    cr_assert_eq(offsets_record_decode(&r, &rec, &A), 0);
+    cr_assert_eq(rec.kind, OFFSETS_RECORD_GROUP);
+    cr_assert(rec.tombstone, "a null value deletes the group");
+    cr_assert_eq(record_batch_iter_next(&it, &r), 0);
+    /* an unknown key version is skipped, not trusted */
+    uint8_t bad_key[] = {0, 7, 0, 1, 'g'};
+    record_batch_record odd = {.key = bad_key, .key_len = sizeof bad_key, .value_len = -1};
+    cr_assert_eq(offsets_record_decode(&odd, &rec, &A), -1);
+    offsets_batch_deinit(&ob);
 }
