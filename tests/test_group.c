@@ -15,6 +15,7 @@
 #include "mem_storage.h"
 #include "offsets_topic.h"
 #include "prng.h"
+#include "record_batch.h"
 #include "wire.h"
 
 #define GROUP "billing"
@@ -343,6 +344,13 @@ Test(group, coordinator_is_the_offsets_partition_leader) {
                  "Java's \"billing\".hashCode()");
     cr_assert_eq(offsets_topic_partition_for(kafka_str_c("polygenelubricants"), 50), 0,
                  "hashCode INT32_MIN maps to 0");
+    cr_assert_eq(offsets_topic_java_string_hash("\xc3\xa9", 2), 0xe9, "UTF-16 code units");
+    cr_assert_eq(offsets_topic_java_string_hash("\xf0\x9f\x98\x80", 4), 0xd83d * 31 + 0xde00,
+                 "a code point above U+FFFF hashes as its surrogate pair");
+    cr_assert_eq(offsets_topic_java_string_hash("\xff", 1), 0xfffd, "invalid UTF-8 is U+FFFD");
+    cr_assert_eq(offsets_topic_java_string_hash("\xe2\x82", 2), 0xfffd,
+                 "a truncated sequence is one replacement");
+    cr_assert_eq(offsets_topic_java_string_hash("\xe2x", 2), 0xfffd * 31 + 'x');
     /* Metadata reports the internal topic */
     kafka_metadata_request_metadata_request_topic t;
     kafka_metadata_request_metadata_request_topic_init(&t);
@@ -360,8 +368,25 @@ Test(group, coordinator_is_the_offsets_partition_leader) {
     cr_assert_eq(m.topics[0].partitions_count, 5);
 }
 
+static void count_group(void *arg, const char *group, const char *state, int32_t members) {
+    int *n = arg;
+    cr_assert_str_eq(group, GROUP);
+    cr_assert_str_eq(state, "Stable");
+    n[0] += members;
+}
+
+static void count_offset(void *arg, const char *group, const char *topic, int32_t partition,
+                         int64_t offset) {
+    int *n = arg;
+    (void)group, (void)topic, (void)partition;
+    n[1] += (int)offset;
+}
+
 Test(group, join_sync_heartbeat) {
     two t = stable_pair();
+    int counts[2] = {0, 0};
+    broker_each_group(B, count_group, count_offset, counts);
+    cr_assert_eq(counts[0], 2, "metrics see both members");
     cr_assert_eq(heartbeat(1, t.generation, t.m1), KAFKA_ERROR_NONE);
     cr_assert_eq(heartbeat(2, t.generation, t.m2), KAFKA_ERROR_NONE);
     cr_assert_eq(heartbeat(2, t.generation - 1, t.m2), KAFKA_ERROR_ILLEGAL_GENERATION);
@@ -625,4 +650,69 @@ Test(group, mutated_frames_never_crash) {
     for (int i = 0; i < count; i++) wire_writer_deinit(&frames[i]);
     advance_us(60 * S_US); /* the timers still run */
     cr_assert_eq(find_coordinator(2, 2, GROUP).error_code, KAFKA_ERROR_NONE, "still serving");
+}
+
+/* Writes to __consumer_offsets need min.insync.replicas like an acks=all produce:
+ * below it, commits get COORDINATOR_NOT_AVAILABLE and a generation cannot become
+ * stable (the SyncGroup fails and the group rebalances). */
+Test(group, writes_need_min_insync_replicas) {
+    broker_destroy(B);
+    CFG.min_insync_replicas = 2; /* one broker: the offsets topic's ISR is 1 */
+    open_broker();
+    broker_on_accept(B, 1);
+    find_coordinator(1, 2, GROUP);
+    cr_assert_eq(commit(1, -1, "", "orders", 0, 1), KAFKA_ERROR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(F.observed[OBSERVE_COMMIT], 0);
+    const char *m = join_new(1, "s");
+    advance_us(3 * S_US);
+    kafka_join_group_response j = joined(1, 2);
+    cr_assert_eq(j.error_code, 0);
+    send_sync(1, 3, j.generation_id, m, (const char *[]){m}, (const char *[]){"a"}, 1);
+    cr_assert_eq(synced(1, 3).error_code, KAFKA_ERROR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(heartbeat(1, j.generation_id, m), KAFKA_ERROR_REBALANCE_IN_PROGRESS);
+    cr_assert_eq(F.observed[OBSERVE_REBALANCE], 0);
+}
+
+/* ==== the offsets topic's records ====================================================== */
+
+Test(group, records_round_trip_with_kafka_versions) {
+    offsets_batch ob;
+    offsets_batch_init(&ob);
+    kafka_offset_commit_value v;
+    kafka_offset_commit_value_init(&v);
+    v.offset = 12;
+    v.leader_epoch = 4;
+    v.metadata = kafka_str_c("meta");
+    v.commit_timestamp = 1700;
+    v.expire_timestamp = -1;
+    offsets_batch_add_offset(&ob, kafka_str_c("g"), kafka_str_c("t"), 3, &v);
+    offsets_batch_add_group(&ob, kafka_str_c("g"), NULL);
+    cr_assert_eq(offsets_batch_finish(&ob, 1700), 0);
+    cr_assert_eq(record_batch_validate(ob.batch, ob.batch_len, NULL, 0), 0);
+    record_batch_iter it;
+    cr_assert_eq(record_batch_iter_init(&it, ob.batch, ob.batch_len), 0);
+    record_batch_record r;
+    offsets_record rec;
+    cr_assert_eq(record_batch_iter_next(&it, &r), 1);
+    cr_assert(r.key[0] == 0 && r.key[1] == OFFSETS_KEY_VERSION_OFFSET, "offset key version 1");
+    cr_assert(r.value[0] == 0 && r.value[1] == OFFSETS_VALUE_VERSION_OFFSET, "value version 3");
+    cr_assert_eq(offsets_record_decode(&r, &rec, &A), 0);
+    cr_assert_eq(rec.kind, OFFSETS_RECORD_OFFSET);
+    cr_assert(!rec.tombstone);
+    cr_assert(kafka_str_eq(rec.offset_key.group, "g") && kafka_str_eq(rec.offset_key.topic, "t"));
+    cr_assert_eq(rec.offset_key.partition, 3);
+    cr_assert_eq(rec.offset_value.offset, 12);
+    cr_assert_eq(rec.offset_value.leader_epoch, 4);
+    cr_assert(kafka_str_eq(rec.offset_value.metadata, "meta"));
+    cr_assert_eq(record_batch_iter_next(&it, &r), 1);
+    cr_assert(r.key[0] == 0 && r.key[1] == OFFSETS_KEY_VERSION_GROUP, "group key version 2");
+    cr_assert_eq(offsets_record_decode(&r, &rec, &A), 0);
+    cr_assert_eq(rec.kind, OFFSETS_RECORD_GROUP);
+    cr_assert(rec.tombstone, "a null value deletes the group");
+    cr_assert_eq(record_batch_iter_next(&it, &r), 0);
+    /* an unknown key version is skipped, not trusted */
+    uint8_t bad_key[] = {0, 7, 0, 1, 'g'};
+    record_batch_record odd = {.key = bad_key, .key_len = sizeof bad_key, .value_len = -1};
+    cr_assert_eq(offsets_record_decode(&odd, &rec, &A), -1);
+    offsets_batch_deinit(&ob);
 }

@@ -40,6 +40,7 @@ typedef struct tclient {
     int commits_answered;
     /* per broker: the distinct OffsetFetch errors in order, and the offset seen */
     int16_t errors[BROKERS + 1][ERRORS_MAX];
+    int64_t error_at_us[BROKERS + 1][ERRORS_MAX]; /* when each answer was first seen */
     int error_count[BROKERS + 1];
     int64_t fetched[BROKERS + 1];
     /* the member */
@@ -204,8 +205,10 @@ static void send_heartbeat(tclient *t, int32_t node) {
 /* Records a broker's answer if it differs from the one before. */
 static void note_answer(tclient *t, int32_t node, int16_t error) {
     int n = t->error_count[node];
-    if ((n == 0 || t->errors[node][n - 1] != error) && n < ERRORS_MAX)
+    if ((n == 0 || t->errors[node][n - 1] != error) && n < ERRORS_MAX) {
+        t->error_at_us[node][n] = W.now_us;
         t->errors[node][t->error_count[node]++] = error;
+    }
 }
 
 static void on_member(tclient *t, uint64_t tag, wire_reader *r, arena *a) {
@@ -370,6 +373,7 @@ Test(group_cluster, committed_offsets_survive_coordinator_failover) {
     cr_assert_eq(TC.commit_error, 0, "committed (error %d)", TC.commit_error);
     cr_assert_eq(OBSERVED[OBSERVE_COMMIT], 2);
     int32_t old = TC.coordinator;
+    int64_t crash_us = W.now_us;
     crash_broker(old);
     TC.mode = 3;
     run_s(20); /* the controller fences the dead broker after its session, then elects */
@@ -385,6 +389,10 @@ Test(group_cluster, committed_offsets_survive_coordinator_failover) {
     cr_assert_eq(e[n - 2], KAFKA_ERROR_COORDINATOR_LOAD_IN_PROGRESS, "loading was visible");
     cr_assert_eq(e[n - 1], KAFKA_ERROR_NONE);
     cr_assert_geq(OBSERVED[OBSERVE_OFFSET_LOAD], 2, "both offsets loaded");
+    cr_log_info(
+        "crash at %.3f s; broker %d: COORDINATOR_LOAD_IN_PROGRESS from %.3f s, loaded %.3f s",
+        (double)crash_us / S_US, (int)next, (double)TC.error_at_us[next][n - 2] / S_US,
+        (double)TC.error_at_us[next][n - 1] / S_US);
 }
 
 Test(group_cluster, members_keep_their_generation_across_failover) {
