@@ -316,9 +316,6 @@ void cluster_view_apply(cluster_view *v, int64_t t_us, const observe_event *ev) 
     case OBSERVE_COMMIT:
         apply_commit(v, ev);
         break;
-    case OBSERVE_ASSIGN: /* a consumer's own view of its group: the scene reads consume events */
-    case OBSERVE_REVOKE:
-        break;
     case OBSERVE_CONSUME:
     case OBSERVE_REBALANCE:
         apply_group(v, ev);
