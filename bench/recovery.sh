@@ -43,8 +43,9 @@ if [ "$record" = 1 ]; then
         echo
         echo "Command: \`bench/recovery.sh $seeds\` (one \`$SL run $SCEN --seed N --json\` per seed, field"
         echo "\`consumed.billing.recovery_ms\`: virtual time from \`crash_consumer\` to the group's next"
-        echo "stable generation). Expected: the 45 s session timeout, plus up to one heartbeat interval"
-        echo "(3 s) for the survivors to hear of the rebalance, plus the rejoin round trips."
+        echo "stable generation). Expected: the 45 s session timeout counted from the crashed member's"
+        echo "last heartbeat (0-3 s before the crash), plus up to one heartbeat interval (3 s) for the"
+        echo "survivors to hear of the rebalance, plus the rejoin round trips: about 42-48 s."
         echo
         echo "$table"
     } >>bench/RESULTS.md
