@@ -393,10 +393,13 @@ static void encode_raw(const void *body, wire_writer *w, int16_t version) {
 
 /* CreateTopics / DeleteTopics reached a broker that is not the controller. */
 static int forward(broker *b, broker_conn *c, const broker_request *req) {
-    /* Elected but its controller not yet started: forwarding to itself would park the
-     * request (and the sender's controller channel, heartbeats included) for good. */
-    int elsewhere = b->quorum_leader >= 0 && b->quorum_leader != b->cfg.node_id;
-    peer_channel *pc = elsewhere ? channel_to(b, CHANNEL_CONTROLLER, b->quorum_leader) : NULL;
+    /* We lead the quorum but our controller has not started (its image is not yet
+     * complete): forwarding would dial ourselves and park the request for ever,
+     * and with it everything queued behind on that connection (a peer's broker
+     * registration, say).  Close instead: the client retries. */
+    if (b->quorum_leader == b->cfg.node_id) return -1;
+    peer_channel *pc =
+        b->quorum_leader >= 0 ? channel_to(b, CHANNEL_CONTROLLER, b->quorum_leader) : NULL;
     uint64_t tag = TAG_FORWARD_BASE + ++b->forward_tag_next;
     raw_body raw = {req->body, req->body_len};
     if (!pc || peer_channel_send(pc, &b->env, &b->request_out, req->api_key, req->api_version, &raw,
