@@ -6,12 +6,12 @@
 #include <string.h>
 
 #include "digest.h"
+#include "group_check.h"
 #include "record_batch.h"
 #include "record_value.h"
 #include "u64_set.h"
 
 #define CHECKER_NODES_MAX 32 /* brokers tracked per partition */
-#define CHECKER_READERS_MAX 64
 
 /* What one broker holds of one partition: a record id per offset (0 = not a
  * streamlab record). */
@@ -21,11 +21,6 @@ typedef struct replica_image {
     int32_t *epochs; /* leader epoch of the batch holding each offset */
     int64_t end, cap, epochs_cap;
 } replica_image;
-
-typedef struct reader_position {
-    int32_t node;
-    int64_t last; /* last offset consumed */
-} reader_position;
 
 typedef struct partition_state {
     int32_t topic;
@@ -45,14 +40,13 @@ typedef struct partition_state {
     int64_t acked_end;
     int64_t consumed_max; /* highest offset any consumer has seen, -1 */
     int lost_reported;
-    reader_position readers[CHECKER_READERS_MAX];
-    int32_t reader_count;
 } partition_state;
 
 typedef struct group_state {
     char name[SCENARIO_NAME_BYTES_MAX];
     u64_set seen;
     int64_t *consumed_end; /* per partition (checker order): highest offset consumed + 1 */
+    group_check *gc;       /* ownership, order and commits (invariants 4 and 5) */
     checker_group_stats stats;
 } group_state;
 
@@ -96,7 +90,14 @@ checker *checker_create(const scenario *s) {
         snprintf(c->groups[g].name, sizeof c->groups[g].name, "%s", s->groups[g].name);
         u64_set_init(&c->groups[g].seen);
         c->groups[g].consumed_end = calloc((size_t)(c->part_count + 1), sizeof(int64_t));
-        if (!c->groups[g].consumed_end) abort();
+        uint8_t *subscribed = calloc((size_t)(c->part_count + 1), 1);
+        if (!c->groups[g].consumed_end || !subscribed) abort();
+        for (int32_t i = 0; i < c->part_count; i++)
+            for (int32_t t = 0; t < s->groups[g].topic_count; t++)
+                subscribed[i] |=
+                    strcmp(s->groups[g].topics[t], s->topics[c->parts[i].topic].name) == 0;
+        c->groups[g].gc = group_check_create(s->groups[g].name, c->part_count, subscribed);
+        free(subscribed);
     }
     c->group_count = s->group_count;
     return c;
@@ -117,6 +118,7 @@ void checker_destroy(checker *c) {
     for (int32_t g = 0; g < c->group_count; g++) {
         u64_set_deinit(&c->groups[g].seen);
         free(c->groups[g].consumed_end);
+        group_check_destroy(c->groups[g].gc);
     }
     free(c);
 }
@@ -369,31 +371,26 @@ static group_state *group_find(checker *c, const char *name) {
     return NULL;
 }
 
-static void check_order(checker *c, int64_t t_us, partition_state *p, const observe_event *ev) {
-    reader_position *r = NULL;
-    for (int32_t i = 0; i < p->reader_count; i++)
-        if (p->readers[i].node == ev->node) r = &p->readers[i];
-    if (!r && p->reader_count < CHECKER_READERS_MAX) {
-        r = &p->readers[p->reader_count++];
-        r->node = ev->node;
-        r->last = -1;
-    }
-    if (r && r->last >= 0 && ev->offset != r->last + 1) {
-        char detail[160];
-        snprintf(detail, sizeof detail, "consumer %d read offset %lld after %lld", (int)ev->node,
-                 (long long)ev->offset, (long long)r->last);
-        violate(c, t_us, "consumer-order", p, ev->offset, allowed_by(c), detail);
-    }
-    if (r) r->last = ev->offset_last;
-    if (ev->offset_last > p->consumed_max) p->consumed_max = ev->offset_last;
+static int32_t part_index(checker *c, const char *topic, int32_t partition) {
+    partition_state *p = part_find(c, topic, partition);
+    return p ? (int32_t)(p - c->parts) : -1;
+}
+
+static void report_group(checker *c, int64_t t_us, const group_finding *f) {
+    const partition_state *p = f->part >= 0 ? &c->parts[f->part] : NULL;
+    violate(c, t_us, f->invariant, p, f->offset, allowed_by(c), f->detail);
 }
 
 static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
     partition_state *p = part_find(c, ev->topic, ev->partition);
     group_state *g = group_find(c, ev->detail);
     if (!p) return;
-    check_order(c, t_us, p, ev);
+    if (ev->offset_last > p->consumed_max) p->consumed_max = ev->offset_last;
     if (!g) return;
+    group_finding f;
+    if (group_check_consume(g->gc, ev->node, (int32_t)(p - c->parts), ev->offset, ev->offset_last,
+                            &f))
+        report_group(c, t_us, &f);
     int64_t *end = &g->consumed_end[p - c->parts];
     if (ev->offset_last + 1 > *end) *end = ev->offset_last + 1;
     record_batch_iter it;
@@ -410,6 +407,42 @@ static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
         else
             g->stats.duplicates++;
     }
+}
+
+/* Invariants 4 and 5 (sim/group_check.h says how they are judged). */
+static void on_group_event(checker *c, int64_t t_us, const observe_event *ev) {
+    group_state *g = group_find(c, ev->detail);
+    if (!g) return;
+    int32_t part = ev->topic ? part_index(c, ev->topic, ev->partition) : -1;
+    group_finding f;
+    int found = 0;
+    switch (ev->kind) {
+    case OBSERVE_REBALANCE:
+        g->stats.rebalances++;
+        found = group_check_rebalance(g->gc, t_us, ev->leader_epoch, ev->count, &f);
+        break;
+    case OBSERVE_ASSIGN:
+        if (ev->topic && part < 0) break; /* a topic outside the scenario */
+        found = group_check_assign(g->gc, ev->node, ev->leader_epoch, part, ev->count, &f);
+        break;
+    case OBSERVE_REVOKE:
+        group_check_revoke(g->gc, ev->node);
+        break;
+    case OBSERVE_COMMIT:
+        found = group_check_commit(g->gc, part, ev->offset, &f);
+        break;
+    case OBSERVE_OFFSET_LOAD:
+        found = group_check_offset_load(g->gc, part, ev->offset, &f);
+        break;
+    default:
+        break;
+    }
+    if (found) report_group(c, t_us, &f);
+}
+
+void checker_note_consumer_crash(checker *c, int64_t t_us, const char *group) {
+    group_state *g = group_find(c, group);
+    if (g) group_check_consumer_crash(g->gc, t_us);
 }
 
 /* Invariant 6: at most one quorum leader per epoch. */
@@ -490,11 +523,13 @@ void checker_observe(checker *c, int64_t t_us, const observe_event *ev) {
     case OBSERVE_METADATA_COMMIT:
         on_metadata(c, t_us, ev);
         break;
-    case OBSERVE_REBALANCE: {
-        group_state *g = group_find(c, ev->detail);
-        if (g) g->stats.rebalances++;
+    case OBSERVE_REBALANCE:
+    case OBSERVE_ASSIGN:
+    case OBSERVE_REVOKE:
+    case OBSERVE_COMMIT:
+    case OBSERVE_OFFSET_LOAD:
+        on_group_event(c, t_us, ev);
         break;
-    }
     default:
         break;
     }
@@ -525,7 +560,21 @@ int64_t checker_violations_total(const checker *c) {
 
 checker_group_stats checker_group(const checker *c, const char *group) {
     group_state *g = group_find((checker *)c, group);
-    return g ? g->stats : (checker_group_stats){0};
+    if (!g) return (checker_group_stats){0};
+    checker_group_stats st = g->stats;
+    st.recovery_ms = group_check_recovery_ms(g->gc);
+    st.lag = 0;
+    int32_t gi = (int32_t)(g - c->groups);
+    for (int32_t i = 0; i < c->part_count; i++) {
+        const partition_state *p = &c->parts[i];
+        const scenario_group *sg = &c->s->groups[gi];
+        int reads = 0;
+        for (int32_t t = 0; t < sg->topic_count; t++)
+            reads |= strcmp(sg->topics[t], c->s->topics[p->topic].name) == 0;
+        int64_t committed = group_check_committed(g->gc, i);
+        if (reads && p->hw > committed) st.lag += p->hw - (committed > 0 ? committed : 0);
+    }
+    return st;
 }
 
 int64_t checker_group_missing(const checker *c, const char *group) {

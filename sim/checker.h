@@ -8,9 +8,10 @@
  * its virtual time, place, the setting that allowed it and the faults before it.
  *
  * Checked now: acked-write-lost (an acknowledged record overwritten or cut from
- * the leader's log), high-watermark-regression (within one leader epoch),
- * consumer-order (a consumer skipping or going back).  It also counts, per group,
- * records consumed, distinct records and duplicates for the summary.
+ * the leader's log), high-watermark-regression (within one leader epoch), and per
+ * consumer group (sim/group_check.h) consumer-order, partition-ownership and
+ * committed-offset-regression.  It also counts, per group, records consumed,
+ * distinct records and duplicates for the summary.
  */
 #ifndef STREAMLAB_CHECKER_H
 #define STREAMLAB_CHECKER_H
@@ -39,7 +40,10 @@ typedef struct checker_group_stats {
     int64_t records;
     int64_t unique;
     int64_t duplicates;
-    int64_t rebalances;
+    int64_t rebalances;  /* stable generations (OBSERVE_REBALANCE) */
+    int64_t lag;         /* sum over the group's partitions of high watermark minus the last
+                            acknowledged commit (0 when none) */
+    int64_t recovery_ms; /* last consumer crash to the next stable generation; -1 if none */
 } checker_group_stats;
 
 typedef struct checker checker;
@@ -49,6 +53,8 @@ void checker_destroy(checker *c);
 void checker_observe(checker *c, int64_t t_us, const observe_event *ev);
 /* A fault was applied (kept to explain later violations). */
 void checker_note_fault(checker *c, int64_t t_us, const char *what);
+/* A consumer of group crashed (starts the recovery_ms clock). */
+void checker_note_consumer_crash(checker *c, int64_t t_us, const char *group);
 /* End of run: final checks. */
 void checker_finish(checker *c, int64_t t_us);
 

@@ -269,6 +269,7 @@ static void apply_group(cluster_view *v, const observe_event *ev) {
     if (g == NULL) return;
     if (ev->kind == OBSERVE_REBALANCE) {
         g->generation = ev->leader_epoch;
+        g->members = ev->count;
         v->totals.rebalances++;
         return;
     }
@@ -321,6 +322,8 @@ void cluster_view_apply(cluster_view *v, int64_t t_us, const observe_event *ev) 
         break;
     case OBSERVE_METADATA_COMMIT: /* the quorum's bookkeeping: nothing to draw */
     case OBSERVE_OFFSET_LOAD:     /* a new coordinator read what was committed: unchanged */
+    case OBSERVE_ASSIGN:          /* partition ownership: not drawn yet */
+    case OBSERVE_REVOKE:
         break;
     default:
         v->invalid++;
@@ -446,6 +449,7 @@ static cJSON *groups_to_json(const cluster_view *v) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "name", cJSON_CreateString(g->name));
         add_int(o, "generation", g->generation);
+        add_int(o, "members", g->members);
         add_int(o, "records_consumed", g->records_consumed);
         cJSON *committed = cJSON_CreateArray();
         for (int32_t c = 0; c < g->committed_count; c++) {
@@ -632,6 +636,9 @@ static int groups_from_json(cluster_view *v, const cJSON *a) {
             get_int(o, "records_consumed", &g->records_consumed) != 0) {
             return -1;
         }
+        if (cJSON_GetObjectItemCaseSensitive(o, "members") != NULL && /* older traces lack it */
+            get_i32(o, "members", &g->members) != 0)
+            return -1;
         if (committed_from_json(v, g, committed) != 0) return -1;
     }
     return 0;

@@ -81,6 +81,7 @@ typedef struct cluster_view_offset {
 typedef struct cluster_view_group {
     char name[CLUSTER_VIEW_NAME_BYTES_MAX];
     int32_t generation; /* -1 until the first REBALANCE */
+    int32_t members;    /* in that generation */
     int64_t records_consumed;
     cluster_view_offset *committed; /* CLUSTER_VIEW_GROUP_OFFSETS_MAX entries */
     int32_t committed_count;

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "digest.h"
-#include "sim_consumer.h"
 #include "sim_producer.h"
 #include "sim_run_internal.h"
 #include "trace.h"
@@ -29,27 +28,6 @@ static run_totals totals(const sim_run *r) {
         t.failed += ps.failed;
     }
     return t;
-}
-
-/* Sum over the group's partitions of high watermark minus the furthest position. */
-static int64_t group_lag(const sim_run *r, int32_t g) {
-    const scenario_group *sg = &r->s->groups[g];
-    int64_t lag = 0;
-    for (int32_t t = 0; t < sg->topic_count; t++) {
-        int ti = scenario_topic_index(r->s, sg->topics[t]);
-        if (ti < 0) continue;
-        for (int32_t p = 0; p < r->s->topics[ti].partitions; p++) {
-            int64_t pos = 0;
-            for (int32_t i = 0; i < r->consumer_count; i++) {
-                if (r->consumers[i].group != g) continue;
-                int64_t cp = sim_consumer_position(r->consumers[i].impl, sg->topics[t], p);
-                if (cp > pos) pos = cp;
-            }
-            int64_t hw = checker_high_watermark(r->chk, sg->topics[t], p);
-            if (hw > pos) lag += hw - pos;
-        }
-    }
-    return lag;
 }
 
 static double ratio(double a, double b) {
@@ -98,8 +76,12 @@ static void add_groups(const sim_run *r, cJSON *root) {
         cJSON_AddNumberToObject(o, "records", (double)gs.records);
         cJSON_AddNumberToObject(o, "unique", (double)gs.unique);
         cJSON_AddNumberToObject(o, "duplicates", (double)gs.duplicates);
-        cJSON_AddNumberToObject(o, "lag", (double)group_lag(r, g));
+        cJSON_AddNumberToObject(o, "lag", (double)gs.lag);
         cJSON_AddNumberToObject(o, "rebalances", (double)gs.rebalances);
+        if (gs.recovery_ms >= 0)
+            cJSON_AddNumberToObject(o, "recovery_ms", (double)gs.recovery_ms);
+        else
+            cJSON_AddNullToObject(o, "recovery_ms");
         cJSON_AddNumberToObject(o, "missing",
                                 (double)checker_group_missing(r->chk, r->s->groups[g].name));
     }
@@ -202,10 +184,14 @@ char *sim_run_summary_text(const sim_run *r, double wall_s) {
         checker_group_stats gs = checker_group(r->chk, r->s->groups[g].name);
         put(&b,
             "  %-12s %d consumer(s): records %lld, unique %lld, duplicates %lld, lag %lld, missing "
-            "%lld\n",
+            "%lld, rebalances %lld\n",
             r->s->groups[g].name, (int)r->s->groups[g].consumers, (long long)gs.records,
-            (long long)gs.unique, (long long)gs.duplicates, (long long)group_lag(r, g),
-            (long long)checker_group_missing(r->chk, r->s->groups[g].name));
+            (long long)gs.unique, (long long)gs.duplicates, (long long)gs.lag,
+            (long long)checker_group_missing(r->chk, r->s->groups[g].name),
+            (long long)gs.rebalances);
+        if (gs.recovery_ms >= 0)
+            put(&b, "  %-12s recovered from a consumer crash in %.1f s (next stable generation)\n",
+                "", (double)gs.recovery_ms / 1e3);
     }
     text_online(r, &b);
     int64_t total = checker_violations_total(r->chk);

@@ -802,11 +802,29 @@ static int leader_target(load_ctx *c, const char *text, scenario_target *t) {
     return t->partition < c->s->topics[topic].partitions ? 0 : -1;
 }
 
+/* "coordinator:GROUP": the leader of the __consumer_offsets partition that holds
+ * GROUP's offsets, kafka_abs(java_string_hash(GROUP)) % offsets_topic_partitions
+ * (DESIGN.md §2; the hash runs over the name's bytes, as Java's over ASCII). */
+static int coordinator_target(load_ctx *c, const char *text, scenario_target *t) {
+    if (strncmp(text, "coordinator:", 12) != 0 || scenario_group_index(c->s, text + 12) < 0)
+        return -1;
+    uint32_t h = 0;
+    for (const char *p = text + 12; *p; p++) h = 31 * h + (uint8_t)*p;
+    int32_t hash = (int32_t)h;
+    int32_t abs = hash == INT32_MIN ? 0 : hash < 0 ? -hash : hash; /* Kafka's Utils.abs */
+    snprintf(t->topic, sizeof t->topic, "__consumer_offsets");
+    t->partition = abs % (int32_t)c->s->cluster.offsets_topic_partitions;
+    snprintf(t->group, sizeof t->group, "%s", text + 12);
+    t->kind = SCENARIO_TARGET_COORDINATOR;
+    return 0;
+}
+
 static int target_value(load_ctx *c, const cJSON *v, const char *field, int allow_crashed,
                         scenario_target *t) {
-    const char *extra = allow_crashed
-                            ? ", \"controller\", \"crashed\" or \"leader:TOPIC/P\" (existing)"
-                            : ", \"controller\" or \"leader:TOPIC/P\" (existing)";
+    const char *extra =
+        allow_crashed ? ", \"controller\", \"crashed\", \"leader:TOPIC/P\" or "
+                        "\"coordinator:GROUP\" (existing)"
+                      : ", \"controller\", \"leader:TOPIC/P\" or \"coordinator:GROUP\" (existing)";
     const char *text = cJSON_IsString(v) ? v->valuestring : "";
     if (broker_id(c, v, &t->broker) == 0)
         t->kind = SCENARIO_TARGET_BROKER;
@@ -814,7 +832,7 @@ static int target_value(load_ctx *c, const cJSON *v, const char *field, int allo
         t->kind = SCENARIO_TARGET_CONTROLLER;
     else if (allow_crashed && strcmp(text, "crashed") == 0)
         t->kind = SCENARIO_TARGET_CRASHED;
-    else if (leader_target(c, text, t) != 0)
+    else if (leader_target(c, text, t) != 0 && coordinator_target(c, text, t) != 0)
         return expect_broker(c, field, extra, v);
     return 0;
 }

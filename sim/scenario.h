@@ -104,10 +104,12 @@ enum scenario_fault_kind {
 
 /* How a fault names a broker. */
 enum scenario_target_kind {
-    SCENARIO_TARGET_BROKER = 1, /* target.broker */
-    SCENARIO_TARGET_CONTROLLER, /* the active controller at that moment */
-    SCENARIO_TARGET_LEADER,     /* leader of target.topic / target.partition then */
-    SCENARIO_TARGET_CRASHED,    /* restart only: every crashed or powered-off broker */
+    SCENARIO_TARGET_BROKER = 1,  /* target.broker */
+    SCENARIO_TARGET_CONTROLLER,  /* the active controller at that moment */
+    SCENARIO_TARGET_LEADER,      /* leader of target.topic / target.partition then */
+    SCENARIO_TARGET_CRASHED,     /* restart only: every crashed or powered-off broker */
+    SCENARIO_TARGET_COORDINATOR, /* coordinator of target.group: the leader of topic
+                                    "__consumer_offsets" / partition, as LEADER */
 };
 
 typedef struct scenario_target {
@@ -115,6 +117,7 @@ typedef struct scenario_target {
     int32_t broker;
     char topic[SCENARIO_NAME_BYTES_MAX];
     int32_t partition;
+    char group[SCENARIO_NAME_BYTES_MAX]; /* COORDINATOR */
 } scenario_target;
 
 typedef struct scenario_fault {

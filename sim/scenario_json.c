@@ -111,6 +111,9 @@ static cJSON *target_json(const scenario_target *t) {
     case SCENARIO_TARGET_LEADER:
         snprintf(text, sizeof text, "leader:%s/%d", t->topic, (int)t->partition);
         return cJSON_CreateString(text);
+    case SCENARIO_TARGET_COORDINATOR:
+        snprintf(text, sizeof text, "coordinator:%s", t->group);
+        return cJSON_CreateString(text);
     }
     assert(0 && "unknown target kind");
     return cJSON_CreateNull();

@@ -28,12 +28,15 @@ void sim_client_init(sim_client *c, const broker_env *env, int32_t node_id, cons
         peer_channel_init(&c->brokers[i], i + 1, client_id, SIM_CLIENT_INFLIGHT_MAX);
     wire_writer_init(&c->out);
     arena_init(&c->scratch);
+    c->coordinator_node = -1;
+    peer_channel_init(&c->coordinator, 1, client_id, SIM_CLIENT_INFLIGHT_MAX);
     c->metadata_wanted = 1;
     c->bootstrap_next = (int32_t)(env->random_u64(env->ctx) % (uint64_t)broker_count);
 }
 
 void sim_client_deinit(sim_client *c) {
     for (int32_t i = 0; i < c->broker_count; i++) peer_channel_deinit(&c->brokers[i]);
+    peer_channel_deinit(&c->coordinator);
     wire_writer_deinit(&c->out);
     arena_deinit(&c->scratch);
 }
@@ -46,6 +49,7 @@ static peer_channel *broker_of(sim_client *c, int32_t node) {
 static peer_channel *broker_by_conn(sim_client *c, conn_id conn) {
     for (int32_t i = 0; i < c->broker_count; i++)
         if (peer_channel_owns(&c->brokers[i], conn)) return &c->brokers[i];
+    if (c->coordinator_node > 0 && peer_channel_owns(&c->coordinator, conn)) return &c->coordinator;
     return NULL;
 }
 
@@ -105,6 +109,36 @@ int sim_client_send(sim_client *c, int32_t node, int16_t api_key, int16_t api_ve
     assert(b);
     return peer_channel_send(b, c->env, &c->out, api_key, api_version, body, encode, tag,
                              expects_response, SIM_CLIENT_REQUEST_TIMEOUT_US);
+}
+
+/* The coordinator channel is always initialised (to node 1 while unused), so a
+ * caller still inside one of its callbacks never sees freed state. */
+void sim_client_set_coordinator(sim_client *c, int32_t node) {
+    assert(node == -1 || (node >= 1 && node <= c->broker_count));
+    if (node == c->coordinator_node) return;
+    int used = c->coordinator_node > 0;
+    peer_channel gone = c->coordinator;
+    peer_channel_init(&c->coordinator, node > 0 ? node : 1, c->client_id, SIM_CLIENT_INFLIGHT_MAX);
+    c->coordinator_node = node;
+    if (used) peer_channel_reset(&gone, c->env, on_channel_response, c); /* fails its requests */
+    peer_channel_deinit(&gone);
+}
+
+int sim_client_send_coordinator(sim_client *c, int16_t api_key, int16_t api_version,
+                                const void *body, sim_client_encode_fn *encode, uint64_t tag,
+                                int64_t timeout_us) {
+    if (c->coordinator_node <= 0) return -1;
+    return peer_channel_send(&c->coordinator, c->env, &c->out, api_key, api_version, body, encode,
+                             tag, 1, timeout_us);
+}
+
+int sim_client_coordinator_ready(sim_client *c) {
+    return c->coordinator_node > 0 && peer_channel_ready(&c->coordinator, c->env);
+}
+
+int64_t sim_client_coordinator_retry_us(const sim_client *c) {
+    if (c->coordinator_node <= 0 || c->coordinator.state != PEER_DOWN) return INT64_MAX;
+    return c->coordinator.retry_at_us;
 }
 
 /* ---- metadata ---------------------------------------------------------------------- */
@@ -218,6 +252,10 @@ int64_t sim_client_next_deadline_us(const sim_client *c) {
         int64_t d = peer_channel_next_deadline_us(&c->brokers[i]);
         if (d < at) at = d;
     }
+    if (c->coordinator_node > 0) {
+        int64_t d = peer_channel_next_deadline_us(&c->coordinator);
+        if (d < at) at = d;
+    }
     return at;
 }
 
@@ -225,6 +263,8 @@ void sim_client_on_timer(sim_client *c) {
     int64_t now = now_us(c);
     for (int32_t i = 0; i < c->broker_count; i++) /* request.timeout.ms: drop the connection */
         peer_channel_on_timer(&c->brokers[i], c->env, on_channel_response, c);
+    if (c->coordinator_node > 0)
+        peer_channel_on_timer(&c->coordinator, c->env, on_channel_response, c);
     if (c->metadata_refresh_at_us && now >= c->metadata_refresh_at_us) {
         c->metadata_wanted = 1;
         c->metadata_refresh_at_us = 0; /* set again by the next answer */

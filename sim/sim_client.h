@@ -5,6 +5,9 @@
  * header, matches responses to requests by correlation id (responses on one
  * connection come back in request order), keeps a metadata cache refreshed with
  * Metadata v4 as librdkafka does, and reconnects with exponential backoff.
+ * A group member also keeps a second connection to its group coordinator, as
+ * the Java consumer does, so that heartbeats never wait behind a long-polling
+ * fetch on the same broker.
  * Producers, consumers and the admin client build on it; they speak the same
  * bytes a real client would.
  */
@@ -28,8 +31,6 @@
 
 typedef struct sim_client sim_client;
 
-/* Called with a decoded-ready response body (reader positioned after the header),
- * or with r == NULL when the request failed (connection lost or timed out). */
 /* Called with a response body (reader positioned after the header), or with
  * r == NULL when the request failed (connection lost or timed out). */
 typedef void sim_client_response_fn(sim_client *c, void *owner, int32_t node, int16_t api_key,
@@ -54,6 +55,8 @@ struct sim_client {
     void *owner;
     sim_client_response_fn *on_response;
     peer_channel brokers[SIM_CLIENT_BROKERS_MAX]; /* node id - 1 */
+    peer_channel coordinator;                     /* valid when coordinator_node > 0 */
+    int32_t coordinator_node;                     /* -1: unknown */
     int32_t broker_count;
     int32_t correlation_next;
     wire_writer out;
@@ -85,6 +88,18 @@ int sim_client_send(sim_client *c, int32_t node, int16_t api_key, int16_t api_ve
                     const void *body, sim_client_encode_fn *encode, uint64_t tag,
                     int expects_response);
 int sim_client_ready(sim_client *c, int32_t node);
+
+/* The group coordinator's connection.  Setting another node (or -1) closes the
+ * old connection and fails what was in flight on it (responses with r == NULL).
+ * send_coordinator behaves as sim_client_send with its own timeout. */
+void sim_client_set_coordinator(sim_client *c, int32_t node);
+int sim_client_send_coordinator(sim_client *c, int16_t api_key, int16_t api_version,
+                                const void *body, sim_client_encode_fn *encode, uint64_t tag,
+                                int64_t timeout_us);
+/* 1 when the coordinator connection is up (starts connecting when it is not). */
+int sim_client_coordinator_ready(sim_client *c);
+/* When a down coordinator connection may be dialled again (0 when it can be now). */
+int64_t sim_client_coordinator_retry_us(const sim_client *c);
 
 /* Node callbacks, forwarded by the owner. */
 void sim_client_on_connected(sim_client *c, conn_id conn);

@@ -1,5 +1,5 @@
-#include "sim_consumer.h"
-
+/* sim_consumer.c — the consumer's reading half: positions, ListOffsets, Fetch.
+ * The group protocol lives in sim_consumer_group.c. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,62 +7,22 @@
 
 #include "kafka_errors.gen.h"
 #include "record_batch.h"
+#include "sim_consumer_internal.h"
 
 #define FETCH_VERSION 11
 #define LIST_OFFSETS_VERSION 2
 #define FETCH_MAX_WAIT_MS 500
 #define FETCH_MAX_BYTES (50 * 1024 * 1024)
 #define FETCH_PARTITION_MAX_BYTES (1024 * 1024)
-#define RETRY_BACKOFF_US 100000
-#define ASSIGNED_MAX 64
+/* Tags: the request kind in the low byte, the assignment epoch above it, so an
+ * answer to a request sent before a revoke is recognised and dropped. */
 #define TAG_FETCH 1
 #define TAG_LIST_OFFSETS 2
+#define TAG_KIND(tag) ((tag)&0xff)
+#define TAG_EPOCH(tag) ((uint32_t)((tag) >> 8))
 
-enum position_state { POSITION_UNKNOWN = 0, POSITION_RESETTING, POSITION_VALID };
-
-typedef struct assigned_partition {
-    int32_t topic; /* index into the client's topics */
-    int32_t partition;
-    int64_t position;
-    enum position_state state;
-    int fetching; /* in a fetch request now */
-    int64_t retry_at_us;
-} assigned_partition;
-
-struct sim_consumer {
-    sim_client client;
-    const broker_env *env;
-    scenario_group group;
-    int32_t node_id;
-    int32_t member_index, member_count;
-    int assigned_done;
-    assigned_partition assigned[ASSIGNED_MAX];
-    int32_t assigned_count;
-    int fetch_inflight[SIM_CLIENT_BROKERS_MAX + 1];
-    int list_inflight[SIM_CLIENT_BROKERS_MAX + 1];
-    sim_consumer_stats stats;
-};
-
-static int64_t now_us(const sim_consumer *c) {
-    return c->env->now_us(c->env->ctx);
-}
-
-/* ---- assignment (range, as the group leader would compute it) ------------------------ */
-
-static void assign_range(sim_consumer *c) {
-    for (int32_t t = 0; t < c->group.topic_count; t++)
-        if (c->client.topics[t].partition_count == 0) return; /* metadata not complete */
-    for (int32_t t = 0; t < c->group.topic_count; t++) {
-        int32_t n = c->client.topics[t].partition_count;
-        int32_t per = n / c->member_count, extra = n % c->member_count;
-        int32_t i = c->member_index;
-        int32_t start = per * i + (i < extra ? i : extra);
-        int32_t count = per + (i < extra ? 1 : 0);
-        for (int32_t p = start; p < start + count && c->assigned_count < ASSIGNED_MAX; p++)
-            c->assigned[c->assigned_count++] = (assigned_partition){.topic = t, .partition = p};
-    }
-    c->assigned_done = 1;
-    c->stats.partitions_assigned = c->assigned_count;
+static uint64_t tag_of(const sim_consumer *c, uint64_t kind) {
+    return kind | (uint64_t)c->assignment_epoch << 8;
 }
 
 static int32_t leader_of(const sim_consumer *c, const assigned_partition *a) {
@@ -80,29 +40,38 @@ static void encode_fetch(const void *body, wire_writer *w, int16_t version) {
     kafka_fetch_request_encode(body, w, version);
 }
 
+void consumer_pick(const sim_consumer *c, int32_t node, enum position_state state, int64_t now,
+                   int32_t topic, partition_pick *out) {
+    out->count = 0;
+    for (int32_t i = 0; i < c->assigned_count; i++) {
+        const assigned_partition *a = &c->assigned[i];
+        if (a->topic == topic && a->state == state && a->retry_at_us <= now &&
+            (node < 0 || leader_of(c, a) == node))
+            out->index[out->count++] = i;
+    }
+}
+
 static void send_list_offsets(sim_consumer *c, int32_t node, int64_t now) {
     if (c->list_inflight[node]) return;
-    kafka_list_offsets_request_list_offsets_partition parts[ASSIGNED_MAX];
+    kafka_list_offsets_request_list_offsets_partition parts[CONSUMER_ASSIGNED_MAX];
     kafka_list_offsets_request_list_offsets_topic topics[SIM_CLIENT_TOPICS_MAX];
     int32_t n = 0, topic_n = 0;
-    for (int32_t t = 0; t < c->group.topic_count; t++) {
-        int32_t first = n;
-        for (int32_t i = 0; i < c->assigned_count; i++) {
-            assigned_partition *a = &c->assigned[i];
-            if (a->topic != t || a->state != POSITION_UNKNOWN || a->retry_at_us > now ||
-                leader_of(c, a) != node)
-                continue;
-            kafka_list_offsets_request_list_offsets_partition_init(&parts[n]);
-            parts[n].partition_index = a->partition;
-            parts[n].timestamp = c->group.auto_offset_reset == SCENARIO_RESET_EARLIEST ? -2 : -1;
-            n++;
+    for (int32_t t = 0; t < c->client.topic_count; t++) {
+        partition_pick p;
+        consumer_pick(c, node, POSITION_UNKNOWN, now, t, &p);
+        if (p.count == 0) continue;
+        for (int32_t k = 0; k < p.count; k++) {
+            kafka_list_offsets_request_list_offsets_partition_init(&parts[n + k]);
+            parts[n + k].partition_index = c->assigned[p.index[k]].partition;
+            parts[n + k].timestamp =
+                c->group.auto_offset_reset == SCENARIO_RESET_EARLIEST ? -2 : -1;
         }
-        if (n == first) continue;
         kafka_list_offsets_request_list_offsets_topic_init(&topics[topic_n]);
         topics[topic_n].name = kafka_str_c(c->client.topics[t].name);
-        topics[topic_n].partitions = &parts[first];
-        topics[topic_n].partitions_count = n - first;
+        topics[topic_n].partitions = &parts[n];
+        topics[topic_n].partitions_count = p.count;
         topic_n++;
+        n += p.count;
     }
     if (topic_n == 0) return;
     kafka_list_offsets_request req;
@@ -111,7 +80,7 @@ static void send_list_offsets(sim_consumer *c, int32_t node, int64_t now) {
     req.topics = topics;
     req.topics_count = topic_n;
     if (sim_client_send(&c->client, node, KAFKA_API_LIST_OFFSETS, LIST_OFFSETS_VERSION, &req,
-                        encode_list_offsets, TAG_LIST_OFFSETS, 1) != 0)
+                        encode_list_offsets, tag_of(c, TAG_LIST_OFFSETS), 1) != 0)
         return;
     c->list_inflight[node] = 1;
     for (int32_t i = 0; i < c->assigned_count; i++) {
@@ -123,30 +92,28 @@ static void send_list_offsets(sim_consumer *c, int32_t node, int64_t now) {
 
 static void send_fetch(sim_consumer *c, int32_t node, int64_t now) {
     if (c->fetch_inflight[node]) return;
-    kafka_fetch_request_fetch_partition parts[ASSIGNED_MAX];
+    kafka_fetch_request_fetch_partition parts[CONSUMER_ASSIGNED_MAX];
     kafka_fetch_request_fetch_topic topics[SIM_CLIENT_TOPICS_MAX];
     int32_t n = 0, topic_n = 0;
-    for (int32_t t = 0; t < c->group.topic_count; t++) {
-        int32_t first = n;
-        for (int32_t i = 0; i < c->assigned_count; i++) {
-            assigned_partition *a = &c->assigned[i];
-            if (a->topic != t || a->state != POSITION_VALID || a->retry_at_us > now ||
-                leader_of(c, a) != node)
-                continue;
-            kafka_fetch_request_fetch_partition_init(&parts[n]);
-            parts[n].partition = a->partition;
-            parts[n].current_leader_epoch = -1;
-            parts[n].fetch_offset = a->position;
-            parts[n].log_start_offset = -1;
-            parts[n].partition_max_bytes = FETCH_PARTITION_MAX_BYTES;
-            n++;
+    for (int32_t t = 0; t < c->client.topic_count; t++) {
+        partition_pick p;
+        consumer_pick(c, node, POSITION_VALID, now, t, &p);
+        if (p.count == 0) continue;
+        for (int32_t k = 0; k < p.count; k++) {
+            kafka_fetch_request_fetch_partition *fp = &parts[n + k];
+            kafka_fetch_request_fetch_partition_init(fp);
+            fp->partition = c->assigned[p.index[k]].partition;
+            fp->current_leader_epoch = -1;
+            fp->fetch_offset = c->assigned[p.index[k]].position;
+            fp->log_start_offset = -1;
+            fp->partition_max_bytes = FETCH_PARTITION_MAX_BYTES;
         }
-        if (n == first) continue;
         kafka_fetch_request_fetch_topic_init(&topics[topic_n]);
         topics[topic_n].topic = kafka_str_c(c->client.topics[t].name);
-        topics[topic_n].partitions = &parts[first];
-        topics[topic_n].partitions_count = n - first;
+        topics[topic_n].partitions = &parts[n];
+        topics[topic_n].partitions_count = p.count;
         topic_n++;
+        n += p.count;
     }
     if (topic_n == 0) return;
     kafka_fetch_request req;
@@ -162,14 +129,14 @@ static void send_fetch(sim_consumer *c, int32_t node, int64_t now) {
     req.topics_count = topic_n;
     req.rack_id = kafka_str_c("");
     if (sim_client_send(&c->client, node, KAFKA_API_FETCH, FETCH_VERSION, &req, encode_fetch,
-                        TAG_FETCH, 1) != 0)
+                        tag_of(c, TAG_FETCH), 1) != 0)
         return;
     c->fetch_inflight[node] = 1;
 }
 
 static void pump(sim_consumer *c) {
-    if (!c->assigned_done) assign_range(c);
-    int64_t now = now_us(c);
+    consumer_group_step(c);
+    int64_t now = consumer_now_us(c);
     for (int32_t b = 1; b <= c->client.broker_count; b++) {
         send_list_offsets(c, b, now);
         send_fetch(c, b, now);
@@ -178,7 +145,7 @@ static void pump(sim_consumer *c) {
 
 /* ---- responses ------------------------------------------------------------------------------ */
 
-static assigned_partition *find_assigned(sim_consumer *c, kafka_str topic, int32_t partition) {
+assigned_partition *consumer_find_assigned(sim_consumer *c, kafka_str topic, int32_t partition) {
     for (int32_t i = 0; i < c->assigned_count; i++) {
         assigned_partition *a = &c->assigned[i];
         if (a->partition == partition && kafka_str_eq(topic, c->client.topics[a->topic].name))
@@ -188,7 +155,7 @@ static assigned_partition *find_assigned(sim_consumer *c, kafka_str topic, int32
 }
 
 static void partition_error(sim_consumer *c, assigned_partition *a, int16_t error) {
-    a->retry_at_us = now_us(c) + RETRY_BACKOFF_US;
+    a->retry_at_us = consumer_now_us(c) + CONSUMER_RETRY_BACKOFF_US;
     if (error == KAFKA_ERROR_OFFSET_OUT_OF_RANGE)
         a->state = POSITION_UNKNOWN;
     else
@@ -196,7 +163,6 @@ static void partition_error(sim_consumer *c, assigned_partition *a, int16_t erro
 }
 
 static void on_list_offsets(sim_consumer *c, int32_t node, wire_reader *r) {
-    c->list_inflight[node] = 0;
     kafka_list_offsets_response resp;
     kafka_list_offsets_response_init(&resp);
     arena_reset(&c->client.scratch);
@@ -206,7 +172,8 @@ static void on_list_offsets(sim_consumer *c, int32_t node, wire_reader *r) {
         for (int32_t k = 0; k < resp.topics[t].partitions_count; k++) {
             kafka_list_offsets_response_list_offsets_partition_response *pr =
                 &resp.topics[t].partitions[k];
-            assigned_partition *a = find_assigned(c, resp.topics[t].name, pr->partition_index);
+            assigned_partition *a =
+                consumer_find_assigned(c, resp.topics[t].name, pr->partition_index);
             if (!a || a->state != POSITION_RESETTING) continue;
             if (pr->error_code != KAFKA_ERROR_NONE) {
                 a->state = POSITION_UNKNOWN;
@@ -219,7 +186,7 @@ static void on_list_offsets(sim_consumer *c, int32_t node, wire_reader *r) {
     for (int32_t i = 0; i < c->assigned_count; i++) /* anything unanswered starts over */
         if (c->assigned[i].state == POSITION_RESETTING && leader_of(c, &c->assigned[i]) == node) {
             c->assigned[i].state = POSITION_UNKNOWN;
-            c->assigned[i].retry_at_us = now_us(c) + RETRY_BACKOFF_US;
+            c->assigned[i].retry_at_us = consumer_now_us(c) + CONSUMER_RETRY_BACKOFF_US;
         }
 }
 
@@ -240,6 +207,7 @@ static int consume_batch(void *arg, const uint8_t *batch, size_t len) {
                         .node = ctx->c->node_id,
                         .topic = ctx->c->client.topics[a->topic].name,
                         .partition = a->partition,
+                        .leader_epoch = ctx->c->owned_generation,
                         .offset = first,
                         .offset_last = last,
                         .batch = batch,
@@ -253,8 +221,7 @@ static int consume_batch(void *arg, const uint8_t *batch, size_t len) {
     return 0;
 }
 
-static void on_fetch(sim_consumer *c, int32_t node, wire_reader *r) {
-    c->fetch_inflight[node] = 0;
+static void on_fetch(sim_consumer *c, wire_reader *r) {
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
     arena_reset(&c->client.scratch);
@@ -265,7 +232,8 @@ static void on_fetch(sim_consumer *c, int32_t node, wire_reader *r) {
     for (int32_t t = 0; t < resp.responses_count; t++)
         for (int32_t k = 0; k < resp.responses[t].partitions_count; k++) {
             kafka_fetch_response_partition_data *pd = &resp.responses[t].partitions[k];
-            assigned_partition *a = find_assigned(c, resp.responses[t].topic, pd->partition_index);
+            assigned_partition *a =
+                consumer_find_assigned(c, resp.responses[t].topic, pd->partition_index);
             if (!a || a->state != POSITION_VALID) continue;
             if (pd->error_code != KAFKA_ERROR_NONE) {
                 partition_error(c, a, pd->error_code);
@@ -282,26 +250,35 @@ static void on_response(sim_client *client, void *owner, int32_t node, int16_t a
     sim_consumer *c = owner;
     (void)client;
     (void)api_version;
-    if (api_key == KAFKA_API_FETCH && tag == TAG_FETCH) on_fetch(c, node, r);
-    if (api_key == KAFKA_API_LIST_OFFSETS && tag == TAG_LIST_OFFSETS) on_list_offsets(c, node, r);
+    if (consumer_group_on_response(c, api_key, tag, r)) return;
+    int current = TAG_EPOCH(tag) == c->assignment_epoch;
+    if (api_key == KAFKA_API_FETCH && TAG_KIND(tag) == TAG_FETCH) {
+        c->fetch_inflight[node] = 0;
+        if (current) on_fetch(c, r);
+    }
+    if (api_key == KAFKA_API_LIST_OFFSETS && TAG_KIND(tag) == TAG_LIST_OFFSETS) {
+        c->list_inflight[node] = 0;
+        if (current) on_list_offsets(c, node, r);
+    }
 }
 
 /* ---- node callbacks ----------------------------------------------------------------------------
  */
 
 sim_consumer *sim_consumer_create(const broker_env *env, int32_t node_id,
-                                  const scenario_group *group, int32_t member_index,
-                                  int32_t member_count, int32_t broker_count) {
-    assert(member_index >= 0 && member_index < member_count);
+                                  const scenario_group *group, int32_t member_number,
+                                  int32_t broker_count) {
+    assert(member_number >= 1);
+    assert(group->topic_count <= SIM_CLIENT_TOPICS_MAX);
     sim_consumer *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->env = env;
     c->group = *group;
     c->node_id = node_id;
-    c->member_index = member_index;
-    c->member_count = member_count;
+    c->generation = -1;
+    c->owned_generation = -1;
     char client_id[96];
-    snprintf(client_id, sizeof client_id, "%s-%d", group->name, (int)(member_index + 1));
+    snprintf(client_id, sizeof client_id, "%s-%d", group->name, (int)member_number);
     sim_client_init(&c->client, env, node_id, client_id, broker_count, c, on_response);
     for (int32_t t = 0; t < group->topic_count; t++)
         sim_client_want_topic(&c->client, group->topics[t]);
@@ -318,25 +295,24 @@ sim_consumer_stats sim_consumer_get_stats(const sim_consumer *c) {
     return c->stats;
 }
 
-int64_t sim_consumer_position(const sim_consumer *c, const char *topic, int32_t partition) {
-    for (int32_t i = 0; i < c->assigned_count; i++) {
-        const assigned_partition *a = &c->assigned[i];
-        if (a->partition == partition && strcmp(c->client.topics[a->topic].name, topic) == 0)
-            return a->state == POSITION_VALID ? a->position : -1;
-    }
-    return -1;
+int32_t sim_consumer_generation(const sim_consumer *c) {
+    return c->owns ? c->owned_generation : -1;
 }
 
 void sim_consumer_on_connected(void *impl, conn_id conn) {
     sim_consumer *c = impl;
     sim_client_on_connected(&c->client, conn);
+    c->find_retry_at_us = 0; /* FindCoordinator waited for a ready broker */
     sim_client_on_timer(&c->client);
     pump(c);
 }
 
 void sim_consumer_on_closed(void *impl, conn_id conn) {
     sim_consumer *c = impl;
+    int coordinator =
+        c->client.coordinator_node > 0 && peer_channel_owns(&c->client.coordinator, conn);
     sim_client_on_closed(&c->client, conn);
+    if (coordinator) consumer_group_coordinator_closed(c);
     pump(c);
 }
 
@@ -350,7 +326,7 @@ void sim_consumer_on_bytes(void *impl, conn_id conn, const uint8_t *bytes, size_
 int64_t sim_consumer_next_deadline_us(const void *impl) {
     const sim_consumer *c = impl;
     int64_t at = sim_client_next_deadline_us(&c->client);
-    int64_t now = now_us(c);
+    int64_t now = consumer_now_us(c);
     for (int32_t i = 0; i < c->assigned_count; i++) {
         const assigned_partition *a = &c->assigned[i];
         int32_t leader = leader_of(c, a);
@@ -362,6 +338,8 @@ int64_t sim_consumer_next_deadline_us(const void *impl) {
         }
         if (retry > now && retry < at) at = retry;
     }
+    int64_t g = consumer_group_deadline_us(c);
+    if (g < at) at = g;
     return at;
 }
 

@@ -1,14 +1,20 @@
 /*
- * sim_consumer.h — a simulated consumer.
+ * sim_consumer.h — a simulated group consumer, as Java's KafkaConsumer with the
+ * eager rebalance protocol behaves.
  *
- * It fetches its partitions with Fetch v11 (what librdkafka sends), one request
- * in flight per leader, finds its starting offsets with ListOffsets v2
- * (auto.offset.reset), and reports every batch it consumes as OBSERVE_CONSUME so
- * the checker can verify order and completeness.
+ * It finds its group coordinator (FindCoordinator), joins (JoinGroup v5, with
+ * the MEMBER_ID_REQUIRED round trip), computes the assignment in the client when
+ * it is the leader (sim/assignor.c) and hands it out through SyncGroup v3,
+ * starts each assigned partition from the group's committed offset (OffsetFetch
+ * v5) or from auto.offset.reset (ListOffsets v2), fetches with Fetch v11 (what
+ * librdkafka sends), heartbeats every heartbeat_interval_ms, auto-commits every
+ * auto_commit_interval_ms (OffsetCommit v7) and commits synchronously before it
+ * gives its partitions up in a rebalance.
  *
- * Until the group coordinator lands, a group's partitions are split among its
- * consumers by the range assignor computed locally (what the group leader will
- * compute and hand out through SyncGroup later).
+ * It reports OBSERVE_ASSIGN for every partition it owns after a SyncGroup
+ * (count = how many it owns; one event with no topic when it owns none),
+ * OBSERVE_REVOKE when it gives them up, and OBSERVE_CONSUME for every batch it
+ * consumes, so the checker can verify ownership, order and completeness.
  */
 #ifndef STREAMLAB_SIM_CONSUMER_H
 #define STREAMLAB_SIM_CONSUMER_H
@@ -22,15 +28,18 @@ typedef struct sim_consumer_stats {
     int64_t records; /* records delivered to the application */
     int64_t batches;
     int32_t partitions_assigned;
+    int64_t joins;   /* JoinGroup requests sent */
+    int64_t commits; /* OffsetCommit requests acknowledged without error */
 } sim_consumer_stats;
 
+/* member_number (from 1) names the client "GROUP-N". */
 sim_consumer *sim_consumer_create(const broker_env *env, int32_t node_id,
-                                  const scenario_group *group, int32_t member_index,
-                                  int32_t member_count, int32_t broker_count);
+                                  const scenario_group *group, int32_t member_number,
+                                  int32_t broker_count);
 void sim_consumer_destroy(sim_consumer *c);
 sim_consumer_stats sim_consumer_get_stats(const sim_consumer *c);
-/* The next offset this consumer will read from topic/partition, or -1 if not assigned. */
-int64_t sim_consumer_position(const sim_consumer *c, const char *topic, int32_t partition);
+/* The generation this consumer holds an assignment of, or -1. */
+int32_t sim_consumer_generation(const sim_consumer *c);
 
 void sim_consumer_on_connected(void *impl, conn_id conn);
 void sim_consumer_on_closed(void *impl, conn_id conn);

@@ -128,7 +128,8 @@ static int32_t resolve_target(const sim_run *r, const scenario_target *t) {
         for (int32_t i = 1; i <= n; i++)
             if (r->brokers[i].b) return i;
         return 1;
-    case SCENARIO_TARGET_LEADER: {
+    case SCENARIO_TARGET_LEADER:
+    case SCENARIO_TARGET_COORDINATOR: {
         int32_t leader = controller > 0 ? broker_partition_leader(r->brokers[controller].b,
                                                                   t->topic, t->partition)
                                         : -1;
@@ -181,6 +182,54 @@ static void apply_cut_pairs(sim_run *r, const scenario_fault *f) {
         for (int32_t y = x + 1; y <= b; y++)
             if (f->split_side[x] != f->split_side[y] || f->split_side[x] == 0)
                 world_link_cut(&r->w, x, y);
+}
+
+/* ---- consumers ------------------------------------------------------------------------- */
+
+static run_client *consumer_find(sim_run *r, const char *group, int32_t number) {
+    for (int32_t i = 0; i < r->consumer_count; i++) {
+        run_client *rc = &r->consumers[i];
+        if (rc->number == number && strcmp(r->s->groups[rc->group].name, group) == 0) return rc;
+    }
+    return NULL;
+}
+
+static void consumer_start(sim_run *r, run_client *rc) {
+    const scenario_group *g = &r->s->groups[rc->group];
+    rc->impl =
+        sim_consumer_create(&rc->node->env, rc->node->id, g, rc->number, r->s->cluster.brokers);
+    world_node_start(&r->w, rc->node, rc->impl, &consumer_ops);
+}
+
+/* kill -9 of a consumer process: its connections break, it sends no LeaveGroup;
+ * the coordinator learns of it when the session times out. */
+static void consumer_crash(sim_run *r, run_client *rc) {
+    if (!rc || !rc->impl) return;
+    const char *group = r->s->groups[rc->group].name;
+    int32_t generation = sim_consumer_generation(rc->impl);
+    world_node_stop(&r->w, rc->node);
+    if (generation >= 0)
+        world_observe(&r->w, &(observe_event){.kind = OBSERVE_REVOKE,
+                                              .node = rc->node->id,
+                                              .partition = -1,
+                                              .leader_epoch = generation,
+                                              .detail = group});
+    checker_note_consumer_crash(r->chk, r->w.now_us, group);
+    sim_consumer_destroy(rc->impl);
+    rc->impl = NULL;
+}
+
+/* The group's next consumer number not started yet (made at creation). */
+static void consumer_add(sim_run *r, const char *group) {
+    for (int32_t i = 0; i < r->consumer_count; i++) {
+        run_client *rc = &r->consumers[i];
+        if (!rc->impl && !rc->node->up && rc->number > r->s->groups[rc->group].consumers &&
+            strcmp(r->s->groups[rc->group].name, group) == 0 && !rc->started) {
+            rc->started = 1;
+            consumer_start(r, rc);
+            return;
+        }
+    }
 }
 
 static void apply_fault(sim_run *r, const scenario_fault *f, action_text *a) {
@@ -245,14 +294,16 @@ static void apply_fault(sim_run *r, const scenario_fault *f, action_text *a) {
             world_link_heal(&r->w, f->link[0], f->link[1]);
         }
         break;
-    case SCENARIO_FAULT_CRASH_CONSUMER: /* consumer faults arrive with the group coordinator */
-        DESCRIBE("crash_consumer %s/%d (not simulated yet)", f->group, (int)f->consumer);
+    case SCENARIO_FAULT_CRASH_CONSUMER:
+        DESCRIBE("crash_consumer %s/%d", f->group, (int)f->consumer);
         snprintf(a->json, sizeof a->json, "{\"crash_consumer\":\"%s/%d\"}", f->group,
                  (int)f->consumer);
+        consumer_crash(r, consumer_find(r, f->group, f->consumer));
         break;
     case SCENARIO_FAULT_ADD_CONSUMER:
-        DESCRIBE("add_consumer %s (not simulated yet)", f->group);
+        DESCRIBE("add_consumer %s", f->group);
         snprintf(a->json, sizeof a->json, "{\"add_consumer\":\"%s\"}", f->group);
+        consumer_add(r, f->group);
         break;
     }
 #undef DESCRIBE
@@ -392,6 +443,21 @@ static void configure_broker(sim_run *r, int32_t id) {
     cfg->metadata_quorum = 1; /* topics come from the admin client's CreateTopics */
 }
 
+/* A group's consumers: those of the scenario, then one per add_consumer fault. */
+static int32_t consumers_planned(const scenario *s, int32_t g) {
+    int32_t n = s->groups[g].consumers;
+    for (int32_t i = 0; i < s->fault_count; i++)
+        n += s->faults[i].kind == SCENARIO_FAULT_ADD_CONSUMER &&
+             strcmp(s->faults[i].group, s->groups[g].name) == 0;
+    return n;
+}
+
+static int32_t consumers_total(const scenario *s) {
+    int32_t n = 0;
+    for (int32_t g = 0; g < s->group_count; g++) n += consumers_planned(s, g);
+    return n;
+}
+
 static void add_clients(sim_run *r) {
     const scenario *s = r->s;
     int32_t next_id = WORLD_CLIENT_ID_BASE;
@@ -404,15 +470,17 @@ static void add_clients(sim_run *r) {
         next_id++;
     }
     for (int32_t g = 0; g < s->group_count; g++)
-        for (int32_t m = 0; m < s->groups[g].consumers; m++) {
+        for (int32_t m = 1; m <= consumers_planned(s, g); m++) {
             run_client *rc = &r->consumers[r->consumer_count++];
             char name[SCENARIO_NAME_BYTES_MAX + 16];
-            snprintf(name, sizeof name, "%s/%d", s->groups[g].name, (int)(m + 1));
+            snprintf(name, sizeof name, "%s/%d", s->groups[g].name, (int)m);
             rc->node = world_add_node(&r->w, next_id, SIM_NODE_CONSUMER, name);
-            rc->impl = sim_consumer_create(&rc->node->env, next_id, &s->groups[g], m,
-                                           s->groups[g].consumers, s->cluster.brokers);
             rc->group = g;
-            world_node_start(&r->w, rc->node, rc->impl, &consumer_ops);
+            rc->number = m;
+            if (m <= s->groups[g].consumers) { /* the others wait for their add_consumer */
+                rc->started = 1;
+                consumer_start(r, rc);
+            }
             next_id++;
         }
     r->admin.node = world_add_node(&r->w, next_id, SIM_NODE_ADMIN, "admin");
@@ -438,6 +506,13 @@ static int open_trace(sim_run *r, char *err, size_t err_len) {
 
 sim_run *sim_run_create(const scenario *s, const sim_run_options *o, char *err, size_t err_len) {
     assert(s->cluster.brokers >= 1 && s->cluster.brokers <= SCENARIO_BROKERS_MAX);
+    if (consumers_total(s) > RUN_CONSUMERS_MAX ||
+        s->producer_count + consumers_total(s) + s->cluster.brokers + 1 > WORLD_NODES_MAX) {
+        snprintf(err, err_len,
+                 "%s: groups: expected at most %d consumers in all (and %d nodes), got %d", s->name,
+                 RUN_CONSUMERS_MAX, WORLD_NODES_MAX, (int)consumers_total(s));
+        return NULL;
+    }
     sim_run *r = calloc(1, sizeof *r);
     if (!r) abort();
     r->s = s;
@@ -481,7 +556,8 @@ void sim_run_destroy(sim_run *r) {
     for (int32_t id = 1; id <= r->s->cluster.brokers; id++)
         if (r->brokers[id].b) broker_destroy(r->brokers[id].b);
     for (int32_t i = 0; i < r->s->producer_count; i++) sim_producer_destroy(r->producers[i].impl);
-    for (int32_t i = 0; i < r->consumer_count; i++) sim_consumer_destroy(r->consumers[i].impl);
+    for (int32_t i = 0; i < r->consumer_count; i++)
+        if (r->consumers[i].impl) sim_consumer_destroy(r->consumers[i].impl);
     sim_admin_destroy(r->admin.impl);
     if (r->trace) trace_writer_close(r->trace, NULL, 0);
     checker_destroy(r->chk);
@@ -527,21 +603,9 @@ int32_t sim_run_broker_up(const sim_run *r, int32_t broker_id) {
 }
 
 void sim_run_mark_not_simulated(scenario *s) {
-    /* Leaders are static until the controller quorum is wired in: no elections, no
-     * group coordinator.  Each key listed here is accepted and reported, not acted on. */
-
+    /* Each key listed here is accepted and reported, not acted on. */
     for (int32_t i = 0; i < s->producer_count; i++)
         if (s->producers[i].idempotent) scenario_mark_not_simulated(s, "producers[].idempotent");
-    if (s->group_count)
-        scenario_mark_not_simulated(
-            s,
-            "groups (no coordinator yet: range assignment computed by each consumer, no commits)");
-    for (int32_t i = 0; i < s->fault_count; i++) {
-        if (s->faults[i].kind == SCENARIO_FAULT_CRASH_CONSUMER)
-            scenario_mark_not_simulated(s, "faults[].crash_consumer");
-        if (s->faults[i].kind == SCENARIO_FAULT_ADD_CONSUMER)
-            scenario_mark_not_simulated(s, "faults[].add_consumer");
-    }
 }
 
 void sim_run_watch(sim_run *r, sim_run_event_fn *on_event, sim_run_message_fn *on_message,

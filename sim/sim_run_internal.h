@@ -21,9 +21,13 @@ typedef struct run_broker {
 
 typedef struct run_client {
     sim_node *node;
-    void *impl;
-    int32_t group; /* consumers: group index */
+    void *impl;     /* NULL before add_consumer starts it and after crash_consumer */
+    int32_t group;  /* consumers: group index */
+    int32_t number; /* consumers: GROUP/N's N, from 1 */
+    int started;
 } run_client;
+
+#define RUN_CONSUMERS_MAX (SCENARIO_GROUPS_MAX * 16)
 
 struct sim_run {
     const scenario *s;
@@ -33,7 +37,7 @@ struct sim_run {
     run_broker brokers[SCENARIO_BROKERS_MAX + 1];
     broker_topic_config topic_cfgs[SCENARIO_TOPICS_MAX];
     run_client producers[SCENARIO_PRODUCERS_MAX];
-    run_client consumers[SCENARIO_GROUPS_MAX * 16];
+    run_client consumers[RUN_CONSUMERS_MAX]; /* scenario order, then added ones */
     int32_t consumer_count;
     run_client admin;
     sim_run_event_fn *watch_event; /* an outside observer (sim_run_watch) */

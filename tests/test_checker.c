@@ -166,6 +166,34 @@ static void consume(fixture *f, int64_t t, int32_t consumer, int32_t partition, 
     checker_observe(f->c, t, &ev);
 }
 
+/* A group event: ASSIGN (partition -1: owns nothing), REVOKE, REBALANCE, COMMIT or
+ * OFFSET_LOAD. */
+static void group_event(fixture *f, int64_t t, enum observe_kind kind, int32_t node,
+                        int32_t generation, int32_t partition, int32_t count, int64_t offset) {
+    observe_event ev = {.kind = kind,
+                        .node = node,
+                        .topic = partition >= 0 ? TOPIC : NULL,
+                        .partition = partition,
+                        .leader_epoch = generation,
+                        .count = count,
+                        .offset = offset,
+                        .detail = GROUP};
+    checker_observe(f->c, t, &ev);
+}
+
+static void assign(fixture *f, int64_t t, int32_t consumer, int32_t generation, int32_t partition,
+                   int32_t count) {
+    group_event(f, t, OBSERVE_ASSIGN, consumer, generation, partition, count, 0);
+}
+
+/* Generation 1: A owns both partitions, B none. */
+static void generation_1(fixture *f) {
+    group_event(f, 5500, OBSERVE_REBALANCE, 1, 1, -1, 2, 0);
+    assign(f, 5600, CONSUMER_A, 1, 0, 2);
+    assign(f, 5600, CONSUMER_A, 1, 1, 2);
+    assign(f, 5600, CONSUMER_B, 1, -1, 0);
+}
+
 /* Leader 1 (epoch 1) and followers 2, 3 hold records 0..9 of partition 0 at
  * offsets 0..9; the high watermark is 10 and all ten are acknowledged with acks=all. */
 static void replicated_and_acked(fixture *f) {
@@ -191,6 +219,7 @@ static const checker_violation *only_violation(fixture *f, const char *invariant
 Test(checker, clean_sequence_is_silent) {
     fixture f = open_with(load_safe());
     replicated_and_acked(&f);
+    generation_1(&f);
     consume(&f, 6000, CONSUMER_A, 0, 0, 0, 4);
     consume(&f, 6100, CONSUMER_A, 0, 4, 4, 6);
     high_watermark(&f, 7000, 1, 0, 10, 1); /* repeated, not lower */
@@ -412,6 +441,7 @@ Test(checker, leader_removing_a_consumed_record_is_flagged) {
     leader(&f, 1000, 0, 1, 1);
     append(&f, 2000, 1, 0, 0, 0, 10, 1);
     ack(&f, 3000, 0, 0, 0, 10, 1); /* acks=1: losing them is allowed, being seen is not */
+    generation_1(&f);
     consume(&f, 4000, CONSUMER_A, 0, 0, 0, 10);
     truncate_to(&f, 5000, 1, 0, 10); /* at the end: removes nothing */
     cr_assert_eq(checker_violation_count(f.c), 0);
@@ -426,6 +456,7 @@ Test(checker, leader_removing_a_consumed_record_is_flagged) {
 Test(checker, consumer_gap_is_flagged) {
     fixture f = open_with(load_safe());
     replicated_and_acked(&f);
+    generation_1(&f);
     consume(&f, 6000, CONSUMER_A, 0, 0, 0, 3);
     consume(&f, 6100, CONSUMER_A, 0, 3, 3, 2); /* 3..4: in order */
     consume(&f, 6200, CONSUMER_A, 0, 6, 6, 4); /* skips 5 */
@@ -437,14 +468,135 @@ Test(checker, consumer_gap_is_flagged) {
 }
 
 Test(checker, consumers_are_ordered_apart) {
-    /* Two consumers each start where they start; partitions are separate. */
+    /* Each consumer starts where its assignment starts it; partitions are separate. */
     fixture f = open_with(load_safe());
     replicated_and_acked(&f);
-    consume(&f, 6000, CONSUMER_A, 0, 0, 0, 5);
+    group_event(&f, 5500, OBSERVE_REBALANCE, 1, 1, -1, 2, 0);
+    assign(&f, 5600, CONSUMER_A, 1, 1, 1);
+    assign(&f, 5600, CONSUMER_B, 1, 0, 1);
     consume(&f, 6000, CONSUMER_B, 0, 5, 5, 5);
-    consume(&f, 6100, CONSUMER_A, 0, 5, 5, 2);
     consume(&f, 6100, CONSUMER_A, 1, 0, 0, 2);
+    consume(&f, 6200, CONSUMER_A, 1, 2, 2, 2);
+    cr_assert_eq(checker_violation_count(f.c), 0, "%s",
+                 checker_violation_count(f.c) ? checker_violation_get(f.c, 0)->detail : "");
+    close_fixture(&f);
+}
+
+/* ---- ownership (invariant 5) ---------------------------------------------------------------- */
+
+Test(checker, two_owners_in_one_generation_are_flagged) {
+    fixture f = open_with(load_safe());
+    group_event(&f, 1000, OBSERVE_REBALANCE, 1, 3, -1, 2, 0);
+    assign(&f, 1100, CONSUMER_A, 3, 0, 1);
+    assign(&f, 1200, CONSUMER_B, 3, 0, 1);
+    const checker_violation *v = only_violation(&f, "partition-ownership");
+    cr_assert_eq(v->partition, 0);
+    cr_assert(strstr(v->detail, "generation 3"), "%s", v->detail);
+    close_fixture(&f);
+}
+
+Test(checker, a_partition_nobody_owns_in_a_complete_generation_is_flagged) {
+    fixture f = open_with(load_safe());
+    group_event(&f, 1000, OBSERVE_REBALANCE, 1, 2, -1, 2, 0);
+    assign(&f, 1100, CONSUMER_A, 2, 0, 1);
+    cr_assert_eq(checker_violation_count(f.c), 0); /* B has not reported yet */
+    assign(&f, 1200, CONSUMER_B, 2, -1, 0);        /* B owns nothing: partition 1 is orphaned */
+    const checker_violation *v = only_violation(&f, "partition-ownership");
+    cr_assert_eq(v->partition, 1);
+    close_fixture(&f);
+}
+
+Test(checker, the_same_partition_in_successive_generations_is_fine) {
+    fixture f = open_with(load_safe());
+    generation_1(&f);
+    group_event(&f, 7000, OBSERVE_REVOKE, CONSUMER_A, 1, -1, 2, 0);
+    group_event(&f, 7100, OBSERVE_REBALANCE, 1, 2, -1, 2, 0);
+    assign(&f, 7200, CONSUMER_B, 2, 0, 1);
+    assign(&f, 7200, CONSUMER_A, 2, 1, 1);
+    cr_assert_eq(checker_violation_count(f.c), 0, "%s",
+                 checker_violation_count(f.c) ? checker_violation_get(f.c, 0)->detail : "");
+    close_fixture(&f);
+}
+
+Test(checker, consuming_a_partition_not_owned_is_flagged) {
+    fixture f = open_with(load_safe());
+    replicated_and_acked(&f);
+    generation_1(&f);
+    consume(&f, 6000, CONSUMER_A, 0, 0, 0, 3);
+    group_event(&f, 6100, OBSERVE_REVOKE, CONSUMER_A, 1, -1, 2, 0);
+    consume(&f, 6200, CONSUMER_A, 0, 3, 3, 2);
+    const checker_violation *v = only_violation(&f, "partition-ownership");
+    cr_assert_eq(v->offset, 3);
+    close_fixture(&f);
+}
+
+/* ---- duplicates and commits (invariant 4) ------------------------------------------------- */
+
+Test(checker, rereading_the_uncommitted_tail_after_a_rebalance_is_allowed_but_not_without) {
+    fixture f = open_with(load_safe());
+    replicated_and_acked(&f);
+    generation_1(&f);
+    consume(&f, 6000, CONSUMER_A, 0, 0, 0, 6);
+    group_event(&f, 6100, OBSERVE_COMMIT, 1, 1, 0, 0, 4);
+    group_event(&f, 6200, OBSERVE_REVOKE, CONSUMER_A, 1, -1, 2, 0);
+    group_event(&f, 6300, OBSERVE_REBALANCE, 1, 2, -1, 2, 0);
+    assign(&f, 6400, CONSUMER_B, 2, 0, 1);
+    assign(&f, 6400, CONSUMER_A, 2, 1, 1);
+    consume(&f, 7000, CONSUMER_B, 0, 4, 4, 6); /* from the commit at 4: 4, 5 twice */
+    cr_assert_eq(checker_violation_count(f.c), 0, "%s",
+                 checker_violation_count(f.c) ? checker_violation_get(f.c, 0)->detail : "");
+    cr_assert_eq(checker_group(f.c, GROUP).duplicates, 2);
+    consume(&f, 7100, CONSUMER_B, 0, 8, 8, 2); /* the same consumer going back: a bug */
+    const checker_violation *v = only_violation(&f, "consumer-order");
+    cr_assert_eq(v->offset, 8);
+    close_fixture(&f);
+}
+
+Test(checker, a_commit_moving_backwards_is_flagged) {
+    fixture f = open_with(load_safe());
+    group_event(&f, 1000, OBSERVE_COMMIT, 1, 1, 0, 0, 40);
+    group_event(&f, 2000, OBSERVE_COMMIT, 1, 1, 0, 0, 40); /* the same again is fine */
+    group_event(&f, 3000, OBSERVE_COMMIT, 1, 1, 0, 0, 55);
     cr_assert_eq(checker_violation_count(f.c), 0);
+    group_event(&f, 4000, OBSERVE_COMMIT, 1, 1, 0, 0, 50);
+    const checker_violation *v = only_violation(&f, "committed-offset-regression");
+    cr_assert_eq(v->offset, 50);
+    close_fixture(&f);
+}
+
+Test(checker, a_new_coordinator_loading_less_than_acknowledged_is_a_lost_commit) {
+    fixture f = open_with(load_safe());
+    group_event(&f, 1000, OBSERVE_COMMIT, 1, 1, 1, 0, 70);
+    group_event(&f, 2000, OBSERVE_OFFSET_LOAD, 2, 1, 0, 0, 0); /* nothing committed there */
+    group_event(&f, 2000, OBSERVE_OFFSET_LOAD, 2, 1, 1, 0, 70);
+    cr_assert_eq(checker_violation_count(f.c), 0);
+    group_event(&f, 3000, OBSERVE_OFFSET_LOAD, 3, 1, 1, 0, 60);
+    const checker_violation *v = only_violation(&f, "committed-offset-regression");
+    cr_assert_eq(v->partition, 1);
+    cr_assert(strstr(v->detail, "lost commit"), "%s", v->detail);
+    close_fixture(&f);
+}
+
+Test(checker, starting_below_the_acknowledged_commit_is_flagged) {
+    fixture f = open_with(load_safe());
+    replicated_and_acked(&f);
+    group_event(&f, 5000, OBSERVE_COMMIT, 1, 1, 0, 0, 6);
+    generation_1(&f);
+    consume(&f, 6000, CONSUMER_A, 0, 4, 4, 6); /* OffsetFetch must have said 6 */
+    const checker_violation *v = only_violation(&f, "committed-offset-regression");
+    cr_assert_eq(v->offset, 4);
+    close_fixture(&f);
+}
+
+Test(checker, lag_and_recovery_time) {
+    fixture f = open_with(load_safe());
+    replicated_and_acked(&f); /* partition 0 high watermark 10 */
+    group_event(&f, 6000, OBSERVE_COMMIT, 1, 1, 0, 0, 7);
+    cr_assert_eq(checker_group(f.c, GROUP).lag, 3);
+    cr_assert_eq(checker_group(f.c, GROUP).recovery_ms, -1);
+    checker_note_consumer_crash(f.c, 10000000, GROUP);
+    group_event(&f, 55500000, OBSERVE_REBALANCE, 1, 2, -1, 1, 0);
+    cr_assert_eq(checker_group(f.c, GROUP).recovery_ms, 45500);
     close_fixture(&f);
 }
 
@@ -453,16 +605,18 @@ Test(checker, consumers_are_ordered_apart) {
 Test(checker, group_counts_records_unique_and_duplicates) {
     fixture f = open_with(load_safe());
     replicated_and_acked(&f);
+    generation_1(&f);
     consume(&f, 6000, CONSUMER_A, 0, 0, 0, 6);
     /* After a rebalance consumer B re-reads from the last commit at 4. */
-    observe_event rb = {.kind = OBSERVE_REBALANCE, .leader_epoch = 2, .detail = GROUP};
-    checker_observe(f.c, 6500, &rb);
+    group_event(&f, 6500, OBSERVE_REBALANCE, 1, 2, -1, 1, 0);
+    assign(&f, 6600, CONSUMER_B, 2, 0, 2);
+    assign(&f, 6600, CONSUMER_B, 2, 1, 2);
     consume(&f, 7000, CONSUMER_B, 0, 4, 4, 6);
     checker_group_stats g = checker_group(f.c, GROUP);
     cr_assert_eq(g.records, 12);
     cr_assert_eq(g.unique, 10);
     cr_assert_eq(g.duplicates, 2);
-    cr_assert_eq(g.rebalances, 1);
+    cr_assert_eq(g.rebalances, 2);
     cr_assert_eq(checker_group_missing(f.c, GROUP), 0);
     checker_group_stats none = checker_group(f.c, "no-such-group");
     cr_assert_eq(none.records + none.unique + none.duplicates + none.rebalances, 0);
@@ -475,8 +629,10 @@ Test(checker, group_missing_counts_acked_records_never_consumed) {
     replicated_and_acked(&f);
     /* Not read yet is lag, not missing: only holes below the group's position count. */
     cr_assert_eq(checker_group_missing(f.c, GROUP), 0);
+    generation_1(&f);
     consume(&f, 6000, CONSUMER_A, 0, 0, 0, 5);
     cr_assert_eq(checker_group_missing(f.c, GROUP), 0);
+    assign(&f, 6050, CONSUMER_B, 2, 0, 1);
     consume(&f, 6100, CONSUMER_B, 0, 8, 8, 2); /* another member skips offsets 5..7 */
     cr_assert_eq(checker_group_missing(f.c, GROUP), 3);
     cr_assert_eq(checker_group(f.c, GROUP).unique, 7);
@@ -485,6 +641,7 @@ Test(checker, group_missing_counts_acked_records_never_consumed) {
 
 Test(checker, same_sequence_in_other_partition_is_another_record) {
     fixture f = open_with(load_safe());
+    generation_1(&f);
     consume(&f, 1000, CONSUMER_A, 0, 0, 0, 3);
     consume(&f, 1000, CONSUMER_A, 1, 0, 0, 3);
     checker_group_stats g = checker_group(f.c, GROUP);

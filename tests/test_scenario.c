@@ -386,7 +386,8 @@ Test(scenario, too_many_entries) {
 
 Test(scenario, fault_targets) {
     expect_error(FAULTS("{'at_s': 1, 'crash': 7}"), "faults[0].crash",
-                 "a broker id in 1..3, \"controller\" or \"leader:TOPIC/P\" (existing) (got 7)");
+                 "a broker id in 1..3, \"controller\", \"leader:TOPIC/P\" or "
+                 "\"coordinator:GROUP\" (existing) (got 7)");
     expect_error(FAULTS("{'at_s': 1, 'crash': 0}"), "faults[0].crash", "(got 0)");
     expect_error(FAULTS("{'at_s': 1, 'crash': 'crashed'}"), "faults[0].crash", "(got \"crashed\")");
     expect_ok(FAULTS("{'at_s': 1, 'crash': 1}, {'at_s': 2, 'restart': 'crashed'}"));
@@ -397,7 +398,33 @@ Test(scenario, fault_targets) {
     expect_error(FAULTS("{'at_s': 1, 'crash': 'leader:orders/'}"), "faults[0].crash", "leader:");
     expect_ok(FAULTS("{'at_s': 1, 'isolate': 'leader:orders/2'}"));
     expect_error(FAULTS("{'at_s': 1, 'restart': 'everyone'}"), "faults[0].restart",
-                 "\"controller\", \"crashed\" or");
+                 "\"controller\", \"crashed\", ");
+    expect_error(FAULTS("{'at_s': 1, 'crash': 'coordinator:payroll'}"), "faults[0].crash",
+                 "coordinator:GROUP");
+}
+
+/* "coordinator:GROUP" is the leader of __consumer_offsets partition
+ * kafka_abs(java_string_hash(GROUP)) % offsets_topic_partitions: "billing".hashCode() is
+ * -109829509, so partition 9 of the default 50, and 1 of 3. */
+Test(scenario, coordinator_target) {
+    scenario *s = calloc(1, sizeof *s);
+    char err[ERR_BYTES];
+    const char *text = "{" MIN ", " ORDERS ", " BILLING ", 'faults': [{'at_s': 1, 'crash': "
+                       "'coordinator:billing'}]}";
+    cr_assert_eq(load_q(s, text, NULL, 0, err), 0, "%s", err);
+    cr_assert_eq(s->faults[0].target.kind, SCENARIO_TARGET_COORDINATOR);
+    cr_assert_str_eq(s->faults[0].target.topic, "__consumer_offsets");
+    cr_assert_str_eq(s->faults[0].target.group, "billing");
+    cr_assert_eq(s->faults[0].target.partition, 9);
+    char *eff = scenario_effective_json(s);
+    cr_assert(strstr(eff, "\"coordinator:billing\""), "%s", eff);
+    free(eff);
+    scenario_free(s);
+    scenario_override set = {"cluster.offsets_topic_partitions", "3"};
+    cr_assert_eq(load_q(s, text, &set, 1, err), 0, "%s", err);
+    cr_assert_eq(s->faults[0].target.partition, 1);
+    scenario_free(s);
+    free(s);
 }
 
 Test(scenario, fault_shapes) {

@@ -210,14 +210,18 @@ static void group(viz_painter *p, const viz_layout *l, const viz_scene *s, int g
     char gen[48], lag[48];
     viz_text_draw(p->text, gr->name, r.x + 14 * l->u, r.y + 5 * l->u, l->font, 1, C(VIZ_RGB_TEXT),
                   VIZ_LEFT);
-    if (gr->generation >= 0)
-        snprintf(gen, sizeof gen, "gen %d", (int)gr->generation);
-    else
-        snprintf(gen, sizeof gen, "gen \xe2\x80\x93");
     snprintf(lag, sizeof lag, "lag %" PRId64, gr->lag);
     viz_text_draw(p->text, lag, r.x + r.w - 8 * l->u, r.y + 5 * l->u, l->font, 1,
                   gr->lag > 100 ? C(VIZ_RGB_DOWN) : C(VIZ_RGB_TEXT), VIZ_RIGHT);
     float lw = viz_text_width(p->text, lag, l->font, 1);
+    float room = r.w - 34 * l->u - lw - viz_text_width(p->text, gr->name, l->font, 1);
+    if (gr->generation < 0)
+        snprintf(gen, sizeof gen, "gen \xe2\x80\x93");
+    else
+        snprintf(gen, sizeof gen, "gen %d \xc2\xb7 %d member%s", (int)gr->generation,
+                 (int)gr->members, gr->members == 1 ? "" : "s");
+    if (gr->generation >= 0 && viz_text_width(p->text, gen, l->font_small * 0.85f, 0) > room)
+        snprintf(gen, sizeof gen, "gen %d", (int)gr->generation); /* a narrow panel */
     viz_text_draw(p->text, gen, r.x + r.w - 20 * l->u - lw, r.y + 8 * l->u, l->font_small * 0.85f,
                   0, C(VIZ_RGB_MUTED), VIZ_RIGHT);
     for (int c = 0; c < s->consumer_count; c++)

@@ -174,6 +174,7 @@ static void build_clients(viz_scene *s) {
         int g = group_index(s, v->groups[i].name);
         if (g < 0) continue;
         s->groups[g].generation = v->groups[i].generation;
+        s->groups[g].members = v->groups[i].members;
         s->groups[g].records_consumed = v->groups[i].records_consumed;
     }
     for (int i = 0; i < s->in.position_count; i++) apply_position(s, &s->in.positions[i]);

@@ -115,6 +115,7 @@ typedef struct viz_consumer {
 typedef struct viz_group {
     char name[VIZ_NAME_BYTES_MAX];
     int32_t generation; /* -1 = no rebalance seen */
+    int32_t members;    /* in that generation */
     int64_t lag;
     int64_t records_consumed;
 } viz_group;

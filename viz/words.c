@@ -104,7 +104,8 @@ static int say_other(const observe_event *ev, viz_line *out) {
             (long long)ev->offset);
         return 1;
     case OBSERVE_REBALANCE:
-        SAY("%s rebalanced, generation %d", g, (int)ev->leader_epoch);
+        SAY("%s rebalanced, generation %d with %d member(s)", g, (int)ev->leader_epoch,
+            (int)ev->count);
         out->tone = VIZ_TONE_ACTION;
         return 1;
     case OBSERVE_TRUNCATE:

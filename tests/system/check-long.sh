@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 SL=build/streamlab
 failed=0
-for scenario in scenarios/lab.json scenarios/chaos.json; do
+for scenario in scenarios/lab.json scenarios/chaos.json tests/scenarios/consumer-faults.json; do
     [ -f "$scenario" ] || continue
     echo "==> $SL check $scenario --seeds 1-1000"
     start=$(date +%s)

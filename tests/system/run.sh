@@ -410,5 +410,52 @@ check "10.1 check lab.json --seeds 1-60: no seed violates an invariant" \
     "rc=$(rc sweeplab), last line '$(tail -n 1 "$T/sweeplab.out")', first failure '$(head -n 2 "$T/sweeplab.out" | tr '\n' '|')'" \
     eval '[ "$(rc sweeplab)" = 0 ] && [ "$(tail -n 1 "$T/sweeplab.out")" = "checked 60 seeds: 0 failed" ]'
 
+# ---- 11. consumer groups (issue 4) -------------------------------------------------------------
+# The lab's groups: every acknowledged record consumed (3.6), and the partitions split as the
+# range assignor says. Range gives the first member (by member id) of group-2 two of topic-2's
+# three partitions and the second one, and each member of group-3 one; in the last generation
+# the ASSIGN events (docs/trace.md) must show exactly that, whatever the member ids are.
+split=$(q "$LABDB" "SELECT group_concat(n, ',') FROM (SELECT e.detail AS g, e.node, count(*) AS n,
+    min(e.partition) AS lo, max(e.partition) AS hi FROM events e
+    WHERE e.kind = 'assign' AND e.partition >= 0 AND e.leader_epoch =
+      (SELECT max(leader_epoch) FROM events WHERE kind = 'assign' AND detail = e.detail)
+    GROUP BY e.detail, e.node HAVING hi - lo + 1 = n ORDER BY e.detail, lo)")
+check "11.1 lab: range splits topic-2 as [0,1],[2] in group-2 and topic-3 one each in group-3" \
+    "contiguous partition counts per consumer, by group then first partition: '$split'" \
+    eval '[ "$split" = "3,2,1,1,1,1" ]'
+rb=$(js "$T/labjson.out" '[d["consumed"][g]["rebalances"] for g in sorted(d["consumed"])]')
+check "11.2 lab: every group reached a stable generation and none lost a record" \
+    "rebalances $rb, summary consumed $(js "$T/labjson.out" 'd["consumed"]')" \
+    eval '[ "$(js "$T/labjson.out" "all(v[\"rebalances\"] >= 1 and v[\"missing\"] == 0 and v[\"unique\"] > 0 for v in d[\"consumed\"].values())")" = true ]'
+CF=$FIX/consumer-faults.json
+sl cfaults "$SL" run "$CF" --json --trace "$T/cf.db"
+check "11.3 consumer-faults: a consumer crash and a join rebalance the group, no violation, nothing missing" \
+    "rc=$(rc cfaults), consumed $(js "$T/cfaults.out" 'd["consumed"]'), violations $(js "$T/cfaults.out" 'd["violations"][:2]')" \
+    eval '[ "$(rc cfaults)" = 0 ] && [ "$(js "$T/cfaults.out" "d[\"consumed\"][\"billing\"][\"rebalances\"] >= 3 and d[\"consumed\"][\"billing\"][\"missing\"] == 0")" = true ]'
+rec=$(js "$T/cfaults.out" 'd["consumed"]["billing"]["recovery_ms"]')
+check "11.4 consumer-faults: recovery_ms (crash to next stable generation) is the 45 s session (from the last heartbeat, up to 3 s before the crash) plus a rejoin" \
+    "recovery_ms $rec" eval '[ "$(js "$T/cfaults.out" "42000 <= d[\"consumed\"][\"billing\"][\"recovery_ms\"] <= 50000")" = true ]'
+members=$(q "$T/cf.db" "SELECT group_concat(count, ',') FROM (SELECT count FROM events WHERE kind = 'rebalance' ORDER BY id)")
+check "11.5 consumer-faults: generations of 3 members, then 2 after the crash, then 3 after the join" \
+    "member counts of the stable generations: '$members'" \
+    eval 'echo "$members" | grep -Eq "(^|,)3,([0-9]+,)*2,([0-9]+,)*3(,|\$)"'
+revokes=$(q "$T/cf.db" "SELECT count(*) FROM events WHERE kind = 'revoke'")
+check "11.6 consumer-faults: consumers revoke before rejoining (revoke events: $revokes)" "none" \
+    eval '[ "${revokes:-0}" -ge 3 ]'
+CO=$FIX/coordinator-failover.json
+sl cfail "$SL" run "$CO" --json --trace "$T/co.db"
+loads=$(q "$T/co.db" "SELECT count(*) FROM events WHERE kind = 'offset_load' AND t_us > 30000000")
+commits=$(q "$T/co.db" "SELECT count(*) FROM events WHERE kind = 'commit' AND t_us > 40000000")
+check "11.7 coordinator-failover: the new coordinator loads the offsets and commits continue, no violation" \
+    "rc=$(rc cfail), offset_load after the crash $loads, commits after 40 s $commits, violations $(js "$T/cfail.out" 'd["violations"][:2]')" \
+    eval '[ "$(rc cfail)" = 0 ] && [ "${loads:-0}" -ge 1 ] && [ "${commits:-0}" -ge 1 ]'
+check "11.8 coordinator-failover: the group continues from its commits (duplicates below 15 s of traffic, nothing missing)" \
+    "consumed $(js "$T/cfail.out" 'd["consumed"]')" \
+    eval '[ "$(js "$T/cfail.out" "d[\"consumed\"][\"audit\"][\"duplicates\"] < 1500 and d[\"consumed\"][\"audit\"][\"missing\"] == 0 and d[\"consumed\"][\"audit\"][\"unique\"] > 9000")" = true ]'
+sl sweepcf "$SL" check "$CF" --seeds 1-50 --jobs 2
+check "11.9 check consumer-faults.json --seeds 1-50: consumer crashes and joins break no invariant" \
+    "rc=$(rc sweepcf), last line '$(tail -n 1 "$T/sweepcf.out")', first failure '$(head -n 2 "$T/sweepcf.out" | tr '\n' '|')'" \
+    eval '[ "$(rc sweepcf)" = 0 ] && [ "$(tail -n 1 "$T/sweepcf.out")" = "checked 50 seeds: 0 failed" ]'
+
 echo "system: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
