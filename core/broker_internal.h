@@ -17,6 +17,8 @@
 #include "kafka_messages.gen.h"
 #include "partition_log.h"
 #include "peer_channel.h"
+#include "producer_ids.h"
+#include "producer_state.h"
 #include "controller.h"
 #include "metadata_image.h"
 #include "raft.h"
@@ -52,6 +54,8 @@ typedef struct broker_partition {
     int64_t high_watermark;
     int hosted; /* this broker holds a replica, and `log` is open */
     partition_log log;
+    producer_state producers; /* idempotent producers, kept on every append */
+    int producers_incomplete; /* a rebuild or update failed: rebuild again */
     /* leader */
     broker_replica_state followers[BROKER_REPLICAS_MAX];
     int32_t follower_count;
@@ -167,6 +171,7 @@ struct broker {
     int64_t metadata_offset; /* offset of the last committed record delivered */
     /* replication-offset-checkpoint as read at open: "topic partition hw" lines */
     char *hw_checkpoint;
+    producer_ids producer_ids; /* InitProducerId: this broker's id blocks */
 };
 
 #define BROKER_HW_CHECKPOINT_INTERVAL_US                                                           \
@@ -185,6 +190,7 @@ broker_handler_fn broker_handle_metadata;
 broker_handler_fn broker_handle_produce;
 broker_handler_fn broker_handle_fetch;
 broker_handler_fn broker_handle_list_offsets;
+broker_handler_fn broker_handle_init_producer_id;
 
 /* Response framing: begin writes the size placeholder and the response header,
  * finish patches the size and sends. */
@@ -262,6 +268,14 @@ void broker_quorum_request_topic(broker *b, kafka_str name);
 void broker_quorum_alter_partition(broker *b, broker_partition *p, const int32_t *isr,
                                    int32_t isr_count);
 int broker_partition_open_log(broker *b, broker_partition *p);
+
+/* ---- a hosted partition's log changes (core/broker_partition.c) -------------------- */
+/* A batch was appended (leader or follower): observe it, keep the producer state. */
+void broker_partition_note_append(broker *b, broker_partition *p, const uint8_t *batch, size_t len);
+/* Replays the log's batch headers into the producer state (at open). */
+int broker_partition_rebuild_producers(broker_partition *p);
+/* Truncates the log (partition_log_truncate_to) and rebuilds the producer state. */
+void broker_partition_truncate(broker_partition *p, int64_t end_offset);
 broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16],
                                int32_t partitions);
 /* Accepts (beyond what is advertised to clients) inter-broker API versions. */

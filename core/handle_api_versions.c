@@ -15,10 +15,11 @@ typedef struct advertised_api {
 } advertised_api;
 
 static const advertised_api advertised[] = {
-    {KAFKA_API_PRODUCE, 0, 7},       {KAFKA_API_FETCH, 4, 11},
-    {KAFKA_API_LIST_OFFSETS, 1, 3},  {KAFKA_API_METADATA, 0, 8},
-    {KAFKA_API_API_VERSIONS, 0, 3},  {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 3},
-    {KAFKA_API_CREATE_TOPICS, 0, 4}, {KAFKA_API_DELETE_TOPICS, 0, 3},
+    {KAFKA_API_PRODUCE, 0, 7},          {KAFKA_API_FETCH, 4, 11},
+    {KAFKA_API_LIST_OFFSETS, 1, 3},     {KAFKA_API_METADATA, 0, 8},
+    {KAFKA_API_API_VERSIONS, 0, 3},     {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 3},
+    {KAFKA_API_CREATE_TOPICS, 0, 4},    {KAFKA_API_DELETE_TOPICS, 0, 3},
+    {KAFKA_API_INIT_PRODUCER_ID, 0, 1},
 };
 
 /* Inter-broker APIs: accepted, never advertised to clients (DESIGN.md §2). */
