@@ -401,6 +401,7 @@ static void add_clients(sim_run *r) {
         rc->impl = sim_producer_create(&rc->node->env, next_id, &s->producers[i],
                                        s->cluster.brokers, r->opt.end_us);
         world_node_start(&r->w, rc->node, rc->impl, &producer_ops);
+        checker_add_producer(r->chk, next_id, sim_producer_idempotent(rc->impl));
         next_id++;
     }
     for (int32_t g = 0; g < s->group_count; g++)
@@ -530,8 +531,6 @@ void sim_run_mark_not_simulated(scenario *s) {
     /* Leaders are static until the controller quorum is wired in: no elections, no
      * group coordinator.  Each key listed here is accepted and reported, not acted on. */
 
-    for (int32_t i = 0; i < s->producer_count; i++)
-        if (s->producers[i].idempotent) scenario_mark_not_simulated(s, "producers[].idempotent");
     if (s->group_count)
         scenario_mark_not_simulated(
             s,
