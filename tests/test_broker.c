@@ -320,10 +320,11 @@ static int16_t find_api(const kafka_api_versions_response *r, int16_t key, int16
 
 static void expect_advertised(const kafka_api_versions_response *r) {
     static const int16_t want[][3] = {
-        {KAFKA_API_PRODUCE, 0, 7},       {KAFKA_API_FETCH, 4, 11},
-        {KAFKA_API_LIST_OFFSETS, 1, 3},  {KAFKA_API_METADATA, 0, 8},
-        {KAFKA_API_API_VERSIONS, 0, 3},  {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 3},
-        {KAFKA_API_CREATE_TOPICS, 0, 4}, {KAFKA_API_DELETE_TOPICS, 0, 3}};
+        {KAFKA_API_PRODUCE, 0, 7},         {KAFKA_API_FETCH, 4, 11},
+        {KAFKA_API_LIST_OFFSETS, 1, 3},    {KAFKA_API_METADATA, 0, 8},
+        {KAFKA_API_API_VERSIONS, 0, 3},    {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 0, 3},
+        {KAFKA_API_CREATE_TOPICS, 0, 4},   {KAFKA_API_DELETE_TOPICS, 0, 3},
+        {KAFKA_API_INIT_PRODUCER_ID, 0, 1}};
     cr_assert_eq(r->api_keys_count, (int32_t)(sizeof want / sizeof want[0]),
                  "exactly the implemented APIs are advertised");
     for (int32_t i = 0; i < r->api_keys_count; i++) /* inter-broker APIs stay hidden */
@@ -370,7 +371,7 @@ Test(broker, api_versions_v3_as_librdkafka_sends_it) {
     cr_assert_geq(r.len - r.pos, 3);
     cr_assert_eq(r.data[r.pos], 0);
     cr_assert_eq(r.data[r.pos + 1], 0);
-    cr_assert_eq(r.data[r.pos + 2], 8 + 1, "compact array of the 8 advertised apis");
+    cr_assert_eq(r.data[r.pos + 2], 9 + 1, "compact array of the 9 advertised apis");
     kafka_api_versions_response resp;
     kafka_api_versions_response_init(&resp);
     cr_assert_eq(kafka_api_versions_response_decode(&resp, &r, 3, &A), 0);
@@ -1619,4 +1620,120 @@ Test(broker, power_off_after_timer_flush_keeps_flushed_data) {
     kafka_fetch_response_partition_data pd = fetch_now(2, 1, 0, 0);
     const batch *all[] = {&b1};
     expect_batches(pd.records, 0, all, 1);
+}
+
+/* ---- idempotent producers ------------------------------------------------------------ */
+
+/* InitProducerId (transactional id null) on conn; returns the producer id. */
+static int64_t init_producer_id(conn_id conn, int16_t ver, int32_t corr) {
+    kafka_init_producer_id_request req;
+    kafka_init_producer_id_request_init(&req);
+    req.transactional_id = kafka_str_c(NULL);
+    req.transaction_timeout_ms = 60000;
+    SEND(conn, KAFKA_API_INIT_PRODUCER_ID, ver, corr, init_producer_id_request, &req);
+    kafka_init_producer_id_response resp;
+    DECODE(conn, KAFKA_API_INIT_PRODUCER_ID, ver, corr, init_producer_id_response, &resp);
+    cr_assert_eq(resp.error_code, 0, "InitProducerId v%d error %d", ver, resp.error_code);
+    cr_assert_eq(resp.producer_epoch, 0, "epochs start at 0");
+    cr_assert_geq(resp.producer_id, 0);
+    return resp.producer_id;
+}
+
+/* make_batch, stamped as an idempotent producer stamps it. */
+static void make_idempotent(batch *bt, int n, const char *tag, int64_t pid, int16_t epoch,
+                            int32_t sequence) {
+    make_batch(bt, n, tag, 10, 1000);
+    record_batch_set_producer(bt->bytes, bt->len, pid, epoch, sequence);
+    cr_assert_eq(record_batch_validate(bt->bytes, bt->len, NULL, 0), 0, "CRC recomputed");
+}
+
+static kafka_produce_response_partition_produce_response produce_any(int32_t corr,
+                                                                     const batch *bt) {
+    send_produce(1, 7, corr, TOPIC, 0, bt->bytes, bt->len, -1);
+    return produce_result(1, 7, corr, TOPIC, 0);
+}
+
+Test(broker, init_producer_id_v0_v1_gives_distinct_ids) {
+    connect_client(1);
+    int64_t a = init_producer_id(1, 0, 1), b = init_producer_id(1, 1, 2);
+    cr_assert_neq(a, b);
+    cr_assert_eq(a >> 40, 1, "from broker 1's range");
+}
+
+Test(broker, init_producer_id_with_transactional_id_is_refused) {
+    connect_client(1);
+    kafka_init_producer_id_request req;
+    kafka_init_producer_id_request_init(&req);
+    req.transactional_id = kafka_str_c("tx");
+    SEND(1, KAFKA_API_INIT_PRODUCER_ID, 1, 1, init_producer_id_request, &req);
+    kafka_init_producer_id_response resp;
+    DECODE(1, KAFKA_API_INIT_PRODUCER_ID, 1, 1, init_producer_id_response, &resp);
+    cr_assert_eq(resp.error_code, KAFKA_ERROR_INVALID_REQUEST);
+    cr_assert_eq(resp.producer_id, -1);
+}
+
+Test(broker, idempotent_retry_gets_the_same_offset_and_one_copy) {
+    connect_client(1);
+    int64_t pid = init_producer_id(1, 1, 1);
+    batch b1, b2;
+    make_idempotent(&b1, 3, "a", pid, 0, 0);
+    make_idempotent(&b2, 2, "b", pid, 0, 3);
+    cr_assert_eq(produce_ok(1, 2, 0, &b1), 0);
+    cr_assert_eq(produce_ok(1, 3, 0, &b2), 3);
+    cr_assert_eq(produce_ok(1, 4, 0, &b1), 0, "a retry of b1: its original offset");
+    cr_assert_eq(produce_ok(1, 5, 0, &b2), 3, "a retry of b2: its original offset");
+    cr_assert_eq(F.observed[OBSERVE_APPEND], 2, "nothing appended twice");
+    kafka_fetch_response_partition_data pd = fetch_now(1, 6, 0, 0);
+    cr_assert_eq(pd.high_watermark, 5);
+    const batch *all[] = {&b1, &b2};
+    expect_batches(pd.records, 0, all, 2);
+}
+
+Test(broker, idempotent_gap_stale_epoch_and_new_epoch) {
+    connect_client(1);
+    int64_t pid = init_producer_id(1, 1, 1);
+    batch b;
+    make_idempotent(&b, 2, "a", pid, 0, 0);
+    cr_assert_eq(produce_ok(1, 2, 0, &b), 0);
+    make_idempotent(&b, 2, "gap", pid, 0, 5);
+    cr_assert_eq(produce_any(3, &b).error_code, KAFKA_ERROR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    make_idempotent(&b, 2, "bumped", pid, 1, 3);
+    cr_assert_eq(produce_any(4, &b).error_code, KAFKA_ERROR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                 "a new epoch starts at sequence 0");
+    make_idempotent(&b, 2, "bumped", pid, 1, 0);
+    cr_assert_eq(produce_ok(1, 5, 0, &b), 2);
+    make_idempotent(&b, 1, "stale", pid, 0, 2);
+    kafka_produce_response_partition_produce_response pr = produce_any(6, &b);
+    cr_assert_eq(pr.error_code, KAFKA_ERROR_INVALID_PRODUCER_EPOCH);
+    cr_assert_eq(pr.base_offset, -1);
+    cr_assert_eq(F.observed[OBSERVE_APPEND], 2);
+}
+
+Test(broker, idempotent_state_and_ids_survive_a_restart) {
+    connect_client(1);
+    int64_t pid = init_producer_id(1, 1, 1);
+    batch b1, b2;
+    make_idempotent(&b1, 3, "a", pid, 0, 0);
+    make_idempotent(&b2, 3, "b", pid, 0, 3);
+    cr_assert_eq(produce_ok(1, 2, 0, &b1), 0);
+    cr_assert_eq(produce_ok(1, 3, 0, &b2), 3);
+    broker_destroy(B); /* a crash: only storage stays */
+    open_broker();
+    connect_client(2);
+    send_produce(2, 7, 1, TOPIC, 0, b2.bytes, b2.len, -1);
+    kafka_produce_response_partition_produce_response pr = produce_result(2, 7, 1, TOPIC, 0);
+    cr_assert_eq(pr.error_code, 0);
+    cr_assert_eq(pr.base_offset, 3, "deduplicated after the restart: state rebuilt from the log");
+    cr_assert_eq(fetch_now(2, 2, 0, 0).high_watermark, 6, "one copy");
+    int64_t last = pid;
+    for (int i = 0; i < 3; i++) {
+        int64_t id = init_producer_id(2, 1, 10 + i);
+        cr_assert_gt(id, last, "ids are never handed out twice");
+        last = id;
+    }
+    broker_destroy(B); /* a power-off loses unsynced writes, never the id block */
+    mem_storage_power_off(MEM, 1, 12345);
+    open_broker();
+    connect_client(3);
+    cr_assert_gt(init_producer_id(3, 0, 1), last);
 }
