@@ -227,9 +227,12 @@ static void encode_init_producer_id(const void *body, wire_writer *w, int16_t ve
     kafka_init_producer_id_request_encode(body, w, version);
 }
 
-/* Asks the next broker that takes it for a producer id. */
+/* Asks the next broker that takes it for a producer id, once the topic exists (before
+ * that there is nothing to send; asking later keeps start-up traffic — and so the
+ * cluster's layout for a seed — the same with and without idempotence). */
 static void init_producer_id(sim_producer *p, int64_t now) {
     if (p->producer_id >= 0 || p->init_inflight || now < p->init_retry_at_us) return;
+    if (p->partition_count == 0) return;
     kafka_init_producer_id_request req;
     kafka_init_producer_id_request_init(&req);
     req.transactional_id = kafka_str_c(NULL);
