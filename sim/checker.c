@@ -257,15 +257,15 @@ static producer_info *producer_of(checker *c, int32_t node) {
 
 /* A leader appended record `key` at offset o: is it already in that leader's log
  * at another offset?  Judged on the appending leader's own log, so a record
- * truncated away and written again is not a duplicate, and each duplicate is
- * counted once (followers copy it later). */
+ * truncated away (or lost to a power-off) and written again is not a duplicate,
+ * and each duplicate is counted once (followers copy it later). */
 static void check_duplicate(checker *c, int64_t t_us, partition_state *p, const replica_image *img,
-                            const observe_event *ev, uint64_t key, const record_value_id *id,
-                            int64_t o) {
+                            uint64_t key, const record_value_id *id, int64_t o) {
     int64_t prev;
-    int held = u64_map_get(&p->first_at, key, &prev) && prev != o &&
-               (prev < img->end || (prev >= ev->offset && prev <= ev->offset_last)) &&
-               img->ids[prev] == key;
+    /* A leader appends at its log end: below this batch its log is what the image
+     * holds (what lay above was truncated, or lost to a power-off), then the batch's
+     * records before o; anything the image shows at or above o is stale. */
+    int held = u64_map_get(&p->first_at, key, &prev) && prev < o && img->ids[prev] == key;
     if (!held) {
         u64_map_put(&p->first_at, key, o);
         return;
@@ -315,7 +315,7 @@ static void on_append(checker *c, int64_t t_us, const observe_event *ev) {
                 continue;
             img->ids[rec.offset] = record_key(&id);
             if (img->node == p->leader)
-                check_duplicate(c, t_us, p, img, ev, img->ids[rec.offset], &id, rec.offset);
+                check_duplicate(c, t_us, p, img, img->ids[rec.offset], &id, rec.offset);
         }
     img->end = ev->offset_last + 1;
     check_acked_from(c, t_us, p, img, ev->offset);

@@ -570,3 +570,20 @@ Test(checker, a_retry_on_a_new_leader_that_already_has_the_record_is_a_duplicate
     cr_assert_eq(checker_producer_duplicates(f.c, PRODUCER), 3);
     close_fixture(&f);
 }
+
+Test(checker, records_lost_to_a_power_off_and_written_again_are_not_duplicates) {
+    fixture f = open_with(load_safe());
+    checker_add_producer(f.c, PRODUCER, 1);
+    leader(&f, 0, 0, 1, 0);
+    append(&f, 1, 1, 0, 0, 0, 6, 0);
+    /* Broker 1 loses its whole log (no truncate event: recovery finds it empty) and
+     * takes records 4..5 again, then 6, at offsets 0..2. */
+    append(&f, 2, 1, 0, 0, 4, 2, 0);
+    append(&f, 3, 1, 0, 2, 6, 1, 0);
+    cr_assert_eq(checker_producer_duplicates(f.c, PRODUCER), 0);
+    cr_assert_eq(checker_violations_total(f.c), 0);
+    append(&f, 4, 1, 0, 3, 5, 1, 0); /* but record 5 again at 3 is a duplicate of offset 1 */
+    cr_assert_eq(checker_producer_duplicates(f.c, PRODUCER), 1);
+    cr_assert_eq(checker_violations_total(f.c), 1);
+    close_fixture(&f);
+}
