@@ -2,8 +2,10 @@
  * requests are encoded with the generated codecs, responses decoded with them.
  * Covers ApiVersions (as librdkafka sends it, unknown versions), Metadata v0..v8,
  * Produce (acks, versions, corrupt batches), Fetch (parking, deadlines, KIP-74,
- * out of range), ListOffsets, response ordering, framing and bad input (with a
- * small mutation loop), and restart / power-off from the same storage. */
+ * out of range), ListOffsets, InitProducerId and idempotent produce (retries, gaps,
+ * epochs, restarts, id blocks under storage failures), response ordering, framing
+ * and bad input (with a small mutation loop), and restart / power-off from the
+ * same storage. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -1736,4 +1738,41 @@ Test(broker, idempotent_state_and_ids_survive_a_restart) {
     open_broker();
     connect_client(3);
     cr_assert_gt(init_producer_id(3, 0, 1), last);
+}
+
+/* Each storage operation of a block reservation failing in turn: the request is
+ * answered COORDINATOR_NOT_AVAILABLE (retriable) and no id is ever handed out twice,
+ * even across a power-off right after. */
+Test(broker, init_producer_id_storage_failures_never_repeat_an_id) {
+    connect_client(1);
+    int64_t seen[64];
+    int n = 0, refused = 0;
+    for (int64_t fail_at = 0; fail_at < 8; fail_at++) {
+        broker_destroy(B); /* a fresh life: the next id reserves a block */
+        open_broker();
+        connect_client(1);
+        mem_storage_fail_after(MEM, 1, fail_at);
+        kafka_init_producer_id_request req;
+        kafka_init_producer_id_request_init(&req);
+        req.transactional_id = kafka_str_c(NULL);
+        SEND(1, KAFKA_API_INIT_PRODUCER_ID, 1, 1, init_producer_id_request, &req);
+        kafka_init_producer_id_response resp;
+        DECODE(1, KAFKA_API_INIT_PRODUCER_ID, 1, 1, init_producer_id_response, &resp);
+        mem_storage_fail_after(MEM, 1, -1);
+        if (resp.error_code == KAFKA_ERROR_NONE) {
+            seen[n++] = resp.producer_id;
+        } else {
+            cr_assert_eq(resp.error_code, KAFKA_ERROR_COORDINATOR_NOT_AVAILABLE);
+            refused++;
+        }
+        seen[n++] = init_producer_id(1, 1, 2);
+        broker_destroy(B);
+        mem_storage_power_off(MEM, 1, (uint64_t)fail_at * 31);
+        open_broker();
+        connect_client(1);
+        seen[n++] = init_producer_id(1, 0, 3);
+    }
+    cr_assert_geq(refused, 4, "the failures hit the reservation");
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) cr_assert_neq(seen[i], seen[j], "ids %d and %d", i, j);
 }
