@@ -37,7 +37,6 @@ typedef struct producer_partition {
     int64_t sequence_next;
     producer_batch *head, *tail; /* sealed batches, oldest first */
     int32_t wire_sequence_next;  /* idempotence: the next batch's base sequence */
-    int gapped; /* its oldest batch got OUT_OF_ORDER_SEQUENCE: only a new epoch helps */
 } producer_partition;
 
 typedef struct producer_request {
@@ -214,11 +213,14 @@ static void generate_due(sim_producer *p) {
  * (an earlier batch expired or was lost) or UNKNOWN_PRODUCER_ID — is resolved by
  * bumping the epoch (a new producer id when the epoch is exhausted or fenced) and
  * renumbering every pending batch from 0.  Unlike Java, the bump waits until no
- * batch is in flight and no batch that the broker may have appended is pending
- * outside the gapped partitions (those keep retrying under the old stamp until
- * they are answered or expire): renumbering such a batch would make its retry
- * look new to the broker, which would append it twice.  The wait is bounded by
- * the delivery timeout, so the producer never wedges. */
+ * batch is in flight and no pending batch may have been appended: until then only
+ * batches sent before are sent again, under their old stamp, and each ends
+ * answered (appended, or a duplicate answered with its offsets), refused with a
+ * sequence error (not appended), or expired.  Renumbering a batch the broker holds
+ * would make its retry look new, and append it twice.  Even the batches behind the
+ * refused oldest one are in doubt: a leader with no state for the producer takes
+ * any sequence, so a later batch may have overtaken a lost first one.  The wait is
+ * bounded by the delivery timeout, so the producer never wedges. */
 
 #define INIT_PRODUCER_ID_VERSION 1
 #define INIT_PRODUCER_ID_TAG UINT64_MAX
@@ -254,7 +256,6 @@ static void unstamp_all(sim_producer *p) {
         producer_partition *pp = &p->partitions[i];
         for (producer_batch *b = pp->head; b; b = b->next) b->stamped = b->sent = 0;
         pp->wire_sequence_next = 0;
-        pp->gapped = 0;
     }
 }
 
@@ -276,14 +277,23 @@ static void on_init_response(sim_producer *p, wire_reader *r) {
     unstamp_all(p);
 }
 
-/* Might the broker hold a pending batch we cannot yet renumber safely? */
+/* Might the broker hold a pending batch (so that it cannot be renumbered yet)? */
 static int ambiguous_pending(const sim_producer *p) {
-    for (int32_t i = 0; i < p->partition_count; i++) {
-        const producer_partition *pp = &p->partitions[i];
-        for (const producer_batch *b = pp->head; b; b = b->next)
-            if (b->in_flight || (b->sent && !pp->gapped)) return 1;
-    }
+    for (int32_t i = 0; i < p->partition_count; i++)
+        for (const producer_batch *b = p->partitions[i].head; b; b = b->next)
+            if (b->in_flight || b->sent) return 1;
     return 0;
+}
+
+/* While a bump waits: the oldest batch in doubt that is not in flight. */
+static producer_batch *next_in_doubt(const producer_partition *pp) {
+    int32_t in_flight = 0;
+    producer_batch *found = NULL;
+    for (producer_batch *b = pp->head; b; b = b->next) {
+        in_flight += b->in_flight;
+        if (!found && !b->in_flight && b->sent) found = b;
+    }
+    return in_flight < INFLIGHT_PER_PARTITION_MAX ? found : NULL;
 }
 
 /* The KIP-360 bump, once it is safe (see above). */
@@ -306,7 +316,7 @@ static int32_t sequence_add(int32_t sequence, int32_t n) {
 /* May b go out now?  Stamps it on its first send. */
 static int idempotent_ready(sim_producer *p, producer_partition *pp, producer_batch *b) {
     if (p->producer_id < 0) return 0;
-    if (p->reset_pending) return !pp->gapped && b->stamped && b->sent;
+    if (p->reset_pending) return b->stamped && b->sent;
     if (!b->stamped) {
         record_batch_set_producer(b->bytes, b->len, p->producer_id, p->epoch,
                                   pp->wire_sequence_next);
@@ -327,7 +337,6 @@ static int idempotent_error(sim_producer *p, producer_batch *b, int16_t error) {
     b->retry_at_us = now_us(p) + RETRY_BACKOFF_US;
     if (error == KAFKA_ERROR_OUT_OF_ORDER_SEQUENCE_NUMBER && b != pp->head)
         return 1; /* an older batch of ours is still on its way: retry in order */
-    pp->gapped = 1;
     p->reset_pending = 1;
     if (error == KAFKA_ERROR_INVALID_PRODUCER_EPOCH) p->reset_new_id = 1;
     return 1;
@@ -373,7 +382,8 @@ static void send_to(sim_producer *p, int32_t node, int64_t now) {
     int32_t n = 0;
     for (int32_t i = 0; i < p->partition_count; i++) {
         if (t->partitions[i].leader != node) continue;
-        producer_batch *b = next_to_send(p, i, now);
+        producer_batch *b = p->idempotent && p->reset_pending ? next_in_doubt(&p->partitions[i])
+                                                              : next_to_send(p, i, now);
         if (!b || b->retry_at_us > now) continue;
         if (p->idempotent && !idempotent_ready(p, &p->partitions[i], b)) continue;
         kafka_produce_request_partition_produce_data_init(&parts[n]);
@@ -597,7 +607,8 @@ int64_t sim_producer_next_deadline_us(const void *impl) {
         int32_t leader = p->client.topics[p->topic_index].partitions[i].leader;
         const peer_channel *cb =
             leader >= 1 && leader <= p->client.broker_count ? &p->client.brokers[leader - 1] : NULL;
-        int64_t retry = b ? b->retry_at_us : 0;
+        const producer_batch *doubt = p->reset_pending ? next_in_doubt(pp) : NULL;
+        int64_t retry = doubt ? doubt->retry_at_us : b ? b->retry_at_us : 0;
         if (cb && cb->state == PEER_DOWN && cb->retry_at_us > retry) retry = cb->retry_at_us;
         if (cb && cb->state != PEER_CONNECTING && retry > now && retry < at) at = retry;
     }
