@@ -114,6 +114,12 @@ int broker_partition_open_log(broker *b, broker_partition *p) {
     lc.retention_bytes = b->cfg.retention_bytes;
     lc.index_interval_bytes = 512; /* small batches here: a denser index saves header scans */
     if (partition_log_open(&p->log, b->env.fs, dir, &lc, err, sizeof err) != 0) return -1;
+    producer_state_init(&p->producers);
+    if (broker_partition_rebuild_producers(p) != 0) {
+        producer_state_deinit(&p->producers);
+        partition_log_close(&p->log);
+        return -1;
+    }
     p->hosted = 1;
     p->high_watermark = broker_hw_checkpoint_get(b, p->topic, p->index);
     if (p->high_watermark > partition_log_end_offset(&p->log))
@@ -234,8 +240,10 @@ void broker_destroy(broker *b) {
     metadata_image_deinit(&b->image);
     for (int32_t i = 0; i < b->topic_count; i++) {
         for (int32_t p = 0; p < b->topics[i].partition_count; p++)
-            if (b->topics[i].partitions[p].hosted)
+            if (b->topics[i].partitions[p].hosted) {
                 partition_log_close(&b->topics[i].partitions[p].log);
+                producer_state_deinit(&b->topics[i].partitions[p].producers);
+            }
         free(b->topics[i].partitions);
     }
     free(b->topics);
@@ -418,6 +426,8 @@ static broker_handler_fn *handler_for(int16_t api_key) {
         return broker_handle_describe_groups;
     case KAFKA_API_LIST_GROUPS:
         return broker_handle_list_groups;
+    case KAFKA_API_INIT_PRODUCER_ID:
+        return broker_handle_init_producer_id;
     case KAFKA_API_VOTE:
         return broker_handle_vote;
     case KAFKA_API_BEGIN_QUORUM_EPOCH:

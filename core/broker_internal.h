@@ -17,6 +17,8 @@
 #include "kafka_messages.gen.h"
 #include "partition_log.h"
 #include "peer_channel.h"
+#include "producer_ids.h"
+#include "producer_state.h"
 #include "controller.h"
 #include "metadata_image.h"
 #include "raft.h"
@@ -52,6 +54,8 @@ typedef struct broker_partition {
     int64_t high_watermark;
     int hosted; /* this broker holds a replica, and `log` is open */
     partition_log log;
+    producer_state producers; /* idempotent producers, kept on every append */
+    int producers_incomplete; /* a rebuild or update failed: rebuild again */
     /* leader */
     broker_replica_state followers[BROKER_REPLICAS_MAX];
     int32_t follower_count;
@@ -169,6 +173,7 @@ struct broker {
     /* replication-offset-checkpoint as read at open: "topic partition hw" lines */
     char *hw_checkpoint;
     struct group_coordinator *groups; /* core/group_coordinator.h */
+    producer_ids producer_ids;        /* InitProducerId: this broker's id blocks */
 };
 
 #define BROKER_HW_CHECKPOINT_INTERVAL_US                                                           \
@@ -196,6 +201,7 @@ broker_handler_fn broker_handle_heartbeat;
 broker_handler_fn broker_handle_leave_group;
 broker_handler_fn broker_handle_offset_commit; /* core/handle_offsets.c */
 broker_handler_fn broker_handle_offset_fetch;
+broker_handler_fn broker_handle_init_producer_id;
 
 /* Response framing: begin writes the size placeholder and the response header,
  * finish patches the size and sends. */
@@ -211,9 +217,12 @@ broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t parti
                                        int32_t current_leader_epoch, int16_t *error);
 void broker_observe(broker *b, const observe_event *ev);
 /* Leader append of client records (core/handle_produce.c): checks min.insync.replicas
- * for acks=-1, stores, reports and starts replication; a Kafka error code. */
+ * for acks=-1 and an idempotent producer's sequence (a retry already in the log is
+ * not appended again: *base gets the original's offset), stores, reports and
+ * starts replication.  *needed is the high watermark that completes an acks=all
+ * request.  A Kafka error code. */
 int16_t broker_partition_append(broker *b, broker_partition *p, kafka_bytes records, int16_t acks,
-                                int64_t *base_offset);
+                                int64_t *base, int64_t *needed);
 /* Adds a topic with static metadata (no controller quorum). */
 void broker_topic_add_static(broker *b, const broker_topic_config *tc);
 /* Reports a partition's leader (OBSERVE_LEADER) or ISR (OBSERVE_ISR) as decided. */
@@ -282,6 +291,14 @@ void broker_quorum_request_topic_sized(broker *b, kafka_str name, int32_t partit
 void broker_quorum_alter_partition(broker *b, broker_partition *p, const int32_t *isr,
                                    int32_t isr_count);
 int broker_partition_open_log(broker *b, broker_partition *p);
+
+/* ---- a hosted partition's log changes (core/broker_partition.c) -------------------- */
+/* A batch was appended (leader or follower): observe it, keep the producer state. */
+void broker_partition_note_append(broker *b, broker_partition *p, const uint8_t *batch, size_t len);
+/* Replays the log's batch headers into the producer state (at open). */
+int broker_partition_rebuild_producers(broker_partition *p);
+/* Truncates the log (partition_log_truncate_to) and rebuilds the producer state. */
+void broker_partition_truncate(broker_partition *p, int64_t end_offset);
 broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16],
                                int32_t partitions);
 /* Accepts (beyond what is advertised to clients) inter-broker API versions. */

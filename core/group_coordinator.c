@@ -251,14 +251,14 @@ int16_t group_coordinator_write(broker *b, int32_t partition, group_write *w) {
         return group_coordinator_append_error(KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER);
     if (offsets_batch_finish(&gc->batch, b->env.epoch_ms(b->env.ctx)) != 0)
         return KAFKA_ERROR_UNKNOWN_SERVER_ERROR;
-    int64_t base = -1;
+    int64_t base = -1, needed = -1;
     int16_t err = broker_partition_append(
-        b, p, (kafka_bytes){gc->batch.batch, (int32_t)gc->batch.batch_len}, -1, &base);
+        b, p, (kafka_bytes){gc->batch.batch, (int32_t)gc->batch.batch_len}, -1, &base, &needed);
     if (err != KAFKA_ERROR_NONE) return group_coordinator_append_error(err);
     if (!w) return KAFKA_ERROR_NONE; /* nobody waits (an emptied group's record) */
     w->partition = partition;
     w->leader_epoch = p->leader_epoch;
-    w->offset_needed = partition_log_end_offset(&p->log);
+    w->offset_needed = needed;
     w->deadline_us = now_us(b) + GROUP_COMMIT_TIMEOUT_MS * 1000LL;
     if (gc->write_count == gc->write_cap) {
         gc->write_cap = gc->write_cap ? gc->write_cap * 2 : 8;

@@ -23,7 +23,7 @@ static const advertised_api advertised[] = {
     {KAFKA_API_FIND_COORDINATOR, 0, 2}, {KAFKA_API_JOIN_GROUP, 0, 5},
     {KAFKA_API_HEARTBEAT, 0, 3},        {KAFKA_API_LEAVE_GROUP, 0, 3},
     {KAFKA_API_SYNC_GROUP, 0, 3},       {KAFKA_API_DESCRIBE_GROUPS, 0, 4},
-    {KAFKA_API_LIST_GROUPS, 0, 2},
+    {KAFKA_API_LIST_GROUPS, 0, 2},      {KAFKA_API_INIT_PRODUCER_ID, 0, 1},
 };
 
 /* Inter-broker APIs: accepted, never advertised to clients (DESIGN.md §2). */

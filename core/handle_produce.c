@@ -2,7 +2,10 @@
  * handle_produce.c — Produce (key 0), versions 3..7 (0..2 advertised, rejected).
  *
  * Each partition's records are validated and appended by the leader with offsets
- * from the log end and the leader's epoch.  acks=0 gets no response at all.
+ * from the log end and the leader's epoch.  A batch from an idempotent producer is
+ * first checked against the partition's producer state (producer_state.c): a
+ * retry of a batch already in the log is answered with the original's offsets
+ * and not appended again.  acks=0 gets no response at all.
  * Parked fetches are woken only after this response is on the wire, because the
  * broker has one response writer.
  */
@@ -16,45 +19,58 @@
 
 typedef kafka_produce_response_partition_produce_response produce_result;
 
-typedef struct observe_append_ctx {
+typedef struct appended_ctx {
     broker *b;
     broker_partition *p;
-} observe_append_ctx;
+} appended_ctx;
 
-/* Reports each appended batch as the log stored it: offsets and epoch assigned. */
-static int observe_batch(void *arg, const uint8_t *batch, size_t len) {
-    observe_append_ctx *ctx = arg;
-    broker_observe(ctx->b, &(observe_event){.kind = OBSERVE_APPEND,
-                                            .node = ctx->b->cfg.node_id,
-                                            .topic = ctx->p->topic,
-                                            .partition = ctx->p->index,
-                                            .leader_epoch = ctx->p->leader_epoch,
-                                            .offset = record_batch_base_offset(batch),
-                                            .offset_last = record_batch_last_offset(batch),
-                                            .producer_id = record_batch_producer_id(batch),
-                                            .sequence = record_batch_base_sequence(batch),
-                                            .count = record_batch_record_count(batch),
-                                            .batch = batch,
-                                            .batch_len = len});
+/* Each batch the log stored (offsets and epoch assigned): observed, and recorded
+ * in the producer state. */
+static int on_appended(void *arg, const uint8_t *batch, size_t len) {
+    appended_ctx *ctx = arg;
+    broker_partition_note_append(ctx->b, ctx->p, batch, len);
     return 0;
 }
 
+/* Idempotence (producer_state.c): NONE to append, DUPLICATE_SEQUENCE_NUMBER with
+ * *dup for a retry already in the log, or the error to answer. */
+static int16_t check_producer(const broker_partition *p, kafka_bytes records,
+                              producer_batch_meta *dup) {
+    if (records.len < RECORD_BATCH_HEADER_BYTES) return KAFKA_ERROR_NONE; /* append rejects it */
+    producer_batch_info info = producer_batch_info_of(records.ptr);
+    if (info.producer_id < 0) return KAFKA_ERROR_NONE;
+    if (record_batch_length(records.ptr) !=
+        records.len - RECORD_BATCH_LOG_OVERHEAD_BYTES) /* Produce v3+: exactly one batch */
+        return KAFKA_ERROR_INVALID_RECORD;
+    return producer_state_check(&p->producers, &info, partition_log_start_offset(&p->log), dup);
+}
+
+/* Appends (or finds the duplicate of) records; *base and *needed get the first
+ * offset and the high watermark that completes an acks=all request. */
 int16_t broker_partition_append(broker *b, broker_partition *p, kafka_bytes records, int16_t acks,
-                                int64_t *base_offset) {
+                                int64_t *base, int64_t *needed) {
     assert(p && p->hosted && p->leader == b->cfg.node_id);
     if (records.len <= 0) return KAFKA_ERROR_CORRUPT_MESSAGE;
     if (acks == -1 && p->isr_count < b->cfg.min_insync_replicas)
         return KAFKA_ERROR_NOT_ENOUGH_REPLICAS;
-    int rc = partition_log_append(&p->log, records.ptr, (size_t)records.len, p->leader_epoch,
-                                  base_offset);
+    producer_batch_meta dup;
+    int16_t check = check_producer(p, records, &dup);
+    if (check == KAFKA_ERROR_DUPLICATE_SEQUENCE_NUMBER) { /* answered as the original was */
+        *base = dup.base_offset;
+        *needed = dup.last_offset + 1;
+        return KAFKA_ERROR_NONE;
+    }
+    if (check != KAFKA_ERROR_NONE) return check;
+    int rc = partition_log_append(&p->log, records.ptr, (size_t)records.len, p->leader_epoch, base);
     if (rc == PARTITION_LOG_EINVALID) return KAFKA_ERROR_CORRUPT_MESSAGE;
     if (rc != 0) return KAFKA_ERROR_KAFKA_STORAGE_ERROR;
     size_t stored_len;
     const uint8_t *stored = partition_log_appended(&p->log, &stored_len);
-    observe_append_ctx ctx = {.b = b, .p = p};
-    record_batch_split(stored, stored_len, observe_batch, &ctx);
+    appended_ctx ctx = {.b = b, .p = p};
+    record_batch_split(stored, stored_len, on_appended, &ctx);
     if (b->cfg.flush_interval_ms == 0) partition_log_sync(&p->log);
     replication_leader_appended(b, p);
+    *needed = partition_log_end_offset(&p->log);
     return KAFKA_ERROR_NONE;
 }
 
@@ -78,12 +94,11 @@ static void produce_partition(broker *b, const kafka_produce_request *req, kafka
     }
     broker_partition *p = broker_partition_led(b, topic, in->index, -1, &out->error_code);
     if (!p) return;
-    int64_t base = -1;
-    out->error_code = broker_partition_append(b, p, in->records, req->acks, &base);
+    int64_t base = -1, needed = -1;
+    out->error_code = broker_partition_append(b, p, in->records, req->acks, &base, &needed);
     if (out->error_code != KAFKA_ERROR_NONE) return;
     out->base_offset = base;
     out->log_start_offset = partition_log_start_offset(&p->log);
-    int64_t needed = partition_log_end_offset(&p->log);
     if (req->acks == -1 && p->high_watermark < needed) {
         wait->partition = p;
         wait->offset_needed = needed;

@@ -713,6 +713,24 @@ void partition_log_buf_free(partition_log_buf *buf) {
     *buf = (partition_log_buf){0};
 }
 
+int partition_log_each_header(partition_log *log, partition_log_header_fn *each, void *arg) {
+    assert(log != NULL && each != NULL);
+    if (log->failed) return PARTITION_LOG_EFAILED;
+    uint8_t hdr[RECORD_BATCH_HEADER_BYTES];
+    for (size_t i = 0; i < log->segment_count; i++) {
+        const partition_log_segment *seg = &log->segments[i];
+        pl_name name = pl_segment_name(log, seg->base_offset, "log");
+        for (int64_t pos = 0; pos < seg->size_bytes;) {
+            int io = 0;
+            if (!pl_read_header(log, name.s, pos, seg->size_bytes, 0, hdr, &io))
+                return io ? io : PARTITION_LOG_EIO; /* memory and file disagree */
+            if (each(arg, hdr)) return 0;
+            pos += (int64_t)record_batch_total_bytes(hdr);
+        }
+    }
+    return 0;
+}
+
 /* ---- truncation -------------------------------------------------------------------------- */
 
 static int pl_truncate_fully(partition_log *log, int64_t start_offset) {

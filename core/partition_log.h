@@ -116,6 +116,12 @@ int partition_log_read(partition_log *log, int64_t offset, size_t bytes_max,
                        partition_log_buf *out);
 void partition_log_buf_free(partition_log_buf *buf);
 
+/* Calls each() with the 61-byte header of every batch, log start to log end, in
+ * offset order (reading headers only); each() returning nonzero stops the walk.
+ * Returns 0 or an error.  The idempotent-producer state is rebuilt this way. */
+typedef int partition_log_header_fn(void *arg, const uint8_t *header);
+int partition_log_each_header(partition_log *log, partition_log_header_fn *each, void *arg);
+
 /* Removes everything at and above end_offset, whole batches (so the new end may be
  * below end_offset when it falls inside a batch).  Below the log start the log is
  * emptied and restarts at end_offset. */

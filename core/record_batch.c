@@ -299,6 +299,15 @@ size_t record_batch_builder_finish(record_batch_builder *builder) {
     return len;
 }
 
+void record_batch_set_producer(uint8_t *b, size_t len, int64_t producer_id, int16_t producer_epoch,
+                               int32_t base_sequence) {
+    assert(len >= RECORD_BATCH_HEADER_BYTES && record_batch_total_bytes(b) == len);
+    rb_put_be(b + RB_PRODUCER_ID, (uint64_t)producer_id, 8);
+    rb_put_be(b + RB_PRODUCER_EPOCH, (uint16_t)producer_epoch, 2);
+    rb_put_be(b + RB_BASE_SEQUENCE, (uint32_t)base_sequence, 4);
+    rb_put_be(b + RB_CRC, record_batch_compute_crc(b, len), 4);
+}
+
 /* ---- iterating ----------------------------------------------------------------------- */
 
 int record_batch_iter_init(record_batch_iter *it, const uint8_t *batch, size_t len) {

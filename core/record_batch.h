@@ -50,6 +50,11 @@ int record_batch_compression(const uint8_t *b);
 void record_batch_set_base_offset(uint8_t *b, int64_t base_offset);
 void record_batch_set_partition_leader_epoch(uint8_t *b, int32_t epoch);
 
+/* These sit inside the CRC: an idempotent producer stamps (or renumbers) a built
+ * batch of len bytes, and the CRC is recomputed. */
+void record_batch_set_producer(uint8_t *b, size_t len, int64_t producer_id, int16_t producer_epoch,
+                               int32_t base_sequence);
+
 /* CRC-32C over attributes..end of a batch of len bytes. */
 uint32_t record_batch_compute_crc(const uint8_t *b, size_t len);
 

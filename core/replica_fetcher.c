@@ -186,7 +186,7 @@ static void truncate_to(broker *b, broker_partition *p, int64_t offset) {
     int64_t before = partition_log_end_offset(&p->log);
     if (offset >= before) return;
     if (offset < 0) offset = 0;
-    partition_log_truncate_to(&p->log, offset);
+    broker_partition_truncate(p, offset);
     if (p->high_watermark > partition_log_end_offset(&p->log))
         p->high_watermark = partition_log_end_offset(&p->log);
     broker_observe(b, &(observe_event){.kind = OBSERVE_TRUNCATE,
@@ -247,19 +247,7 @@ static int append_batch(void *arg, const uint8_t *batch, size_t len) {
         ctx->failed = 1; /* not contiguous with our log: find the divergence again */
         return 1;
     }
-    broker_observe(ctx->b,
-                   &(observe_event){.kind = OBSERVE_APPEND,
-                                    .node = ctx->b->cfg.node_id,
-                                    .topic = p->topic,
-                                    .partition = p->index,
-                                    .leader_epoch = record_batch_partition_leader_epoch(batch),
-                                    .offset = record_batch_base_offset(batch),
-                                    .offset_last = record_batch_last_offset(batch),
-                                    .producer_id = record_batch_producer_id(batch),
-                                    .sequence = record_batch_base_sequence(batch),
-                                    .count = record_batch_record_count(batch),
-                                    .batch = batch,
-                                    .batch_len = len});
+    broker_partition_note_append(ctx->b, p, batch, len);
     return 0;
 }
 
@@ -272,7 +260,7 @@ static void apply_fetched(broker *b, broker_partition *p,
                           const kafka_fetch_response_partition_data *d) {
     if (d->error_code == KAFKA_ERROR_OFFSET_OUT_OF_RANGE) {
         if (partition_log_end_offset(&p->log) < d->log_start_offset)
-            truncate_to(b, p, -1), partition_log_truncate_to(&p->log, d->log_start_offset);
+            truncate_to(b, p, -1), broker_partition_truncate(p, d->log_start_offset);
         else
             restart_truncation(p);
         return;

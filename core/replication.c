@@ -116,7 +116,7 @@ static void become_follower(broker *b, broker_partition *p) {
     if (b->cfg.truncation == BROKER_TRUNCATION_HIGH_WATERMARK) {
         /* Before KIP-101: cut back to the high watermark we know, then fetch. */
         int64_t before = partition_log_end_offset(&p->log);
-        if (p->high_watermark < before) partition_log_truncate_to(&p->log, p->high_watermark);
+        if (p->high_watermark < before) broker_partition_truncate(p, p->high_watermark);
         observe_truncate(b, p, before);
         p->follower_state = FOLLOWER_FETCHING;
         return;

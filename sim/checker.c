@@ -9,6 +9,7 @@
 #include "group_check.h"
 #include "record_batch.h"
 #include "record_value.h"
+#include "u64_map.h"
 #include "u64_set.h"
 
 #define CHECKER_NODES_MAX 32 /* brokers tracked per partition */
@@ -40,7 +41,15 @@ typedef struct partition_state {
     int64_t acked_end;
     int64_t consumed_max; /* highest offset any consumer has seen, -1 */
     int lost_reported;
+    u64_map first_at; /* record id -> the offset where a leader first appended it */
 } partition_state;
+
+/* A producer, for duplicate-append: its node id, whether it is idempotent. */
+typedef struct producer_info {
+    int32_t node;
+    int idempotent;
+    int64_t duplicates;
+} producer_info;
 
 typedef struct group_state {
     char name[SCENARIO_NAME_BYTES_MAX];
@@ -66,6 +75,8 @@ struct checker {
     char faults[CHECKER_FAULTS_KEPT][64];
     int32_t fault_count; /* total noted; the ring keeps the last CHECKER_FAULTS_KEPT */
     int power_off_seen;
+    producer_info producers[SCENARIO_PRODUCERS_MAX];
+    int32_t producer_count;
 };
 
 /* ---- set up ----------------------------------------------------------------------- */
@@ -85,6 +96,7 @@ checker *checker_create(const scenario *s) {
             c->parts[k].leader = -1;
             c->parts[k].hw_epoch = -1;
             c->parts[k].consumed_max = -1;
+            u64_map_init(&c->parts[k].first_at);
         }
     for (int32_t g = 0; g < s->group_count; g++) {
         snprintf(c->groups[g].name, sizeof c->groups[g].name, "%s", s->groups[g].name);
@@ -111,6 +123,7 @@ void checker_destroy(checker *c) {
             free(c->parts[i].replicas[r].epochs);
         }
         free(c->parts[i].acked);
+        u64_map_deinit(&c->parts[i].first_at);
     }
     free(c->parts);
     free(c->metadata);
@@ -231,6 +244,51 @@ static void check_acked_from(checker *c, int64_t t_us, partition_state *p, const
     }
 }
 
+/* ---- duplicate-append ---------------------------------------------------------------- */
+
+void checker_add_producer(checker *c, int32_t node, int idempotent) {
+    assert(c->producer_count < SCENARIO_PRODUCERS_MAX);
+    c->producers[c->producer_count++] = (producer_info){.node = node, .idempotent = idempotent};
+}
+
+static producer_info *producer_of(checker *c, int32_t node) {
+    for (int32_t i = 0; i < c->producer_count; i++)
+        if (c->producers[i].node == node) return &c->producers[i];
+    return NULL;
+}
+
+/* A leader appended record `key` at offset o: is it already in that leader's log
+ * at another offset?  Judged on the appending leader's own log, so a record
+ * truncated away (or lost to a power-off) and written again is not a duplicate,
+ * and each duplicate is counted once (followers copy it later). */
+static void check_duplicate(checker *c, int64_t t_us, partition_state *p, const replica_image *img,
+                            uint64_t key, const record_value_id *id, int64_t o) {
+    int64_t prev;
+    /* A leader appends at its log end: below this batch its log is what the image
+     * holds (what lay above was truncated, or lost to a power-off), then the batch's
+     * records before o; anything the image shows at or above o is stale. */
+    int held = u64_map_get(&p->first_at, key, &prev) && prev < o && img->ids[prev] == key;
+    if (!held) {
+        u64_map_put(&p->first_at, key, o);
+        return;
+    }
+    producer_info *pi = producer_of(c, id->producer);
+    if (!pi) return;
+    pi->duplicates++;
+    if (!pi->idempotent) return; /* counted, as Kafka allows it without idempotence */
+    char detail[200];
+    snprintf(detail, sizeof detail,
+             "idempotent producer %d's record %lld is at offsets %lld and %lld of leader %d",
+             (int)id->producer, (long long)id->sequence, (long long)prev, (long long)o,
+             (int)img->node);
+    violate(c, t_us, "duplicate-append", p, o, "", detail);
+}
+
+int64_t checker_producer_duplicates(const checker *c, int32_t node) {
+    const producer_info *pi = producer_of((checker *)c, node);
+    return pi ? pi->duplicates : 0;
+}
+
 /* ---- events ------------------------------------------------------------------------------ */
 
 typedef struct append_ctx {
@@ -254,9 +312,12 @@ static void on_append(checker *c, int64_t t_us, const observe_event *ev) {
         while (record_batch_iter_next(&it, &rec) == 1) {
             record_value_id id;
             if (rec.offset < ev->offset || rec.offset > ev->offset_last) continue;
-            if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) ==
+            if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) !=
                 0)
-                img->ids[rec.offset] = record_key(&id);
+                continue;
+            img->ids[rec.offset] = record_key(&id);
+            if (img->node == p->leader)
+                check_duplicate(c, t_us, p, img, img->ids[rec.offset], &id, rec.offset);
         }
     img->end = ev->offset_last + 1;
     check_acked_from(c, t_us, p, img, ev->offset);

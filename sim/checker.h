@@ -8,10 +8,12 @@
  * its virtual time, place, the setting that allowed it and the faults before it.
  *
  * Checked now: acked-write-lost (an acknowledged record overwritten or cut from
- * the leader's log), high-watermark-regression (within one leader epoch), and per
- * consumer group (sim/group_check.h) consumer-order, partition-ownership and
- * committed-offset-regression.  It also counts, per group, records consumed,
- * distinct records and duplicates for the summary.
+ * the leader's log), high-watermark-regression (within one leader epoch),
+ * duplicate-append (a record of an idempotent producer at two offsets of a
+ * leader's log; for other producers such duplicates are counted, not
+ * violations), and per consumer group (sim/group_check.h) consumer-order,
+ * partition-ownership and committed-offset-regression.  It also counts, per
+ * group, records consumed, distinct records and duplicates for the summary.
  */
 #ifndef STREAMLAB_CHECKER_H
 #define STREAMLAB_CHECKER_H
@@ -51,6 +53,10 @@ typedef struct checker checker;
 checker *checker_create(const scenario *s);
 void checker_destroy(checker *c);
 void checker_observe(checker *c, int64_t t_us, const observe_event *ev);
+/* Declares a producer (its node id, the producer field of its record values). */
+void checker_add_producer(checker *c, int32_t node, int idempotent);
+/* Records of that producer a leader appended a second time (retries). */
+int64_t checker_producer_duplicates(const checker *c, int32_t node);
 /* A fault was applied (kept to explain later violations). */
 void checker_note_fault(checker *c, int64_t t_us, const char *what);
 /* A consumer of group crashed (starts the recovery_ms clock). */

@@ -65,6 +65,10 @@ static void add_producers(const sim_run *r, cJSON *root) {
         cJSON_AddNumberToObject(o, "produced", (double)ps.produced);
         cJSON_AddNumberToObject(o, "acked", (double)ps.acked);
         cJSON_AddNumberToObject(o, "failed", (double)ps.failed);
+        cJSON_AddNumberToObject(
+            o, "duplicates", (double)checker_producer_duplicates(r->chk, r->producers[i].node->id));
+        cJSON_AddBoolToObject(o, "idempotent", sim_producer_idempotent(r->producers[i].impl));
+        cJSON_AddNumberToObject(o, "resets", (double)ps.resets);
     }
 }
 
@@ -176,9 +180,11 @@ char *sim_run_summary_text(const sim_run *r, double wall_s) {
         (long long)t.failed);
     for (int32_t i = 0; i < r->s->producer_count; i++) {
         sim_producer_stats ps = sim_producer_get_stats(r->producers[i].impl);
-        put(&b, "  %-12s -> %-12s produced %lld, acked %lld, failed %lld\n",
+        put(&b, "  %-12s -> %-12s produced %lld, acked %lld, failed %lld, duplicates %lld%s\n",
             r->s->producers[i].name, r->s->producers[i].topic, (long long)ps.produced,
-            (long long)ps.acked, (long long)ps.failed);
+            (long long)ps.acked, (long long)ps.failed,
+            (long long)checker_producer_duplicates(r->chk, r->producers[i].node->id),
+            sim_producer_idempotent(r->producers[i].impl) ? " (idempotent)" : "");
     }
     for (int32_t g = 0; g < r->s->group_count; g++) {
         checker_group_stats gs = checker_group(r->chk, r->s->groups[g].name);

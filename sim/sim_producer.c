@@ -19,7 +19,9 @@ typedef struct producer_batch {
     uint8_t *bytes;
     size_t len;
     int32_t partition;
-    int64_t base_sequence;
+    int64_t base_sequence; /* of its first record's value: the record's identity */
+    int stamped;           /* carries the producer's current id, epoch and a sequence */
+    int sent;              /* sent since stamped: the broker may have appended it */
     int32_t count;
     int64_t created_us;
     int64_t retry_at_us;
@@ -34,6 +36,7 @@ typedef struct producer_partition {
     int64_t open_base_sequence;
     int64_t sequence_next;
     producer_batch *head, *tail; /* sealed batches, oldest first */
+    int32_t wire_sequence_next;  /* idempotence: the next batch's base sequence */
 } producer_partition;
 
 typedef struct producer_request {
@@ -57,6 +60,15 @@ struct sim_producer {
     uint64_t tag_next;
     sim_producer_stats stats;
     uint8_t *value_buf;
+    /* idempotence (KIP-98, KIP-360): see "idempotence" below */
+    int idempotent;
+    int64_t producer_id; /* -1 until InitProducerId answers */
+    int16_t epoch;
+    int init_inflight;
+    int64_t init_retry_at_us;
+    int32_t init_next; /* broker asked next */
+    int reset_pending; /* a sequence gap: bump the epoch once nothing is ambiguous */
+    int reset_new_id;  /* ... or get a new producer id */
 };
 
 static int64_t now_us(const sim_producer *p) {
@@ -191,6 +203,145 @@ static void generate_due(sim_producer *p) {
         generate_one(p);
 }
 
+/* ---- idempotence ------------------------------------------------------------------------
+ *
+ * As the Java client (KIP-98, KIP-360): InitProducerId before the first produce;
+ * each batch is stamped with the producer id, epoch and its partition's next
+ * sequence when it is first sent (so a batch that expires unsent leaves no gap),
+ * and a retry keeps its stamp so the leader recognises it.  A gap that will never
+ * fill — the OLDEST pending batch of a partition answered OUT_OF_ORDER_SEQUENCE
+ * (an earlier batch expired or was lost) or UNKNOWN_PRODUCER_ID — is resolved by
+ * bumping the epoch (a new producer id when the epoch is exhausted or fenced) and
+ * renumbering every pending batch from 0.  Unlike Java, the bump waits until no
+ * batch is in flight and no pending batch may have been appended: until then only
+ * batches sent before are sent again, under their old stamp, and each ends
+ * answered (appended, or a duplicate answered with its offsets), refused with a
+ * sequence error (not appended), or expired.  Renumbering a batch the broker holds
+ * would make its retry look new, and append it twice.  Even the batches behind the
+ * refused oldest one are in doubt: a leader with no state for the producer takes
+ * any sequence, so a later batch may have overtaken a lost first one.  The wait is
+ * bounded by the delivery timeout, so the producer never wedges. */
+
+#define INIT_PRODUCER_ID_VERSION 1
+#define INIT_PRODUCER_ID_TAG UINT64_MAX
+
+static void encode_init_producer_id(const void *body, wire_writer *w, int16_t version) {
+    kafka_init_producer_id_request_encode(body, w, version);
+}
+
+/* Asks the next broker that takes it for a producer id, once the topic exists (before
+ * that there is nothing to send; asking later keeps start-up traffic — and so the
+ * cluster's layout for a seed — the same with and without idempotence). */
+static void init_producer_id(sim_producer *p, int64_t now) {
+    if (p->producer_id >= 0 || p->init_inflight || now < p->init_retry_at_us) return;
+    if (p->partition_count == 0) return;
+    kafka_init_producer_id_request req;
+    kafka_init_producer_id_request_init(&req);
+    req.transactional_id = kafka_str_c(NULL);
+    req.transaction_timeout_ms = 60000;
+    for (int32_t k = 0; k < p->client.broker_count; k++) {
+        int32_t node = (p->init_next + k) % p->client.broker_count + 1;
+        if (sim_client_send(&p->client, node, KAFKA_API_INIT_PRODUCER_ID, INIT_PRODUCER_ID_VERSION,
+                            &req, encode_init_producer_id, INIT_PRODUCER_ID_TAG, 1) == 0) {
+            p->init_inflight = 1;
+            return;
+        }
+    }
+    p->init_retry_at_us = now + RETRY_BACKOFF_US; /* none connected yet */
+}
+
+/* Every pending batch gets a new stamp from sequence 0 when next sent. */
+static void unstamp_all(sim_producer *p) {
+    for (int32_t i = 0; i < p->partition_count; i++) {
+        producer_partition *pp = &p->partitions[i];
+        for (producer_batch *b = pp->head; b; b = b->next) b->stamped = b->sent = 0;
+        pp->wire_sequence_next = 0;
+    }
+}
+
+static void on_init_response(sim_producer *p, wire_reader *r) {
+    kafka_init_producer_id_response resp;
+    kafka_init_producer_id_response_init(&resp);
+    arena_reset(&p->client.scratch);
+    p->init_inflight = 0;
+    if (!r ||
+        kafka_init_producer_id_response_decode(&resp, r, INIT_PRODUCER_ID_VERSION,
+                                               &p->client.scratch) != 0 ||
+        resp.error_code != KAFKA_ERROR_NONE || resp.producer_id < 0) {
+        p->init_next = (p->init_next + 1) % p->client.broker_count;
+        p->init_retry_at_us = now_us(p) + RETRY_BACKOFF_US;
+        return;
+    }
+    p->producer_id = resp.producer_id;
+    p->epoch = resp.producer_epoch;
+    unstamp_all(p);
+}
+
+/* Might the broker hold a pending batch (so that it cannot be renumbered yet)? */
+static int ambiguous_pending(const sim_producer *p) {
+    for (int32_t i = 0; i < p->partition_count; i++)
+        for (const producer_batch *b = p->partitions[i].head; b; b = b->next)
+            if (b->in_flight || b->sent) return 1;
+    return 0;
+}
+
+/* While a bump waits: the oldest batch in doubt that is not in flight. */
+static producer_batch *next_in_doubt(const producer_partition *pp) {
+    int32_t in_flight = 0;
+    producer_batch *found = NULL;
+    for (producer_batch *b = pp->head; b; b = b->next) {
+        in_flight += b->in_flight;
+        if (!found && !b->in_flight && b->sent) found = b;
+    }
+    return in_flight < INFLIGHT_PER_PARTITION_MAX ? found : NULL;
+}
+
+/* The KIP-360 bump, once it is safe (see above). */
+static void maybe_reset(sim_producer *p) {
+    if (!p->reset_pending || ambiguous_pending(p)) return;
+    if (p->reset_new_id || p->epoch == INT16_MAX)
+        p->producer_id = -1;
+    else
+        p->epoch++;
+    p->reset_pending = p->reset_new_id = 0;
+    p->stats.resets++;
+    unstamp_all(p);
+}
+
+static int32_t sequence_add(int32_t sequence, int32_t n) {
+    if (sequence > INT32_MAX - n) return n - (INT32_MAX - sequence) - 1;
+    return sequence + n;
+}
+
+/* May b go out now?  Stamps it on its first send. */
+static int idempotent_ready(sim_producer *p, producer_partition *pp, producer_batch *b) {
+    if (p->producer_id < 0) return 0;
+    if (p->reset_pending) return b->stamped && b->sent;
+    if (!b->stamped) {
+        record_batch_set_producer(b->bytes, b->len, p->producer_id, p->epoch,
+                                  pp->wire_sequence_next);
+        pp->wire_sequence_next = sequence_add(pp->wire_sequence_next, b->count);
+        b->stamped = 1;
+        b->sent = 0;
+    }
+    return 1;
+}
+
+/* A sequence error on b: 1 when it is handled (b waits for a retry). */
+static int idempotent_error(sim_producer *p, producer_batch *b, int16_t error) {
+    producer_partition *pp = &p->partitions[b->partition];
+    if (error != KAFKA_ERROR_OUT_OF_ORDER_SEQUENCE_NUMBER &&
+        error != KAFKA_ERROR_UNKNOWN_PRODUCER_ID && error != KAFKA_ERROR_INVALID_PRODUCER_EPOCH)
+        return 0;
+    b->sent = 0; /* the broker refused it: not appended */
+    b->retry_at_us = now_us(p) + RETRY_BACKOFF_US;
+    if (error == KAFKA_ERROR_OUT_OF_ORDER_SEQUENCE_NUMBER && b != pp->head)
+        return 1; /* an older batch of ours is still on its way: retry in order */
+    p->reset_pending = 1;
+    if (error == KAFKA_ERROR_INVALID_PRODUCER_EPOCH) p->reset_new_id = 1;
+    return 1;
+}
+
 /* ---- sending --------------------------------------------------------------------------- */
 
 static producer_request *request_slot(sim_producer *p) {
@@ -231,8 +382,10 @@ static void send_to(sim_producer *p, int32_t node, int64_t now) {
     int32_t n = 0;
     for (int32_t i = 0; i < p->partition_count; i++) {
         if (t->partitions[i].leader != node) continue;
-        producer_batch *b = next_to_send(p, i, now);
+        producer_batch *b = p->idempotent && p->reset_pending ? next_in_doubt(&p->partitions[i])
+                                                              : next_to_send(p, i, now);
         if (!b || b->retry_at_us > now) continue;
+        if (p->idempotent && !idempotent_ready(p, &p->partitions[i], b)) continue;
         kafka_produce_request_partition_produce_data_init(&parts[n]);
         parts[n].index = i;
         parts[n].records = (kafka_bytes){b->bytes, (int32_t)b->len};
@@ -264,7 +417,7 @@ static void send_to(sim_producer *p, int32_t node, int64_t now) {
     }
     req->tag = tag;
     req->batch_count = n;
-    for (int32_t i = 0; i < n; i++) req->batches[i]->in_flight = 1;
+    for (int32_t i = 0; i < n; i++) req->batches[i]->in_flight = req->batches[i]->sent = 1;
 }
 
 static void expire(sim_producer *p, int64_t now) {
@@ -291,6 +444,10 @@ static void pump(sim_producer *p) {
     generate_due(p);
     int64_t now = now_us(p);
     expire(p, now);
+    if (p->idempotent) {
+        maybe_reset(p);
+        init_producer_id(p, now);
+    }
     for (int32_t node = 1; node <= p->client.broker_count; node++) send_to(p, node, now);
 }
 
@@ -317,6 +474,9 @@ static int retriable(int16_t error) {
 
 static void batch_done(sim_producer *p, producer_batch *b, int16_t error, int64_t offset) {
     b->in_flight = 0;
+    if (p->idempotent && idempotent_error(p, b, error)) return;
+    if (error == KAFKA_ERROR_DUPLICATE_SEQUENCE_NUMBER) /* a broker that says so: appended */
+        error = KAFKA_ERROR_NONE;
     if (error != KAFKA_ERROR_NONE && retriable(error)) {
         b->retry_at_us = now_us(p) + RETRY_BACKOFF_US;
         sim_client_refresh_metadata(&p->client);
@@ -354,6 +514,8 @@ static void on_response(sim_client *c, void *owner, int32_t node, int16_t api_ke
     (void)c;
     (void)node;
     (void)api_version;
+    if (api_key == KAFKA_API_INIT_PRODUCER_ID && tag == INIT_PRODUCER_ID_TAG)
+        on_init_response(p, r);
     if (api_key != KAFKA_API_PRODUCE) return;
     for (int32_t i = 0; i < REQUESTS_MAX; i++)
         if (p->requests[i].tag == tag) on_produce_response(p, &p->requests[i], r);
@@ -371,6 +533,8 @@ sim_producer *sim_producer_create(const broker_env *env, int32_t node_id,
     p->node_id = node_id;
     p->stop_at_us = stop_at_us;
     p->tag_next = 1;
+    p->idempotent = cfg->idempotent && cfg->acks == SCENARIO_ACKS_ALL;
+    p->producer_id = -1;
     p->value_buf = malloc((size_t)cfg->value_bytes);
     if (!p->value_buf) abort();
     sim_client_init(&p->client, env, node_id, cfg->name, broker_count, p, on_response);
@@ -392,6 +556,10 @@ void sim_producer_destroy(sim_producer *p) {
 
 sim_producer_stats sim_producer_get_stats(const sim_producer *p) {
     return p->stats;
+}
+
+int sim_producer_idempotent(const sim_producer *p) {
+    return p->idempotent;
 }
 
 void sim_producer_on_connected(void *impl, conn_id conn) {
@@ -417,11 +585,14 @@ void sim_producer_on_bytes(void *impl, conn_id conn, const uint8_t *bytes, size_
 int64_t sim_producer_next_deadline_us(const void *impl) {
     const sim_producer *p = impl;
     int64_t at = sim_client_next_deadline_us(&p->client);
+    int64_t now = now_us(p);
+    if (p->idempotent && p->producer_id < 0 && !p->init_inflight && p->init_retry_at_us > now &&
+        p->init_retry_at_us < at)
+        at = p->init_retry_at_us;
     if (p->cfg.rate_per_s > 0 && p->partition_count > 0) {
         int64_t due = record_due_us(p, p->record_index);
         if (due < p->stop_at_us && due < at) at = due;
     }
-    int64_t now = now_us(p);
     for (int32_t i = 0; i < p->partition_count; i++) {
         const producer_partition *pp = &p->partitions[i];
         int64_t linger_end = pp->open_created_us + p->cfg.linger_ms * 1000;
@@ -436,7 +607,8 @@ int64_t sim_producer_next_deadline_us(const void *impl) {
         int32_t leader = p->client.topics[p->topic_index].partitions[i].leader;
         const peer_channel *cb =
             leader >= 1 && leader <= p->client.broker_count ? &p->client.brokers[leader - 1] : NULL;
-        int64_t retry = b ? b->retry_at_us : 0;
+        const producer_batch *doubt = p->reset_pending ? next_in_doubt(pp) : NULL;
+        int64_t retry = doubt ? doubt->retry_at_us : b ? b->retry_at_us : 0;
         if (cb && cb->state == PEER_DOWN && cb->retry_at_us > retry) retry = cb->retry_at_us;
         if (cb && cb->state != PEER_CONNECTING && retry > now && retry < at) at = retry;
     }

@@ -2,8 +2,10 @@
  * requests are encoded with the generated codecs, responses decoded with them.
  * Covers ApiVersions (as librdkafka sends it, unknown versions), Metadata v0..v8,
  * Produce (acks, versions, corrupt batches), Fetch (parking, deadlines, KIP-74,
- * out of range), ListOffsets, response ordering, framing and bad input (with a
- * small mutation loop), and restart / power-off from the same storage. */
+ * out of range), ListOffsets, InitProducerId and idempotent produce (retries, gaps,
+ * epochs, restarts, id blocks under storage failures), response ordering, framing
+ * and bad input (with a small mutation loop), and restart / power-off from the
+ * same storage. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -328,7 +330,7 @@ static void expect_advertised(const kafka_api_versions_response *r) {
         {KAFKA_API_FIND_COORDINATOR, 0, 2}, {KAFKA_API_JOIN_GROUP, 0, 5},
         {KAFKA_API_HEARTBEAT, 0, 3},        {KAFKA_API_LEAVE_GROUP, 0, 3},
         {KAFKA_API_SYNC_GROUP, 0, 3},       {KAFKA_API_DESCRIBE_GROUPS, 0, 4},
-        {KAFKA_API_LIST_GROUPS, 0, 2}};
+        {KAFKA_API_LIST_GROUPS, 0, 2},      {KAFKA_API_INIT_PRODUCER_ID, 0, 1}};
     cr_assert_eq(r->api_keys_count, (int32_t)(sizeof want / sizeof want[0]),
                  "exactly the implemented APIs are advertised");
     for (int32_t i = 0; i < r->api_keys_count; i++) /* inter-broker APIs stay hidden */
@@ -375,7 +377,7 @@ Test(broker, api_versions_v3_as_librdkafka_sends_it) {
     cr_assert_geq(r.len - r.pos, 3);
     cr_assert_eq(r.data[r.pos], 0);
     cr_assert_eq(r.data[r.pos + 1], 0);
-    cr_assert_eq(r.data[r.pos + 2], 17 + 1, "compact array of the 17 advertised apis");
+    cr_assert_eq(r.data[r.pos + 2], 18 + 1, "compact array of the 18 advertised apis");
     kafka_api_versions_response resp;
     kafka_api_versions_response_init(&resp);
     cr_assert_eq(kafka_api_versions_response_decode(&resp, &r, 3, &A), 0);
@@ -1624,4 +1626,157 @@ Test(broker, power_off_after_timer_flush_keeps_flushed_data) {
     kafka_fetch_response_partition_data pd = fetch_now(2, 1, 0, 0);
     const batch *all[] = {&b1};
     expect_batches(pd.records, 0, all, 1);
+}
+
+/* ---- idempotent producers ------------------------------------------------------------ */
+
+/* InitProducerId (transactional id null) on conn; returns the producer id. */
+static int64_t init_producer_id(conn_id conn, int16_t ver, int32_t corr) {
+    kafka_init_producer_id_request req;
+    kafka_init_producer_id_request_init(&req);
+    req.transactional_id = kafka_str_c(NULL);
+    req.transaction_timeout_ms = 60000;
+    SEND(conn, KAFKA_API_INIT_PRODUCER_ID, ver, corr, init_producer_id_request, &req);
+    kafka_init_producer_id_response resp;
+    DECODE(conn, KAFKA_API_INIT_PRODUCER_ID, ver, corr, init_producer_id_response, &resp);
+    cr_assert_eq(resp.error_code, 0, "InitProducerId v%d error %d", ver, resp.error_code);
+    cr_assert_eq(resp.producer_epoch, 0, "epochs start at 0");
+    cr_assert_geq(resp.producer_id, 0);
+    return resp.producer_id;
+}
+
+/* make_batch, stamped as an idempotent producer stamps it. */
+static void make_idempotent(batch *bt, int n, const char *tag, int64_t pid, int16_t epoch,
+                            int32_t sequence) {
+    make_batch(bt, n, tag, 10, 1000);
+    record_batch_set_producer(bt->bytes, bt->len, pid, epoch, sequence);
+    cr_assert_eq(record_batch_validate(bt->bytes, bt->len, NULL, 0), 0, "CRC recomputed");
+}
+
+static kafka_produce_response_partition_produce_response produce_any(int32_t corr,
+                                                                     const batch *bt) {
+    send_produce(1, 7, corr, TOPIC, 0, bt->bytes, bt->len, -1);
+    return produce_result(1, 7, corr, TOPIC, 0);
+}
+
+Test(broker, init_producer_id_v0_v1_gives_distinct_ids) {
+    connect_client(1);
+    int64_t a = init_producer_id(1, 0, 1), b = init_producer_id(1, 1, 2);
+    cr_assert_neq(a, b);
+    cr_assert_eq(a >> 40, 1, "from broker 1's range");
+}
+
+Test(broker, init_producer_id_with_transactional_id_is_refused) {
+    connect_client(1);
+    kafka_init_producer_id_request req;
+    kafka_init_producer_id_request_init(&req);
+    req.transactional_id = kafka_str_c("tx");
+    SEND(1, KAFKA_API_INIT_PRODUCER_ID, 1, 1, init_producer_id_request, &req);
+    kafka_init_producer_id_response resp;
+    DECODE(1, KAFKA_API_INIT_PRODUCER_ID, 1, 1, init_producer_id_response, &resp);
+    cr_assert_eq(resp.error_code, KAFKA_ERROR_INVALID_REQUEST);
+    cr_assert_eq(resp.producer_id, -1);
+}
+
+Test(broker, idempotent_retry_gets_the_same_offset_and_one_copy) {
+    connect_client(1);
+    int64_t pid = init_producer_id(1, 1, 1);
+    batch b1, b2;
+    make_idempotent(&b1, 3, "a", pid, 0, 0);
+    make_idempotent(&b2, 2, "b", pid, 0, 3);
+    cr_assert_eq(produce_ok(1, 2, 0, &b1), 0);
+    cr_assert_eq(produce_ok(1, 3, 0, &b2), 3);
+    cr_assert_eq(produce_ok(1, 4, 0, &b1), 0, "a retry of b1: its original offset");
+    cr_assert_eq(produce_ok(1, 5, 0, &b2), 3, "a retry of b2: its original offset");
+    cr_assert_eq(F.observed[OBSERVE_APPEND], 2, "nothing appended twice");
+    kafka_fetch_response_partition_data pd = fetch_now(1, 6, 0, 0);
+    cr_assert_eq(pd.high_watermark, 5);
+    const batch *all[] = {&b1, &b2};
+    expect_batches(pd.records, 0, all, 2);
+}
+
+Test(broker, idempotent_gap_stale_epoch_and_new_epoch) {
+    connect_client(1);
+    int64_t pid = init_producer_id(1, 1, 1);
+    batch b;
+    make_idempotent(&b, 2, "a", pid, 0, 0);
+    cr_assert_eq(produce_ok(1, 2, 0, &b), 0);
+    make_idempotent(&b, 2, "gap", pid, 0, 5);
+    cr_assert_eq(produce_any(3, &b).error_code, KAFKA_ERROR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    make_idempotent(&b, 2, "bumped", pid, 1, 3);
+    cr_assert_eq(produce_any(4, &b).error_code, KAFKA_ERROR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                 "a new epoch starts at sequence 0");
+    make_idempotent(&b, 2, "bumped", pid, 1, 0);
+    cr_assert_eq(produce_ok(1, 5, 0, &b), 2);
+    make_idempotent(&b, 1, "stale", pid, 0, 2);
+    kafka_produce_response_partition_produce_response pr = produce_any(6, &b);
+    cr_assert_eq(pr.error_code, KAFKA_ERROR_INVALID_PRODUCER_EPOCH);
+    cr_assert_eq(pr.base_offset, -1);
+    cr_assert_eq(F.observed[OBSERVE_APPEND], 2);
+}
+
+Test(broker, idempotent_state_and_ids_survive_a_restart) {
+    connect_client(1);
+    int64_t pid = init_producer_id(1, 1, 1);
+    batch b1, b2;
+    make_idempotent(&b1, 3, "a", pid, 0, 0);
+    make_idempotent(&b2, 3, "b", pid, 0, 3);
+    cr_assert_eq(produce_ok(1, 2, 0, &b1), 0);
+    cr_assert_eq(produce_ok(1, 3, 0, &b2), 3);
+    broker_destroy(B); /* a crash: only storage stays */
+    open_broker();
+    connect_client(2);
+    send_produce(2, 7, 1, TOPIC, 0, b2.bytes, b2.len, -1);
+    kafka_produce_response_partition_produce_response pr = produce_result(2, 7, 1, TOPIC, 0);
+    cr_assert_eq(pr.error_code, 0);
+    cr_assert_eq(pr.base_offset, 3, "deduplicated after the restart: state rebuilt from the log");
+    cr_assert_eq(fetch_now(2, 2, 0, 0).high_watermark, 6, "one copy");
+    int64_t last = pid;
+    for (int i = 0; i < 3; i++) {
+        int64_t id = init_producer_id(2, 1, 10 + i);
+        cr_assert_gt(id, last, "ids are never handed out twice");
+        last = id;
+    }
+    broker_destroy(B); /* a power-off loses unsynced writes, never the id block */
+    mem_storage_power_off(MEM, 1, 12345);
+    open_broker();
+    connect_client(3);
+    cr_assert_gt(init_producer_id(3, 0, 1), last);
+}
+
+/* Each storage operation of a block reservation failing in turn: the request is
+ * answered COORDINATOR_NOT_AVAILABLE (retriable) and no id is ever handed out twice,
+ * even across a power-off right after. */
+Test(broker, init_producer_id_storage_failures_never_repeat_an_id) {
+    connect_client(1);
+    int64_t seen[64];
+    int n = 0, refused = 0;
+    for (int64_t fail_at = 0; fail_at < 8; fail_at++) {
+        broker_destroy(B); /* a fresh life: the next id reserves a block */
+        open_broker();
+        connect_client(1);
+        mem_storage_fail_after(MEM, 1, fail_at);
+        kafka_init_producer_id_request req;
+        kafka_init_producer_id_request_init(&req);
+        req.transactional_id = kafka_str_c(NULL);
+        SEND(1, KAFKA_API_INIT_PRODUCER_ID, 1, 1, init_producer_id_request, &req);
+        kafka_init_producer_id_response resp;
+        DECODE(1, KAFKA_API_INIT_PRODUCER_ID, 1, 1, init_producer_id_response, &resp);
+        mem_storage_fail_after(MEM, 1, -1);
+        if (resp.error_code == KAFKA_ERROR_NONE) {
+            seen[n++] = resp.producer_id;
+        } else {
+            cr_assert_eq(resp.error_code, KAFKA_ERROR_COORDINATOR_NOT_AVAILABLE);
+            refused++;
+        }
+        seen[n++] = init_producer_id(1, 1, 2);
+        broker_destroy(B);
+        mem_storage_power_off(MEM, 1, (uint64_t)fail_at * 31);
+        open_broker();
+        connect_client(1);
+        seen[n++] = init_producer_id(1, 0, 3);
+    }
+    cr_assert_geq(refused, 4, "the failures hit the reservation");
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) cr_assert_neq(seen[i], seen[j], "ids %d and %d", i, j);
 }

@@ -662,3 +662,85 @@ Test(checker, violations_beyond_the_cap_are_counted) {
     cr_assert_eq(checker_violation_get(f.c, 0)->offset, 1000000 - 1);
     close_fixture(&f);
 }
+
+/* ---- duplicate-append ----------------------------------------------------------------- */
+
+/* Leader 1 appends records 0..3, then a retry of records 2..3 at offsets 4..5. */
+static void append_with_retry(fixture *f) {
+    leader(f, 0, 0, 1, 0);
+    append(f, 1, 1, 0, 0, 0, 4, 0);
+    append(f, 2, 1, 0, 4, 2, 2, 0);
+}
+
+Test(checker, duplicate_append_of_an_idempotent_producer_is_a_bug) {
+    fixture f = open_with(load_safe());
+    checker_add_producer(f.c, PRODUCER, 1);
+    append_with_retry(&f);
+    cr_assert_eq(checker_producer_duplicates(f.c, PRODUCER), 2);
+    cr_assert_eq(checker_violations_total(f.c), 2);
+    const checker_violation *v = checker_violation_get(f.c, 0);
+    cr_assert_str_eq(v->invariant, "duplicate-append");
+    cr_assert_eq(v->offset, 4);
+    cr_assert_str_eq(v->allowed_by, "", "allowed by nothing");
+    close_fixture(&f);
+}
+
+Test(checker, duplicate_append_without_idempotence_is_counted_not_a_violation) {
+    fixture f = open_with(load_safe());
+    checker_add_producer(f.c, PRODUCER, 0);
+    append_with_retry(&f);
+    append(&f, 3, 2, 0, 0, 0, 4, 0); /* a follower copying them counts nothing more */
+    append(&f, 3, 2, 0, 4, 2, 2, 0);
+    cr_assert_eq(checker_producer_duplicates(f.c, PRODUCER), 2);
+    cr_assert_eq(checker_violations_total(f.c), 0);
+    close_fixture(&f);
+}
+
+Test(checker, records_truncated_and_written_again_are_not_duplicates) {
+    fixture f = open_with(load_safe());
+    checker_add_producer(f.c, PRODUCER, 1);
+    leader(&f, 0, 0, 1, 0);
+    append(&f, 1, 1, 0, 0, 0, 4, 0);
+    append(&f, 1, 2, 0, 0, 0, 2, 0); /* follower 2 has only records 0..1 */
+    leader(&f, 2, 0, 2, 1);          /* 2 leads; the retry of 2..3 lands at 2..3 again */
+    append(&f, 3, 2, 0, 2, 2, 2, 1);
+    leader(&f, 4, 0, 3, 2); /* 3 never had 2..3 at 2..3: it appends them at 2..3 too */
+    append(&f, 5, 3, 0, 0, 0, 2, 0);
+    append(&f, 6, 3, 0, 2, 2, 2, 2);
+    truncate_to(&f, 7, 1, 0, 2); /* 1 cuts its old tail and copies the new one */
+    append(&f, 8, 1, 0, 2, 2, 2, 2);
+    leader(&f, 9, 0, 1, 3);
+    append(&f, 10, 1, 0, 4, 4, 1, 3);
+    cr_assert_eq(checker_producer_duplicates(f.c, PRODUCER), 0);
+    cr_assert_eq(checker_violations_total(f.c), 0);
+    close_fixture(&f);
+}
+
+Test(checker, a_retry_on_a_new_leader_that_already_has_the_record_is_a_duplicate) {
+    fixture f = open_with(load_safe());
+    checker_add_producer(f.c, PRODUCER, 0);
+    leader(&f, 0, 0, 1, 0);
+    append(&f, 1, 1, 0, 0, 0, 3, 0);
+    append(&f, 1, 2, 0, 0, 0, 3, 0); /* replicated, but the ack was lost */
+    leader(&f, 2, 0, 2, 1);
+    append(&f, 3, 2, 0, 3, 0, 3, 1); /* the producer retries on the new leader */
+    cr_assert_eq(checker_producer_duplicates(f.c, PRODUCER), 3);
+    close_fixture(&f);
+}
+
+Test(checker, records_lost_to_a_power_off_and_written_again_are_not_duplicates) {
+    fixture f = open_with(load_safe());
+    checker_add_producer(f.c, PRODUCER, 1);
+    leader(&f, 0, 0, 1, 0);
+    append(&f, 1, 1, 0, 0, 0, 6, 0);
+    /* Broker 1 loses its whole log (no truncate event: recovery finds it empty) and
+     * takes records 4..5 again, then 6, at offsets 0..2. */
+    append(&f, 2, 1, 0, 0, 4, 2, 0);
+    append(&f, 3, 1, 0, 2, 6, 1, 0);
+    cr_assert_eq(checker_producer_duplicates(f.c, PRODUCER), 0);
+    cr_assert_eq(checker_violations_total(f.c), 0);
+    append(&f, 4, 1, 0, 3, 5, 1, 0); /* but record 5 again at 3 is a duplicate of offset 1 */
+    cr_assert_eq(checker_producer_duplicates(f.c, PRODUCER), 1);
+    cr_assert_eq(checker_violations_total(f.c), 1);
+    close_fixture(&f);
+}

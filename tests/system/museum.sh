@@ -99,6 +99,33 @@ else
 fi
 safe_run "$s" cluster.truncation=leader-epoch
 
+# idempotence: a plain producer's retries land twice (counted, no violation, exit 0); the
+# idempotent producer's never do.
+# dups NAME: the shop producer's "duplicates" (-1 when unreadable)
+dups() {
+    "$PY" -c 'import json,sys
+try:
+    print(int(json.load(open(sys.argv[1]))["producers"]["shop"]["duplicates"]))
+except Exception:
+    print(-1)' "$1"
+}
+s=idempotence
+run "$s-legacy" "scenarios/$s.json"
+n=$(dups "$T/$s-legacy.json")
+if [ "$(rc "$s-legacy")" = 0 ] && [ "$n" -gt 0 ] && [ "$(count "$T/$s-legacy.json")" = 0 ]; then
+    ok "$s: without idempotence retries duplicate $n records, counted, no violation"
+else
+    fail "$s: without idempotence retries duplicate records, counted, no violation" \
+        "exit $(rc "$s-legacy"), duplicates $n, first violation: $(first "$T/$s-legacy.json")"
+fi
+safe_run "$s" producers.shop.idempotent=true
+n=$(dups "$T/$s-safe.json")
+if [ "$n" = 0 ]; then
+    ok "$s: the idempotent producer appends every record once"
+else
+    fail "$s: the idempotent producer appends every record once" "duplicates $n"
+fi
+
 # Availability, not loss: clean under the safe settings.
 for s in controller-failover quorum-loss rolling-restart chaos; do safe_run "$s"; done
 

@@ -1,0 +1,46 @@
+/*
+ * broker_partition.c — a hosted partition's log changes, in one place, so that
+ * what sits beside the log follows it: every appended batch (leader or follower)
+ * is observed and recorded in the idempotent-producer state, and every
+ * truncation rebuilds that state from the batches that remain (a producer's
+ * window may have lost batches that only the older log still names).
+ */
+#include "broker_internal.h"
+#include "record_batch.h"
+
+#include <assert.h>
+
+void broker_partition_note_append(broker *b, broker_partition *p, const uint8_t *batch,
+                                  size_t len) {
+    assert(p->hosted && len >= RECORD_BATCH_HEADER_BYTES);
+    producer_batch_info info = producer_batch_info_of(batch);
+    if (producer_state_update(&p->producers, &info) != 0)
+        p->producers_incomplete = 1; /* out of memory: rebuilt at the next truncation */
+    broker_observe(b, &(observe_event){.kind = OBSERVE_APPEND,
+                                       .node = b->cfg.node_id,
+                                       .topic = p->topic,
+                                       .partition = p->index,
+                                       .leader_epoch = record_batch_partition_leader_epoch(batch),
+                                       .offset = record_batch_base_offset(batch),
+                                       .offset_last = record_batch_last_offset(batch),
+                                       .producer_id = info.producer_id,
+                                       .sequence = info.first_sequence,
+                                       .count = record_batch_record_count(batch),
+                                       .batch = batch,
+                                       .batch_len = len});
+}
+
+int broker_partition_rebuild_producers(broker_partition *p) {
+    p->producers_incomplete = producer_state_rebuild(&p->producers, &p->log) != 0;
+    return p->producers_incomplete ? -1 : 0;
+}
+
+void broker_partition_truncate(broker_partition *p, int64_t end_offset) {
+    assert(p->hosted && end_offset >= 0);
+    int64_t before = partition_log_end_offset(&p->log);
+    int64_t start_before = partition_log_start_offset(&p->log);
+    partition_log_truncate_to(&p->log, end_offset);
+    if (partition_log_end_offset(&p->log) != before ||
+        partition_log_start_offset(&p->log) != start_before || p->producers_incomplete)
+        broker_partition_rebuild_producers(p);
+}
