@@ -130,4 +130,13 @@ int32_t broker_alive_count(const broker *b);
 /* min.insync.replicas as configured. */
 int32_t broker_min_insync_replicas(const broker *b);
 
+/* The groups this broker coordinates (loaded ones), for metrics such as
+ * kafka_consumergroup_members and _lag: on_group per group (state as DescribeGroups
+ * names it), then on_offset per committed offset of that group.  Either may be NULL. */
+typedef void broker_group_fn(void *arg, const char *group, const char *state, int32_t members);
+typedef void broker_group_offset_fn(void *arg, const char *group, const char *topic,
+                                    int32_t partition, int64_t offset);
+void broker_each_group(const broker *b, broker_group_fn *on_group,
+                       broker_group_offset_fn *on_offset, void *arg);
+
 #endif

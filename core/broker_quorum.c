@@ -393,6 +393,11 @@ static void encode_raw(const void *body, wire_writer *w, int16_t version) {
 
 /* CreateTopics / DeleteTopics reached a broker that is not the controller. */
 static int forward(broker *b, broker_conn *c, const broker_request *req) {
+    /* We lead the quorum but our controller has not started (its image is not yet
+     * complete): forwarding would dial ourselves and park the request for ever,
+     * and with it everything queued behind on that connection (a peer's broker
+     * registration, say).  Close instead: the client retries. */
+    if (b->quorum_leader == b->cfg.node_id) return -1;
     peer_channel *pc =
         b->quorum_leader >= 0 ? channel_to(b, CHANNEL_CONTROLLER, b->quorum_leader) : NULL;
     uint64_t tag = TAG_FORWARD_BASE + ++b->forward_tag_next;

@@ -117,6 +117,7 @@ void group_member_update(group_member *m, const kafka_join_group_request *req) {
         free(m->protocols[i].metadata.bytes);
     }
     int32_t n = req->protocols_count > 0 ? req->protocols_count : 0;
+    assert(n == 0 || req->protocols != NULL);
     m->protocols = xrealloc(m->protocols, (size_t)n * sizeof *m->protocols);
     memset(m->protocols, 0, (size_t)n * sizeof *m->protocols);
     for (int32_t i = 0; i < n; i++) {
@@ -157,6 +158,7 @@ void group_member_remove(group *g, group_member *m) {
     int32_t i = (int32_t)(m - g->members);
     assert(i >= 0 && i < g->member_count);
     int was_leader = g->leader_id && strcmp(g->leader_id, m->member_id) == 0;
+    assert(g->leader_id != NULL); /* a group with members has a leader */
     member_release(m);
     memmove(&g->members[i], &g->members[i + 1],
             (size_t)(g->member_count - i - 1) * sizeof *g->members);

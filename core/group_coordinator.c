@@ -162,6 +162,7 @@ static void group_drop(broker *b, int32_t index) {
 void group_coordinator_park(broker *b, broker_conn *c, const broker_request *req,
                             group_held *held) {
     (void)b;
+    assert(c->parked == BROKER_PARK_NONE && req->api_version >= 0);
     c->parked = BROKER_PARK_GROUP;
     c->parked_deadline_us = INT64_MAX; /* the coordinator keeps its own deadlines */
     *held = (group_held){
@@ -244,6 +245,7 @@ int16_t group_coordinator_append_error(int16_t error) {
 
 int16_t group_coordinator_write(broker *b, int32_t partition, group_write *w) {
     group_coordinator *gc = b->groups;
+    assert(partition >= 0 && gc->batch.count > 0);
     broker_partition *p = offsets_partition(b, partition);
     if (!p || !p->hosted || p->leader != b->cfg.node_id)
         return group_coordinator_append_error(KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER);
@@ -401,7 +403,10 @@ static void load_group_record(load_ctx *ctx, const offsets_record *rec) {
     for (int32_t i = 0; i < v->members_count; i++)
         group_member_restore(g, &v->members[i], v->protocol);
     group_set_str(&g->leader_id, v->leader);
-    if (g->member_count == 0) group_set_str(&g->leader_id, (kafka_str){NULL, -1});
+    if (g->member_count == 0)
+        group_set_str(&g->leader_id, (kafka_str){NULL, -1});
+    else if (!g->leader_id || !group_member_find(g, kafka_str_c(g->leader_id)))
+        group_set_str(&g->leader_id, kafka_str_c(g->members[0].member_id)); /* a damaged record */
 }
 
 static void load_record(load_ctx *ctx, const record_batch_record *r) {
@@ -455,6 +460,7 @@ static void loaded(broker *b, int32_t partition) {
 }
 
 static void load_partition(broker *b, broker_partition *p) {
+    assert(p->hosted && p->leader == b->cfg.node_id);
     load_ctx ctx = {.b = b,
                     .partition = p->index,
                     .high_watermark = p->high_watermark,
@@ -503,7 +509,9 @@ static void finish_loads(broker *b) {
 
 static void unload(broker *b, int32_t partition) {
     group_coordinator *gc = b->groups;
+    assert(partition >= 0 && partition < gc->part_count);
     group_partition *gp = &gc->parts[partition];
+    assert(gp->state != GROUP_PARTITION_NONE);
     if (gp->state == GROUP_PARTITION_LOADING) gc->loading_count--;
     gp->state = GROUP_PARTITION_NONE;
     for (int32_t i = 0; i < gc->write_count;) {
@@ -583,4 +591,16 @@ void group_coordinator_on_timer(broker *b) {
         if (g_at < at) at = g_at;
     }
     gc->next_deadline_us = at;
+}
+
+void broker_each_group(const broker *b, broker_group_fn *on_group,
+                       broker_group_offset_fn *on_offset, void *arg) {
+    const group_coordinator *gc = b->groups;
+    for (int32_t i = 0; i < gc->group_count; i++) {
+        const group *g = gc->groups[i];
+        if (on_group) on_group(arg, g->id, group_state_name(g->state), g->member_count);
+        for (int32_t k = 0; on_offset && k < g->offset_count; k++)
+            on_offset(arg, g->id, g->offsets[k].topic, g->offsets[k].partition,
+                      g->offsets[k].offset);
+    }
 }

@@ -99,6 +99,7 @@ static void assignment_error(broker *b, group *g, int16_t error) {
 /* ---- rebalance ---------------------------------------------------------------------- */
 
 void group_prepare_rebalance(broker *b, group *g) {
+    assert(g->state != GROUP_DEAD && g->state != GROUP_PREPARING_REBALANCE);
     if (g->state == GROUP_COMPLETING_REBALANCE)
         assignment_error(b, g, KAFKA_ERROR_REBALANCE_IN_PROGRESS);
     int64_t timeout_ms = group_rebalance_timeout_ms(g);
@@ -134,6 +135,7 @@ static void complete_join(broker *b, group *g) {
     assert(g->state == GROUP_PREPARING_REBALANCE);
     for (int32_t i = g->member_count - 1; i >= 0; i--)
         if (!g->members[i].awaiting_join) group_member_remove(g, &g->members[i]);
+    for (int32_t i = 0; i < g->member_count; i++) assert(g->members[i].awaiting_join);
     g->join_deadline_us = INT64_MAX;
     g->initial_join = 0;
     g->generation++;
@@ -150,6 +152,7 @@ static void complete_join(broker *b, group *g) {
         return;
     }
     g->state = GROUP_COMPLETING_REBALANCE;
+    assert(g->leader_id != NULL && group_member_find(g, kafka_str_c(g->leader_id)) != NULL);
     for (int32_t i = 0; i < g->member_count; i++) {
         group_reply_join(b, g, &g->members[i], KAFKA_ERROR_NONE);
         group_session_renew(b, &g->members[i]);
@@ -248,6 +251,7 @@ void group_generation_stored(broker *b, group *g, int32_t generation, int16_t er
         return;
     }
     g->state = GROUP_STABLE;
+    assert(g->member_count > 0 && g->protocol_name != NULL);
     for (int32_t i = 0; i < g->member_count; i++) {
         group_member *m = &g->members[i];
         if (m->awaiting_sync) {

@@ -42,7 +42,8 @@ static int16_t commit_check(broker *b, const kafka_offset_commit_request *body,
 static void fill_write(broker *b, const kafka_offset_commit_request *body, int16_t version,
                        int16_t error, group_write *w) {
     int32_t n = 0;
-    for (int32_t t = 0; t < body->topics_count; t++) n += body->topics[t].partitions_count;
+    for (int32_t t = 0; t < body->topics_count; t++)
+        if (body->topics[t].partitions_count > 0) n += body->topics[t].partitions_count;
     w->offsets = calloc((size_t)(n + 1), sizeof *w->offsets);
     if (!w->offsets) abort();
     int64_t now_ms = b->env.epoch_ms(b->env.ctx);

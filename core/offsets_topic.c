@@ -19,28 +19,22 @@
 
 /* ---- partitioning ---------------------------------------------------------------- */
 
-/* Decodes one UTF-8 sequence at s[*i]; advances *i.  Invalid input gives U+FFFD. */
+/* Decodes one UTF-8 sequence at s[*i]; advances *i.  Invalid input counts as
+ * U+FFFD, one per maximal invalid subpart (a lead byte and the continuation bytes
+ * that follow it), as Java's decoder replaces it. */
 static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i) {
-    unsigned char c = s[*i];
+    unsigned char c = s[(*i)++];
     int extra = c < 0x80             ? 0
                 : (c & 0xE0) == 0xC0 ? 1
                 : (c & 0xF0) == 0xE0 ? 2
                 : (c & 0xF8) == 0xF0 ? 3
                                      : -1;
-    if (extra < 0 || *i + (size_t)extra >= len) {
-        (*i)++;
-        return extra == 0 ? c : 0xFFFD;
+    if (extra <= 0) return extra == 0 ? c : 0xFFFD;
+    uint32_t cp = (uint32_t)(c & (0x3F >> extra));
+    for (int k = 0; k < extra; k++) {
+        if (*i >= len || (s[*i] & 0xC0) != 0x80) return 0xFFFD;
+        cp = cp << 6 | (s[(*i)++] & 0x3F);
     }
-    uint32_t cp = extra == 0 ? c : (uint32_t)(c & (0x3F >> extra));
-    for (int k = 1; k <= extra; k++) {
-        unsigned char d = s[*i + (size_t)k];
-        if ((d & 0xC0) != 0x80) {
-            (*i)++;
-            return 0xFFFD;
-        }
-        cp = cp << 6 | (d & 0x3F);
-    }
-    *i += (size_t)extra + 1;
     return cp > 0x10FFFF ? 0xFFFD : cp;
 }
 

@@ -321,6 +321,8 @@ void cluster_view_apply(cluster_view *v, int64_t t_us, const observe_event *ev) 
         break;
     case OBSERVE_METADATA_COMMIT: /* the quorum's bookkeeping: nothing to draw */
     case OBSERVE_OFFSET_LOAD:     /* a new coordinator read what was committed: unchanged */
+    case OBSERVE_ASSIGN:          /* partition ownership: not drawn yet */
+    case OBSERVE_REVOKE:
         break;
     default:
         v->invalid++;

@@ -14,6 +14,8 @@
 #include "kafka_messages.gen.h"
 #include "mem_storage.h"
 #include "offsets_topic.h"
+#include "prng.h"
+#include "record_batch.h"
 #include "wire.h"
 
 #define GROUP "billing"
@@ -54,21 +56,34 @@ TestSuite(group, .init = setup, .fini = teardown, .timeout = 30);
 
 typedef void encode_fn(const void *msg, wire_writer *w, int16_t version);
 
-static void send_req(conn_id conn, int16_t key, int16_t ver, int32_t corr, encode_fn *encode,
+/* A whole request frame in w (the caller deinits it). */
+static void frame_of(wire_writer *w, int16_t key, int16_t ver, int32_t corr, encode_fn *encode,
                      const void *msg) {
-    wire_writer w;
-    wire_writer_init(&w);
-    wire_put_i32(&w, 0);
+    wire_writer_init(w);
+    wire_put_i32(w, 0);
     kafka_request_header h;
     kafka_request_header_init(&h);
     h.request_api_key = key;
     h.request_api_version = ver;
     h.correlation_id = corr;
     h.client_id = kafka_str_c("consumer");
-    kafka_request_header_encode(&h, &w, kafka_request_header_version(key, ver));
-    encode(msg, &w, ver);
-    cr_assert(!w.failed);
-    wire_patch_i32(&w, 0, (int32_t)(w.len - 4));
+    kafka_request_header_encode(&h, w, kafka_request_header_version(key, ver));
+    encode(msg, w, ver);
+    cr_assert(!w->failed);
+    wire_patch_i32(w, 0, (int32_t)(w->len - 4));
+}
+
+static wire_writer *CAPTURE; /* when set, requests are recorded instead of sent */
+static int CAPTURED;
+
+static void send_req(conn_id conn, int16_t key, int16_t ver, int32_t corr, encode_fn *encode,
+                     const void *msg) {
+    if (CAPTURE) {
+        frame_of(&CAPTURE[CAPTURED++], key, ver, corr, encode, msg);
+        return;
+    }
+    wire_writer w;
+    frame_of(&w, key, ver, corr, encode, msg);
     broker_on_bytes(B, conn, w.data, w.len);
     wire_writer_deinit(&w);
 }
@@ -329,6 +344,13 @@ Test(group, coordinator_is_the_offsets_partition_leader) {
                  "Java's \"billing\".hashCode()");
     cr_assert_eq(offsets_topic_partition_for(kafka_str_c("polygenelubricants"), 50), 0,
                  "hashCode INT32_MIN maps to 0");
+    cr_assert_eq(offsets_topic_java_string_hash("\xc3\xa9", 2), 0xe9, "UTF-16 code units");
+    cr_assert_eq(offsets_topic_java_string_hash("\xf0\x9f\x98\x80", 4), 0xd83d * 31 + 0xde00,
+                 "a code point above U+FFFF hashes as its surrogate pair");
+    cr_assert_eq(offsets_topic_java_string_hash("\xff", 1), 0xfffd, "invalid UTF-8 is U+FFFD");
+    cr_assert_eq(offsets_topic_java_string_hash("\xe2\x82", 2), 0xfffd,
+                 "a truncated sequence is one replacement");
+    cr_assert_eq(offsets_topic_java_string_hash("\xe2x", 2), 0xfffd * 31 + 'x');
     /* Metadata reports the internal topic */
     kafka_metadata_request_metadata_request_topic t;
     kafka_metadata_request_metadata_request_topic_init(&t);
@@ -346,8 +368,25 @@ Test(group, coordinator_is_the_offsets_partition_leader) {
     cr_assert_eq(m.topics[0].partitions_count, 5);
 }
 
+static void count_group(void *arg, const char *group, const char *state, int32_t members) {
+    int *n = arg;
+    cr_assert_str_eq(group, GROUP);
+    cr_assert_str_eq(state, "Stable");
+    n[0] += members;
+}
+
+static void count_offset(void *arg, const char *group, const char *topic, int32_t partition,
+                         int64_t offset) {
+    int *n = arg;
+    (void)group, (void)topic, (void)partition;
+    n[1] += (int)offset;
+}
+
 Test(group, join_sync_heartbeat) {
     two t = stable_pair();
+    int counts[2] = {0, 0};
+    broker_each_group(B, count_group, count_offset, counts);
+    cr_assert_eq(counts[0], 2, "metrics see both members");
     cr_assert_eq(heartbeat(1, t.generation, t.m1), KAFKA_ERROR_NONE);
     cr_assert_eq(heartbeat(2, t.generation, t.m2), KAFKA_ERROR_NONE);
     cr_assert_eq(heartbeat(2, t.generation - 1, t.m2), KAFKA_ERROR_ILLEGAL_GENERATION);
@@ -537,4 +576,143 @@ Test(group, restart_loads_groups_and_offsets_from_the_log) {
     kafka_sync_group_response s = synced(2, 20);
     cr_assert(s.assignment.len == 4 && memcmp(s.assignment.ptr, "as-2", 4) == 0,
               "assignments survive failover");
+}
+
+/* ==== bad input ========================================================================= */
+
+/* Valid frames of every group API, mutated: the broker answers or closes, never crashes. */
+Test(group, mutated_frames_never_crash) {
+    two t = stable_pair();
+    wire_writer frames[16];
+    CAPTURE = frames;
+    send_join(1, 5, 1, t.m1, "range", "sub-1");
+    send_join(1, 1, 1, "", "range", "x");
+    send_sync(1, 1, t.generation, t.m1, (const char *[]){t.m1}, (const char *[]){"a"}, 1);
+    send_commit(1, 7, 1, t.generation, t.m1, "orders", 0, 9);
+    send_commit(1, 2, 1, -1, "", "orders", 0, 9);
+    kafka_heartbeat_request hb;
+    kafka_heartbeat_request_init(&hb);
+    hb.group_id = kafka_str_c(GROUP);
+    hb.member_id = kafka_str_c(t.m2);
+    hb.generation_id = t.generation;
+    send_req(1, KAFKA_API_HEARTBEAT, 0, 1, (encode_fn *)kafka_heartbeat_request_encode, &hb);
+    kafka_leave_group_request_member_identity who;
+    kafka_leave_group_request_member_identity_init(&who);
+    who.member_id = kafka_str_c(t.m2);
+    kafka_leave_group_request leave;
+    kafka_leave_group_request_init(&leave);
+    leave.group_id = kafka_str_c(GROUP);
+    leave.members = &who;
+    leave.members_count = 1;
+    send_req(1, KAFKA_API_LEAVE_GROUP, 3, 1, (encode_fn *)kafka_leave_group_request_encode, &leave);
+    kafka_str name = kafka_str_c(GROUP);
+    kafka_describe_groups_request dreq;
+    kafka_describe_groups_request_init(&dreq);
+    dreq.groups = &name;
+    dreq.groups_count = 1;
+    send_req(1, KAFKA_API_DESCRIBE_GROUPS, 4, 1, (encode_fn *)kafka_describe_groups_request_encode,
+             &dreq);
+    kafka_offset_fetch_request freq;
+    kafka_offset_fetch_request_init(&freq);
+    freq.group_id = kafka_str_c(GROUP);
+    freq.topics_count = -1;
+    send_req(1, KAFKA_API_OFFSET_FETCH, 3, 1, (encode_fn *)kafka_offset_fetch_request_encode,
+             &freq);
+    kafka_find_coordinator_request fc;
+    kafka_find_coordinator_request_init(&fc);
+    fc.key = kafka_str_c(GROUP);
+    send_req(1, KAFKA_API_FIND_COORDINATOR, 1, 1,
+             (encode_fn *)kafka_find_coordinator_request_encode, &fc);
+    int count = CAPTURED;
+    CAPTURE = NULL;
+    prng rng;
+    prng_seed(&rng, 0x9a0b);
+    uint8_t buf[4096];
+    for (int iter = 0; iter < 3000; iter++) {
+        const wire_writer *src = &frames[prng_next(&rng) % (uint64_t)count];
+        size_t len = src->len;
+        cr_assert_leq(len, sizeof buf);
+        memcpy(buf, src->data, len);
+        int mutations = 1 + (int)(prng_next(&rng) % 3);
+        for (int m = 0; m < mutations && len > 12; m++) {
+            size_t at = 12 + (size_t)(prng_next(&rng) % (len - 12)); /* keep the api key */
+            if (prng_next(&rng) % 4 == 0)
+                buf[at] = (uint8_t)(prng_next(&rng) % 2 ? 0xff : 0x00);
+            else
+                buf[at] ^= (uint8_t)(1u << (prng_next(&rng) % 8));
+        }
+        conn_id c = (conn_id)(10 + iter % 500);
+        if (iter >= 500) broker_on_closed(B, c);
+        broker_on_accept(B, c);
+        broker_on_bytes(B, c, buf, len);
+        if (iter % 100 == 0) advance_us(S_US);
+    }
+    for (int i = 0; i < count; i++) wire_writer_deinit(&frames[i]);
+    advance_us(60 * S_US); /* the timers still run */
+    cr_assert_eq(find_coordinator(2, 2, GROUP).error_code, KAFKA_ERROR_NONE, "still serving");
+}
+
+/* Writes to __consumer_offsets need min.insync.replicas like an acks=all produce:
+ * below it, commits get COORDINATOR_NOT_AVAILABLE and a generation cannot become
+ * stable (the SyncGroup fails and the group rebalances). */
+Test(group, writes_need_min_insync_replicas) {
+    broker_destroy(B);
+    CFG.min_insync_replicas = 2; /* one broker: the offsets topic's ISR is 1 */
+    open_broker();
+    broker_on_accept(B, 1);
+    find_coordinator(1, 2, GROUP);
+    cr_assert_eq(commit(1, -1, "", "orders", 0, 1), KAFKA_ERROR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(F.observed[OBSERVE_COMMIT], 0);
+    const char *m = join_new(1, "s");
+    advance_us(3 * S_US);
+    kafka_join_group_response j = joined(1, 2);
+    cr_assert_eq(j.error_code, 0);
+    send_sync(1, 3, j.generation_id, m, (const char *[]){m}, (const char *[]){"a"}, 1);
+    cr_assert_eq(synced(1, 3).error_code, KAFKA_ERROR_COORDINATOR_NOT_AVAILABLE);
+    cr_assert_eq(heartbeat(1, j.generation_id, m), KAFKA_ERROR_REBALANCE_IN_PROGRESS);
+    cr_assert_eq(F.observed[OBSERVE_REBALANCE], 0);
+}
+
+/* ==== the offsets topic's records ====================================================== */
+
+Test(group, records_round_trip_with_kafka_versions) {
+    offsets_batch ob;
+    offsets_batch_init(&ob);
+    kafka_offset_commit_value v;
+    kafka_offset_commit_value_init(&v);
+    v.offset = 12;
+    v.leader_epoch = 4;
+    v.metadata = kafka_str_c("meta");
+    v.commit_timestamp = 1700;
+    v.expire_timestamp = -1;
+    offsets_batch_add_offset(&ob, kafka_str_c("g"), kafka_str_c("t"), 3, &v);
+    offsets_batch_add_group(&ob, kafka_str_c("g"), NULL);
+    cr_assert_eq(offsets_batch_finish(&ob, 1700), 0);
+    cr_assert_eq(record_batch_validate(ob.batch, ob.batch_len, NULL, 0), 0);
+    record_batch_iter it;
+    cr_assert_eq(record_batch_iter_init(&it, ob.batch, ob.batch_len), 0);
+    record_batch_record r;
+    offsets_record rec;
+    cr_assert_eq(record_batch_iter_next(&it, &r), 1);
+    cr_assert(r.key[0] == 0 && r.key[1] == OFFSETS_KEY_VERSION_OFFSET, "offset key version 1");
+    cr_assert(r.value[0] == 0 && r.value[1] == OFFSETS_VALUE_VERSION_OFFSET, "value version 3");
+    cr_assert_eq(offsets_record_decode(&r, &rec, &A), 0);
+    cr_assert_eq(rec.kind, OFFSETS_RECORD_OFFSET);
+    cr_assert(!rec.tombstone);
+    cr_assert(kafka_str_eq(rec.offset_key.group, "g") && kafka_str_eq(rec.offset_key.topic, "t"));
+    cr_assert_eq(rec.offset_key.partition, 3);
+    cr_assert_eq(rec.offset_value.offset, 12);
+    cr_assert_eq(rec.offset_value.leader_epoch, 4);
+    cr_assert(kafka_str_eq(rec.offset_value.metadata, "meta"));
+    cr_assert_eq(record_batch_iter_next(&it, &r), 1);
+    cr_assert(r.key[0] == 0 && r.key[1] == OFFSETS_KEY_VERSION_GROUP, "group key version 2");
+    cr_assert_eq(offsets_record_decode(&r, &rec, &A), 0);
+    cr_assert_eq(rec.kind, OFFSETS_RECORD_GROUP);
+    cr_assert(rec.tombstone, "a null value deletes the group");
+    cr_assert_eq(record_batch_iter_next(&it, &r), 0);
+    /* an unknown key version is skipped, not trusted */
+    uint8_t bad_key[] = {0, 7, 0, 1, 'g'};
+    record_batch_record odd = {.key = bad_key, .key_len = sizeof bad_key, .value_len = -1};
+    cr_assert_eq(offsets_record_decode(&odd, &rec, &A), -1);
+    offsets_batch_deinit(&ob);
 }

@@ -63,6 +63,11 @@ static const sample_event sample[] = {
      EV(.kind = OBSERVE_LOG_START, .node = 1, .topic = "orders", .partition = 0, .offset = 5)},
     {5000000, EV(.kind = OBSERVE_CONTROLLER, .node = 3, .leader_epoch = 2)},
     {5000001, EV(.kind = OBSERVE_METADATA_COMMIT, .node = 3, .offset = 7, .producer_id = 12345)},
+    {5000002, EV(.kind = OBSERVE_OFFSET_LOAD, .node = 3, .topic = "orders", .partition = 0,
+                 .offset = 10, .detail = "billing")},
+    {5000003, EV(.kind = OBSERVE_ASSIGN, .node = 101, .topic = "orders", .partition = 0,
+                 .leader_epoch = 1, .detail = "billing")},
+    {5000004, EV(.kind = OBSERVE_REVOKE, .node = 101, .detail = "billing")},
     {5900000, EV(.kind = OBSERVE_APPEND, .node = 3, .topic = "__consumer_offsets", .partition = 4,
                  .offset = 0, .offset_last = 0, .batch_len = 90)},
 };
