@@ -24,17 +24,6 @@ typedef struct partition_seen {
     int32_t isr_count;
 } partition_seen;
 
-typedef struct group_offset {
-    char group[METRICS_NAME_BYTES_MAX], topic[METRICS_NAME_BYTES_MAX];
-    int32_t partition;
-    int64_t committed;
-} group_offset;
-
-typedef struct group_members {
-    char group[METRICS_NAME_BYTES_MAX];
-    int32_t members;
-} group_members;
-
 #define ARRAY(type, name)                                                                          \
     struct {                                                                                       \
         type *items;                                                                               \
@@ -47,8 +36,6 @@ struct metrics {
     const storage *fs;
     ARRAY(topic_counters, topics);
     ARRAY(partition_seen, partitions);
-    ARRAY(group_offset, offsets);
-    ARRAY(group_members, groups);
     uint64_t isr_shrinks, isr_expands, unclean_elections;
     uint64_t bytes_in[2], bytes_out[2]; /* [0] brokers dialled, [1] clients */
     uint64_t connections_opened[2], connections_closed[2];
@@ -79,8 +66,6 @@ void metrics_destroy(metrics *m) {
     if (!m) return;
     free(m->topics.items);
     free(m->partitions.items);
-    free(m->offsets.items);
-    free(m->groups.items);
     free(m);
 }
 
@@ -138,35 +123,6 @@ static void on_append(metrics *m, const observe_event *ev) {
     t->produce_requests++;
 }
 
-static void on_group_offset(metrics *m, const observe_event *ev) {
-    const char *group = ev->detail ? ev->detail : "";
-    for (size_t i = 0; i < m->offsets.count; i++) {
-        group_offset *o = &m->offsets.items[i];
-        if (o->partition == ev->partition && strcmp(o->topic, ev->topic) == 0 &&
-            strcmp(o->group, group) == 0) {
-            o->committed = ev->offset;
-            return;
-        }
-    }
-    group_offset *o = ARRAY_PUSH(m->offsets);
-    snprintf(o->group, sizeof o->group, "%s", group);
-    snprintf(o->topic, sizeof o->topic, "%s", ev->topic);
-    o->partition = ev->partition;
-    o->committed = ev->offset;
-}
-
-static void on_rebalance(metrics *m, const observe_event *ev) {
-    const char *group = ev->detail ? ev->detail : "";
-    group_members *g = NULL;
-    for (size_t i = 0; i < m->groups.count && !g; i++)
-        if (strcmp(m->groups.items[i].group, group) == 0) g = &m->groups.items[i];
-    if (!g) {
-        g = ARRAY_PUSH(m->groups);
-        snprintf(g->group, sizeof g->group, "%s", group);
-    }
-    g->members = ev->count;
-}
-
 void metrics_observe(metrics *m, const observe_event *ev) {
     switch (ev->kind) {
     case OBSERVE_LEADER:
@@ -175,13 +131,6 @@ void metrics_observe(metrics *m, const observe_event *ev) {
         break;
     case OBSERVE_APPEND:
         if (ev->topic) on_append(m, ev);
-        break;
-    case OBSERVE_COMMIT:
-    case OBSERVE_OFFSET_LOAD:
-        if (ev->topic && ev->node == m->node_id) on_group_offset(m, ev);
-        break;
-    case OBSERVE_REBALANCE:
-        if (ev->node == m->node_id) on_rebalance(m, ev);
         break;
     default:
         break;
@@ -343,48 +292,76 @@ static void add_size(void *arg, const char *name) {
 }
 
 typedef struct log_render {
-    metrics *m;
+    const metrics *m;
     text *t;
-    int pass; /* 0: log sizes, 1: group lag */
 } log_render;
 
-static void render_partition(void *arg, const broker_partition_info *p) {
-    log_render *r = arg;
-    char buf[METRICS_NAME_BYTES_MAX * 2], gbuf[METRICS_NAME_BYTES_MAX * 2];
+static void render_log_size(void *arg, const broker_partition_info *p) {
+    const metrics *m = ((log_render *)arg)->m;
+    text *t = ((log_render *)arg)->t;
+    char buf[METRICS_NAME_BYTES_MAX * 2], prefix[METRICS_NAME_BYTES_MAX + 16];
     if (!p->hosted) return;
-    if (r->pass == 0) {
-        char prefix[METRICS_NAME_BYTES_MAX + 16];
-        snprintf(prefix, sizeof prefix, "%s-%d/", p->topic, (int)p->partition);
-        size_sum s = {.fs = r->m->fs};
-        if (s.fs) s.fs->list(s.fs->ctx, prefix, add_size, &s);
-        put(r->t, "kafka_log_log_size{topic=\"%s\",partition=\"%d\"} %lld\n",
-            esc(p->topic, buf, sizeof buf), (int)p->partition, (long long)s.bytes);
-        return;
+    snprintf(prefix, sizeof prefix, "%s-%d/", p->topic, (int)p->partition);
+    size_sum s = {.fs = m->fs};
+    if (s.fs) s.fs->list(s.fs->ctx, prefix, add_size, &s);
+    put(t, "kafka_log_log_size{topic=\"%s\",partition=\"%d\"} %lld\n",
+        esc(p->topic, buf, sizeof buf), (int)p->partition, (long long)s.bytes);
+}
+
+/* Group lag needs the local high watermark of each committed partition. */
+typedef struct group_render {
+    text *t;
+    broker_partition_info *parts;
+    size_t count, cap;
+} group_render;
+
+static void keep_partition(void *arg, const broker_partition_info *p) {
+    group_render *r = arg;
+    if (!p->hosted) return;
+    if (r->count == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->parts = xrealloc(r->parts, r->cap * sizeof *r->parts);
     }
-    for (size_t i = 0; i < r->m->offsets.count; i++) {
-        const group_offset *o = &r->m->offsets.items[i];
-        if (o->partition != p->partition || strcmp(o->topic, p->topic) != 0) continue;
-        int64_t lag = p->high_watermark - o->committed;
+    r->parts[r->count++] = *p;
+}
+
+static void render_members(void *arg, const char *group, const char *state, int32_t members) {
+    group_render *r = arg;
+    char buf[METRICS_NAME_BYTES_MAX * 2];
+    (void)state;
+    put(r->t, "kafka_consumergroup_members{consumergroup=\"%s\"} %d\n", esc(group, buf, sizeof buf),
+        (int)members);
+}
+
+static void render_lag(void *arg, const char *group, const char *topic, int32_t partition,
+                       int64_t offset) {
+    group_render *r = arg;
+    char gbuf[METRICS_NAME_BYTES_MAX * 2], tbuf[METRICS_NAME_BYTES_MAX * 2];
+    for (size_t i = 0; i < r->count; i++) {
+        const broker_partition_info *p = &r->parts[i];
+        if (p->partition != partition || strcmp(p->topic, topic) != 0) continue;
+        int64_t lag = p->high_watermark - offset;
         put(r->t,
             "kafka_consumergroup_lag{consumergroup=\"%s\",topic=\"%s\",partition=\"%d\"} %lld\n",
-            esc(o->group, gbuf, sizeof gbuf), esc(p->topic, buf, sizeof buf), (int)p->partition,
+            esc(group, gbuf, sizeof gbuf), esc(topic, tbuf, sizeof tbuf), (int)partition,
             (long long)(lag > 0 ? lag : 0));
+        return;
     }
 }
 
 static void render_logs_and_groups(metrics *m, text *t) {
-    log_render r = {.m = m, .t = t, .pass = 0};
+    log_render lr = {m, t};
     head(t, "kafka_log_log_size", "gauge", "Bytes in the partition's segment files here");
-    broker_partition_infos(m->broker, render_partition, &r);
+    broker_partition_infos(m->broker, render_log_size, &lr);
+    group_render r = {.t = t};
+    broker_partition_infos(m->broker, keep_partition, &r);
+    head(t, "kafka_consumergroup_members", "gauge",
+         "Members of the groups this broker coordinates");
+    broker_each_group(m->broker, render_members, NULL, &r);
     head(t, "kafka_consumergroup_lag", "gauge",
-         "High watermark minus the committed offset (groups this broker coordinates)");
-    r.pass = 1;
-    broker_partition_infos(m->broker, render_partition, &r);
-    head(t, "kafka_consumergroup_members", "gauge", "Members in the group's stable generation");
-    char buf[METRICS_NAME_BYTES_MAX * 2];
-    for (size_t i = 0; i < m->groups.count; i++)
-        put(t, "kafka_consumergroup_members{consumergroup=\"%s\"} %d\n",
-            esc(m->groups.items[i].group, buf, sizeof buf), (int)m->groups.items[i].members);
+         "High watermark of the local replica minus the group's committed offset");
+    broker_each_group(m->broker, NULL, render_lag, &r);
+    free(r.parts);
 }
 
 static void render_network(metrics *m, text *t) {

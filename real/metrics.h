@@ -12,8 +12,8 @@
  *   - messages/bytes in and produce requests per topic: appends this broker made
  *     as leader (one produce request per topic-partition, as Kafka counts them);
  *   - bytes out: bytes sent on client connections (all topics; no topic label);
- *   - consumer-group lag and members: from the coordinator's commit, offset-load
- *     and rebalance events, lag against the local replica's high watermark.
+ *   - consumer-group members and lag: the groups this broker coordinates
+ *     (broker_each_group), lag against the local replica's high watermark.
  */
 #ifndef STREAMLAB_METRICS_H
 #define STREAMLAB_METRICS_H

@@ -223,6 +223,8 @@ partitions=$(kcat -b "$bootstrap" -L -m 5 | grep -c '^    partition' || true)
 if grep -q '^kafka_consumergroup_lag{consumergroup="kafka-python-group",topic="kafka-python-topic",partition="[0-9]"} 0$' \
     "$work"/metrics-*.txt; then
     ok "kafka_consumergroup_lag of kafka-python-group is exported by its coordinator (0 after the commit)"
+    grep -q '^kafka_consumergroup_members{consumergroup="kafka-python-group"} 0$' "$work"/metrics-*.txt ||
+        bad "kafka_consumergroup_members of kafka-python-group is not 0 after its only member left"
 else
     bad "no kafka_consumergroup_lag for kafka-python-group"
 fi
