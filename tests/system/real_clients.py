@@ -46,9 +46,17 @@ def confluent_create(bootstrap, topic, partitions=3):
     )
     for f in futures.values():
         f.result(timeout=20)
-    md = admin.list_topics(topic, timeout=10)
-    if topic not in md.topics or len(md.topics[topic].partitions) != partitions:
-        fail("topic %s not in metadata after CreateTopics" % topic)
+    # CreateTopics answers once the controller has committed the topic; each broker
+    # learns it from the metadata log a moment later (as in Kafka), so wait for it.
+    deadline = time.time() + 15
+    while True:
+        md = admin.list_topics(topic, timeout=10)
+        t = md.topics.get(topic)
+        if t is not None and t.error is None and len(t.partitions) == partitions:
+            break
+        if time.time() > deadline:
+            fail("topic %s not in metadata 15 s after CreateTopics" % topic)
+        time.sleep(0.2)
 
 
 def confluent_consume_all(bootstrap, topic, expect=None, timeout_s=30):
