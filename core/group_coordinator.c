@@ -352,6 +352,18 @@ static int32_t write_status(broker *b, const group_write *w, int64_t now) {
     return -1;
 }
 
+/* Removes write i from the pending list and answers it with error. */
+static void take_write(broker *b, int32_t i, int16_t error) {
+    group_coordinator *gc = b->groups;
+    assert(i >= 0 && i < gc->write_count);
+    group_write w = gc->writes[i];
+    memmove(&gc->writes[i], &gc->writes[i + 1],
+            (size_t)(gc->write_count - i - 1) * sizeof *gc->writes);
+    gc->write_count--;
+    write_complete(b, &w, error);
+    group_write_release(&w);
+}
+
 static void resolve_writes(broker *b) {
     group_coordinator *gc = b->groups;
     int64_t now = now_us(b);
@@ -361,12 +373,7 @@ static void resolve_writes(broker *b) {
             i++;
             continue;
         }
-        group_write w = gc->writes[i];
-        memmove(&gc->writes[i], &gc->writes[i + 1],
-                (size_t)(gc->write_count - i - 1) * sizeof *gc->writes);
-        gc->write_count--;
-        write_complete(b, &w, (int16_t)status);
-        group_write_release(&w);
+        take_write(b, i, (int16_t)status);
     }
 }
 
@@ -519,12 +526,7 @@ static void unload(broker *b, int32_t partition) {
             i++;
             continue;
         }
-        group_write w = gc->writes[i];
-        memmove(&gc->writes[i], &gc->writes[i + 1],
-                (size_t)(gc->write_count - i - 1) * sizeof *gc->writes);
-        gc->write_count--;
-        write_complete(b, &w, KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER);
-        group_write_release(&w);
+        take_write(b, i, KAFKA_ERROR_NOT_LEADER_OR_FOLLOWER);
     }
     for (int32_t i = 0; i < gc->group_count;) {
         group *g = gc->groups[i];
