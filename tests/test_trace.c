@@ -74,8 +74,9 @@ static const sample_event sample[] = {
 #define SAMPLE_COUNT ((int)(sizeof sample / sizeof sample[0]))
 #define SAMPLE_END_US (6 * S_US)
 
+/* Per process, so that test runs in two checkouts at once do not share files. */
 static void db_path(char *buf, size_t len, const char *name) {
-    snprintf(buf, len, "/tmp/streamlab_test_trace_%s.db", name);
+    snprintf(buf, len, "/tmp/streamlab_test_trace_%ld_%s.db", (long)getpid(), name);
 }
 
 static void check(int rc, trace_writer *t) {
