@@ -42,12 +42,37 @@ void wire_writer_reset(wire_writer *w);
 int wire_writer_reserve(wire_writer *w, size_t extra);
 
 void wire_put_raw(wire_writer *w, const void *bytes, size_t len);
-void wire_put_i8(wire_writer *w, int8_t v);
-void wire_put_i16(wire_writer *w, int16_t v);
-void wire_put_i32(wire_writer *w, int32_t v);
-void wire_put_i64(wire_writer *w, int64_t v);
-void wire_put_u16(wire_writer *w, uint16_t v);
-void wire_put_u32(wire_writer *w, uint32_t v);
+
+/* The fixed-width writes are inline: the codecs make millions of them, and as
+ * calls they were a tenth of the simulator's instructions.  n is a constant at
+ * every use, so the loop unrolls; the common case (room in the buffer) does not
+ * call wire_writer_reserve. */
+static inline __attribute__((always_inline)) void wire_put_be_(wire_writer *w, uint64_t v,
+                                                               size_t n) {
+    if (w->cap - w->len < n && wire_writer_reserve(w, n) != 0) return;
+    if (w->failed) return;
+    uint8_t *p = w->data + w->len; /* a local pointer: the stores cannot alias *w */
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+    w->len += n;
+}
+static inline void wire_put_i8(wire_writer *w, int8_t v) {
+    wire_put_be_(w, (uint8_t)v, 1);
+}
+static inline void wire_put_i16(wire_writer *w, int16_t v) {
+    wire_put_be_(w, (uint16_t)v, 2);
+}
+static inline void wire_put_i32(wire_writer *w, int32_t v) {
+    wire_put_be_(w, (uint32_t)v, 4);
+}
+static inline void wire_put_i64(wire_writer *w, int64_t v) {
+    wire_put_be_(w, (uint64_t)v, 8);
+}
+static inline void wire_put_u16(wire_writer *w, uint16_t v) {
+    wire_put_be_(w, v, 2);
+}
+static inline void wire_put_u32(wire_writer *w, uint32_t v) {
+    wire_put_be_(w, v, 4);
+}
 void wire_put_f64(wire_writer *w, double v);
 void wire_put_bool(wire_writer *w, int v);
 void wire_put_uuid(wire_writer *w, const uint8_t uuid[16]);
@@ -85,12 +110,37 @@ int wire_fail(wire_reader *r);
 /* Returns a pointer to the next n bytes and consumes them, or NULL on overrun. */
 const uint8_t *wire_get_raw(wire_reader *r, size_t n);
 void wire_skip(wire_reader *r, size_t n);
-int8_t wire_get_i8(wire_reader *r);
-int16_t wire_get_i16(wire_reader *r);
-int32_t wire_get_i32(wire_reader *r);
-int64_t wire_get_i64(wire_reader *r);
-uint16_t wire_get_u16(wire_reader *r);
-uint32_t wire_get_u32(wire_reader *r);
+
+/* Inline for the same reason as the fixed-width writes. */
+static inline __attribute__((always_inline)) uint64_t wire_get_be_(wire_reader *r, size_t n) {
+    if (r->failed || r->len - r->pos < n) {
+        r->failed = 1;
+        return 0;
+    }
+    const uint8_t *p = r->data + r->pos;
+    r->pos += n;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
+    return v;
+}
+static inline int8_t wire_get_i8(wire_reader *r) {
+    return (int8_t)(uint8_t)wire_get_be_(r, 1);
+}
+static inline int16_t wire_get_i16(wire_reader *r) {
+    return (int16_t)(uint16_t)wire_get_be_(r, 2);
+}
+static inline int32_t wire_get_i32(wire_reader *r) {
+    return (int32_t)(uint32_t)wire_get_be_(r, 4);
+}
+static inline int64_t wire_get_i64(wire_reader *r) {
+    return (int64_t)wire_get_be_(r, 8);
+}
+static inline uint16_t wire_get_u16(wire_reader *r) {
+    return (uint16_t)wire_get_be_(r, 2);
+}
+static inline uint32_t wire_get_u32(wire_reader *r) {
+    return (uint32_t)wire_get_be_(r, 4);
+}
 double wire_get_f64(wire_reader *r);
 /* Any non-zero byte is true (as in Kafka); returns 0 or 1. */
 uint8_t wire_get_bool(wire_reader *r);
