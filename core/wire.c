@@ -61,13 +61,13 @@ void wire_put_raw(wire_writer *w, const void *bytes, size_t len) {
 }
 
 void wire_put_bool(wire_writer *w, int v) {
-    wire_put_be_(w, v ? 1 : 0, 1);
+    wire_put_i8(w, v ? 1 : 0);
 }
 
 void wire_put_f64(wire_writer *w, double v) {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    wire_put_be_(w, bits, 8);
+    wire_put_i64(w, (int64_t)bits);
 }
 
 void wire_put_uuid(wire_writer *w, const uint8_t uuid[16]) {
@@ -215,11 +215,11 @@ void wire_skip(wire_reader *r, size_t n) {
 }
 
 uint8_t wire_get_bool(wire_reader *r) {
-    return wire_get_be_(r, 1) != 0;
+    return wire_get_i8(r) != 0;
 }
 
 double wire_get_f64(wire_reader *r) {
-    uint64_t bits = wire_get_be_(r, 8);
+    uint64_t bits = (uint64_t)wire_get_i64(r);
     double v;
     memcpy(&v, &bits, sizeof v);
     return v;
