@@ -73,10 +73,14 @@ int32_t broker_node_id(const broker *b) {
 
 broker_topic *broker_topic_find(broker *b, kafka_str name) {
     if (name.len < 0) return NULL;
+    /* Every fetched or produced partition comes through here.  Names of one
+     * length usually differ at the end ("topic-1", "topic-2"), so the last byte
+     * is compared before the rest. */
     for (int32_t i = 0; i < b->topic_count; i++) {
         broker_topic *t = &b->topics[i];
-        if ((int32_t)strlen(t->name) == name.len &&
-            memcmp(t->name, name.ptr, (size_t)name.len) == 0)
+        if (t->name_len == name.len &&
+            (name.len == 0 || (t->name[name.len - 1] == name.ptr[name.len - 1] &&
+                               memcmp(t->name, name.ptr, (size_t)name.len) == 0)))
             return t;
     }
     return NULL;
@@ -140,6 +144,7 @@ broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16]
     broker_topic *t = &b->topics[b->topic_count++];
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
+    t->name_len = (int32_t)strlen(t->name);
     memcpy(t->id, id, 16);
     t->partition_count = partitions;
     t->partitions = calloc((size_t)(partitions ? partitions : 1), sizeof *t->partitions);

@@ -74,6 +74,7 @@ typedef struct broker_partition {
 
 typedef struct broker_topic {
     char name[BROKER_TOPIC_BYTES_MAX];
+    int32_t name_len; /* strlen(name), kept because every partition access looks a topic up */
     uint8_t id[16];
     int32_t partition_count;
     int32_t replication_factor;

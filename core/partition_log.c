@@ -60,8 +60,9 @@ static pl_name pl_segment_name(const partition_log *log, int64_t base, const cha
     memcpy(n.s, log->dir, dir_len);
     char *p = n.s + dir_len;
     *p++ = '/';
-    uint64_t v = (uint64_t)base;
-    for (int i = 19; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
+    /* Offsets are mostly short: zero-fill, then write only the significant digits. */
+    memset(p, '0', 20);
+    for (int i = 19; base > 0; i--, base /= 10) p[i] = (char)('0' + base % 10);
     p += 20;
     *p++ = '.';
     memcpy(p, ext, ext_len + 1);

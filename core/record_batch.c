@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "big_endian.h"
 #include "crc32c.h"
 #include "varint.h"
 
@@ -56,57 +57,44 @@ enum {
     RB_RECORD_COUNT = 57,
 };
 
-static uint64_t rb_get_be(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v = v << 8 | p[i];
-    return v;
-}
-
-static void rb_put_be(uint8_t *p, uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
 int64_t record_batch_base_offset(const uint8_t *b) {
-    return (int64_t)rb_get_be(b + RB_BASE_OFFSET, 8);
+    return (int64_t)be_load64(b + RB_BASE_OFFSET);
 }
 int32_t record_batch_length(const uint8_t *b) {
-    return (int32_t)(uint32_t)rb_get_be(b + RB_LENGTH, 4);
+    return (int32_t)(uint32_t)be_load32(b + RB_LENGTH);
 }
 int32_t record_batch_partition_leader_epoch(const uint8_t *b) {
-    return (int32_t)(uint32_t)rb_get_be(b + RB_LEADER_EPOCH, 4);
+    return (int32_t)(uint32_t)be_load32(b + RB_LEADER_EPOCH);
 }
 int8_t record_batch_magic(const uint8_t *b) {
     return (int8_t)b[RB_MAGIC];
 }
 uint32_t record_batch_crc(const uint8_t *b) {
-    return (uint32_t)rb_get_be(b + RB_CRC, 4);
+    return (uint32_t)be_load32(b + RB_CRC);
 }
 int16_t record_batch_attributes(const uint8_t *b) {
-    return (int16_t)(uint16_t)rb_get_be(b + RB_ATTRIBUTES, 2);
+    return (int16_t)(uint16_t)be_load16(b + RB_ATTRIBUTES);
 }
 int32_t record_batch_last_offset_delta(const uint8_t *b) {
-    return (int32_t)(uint32_t)rb_get_be(b + RB_LAST_OFFSET_DELTA, 4);
+    return (int32_t)(uint32_t)be_load32(b + RB_LAST_OFFSET_DELTA);
 }
 int64_t record_batch_base_timestamp(const uint8_t *b) {
-    return (int64_t)rb_get_be(b + RB_BASE_TIMESTAMP, 8);
+    return (int64_t)be_load64(b + RB_BASE_TIMESTAMP);
 }
 int64_t record_batch_max_timestamp(const uint8_t *b) {
-    return (int64_t)rb_get_be(b + RB_MAX_TIMESTAMP, 8);
+    return (int64_t)be_load64(b + RB_MAX_TIMESTAMP);
 }
 int64_t record_batch_producer_id(const uint8_t *b) {
-    return (int64_t)rb_get_be(b + RB_PRODUCER_ID, 8);
+    return (int64_t)be_load64(b + RB_PRODUCER_ID);
 }
 int16_t record_batch_producer_epoch(const uint8_t *b) {
-    return (int16_t)(uint16_t)rb_get_be(b + RB_PRODUCER_EPOCH, 2);
+    return (int16_t)(uint16_t)be_load16(b + RB_PRODUCER_EPOCH);
 }
 int32_t record_batch_base_sequence(const uint8_t *b) {
-    return (int32_t)(uint32_t)rb_get_be(b + RB_BASE_SEQUENCE, 4);
+    return (int32_t)(uint32_t)be_load32(b + RB_BASE_SEQUENCE);
 }
 int32_t record_batch_record_count(const uint8_t *b) {
-    return (int32_t)(uint32_t)rb_get_be(b + RB_RECORD_COUNT, 4);
+    return (int32_t)(uint32_t)be_load32(b + RB_RECORD_COUNT);
 }
 
 size_t record_batch_total_bytes(const uint8_t *b) {
@@ -125,11 +113,11 @@ int record_batch_compression(const uint8_t *b) {
 
 void record_batch_set_base_offset(uint8_t *b, int64_t base_offset) {
     assert(base_offset >= 0);
-    rb_put_be(b + RB_BASE_OFFSET, (uint64_t)base_offset, 8);
+    be_store64(b + RB_BASE_OFFSET, (uint64_t)base_offset);
 }
 
 void record_batch_set_partition_leader_epoch(uint8_t *b, int32_t epoch) {
-    rb_put_be(b + RB_LEADER_EPOCH, (uint32_t)epoch, 4);
+    be_store32(b + RB_LEADER_EPOCH, (uint32_t)epoch);
 }
 
 uint32_t record_batch_compute_crc(const uint8_t *b, size_t len) {
@@ -246,10 +234,10 @@ void record_batch_builder_init(record_batch_builder *builder, uint8_t *buf, size
     record_batch_set_base_offset(buf, config->base_offset);
     record_batch_set_partition_leader_epoch(buf, config->partition_leader_epoch);
     buf[RB_MAGIC] = RECORD_BATCH_MAGIC;
-    rb_put_be(buf + RB_ATTRIBUTES, (uint16_t)config->attributes, 2);
-    rb_put_be(buf + RB_PRODUCER_ID, (uint64_t)config->producer_id, 8);
-    rb_put_be(buf + RB_PRODUCER_EPOCH, (uint16_t)config->producer_epoch, 2);
-    rb_put_be(buf + RB_BASE_SEQUENCE, (uint32_t)config->base_sequence, 4);
+    be_store16(buf + RB_ATTRIBUTES, (uint16_t)config->attributes);
+    be_store64(buf + RB_PRODUCER_ID, (uint64_t)config->producer_id);
+    be_store16(buf + RB_PRODUCER_EPOCH, (uint16_t)config->producer_epoch);
+    be_store32(buf + RB_BASE_SEQUENCE, (uint32_t)config->base_sequence);
 }
 
 static size_t rb_put_field(uint8_t *p, const uint8_t *bytes, int32_t len) {
@@ -290,22 +278,22 @@ size_t record_batch_builder_finish(record_batch_builder *builder) {
     size_t len = builder->used_bytes;
     assert(len >= RECORD_BATCH_HEADER_BYTES && len <= builder->buf_bytes);
     int32_t count = builder->record_count;
-    rb_put_be(b + RB_LENGTH, (uint32_t)(len - RECORD_BATCH_LOG_OVERHEAD_BYTES), 4);
-    rb_put_be(b + RB_LAST_OFFSET_DELTA, (uint32_t)(count > 0 ? count - 1 : 0), 4);
-    rb_put_be(b + RB_BASE_TIMESTAMP, (uint64_t)builder->base_timestamp_ms, 8);
-    rb_put_be(b + RB_MAX_TIMESTAMP, (uint64_t)builder->max_timestamp_ms, 8);
-    rb_put_be(b + RB_RECORD_COUNT, (uint32_t)count, 4);
-    rb_put_be(b + RB_CRC, record_batch_compute_crc(b, len), 4);
+    be_store32(b + RB_LENGTH, (uint32_t)(len - RECORD_BATCH_LOG_OVERHEAD_BYTES));
+    be_store32(b + RB_LAST_OFFSET_DELTA, (uint32_t)(count > 0 ? count - 1 : 0));
+    be_store64(b + RB_BASE_TIMESTAMP, (uint64_t)builder->base_timestamp_ms);
+    be_store64(b + RB_MAX_TIMESTAMP, (uint64_t)builder->max_timestamp_ms);
+    be_store32(b + RB_RECORD_COUNT, (uint32_t)count);
+    be_store32(b + RB_CRC, record_batch_compute_crc(b, len));
     return len;
 }
 
 void record_batch_set_producer(uint8_t *b, size_t len, int64_t producer_id, int16_t producer_epoch,
                                int32_t base_sequence) {
     assert(len >= RECORD_BATCH_HEADER_BYTES && record_batch_total_bytes(b) == len);
-    rb_put_be(b + RB_PRODUCER_ID, (uint64_t)producer_id, 8);
-    rb_put_be(b + RB_PRODUCER_EPOCH, (uint16_t)producer_epoch, 2);
-    rb_put_be(b + RB_BASE_SEQUENCE, (uint32_t)base_sequence, 4);
-    rb_put_be(b + RB_CRC, record_batch_compute_crc(b, len), 4);
+    be_store64(b + RB_PRODUCER_ID, (uint64_t)producer_id);
+    be_store16(b + RB_PRODUCER_EPOCH, (uint16_t)producer_epoch);
+    be_store32(b + RB_BASE_SEQUENCE, (uint32_t)base_sequence);
+    be_store32(b + RB_CRC, record_batch_compute_crc(b, len));
 }
 
 /* ---- iterating ----------------------------------------------------------------------- */

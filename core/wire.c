@@ -60,42 +60,14 @@ void wire_put_raw(wire_writer *w, const void *bytes, size_t len) {
     w->len += len;
 }
 
-/* Inlined into each fixed-width put, so n is a constant and the loop unrolls;
- * the common case (room in the buffer) skips the reserve call. */
-static inline __attribute__((always_inline)) void put_be(wire_writer *w, uint64_t v, size_t n) {
-    if (w->cap - w->len < n && wire_writer_reserve(w, n) != 0) return;
-    if (w->failed) return;
-    uint8_t *p = w->data + w->len; /* a local pointer: the stores cannot alias *w */
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-    w->len += n;
-}
-
-void wire_put_i8(wire_writer *w, int8_t v) {
-    put_be(w, (uint8_t)v, 1);
-}
-void wire_put_i16(wire_writer *w, int16_t v) {
-    put_be(w, (uint16_t)v, 2);
-}
-void wire_put_i32(wire_writer *w, int32_t v) {
-    put_be(w, (uint32_t)v, 4);
-}
-void wire_put_i64(wire_writer *w, int64_t v) {
-    put_be(w, (uint64_t)v, 8);
-}
-void wire_put_u16(wire_writer *w, uint16_t v) {
-    put_be(w, v, 2);
-}
-void wire_put_u32(wire_writer *w, uint32_t v) {
-    put_be(w, v, 4);
-}
 void wire_put_bool(wire_writer *w, int v) {
-    put_be(w, v ? 1 : 0, 1);
+    wire_put_i8(w, v ? 1 : 0);
 }
 
 void wire_put_f64(wire_writer *w, double v) {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    put_be(w, bits, 8);
+    wire_put_i64(w, (int64_t)bits);
 }
 
 void wire_put_uuid(wire_writer *w, const uint8_t uuid[16]) {
@@ -242,42 +214,12 @@ void wire_skip(wire_reader *r, size_t n) {
     (void)wire_get_raw(r, n);
 }
 
-static inline __attribute__((always_inline)) uint64_t get_be(wire_reader *r, size_t n) {
-    if (r->failed || r->len - r->pos < n) {
-        r->failed = 1;
-        return 0;
-    }
-    const uint8_t *p = r->data + r->pos;
-    r->pos += n;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
-    return v;
-}
-
-int8_t wire_get_i8(wire_reader *r) {
-    return (int8_t)(uint8_t)get_be(r, 1);
-}
-int16_t wire_get_i16(wire_reader *r) {
-    return (int16_t)(uint16_t)get_be(r, 2);
-}
-int32_t wire_get_i32(wire_reader *r) {
-    return (int32_t)(uint32_t)get_be(r, 4);
-}
-int64_t wire_get_i64(wire_reader *r) {
-    return (int64_t)get_be(r, 8);
-}
-uint16_t wire_get_u16(wire_reader *r) {
-    return (uint16_t)get_be(r, 2);
-}
-uint32_t wire_get_u32(wire_reader *r) {
-    return (uint32_t)get_be(r, 4);
-}
 uint8_t wire_get_bool(wire_reader *r) {
-    return get_be(r, 1) != 0;
+    return wire_get_i8(r) != 0;
 }
 
 double wire_get_f64(wire_reader *r) {
-    uint64_t bits = get_be(r, 8);
+    uint64_t bits = (uint64_t)wire_get_i64(r);
     double v;
     memcpy(&v, &bits, sizeof v);
     return v;

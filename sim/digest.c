@@ -13,11 +13,11 @@ uint64_t digest_bytes(const void *bytes, size_t len) {
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
         w = __builtin_bswap64(w); /* the digest reads bytes little-endian everywhere */
 #endif
-        h = (h ^ digest_mix(w)) * 0x100000001b3ull;
+        h = digest_step(h, w);
     }
     uint64_t tail = 0;
     for (size_t k = len; k > i; k--) tail = (tail << 8) | p[k - 1];
-    return digest_mix(h ^ tail);
+    return digest_mix(digest_step(h, tail));
 }
 
 void digest_hex(uint64_t digest, char out[17]) {

@@ -1,17 +1,36 @@
 #include "record_value.h"
 
 #include <assert.h>
-#include <stdio.h>
 #include <string.h>
+
+/* Writes v in decimal (as printf's %lld) at out; returns the length.  Every
+ * produced record is formatted, and snprintf was ~4% of a lab run. */
+static size_t put_decimal(char *out, int64_t v) {
+    char digits[20];
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0, len = 0;
+    do digits[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0) out[len++] = '-';
+    while (n) out[len++] = digits[--n];
+    return len;
+}
 
 void record_value_format(uint8_t *out, size_t value_bytes, const record_value_id *id) {
     assert(value_bytes >= RECORD_VALUE_BYTES_MIN);
-    char head[64];
-    int n = snprintf(head, sizeof head, "sl:%d:%d:%lld:", (int)id->producer, (int)id->partition,
-                     (long long)id->sequence);
-    assert(n > 0 && (size_t)n <= value_bytes);
-    memcpy(out, head, (size_t)n);
-    memset(out + n, '.', value_bytes - (size_t)n);
+    char head[64]; /* "sl:" and three numbers of at most 20 characters, each with ':' */
+    size_t n = 0;
+    memcpy(head, "sl:", 3);
+    n = 3;
+    n += put_decimal(head + n, id->producer);
+    head[n++] = ':';
+    n += put_decimal(head + n, id->partition);
+    head[n++] = ':';
+    n += put_decimal(head + n, id->sequence);
+    head[n++] = ':';
+    assert(n <= value_bytes);
+    memcpy(out, head, n);
+    memset(out + n, '.', value_bytes - n);
 }
 
 static int parse_int(const uint8_t *p, size_t len, size_t *pos, int64_t *out) {

@@ -374,13 +374,13 @@ void world_stop(world *w) {
 static void fold_event(world *w, const sim_event *e, int32_t src, int32_t dst, int16_t api_key,
                        int16_t api_version, uint64_t frame_hash) {
     uint64_t d = w->digest;
-    d = digest_fold(d, (uint64_t)e->at_us);
-    d = digest_fold(d, e->seq);
-    d = digest_fold(d, e->kind);
-    d = digest_fold(d, (uint64_t)(uint32_t)src << 32 | (uint32_t)dst);
-    d = digest_fold(d, e->target);
-    d = digest_fold(d, (uint64_t)(uint16_t)api_key << 16 | (uint16_t)api_version);
-    w->digest = digest_fold(d, frame_hash);
+    d = digest_step(d, (uint64_t)e->at_us);
+    d = digest_step(d, e->seq);
+    d = digest_step(d, e->kind);
+    d = digest_step(d, (uint64_t)(uint32_t)src << 32 | (uint32_t)dst);
+    d = digest_step(d, e->target);
+    d = digest_step(d, (uint64_t)(uint16_t)api_key << 16 | (uint16_t)api_version);
+    w->digest = digest_mix(digest_step(d, frame_hash));
     w->stats.events++;
 }
 

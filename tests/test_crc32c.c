@@ -40,3 +40,14 @@ Test(crc32c, chaining_and_alignment_match_bytewise) {
     /* unaligned start */
     cr_assert_eq(crc32c(0, buf + 3, 9), crc32c(crc32c(0, buf + 3, 4), buf + 7, 5));
 }
+
+Test(crc32c, accelerated_path_matches_portable) {
+    uint8_t buf[1031];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 197u + 11u);
+    for (size_t start = 0; start < 9; start++)
+        for (size_t len = 0; start + len <= sizeof buf; len += 1 + len / 3) {
+            uint32_t seed = (uint32_t)(len * 2654435761u);
+            cr_assert_eq(crc32c(seed, buf + start, len), crc32c_portable(seed, buf + start, len),
+                         "start %zu len %zu (accelerated: %d)", start, len, crc32c_accelerated());
+        }
+}

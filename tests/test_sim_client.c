@@ -3,6 +3,7 @@
  * value format the checker identifies records by. */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,24 @@ Test(record_value, format_is_readable) {
     const char *want = "sl:101:2:17:............................";
     cr_assert_eq(strlen(want), sizeof buf);
     cr_assert(memcmp(buf, want, sizeof buf) == 0, "got %.*s", (int)sizeof buf, buf);
+}
+
+/* The hand-written decimal formatting writes what printf's "sl:%d:%d:%lld:" did. */
+Test(record_value, format_matches_printf) {
+    const record_value_id ids[] = {{0, 0, 0},
+                                   {101, 2, 17},
+                                   {2147483647, -2147483647 - 1, INT64_MAX},
+                                   {-5, 9, INT64_MIN},
+                                   {10, 100, 1000000000000LL}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        uint8_t buf[80];
+        char want[81];
+        record_value_format(buf, sizeof buf, &ids[i]);
+        int n = snprintf(want, sizeof want, "sl:%d:%d:%lld:", (int)ids[i].producer,
+                         (int)ids[i].partition, (long long)ids[i].sequence);
+        memset(want + n, '.', sizeof buf - (size_t)n);
+        cr_assert(memcmp(buf, want, sizeof buf) == 0, "id %zu: got %.*s", i, (int)sizeof buf, buf);
+    }
 }
 
 Test(record_value, round_trips) {
