@@ -161,7 +161,8 @@ timeout 180 $PY tests/system/real_clients.py group-follow "$bootstrap" crash-top
     "$work/acked.txt" "$work/group-consumed.txt" 90 >"$work/group-consumer.log" 2>&1 &
 follower=$!
 sleep 3
-led=$(kcat -b "$bootstrap" -L -m 5 2>/dev/null | awk '/^  topic "/ {t = $2} /leader 2,/ {print t}' | tr -d '"' | sort -u | tr '\n' ' ')
+led=$(kcat -b "$bootstrap" -L -m 5 2>/dev/null | tr -d '",' |
+    awk '/^  topic / {t = $2} t ~ /^idem/ && / leader 2 / {printf "%s%s/%s", sep, t, $2; sep = " "}')
 real/cluster.sh kill 2
 sleep 4
 real/cluster.sh restart 2
@@ -204,7 +205,7 @@ no_duplicates() {
     lost=$(comm -23 <(sort -u "$acked_file") <(sort -u "$work/$topic-consumed.txt") | wc -l)
     dups=$(sort "$work/$topic-consumed.txt" | uniq -d | wc -l)
     if [ "$acked" -gt 0 ] && [ "$lost" -eq 0 ] && [ "$dups" -eq 0 ]; then
-        ok "$name: $acked acknowledged, $read read from $topic, lost 0, duplicates 0 across kill -9 of broker 2 (leader in: ${led:-none})"
+        ok "$name: $acked acknowledged, $read read from $topic, lost 0, duplicates 0 across kill -9 of broker 2 (it led ${led:-no idem partition})"
     else
         bad "$name: $acked acknowledged, $read read from $topic: lost $lost, duplicated $dups"
     fi
