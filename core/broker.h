@@ -120,6 +120,8 @@ typedef struct broker_partition_info {
     int32_t isr_count;
     int hosted;                                               /* this broker holds a replica */
     int64_t log_start_offset, log_end_offset, high_watermark; /* -1 when not hosted */
+    uint64_t bytes_out;      /* record bytes this broker answered to consumers' fetches */
+    uint64_t failed_fetches; /* times this broker answered a fetch of it with an error */
 } broker_partition_info;
 
 typedef void broker_partition_fn(void *arg, const broker_partition_info *info);
@@ -127,6 +129,9 @@ typedef void broker_partition_fn(void *arg, const broker_partition_info *info);
 void broker_partition_infos(const broker *b, broker_partition_fn *each, void *arg);
 /* Brokers registered and unfenced in this broker's committed metadata. */
 int32_t broker_alive_count(const broker *b);
+/* Fetch partitions this broker answered with an error, for every topic (also
+ * those it does not know). */
+uint64_t broker_failed_fetches(const broker *b);
 /* min.insync.replicas as configured. */
 int32_t broker_min_insync_replicas(const broker *b);
 

@@ -70,6 +70,9 @@ typedef struct broker_partition {
     uint64_t change_seq;      /* broker change_seq when data or the high watermark last moved */
     int fetch_inflight;       /* which request (fetcher tag) includes it, 0 none */
     int32_t fetch_from;       /* the leader that request went to */
+    /* for a driver's metrics (core/broker_stats.c) */
+    uint64_t bytes_out;      /* record bytes answered to consumers (not to followers) */
+    uint64_t failed_fetches; /* times a fetch answered this partition with an error */
 } broker_partition;
 
 typedef struct broker_topic {
@@ -157,6 +160,7 @@ struct broker {
     int64_t fetch_retry_at_us[BROKER_NODES_MAX];
     int wake_pending;
     uint64_t change_seq;          /* counts partition and metadata-log changes */
+    uint64_t failed_fetches;      /* fetch partitions answered with an error (all topics) */
     uint64_t metadata_change_seq; /* change_seq when the metadata log last moved */
     int fetch_pump_pending;       /* the replica fetcher may have something to send */
     /* metadata: committed image, quorum, controller (when this broker leads the quorum) */

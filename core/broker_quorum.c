@@ -25,6 +25,10 @@
 #define CONTROLLER_REQUEST_TIMEOUT_US 30000000
 #define QUORUM_REQUEST_TIMEOUT_US 5000000
 #define REGISTRATION_RETRY_US 200000
+/* While fenced (registered, not yet caught up and unfenced), heartbeat again after
+ * 10 ms rather than broker.heartbeat.interval.ms, as Kafka's BrokerLifecycleManager
+ * does in its STARTING state: a broker with nothing to recover is unfenced at once. */
+#define FENCED_HEARTBEAT_US 10000
 #define REGISTRATION_VERSION 0
 #define HEARTBEAT_VERSION 0
 #define ALTER_PARTITION_VERSION 1
@@ -537,10 +541,13 @@ static void registered(broker *b, int16_t error, int64_t epoch) {
     }
 }
 
-static void heartbeat_answered(broker *b, int16_t error) {
+static void heartbeat_answered(broker *b, int16_t error, int fenced) {
     b->heartbeat_inflight = 0;
     if (error == KAFKA_ERROR_STALE_BROKER_EPOCH || error == KAFKA_ERROR_BROKER_ID_NOT_REGISTERED)
         b->broker_epoch = -1; /* register again */
+    else if (error == KAFKA_ERROR_NONE && fenced &&
+             b->next_heartbeat_us > now_us(b) + FENCED_HEARTBEAT_US)
+        b->next_heartbeat_us = now_us(b) + FENCED_HEARTBEAT_US;
 }
 
 /* The active controller's own broker talks to it directly: a connection to
@@ -566,8 +573,8 @@ static void lifecycle_local(broker *b) {
     kafka_broker_heartbeat_response_init(&resp);
     controller_handle_broker_heartbeat(b->ctl, &req, &resp, &b->recs, now_us(b));
     append_records(b);
-    heartbeat_answered(b, resp.error_code);
     b->next_heartbeat_us = now_us(b) + b->cfg.broker_heartbeat_interval_ms * 1000;
+    heartbeat_answered(b, resp.error_code, resp.is_fenced);
 }
 
 static void lifecycle(broker *b) {
@@ -714,7 +721,8 @@ static void on_heartbeat(broker *b, wire_reader *r) {
     arena a;
     arena_init(&a);
     int ok = r && kafka_broker_heartbeat_response_decode(&resp, r, HEARTBEAT_VERSION, &a) == 0;
-    heartbeat_answered(b, ok ? resp.error_code : KAFKA_ERROR_NETWORK_EXCEPTION);
+    heartbeat_answered(b, ok ? resp.error_code : KAFKA_ERROR_NETWORK_EXCEPTION,
+                       ok && resp.is_fenced);
     arena_deinit(&a);
 }
 

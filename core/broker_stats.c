@@ -22,7 +22,9 @@ void broker_partition_infos(const broker *b, broker_partition_fn *each, void *ar
                                           .hosted = p->hosted,
                                           .log_start_offset = -1,
                                           .log_end_offset = -1,
-                                          .high_watermark = -1};
+                                          .high_watermark = -1,
+                                          .bytes_out = p->bytes_out,
+                                          .failed_fetches = p->failed_fetches};
             if (p->hosted) {
                 info.log_start_offset = partition_log_start_offset(&p->log);
                 info.log_end_offset = partition_log_end_offset(&p->log);
@@ -31,6 +33,10 @@ void broker_partition_infos(const broker *b, broker_partition_fn *each, void *ar
             assert(info.isr_count <= BROKER_REPLICAS_MAX);
             each(arg, &info);
         }
+}
+
+uint64_t broker_failed_fetches(const broker *b) {
+    return b->failed_fetches;
 }
 
 int32_t broker_min_insync_replicas(const broker *b) {

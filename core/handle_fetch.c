@@ -102,6 +102,26 @@ static int fetch_has_error(const kafka_fetch_response *resp) {
     return 0;
 }
 
+/* Kafka's BrokerTopicMetrics, counted on the answer a fetch gets (not on each
+ * retry of a parked one): record bytes to consumers per partition (followers'
+ * bytes are replication, not BytesOut), and every partition answered with an error. */
+static void count_fetch(broker *b, int32_t replica_id, const kafka_fetch_response *resp) {
+    for (int32_t t = 0; t < resp->responses_count; t++)
+        for (int32_t k = 0; k < resp->responses[t].partitions_count; k++) {
+            const fetch_result *d = &resp->responses[t].partitions[k];
+            int failed = d->error_code != KAFKA_ERROR_NONE;
+            if (failed) b->failed_fetches++;
+            if (!failed && (replica_id >= 0 || d->records.len <= 0)) continue;
+            broker_partition *p =
+                broker_partition_find(b, resp->responses[t].topic, d->partition_index);
+            if (!p) continue;
+            if (failed)
+                p->failed_fetches++;
+            else
+                p->bytes_out += (uint64_t)d->records.len;
+        }
+}
+
 /* A fetch waits on the partitions it asked for. */
 static void park_on_partitions(broker *b, broker_conn *c, const kafka_fetch_request *body) {
     int32_t total = 0, n = 0;
@@ -173,6 +193,7 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
             return 1;
         }
     }
+    count_fetch(b, body.replica_id, &resp);
     broker_response_begin(b, req);
     kafka_fetch_response_encode(&resp, &b->out, req->api_version);
     broker_response_finish(b, c);

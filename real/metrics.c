@@ -255,6 +255,32 @@ static void render_counters(metrics *m, text *t) {
         (unsigned long long)m->unclean_elections);
 }
 
+/* bytesout{topic} from the core's per-partition counters; the core lists a
+ * topic's partitions one after another. */
+typedef struct bytes_out_render {
+    text *t;
+    const char *topic;
+    uint64_t bytes;
+} bytes_out_render;
+
+static void put_bytes_out(bytes_out_render *r) {
+    char buf[METRICS_NAME_BYTES_MAX * 2];
+    if (r->topic)
+        put(r->t, "kafka_server_brokertopicmetrics_bytesout_total{topic=\"%s\"} %llu\n",
+            esc(r->topic, buf, sizeof buf), (unsigned long long)r->bytes);
+}
+
+static void sum_bytes_out(void *arg, const broker_partition_info *p) {
+    bytes_out_render *r = arg;
+    if (r->topic && strcmp(r->topic, p->topic) == 0) {
+        r->bytes += p->bytes_out;
+        return;
+    }
+    put_bytes_out(r);
+    r->topic = p->topic;
+    r->bytes = p->bytes_out;
+}
+
 static void render_topics(metrics *m, text *t) {
     static const char *const names[][2] = {
         {"messagesin", "Records appended as leader"},
@@ -273,9 +299,14 @@ static void render_topics(metrics *m, text *t) {
         }
     }
     head(t, "kafka_server_brokertopicmetrics_bytesout_total", "counter",
-         "Bytes sent to clients (all topics)");
-    put(t, "kafka_server_brokertopicmetrics_bytesout_total %llu\n",
-        (unsigned long long)m->bytes_out[1]);
+         "Record bytes answered to consumer fetches (follower fetches excluded)");
+    bytes_out_render r = {.t = t};
+    if (m->broker) broker_partition_infos(m->broker, sum_bytes_out, &r);
+    put_bytes_out(&r);
+    head(t, "kafka_server_brokertopicmetrics_failedfetchrequests_total", "counter",
+         "Fetch partitions answered with an error (all topics)");
+    put(t, "kafka_server_brokertopicmetrics_failedfetchrequests_total %llu\n",
+        (unsigned long long)(m->broker ? broker_failed_fetches(m->broker) : 0));
 }
 
 typedef struct size_sum {

@@ -862,6 +862,55 @@ Test(broker, fetch_min_bytes_waits_for_enough_then_deadline_returns_what_there_i
     expect_batches(pd.records, 0, all, 2);
 }
 
+/* Sums broker_partition_infos' fetch counters of partition `want` of TOPIC. */
+typedef struct fetch_counts {
+    int32_t want;
+    uint64_t bytes_out, failed;
+} fetch_counts;
+
+static void add_fetch_counts(void *arg, const broker_partition_info *info) {
+    fetch_counts *fc = arg;
+    if (strcmp(info->topic, TOPIC) != 0 || info->partition != fc->want) return;
+    fc->bytes_out += info->bytes_out;
+    fc->failed += info->failed_fetches;
+}
+
+static fetch_counts counts_of(int32_t partition) {
+    fetch_counts fc = {.want = partition};
+    broker_partition_infos(B, add_fetch_counts, &fc);
+    return fc;
+}
+
+/* BrokerTopicMetrics: record bytes counted once on the answer (a parked fetch that
+ * is re-served does not count its retries), errors per partition and broker-wide. */
+Test(broker, fetch_counts_bytes_out_and_failed_fetches) {
+    connect_client(1);
+    connect_client(2);
+    batch b1;
+    make_batch(&b1, 1, "small", 5, 1000);
+    cr_assert_eq(produce_ok(2, 1, 0, &b1), 0);
+    fetch_args a = {.offset = 0, .max_wait_ms = 300, .min_bytes = 100000};
+    send_fetch(1, 11, 3, &a);
+    cr_assert_eq(produce_ok(2, 2, 0, &b1), 1); /* re-serves the parked fetch */
+    cr_assert_eq(counts_of(0).bytes_out, 0, "nothing answered yet");
+    F.now_us += 300 * 1000;
+    broker_on_timer(B);
+    cr_assert_eq(fetch_result(1, 11, 3).records.len, (int32_t)(2 * b1.len));
+    cr_assert_eq(counts_of(0).bytes_out, 2 * b1.len);
+    cr_assert_eq(fetch_now(1, 4, 0, 1).records.len, (int32_t)b1.len);
+    cr_assert_eq(counts_of(0).bytes_out, 3 * b1.len);
+    cr_assert_eq(counts_of(0).failed, 0);
+    cr_assert_eq(broker_failed_fetches(B), 0);
+    cr_assert_eq(fetch_now(1, 5, 0, 1000).error_code, KAFKA_ERROR_OFFSET_OUT_OF_RANGE);
+    cr_assert_eq(counts_of(0).failed, 1);
+    fetch_args ghost = {.offset = 0, .topic = "ghost"};
+    send_fetch(1, 11, 6, &ghost);
+    cr_assert_eq(fetch_result(1, 11, 6).error_code, KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION);
+    cr_assert_eq(broker_failed_fetches(B), 2, "unknown topics count broker-wide");
+    cr_assert_eq(counts_of(0).bytes_out, 3 * b1.len);
+    cr_assert_eq(counts_of(1).bytes_out + counts_of(1).failed, 0);
+}
+
 Test(broker, fetch_max_wait_zero_answers_at_once) {
     connect_client(1);
     kafka_fetch_response_partition_data pd = fetch_now(1, 1, 0, 0);

@@ -64,7 +64,10 @@ Test(real_metrics, bytes_and_connections) {
     expect_line(text, "streamlab_connections{connection=\"client\"} 1");
     expect_line(text, "streamlab_connections{connection=\"broker\"} 1");
     expect_line(text, "streamlab_network_received_bytes_total{connection=\"client\"} 100");
-    expect_line(text, "kafka_server_brokertopicmetrics_bytesout_total 40");
+    expect_line(text, "streamlab_network_sent_bytes_total{connection=\"client\"} 40");
+    /* bytesout{topic} and failedfetchrequests come from the core: none without a broker */
+    expect_line(text, "kafka_server_brokertopicmetrics_failedfetchrequests_total 0");
+    cr_assert_null(strstr(text, "kafka_server_brokertopicmetrics_bytesout_total{"), "%s", text);
     free(text);
     metrics_destroy(m);
 }
@@ -101,6 +104,8 @@ Test(real_metrics, gauges_and_appends_from_a_broker) {
     expect_line(text, "kafka_server_brokertopicmetrics_messagesin_total{topic=\"or\\\"ders\"} 10");
     expect_line(text, "kafka_server_brokertopicmetrics_bytesin_total{topic=\"or\\\"ders\"} 500");
     expect_line(text, "kafka_log_log_size{topic=\"or\\\"ders\",partition=\"0\"} 0");
+    expect_line(text, "kafka_server_brokertopicmetrics_bytesout_total{topic=\"or\\\"ders\"} 0");
+    expect_line(text, "kafka_server_brokertopicmetrics_failedfetchrequests_total 0");
     /* no group coordinated here: the families are declared, without samples */
     expect_line(text, "# TYPE kafka_consumergroup_lag gauge");
     cr_assert_null(strstr(text, "kafka_consumergroup_members{"), "%s", text);

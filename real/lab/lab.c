@@ -1,7 +1,7 @@
 /*
  * lab.c — streamlab-lab: the seed lab's clients against any Kafka bootstrap address.
  *
- *   streamlab-lab --bootstrap HOST:PORT[,...] [--seconds N] [--rate R] [--idempotent]
+ *   streamlab-lab --bootstrap HOST:PORT[,...] [--seconds N] [--rate R] [--no-idempotence]
  *
  * Three producers (producer-N writes topic-N, R records/s each, 100-byte values, 100
  * keys, acks=all) and three consumer groups (group-N reads topic-N with N members),
@@ -9,8 +9,9 @@
  * records acknowledged and consumed per topic, failures, and distinct records each
  * group has seen.  At the end (after --seconds, or on Ctrl-C) a summary; the exit
  * status is 0 when every group saw every acknowledged record of its topic.
- * Idempotence is off by default: turn it on with --idempotent once the brokers
- * answer InitProducerId.
+ * The producers are idempotent by default, as Kafka's Java clients since 3.0
+ * (librdkafka enable.idempotence=true: InitProducerId, sequence numbers, retries
+ * without duplicates); --no-idempotence turns it off (--idempotent is still accepted).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -264,12 +265,12 @@ static uint64_t missing(const lab_topic *t) {
 static int usage(int status) {
     fprintf(status ? stderr : stdout,
             "usage: streamlab-lab --bootstrap HOST:PORT[,...] [--seconds N] [--rate R] "
-            "[--idempotent]\n");
+            "[--no-idempotence]\n");
     return status;
 }
 
 int main(int argc, char **argv) {
-    static lab l = {.rate_per_s = 100, .seconds = 60};
+    static lab l = {.rate_per_s = 100, .seconds = 60, .idempotent = 1};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--bootstrap") == 0 && i + 1 < argc)
             l.bootstrap = argv[++i];
@@ -279,6 +280,8 @@ int main(int argc, char **argv) {
             l.rate_per_s = atoi(argv[++i]);
         else if (strcmp(argv[i], "--idempotent") == 0)
             l.idempotent = 1;
+        else if (strcmp(argv[i], "--no-idempotence") == 0)
+            l.idempotent = 0;
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return usage(0);
         else

@@ -240,8 +240,10 @@ KAFKA_MBEANS = {
         'kafka_server_brokertopicmetrics_bytesin_total{topic="topic-1"}',
     "kafka.server<type=BrokerTopicMetrics, name=TotalProduceRequestsPerSec, topic=topic-1><>Count":
         'kafka_server_brokertopicmetrics_totalproducerequests_total{topic="topic-1"}',
-    "kafka.server<type=BrokerTopicMetrics, name=BytesOutPerSec><>Count":
-        "kafka_server_brokertopicmetrics_bytesout_total",
+    "kafka.server<type=BrokerTopicMetrics, name=BytesOutPerSec, topic=topic-1><>Count":
+        'kafka_server_brokertopicmetrics_bytesout_total{topic="topic-1"}',
+    "kafka.server<type=BrokerTopicMetrics, name=FailedFetchRequestsPerSec><>Count":
+        "kafka_server_brokertopicmetrics_failedfetchrequests_total",
     "kafka.log<type=Log, name=Size, topic=topic-1, partition=0><>Value":
         'kafka_log_log_size{partition="0",topic="topic-1"}',
 }

@@ -11,7 +11,9 @@
 #   5. bad input: garbage, bad sizes, unknown APIs, a stalled client; then kcat -L;
 #   6. kill -9 of a broker while a producer (acks=all, min.insync.replicas=2) runs;
 #      the broker restarts, rejoins every ISR, and every acknowledged record is read;
-#   7. /metrics of every broker passes `promtool check metrics`;
+#      idempotent producers (librdkafka, kafkajs) through the same crash: no duplicates;
+#   7. /metrics of every broker passes `promtool check metrics`; exact messagesin,
+#      bytesout{topic} and failedfetchrequests counts;
 #   8. the request-decoder fuzzer for a few seconds (when built: make fuzz);
 #   9. the brokers stop on SIGTERM, and no sanitizer report is in their logs.
 # Nothing is downloaded here; missing tools fail with the command that installs them.
@@ -146,11 +148,21 @@ rm -f "$work/acked.txt" "$work/acked.txt.done"
 timeout 180 $PY tests/system/real_clients.py produce-log "$bootstrap" crash-topic 16 "$work/acked.txt" \
     >"$work/producer.log" 2>&1 &
 producer=$!
+# Idempotent producers through the same crash: librdkafka (enable.idempotence=true) and
+# kafkajs (idempotent: true); kafka-python 2.0 has no idempotent producer.
+timeout 180 $PY tests/system/real_clients.py produce-log "$bootstrap" idem-topic 14 "$work/idem-acked.txt" \
+    idempotent >"$work/idem-topic-producer.log" 2>&1 &
+idem_producer=$!
+NODE_PATH=$root/tools/node/node_modules timeout 180 node tests/system/real_kafkajs.js produce-log \
+    "$bootstrap" idem-js-topic 14 "$work/idem-js-acked.txt" >"$work/idem-js-topic-producer.log" 2>&1 &
+idem_js_producer=$!
 sleep 1 # the producer creates the topic
 timeout 180 $PY tests/system/real_clients.py group-follow "$bootstrap" crash-topic crash-group \
     "$work/acked.txt" "$work/group-consumed.txt" 90 >"$work/group-consumer.log" 2>&1 &
 follower=$!
 sleep 3
+led=$(kcat -b "$bootstrap" -L -m 5 2>/dev/null | tr -d '",' |
+    awk '/^  topic / {t = $2} t ~ /^idem/ && / leader 2 / {printf "%s%s/%s", sep, t, $2; sep = " "}')
 real/cluster.sh kill 2
 sleep 4
 real/cluster.sh restart 2
@@ -175,6 +187,31 @@ if [ "$lost" -eq 0 ] && [ "$acked" -gt 0 ]; then
 else
     bad "$lost of $acked acknowledged records lost"
 fi
+# no_duplicates NAME PRODUCER-PID ACKED-FILE TOPIC: every acknowledged record read once
+no_duplicates() {
+    local name=$1 pid=$2 acked_file=$3 topic=$4
+    if ! wait "$pid"; then
+        bad "$name producer: $(tail -3 "$work/$topic-producer.log" 2>/dev/null)"
+        return
+    fi
+    timeout 120 $PY tests/system/real_clients.py consume-all "$bootstrap" "$topic" "$work/$topic-consumed.txt" \
+        >/dev/null || {
+        bad "$name: consume $topic"
+        return
+    }
+    local acked lost dups read
+    acked=$(sort -u "$acked_file" | wc -l)
+    read=$(wc -l <"$work/$topic-consumed.txt")
+    lost=$(comm -23 <(sort -u "$acked_file") <(sort -u "$work/$topic-consumed.txt") | wc -l)
+    dups=$(sort "$work/$topic-consumed.txt" | uniq -d | wc -l)
+    if [ "$acked" -gt 0 ] && [ "$lost" -eq 0 ] && [ "$dups" -eq 0 ]; then
+        ok "$name: $acked acknowledged, $read read from $topic, lost 0, duplicates 0 across kill -9 of broker 2 (it led ${led:-no idem partition})"
+    else
+        bad "$name: $acked acknowledged, $read read from $topic: lost $lost, duplicated $dups"
+    fi
+}
+no_duplicates "idempotent librdkafka producer" $idem_producer "$work/idem-acked.txt" idem-topic
+no_duplicates "idempotent kafkajs producer" $idem_js_producer "$work/idem-js-acked.txt" idem-js-topic
 isr_full=0
 for _ in $(seq 1 60); do
     if kcat -b "$bootstrap" -L -t crash-topic -m 5 >"$work/isr.txt" 2>/dev/null &&
@@ -216,6 +253,47 @@ if [ "$sum" -eq 300 ]; then
     ok "messagesin_total{topic=\"metrics-topic\"} summed over the brokers: 300, as produced"
 else
     bad "messagesin_total{topic=\"metrics-topic\"} summed over the brokers: $sum, produced 300"
+fi
+# bytesout{topic}: record bytes answered to consumers, each batch read once by kcat, so
+# the brokers' sum is the topic's log size (each of the 3 replicas holds the same bytes).
+metric_sum() { # METRIC-LINE-PREFIX FILES...: the sum of the samples starting with it
+    local prefix=$1
+    shift
+    cat "$@" | grep -F "$prefix " | sed 's/.* //' | awk '{s += $1} END {print s + 0}'
+}
+scrape() { # N: broker N's /metrics into $work/metrics-N.txt
+    local mport
+    eval mport=\$METRICS_PORT_$1
+    curl -s --max-time 5 "http://127.0.0.1:$mport/metrics" >"$work/metrics-$1.txt" || true
+}
+out0=$(metric_sum 'kafka_server_brokertopicmetrics_bytesout_total{topic="metrics-topic"}' "$work"/metrics-*.txt)
+kcat -b "$bootstrap" -C -t metrics-topic -o beginning -e -q >"$work/metrics-consumed.txt" || true
+for n in 1 2 3; do scrape $n; done
+out=$(($(metric_sum 'kafka_server_brokertopicmetrics_bytesout_total{topic="metrics-topic"}' "$work"/metrics-*.txt) - out0))
+logs=$(sed -n 's/^kafka_log_log_size{topic="metrics-topic",partition="[0-9]*"} //p' "$work"/metrics-*.txt |
+    awk '{s += $1} END {print s + 0}')
+if [ "$(wc -l <"$work/metrics-consumed.txt")" -eq 300 ] && [ "$out" -gt 0 ] && [ $((out * 3)) -eq "$logs" ]; then
+    ok "bytesout_total{topic=\"metrics-topic\"} grew by $out after one read of the topic: its log size ($logs over 3 replicas)"
+else
+    bad "bytesout_total{topic=\"metrics-topic\"} grew by $out after reading $(wc -l <"$work/metrics-consumed.txt") of 300 records; log sizes sum to $logs (3 replicas)"
+fi
+# failedfetchrequests: partition 0 fetched from a broker that does not lead it, then
+# from its leader at an offset past the log end: one more on each.
+leader0=$(kcat -b "$bootstrap" -L -t metrics-topic -m 5 | sed -n 's/^ *partition 0, leader \([0-9]*\),.*/\1/p')
+other0=$((leader0 % 3 + 1))
+failed_before=()
+for n in 1 2 3; do failed_before[n]=$(metric_sum kafka_server_brokertopicmetrics_failedfetchrequests_total "$work/metrics-$n.txt"); done
+eval lport=\$PORT_$leader0
+eval oport=\$PORT_$other0
+e_other=$($PY tests/system/real_clients.py fetch-error 127.0.0.1 "$oport" metrics-topic 0 0 || true)
+e_range=$($PY tests/system/real_clients.py fetch-error 127.0.0.1 "$lport" metrics-topic 0 1000000000 || true)
+for n in 1 2 3; do scrape $n; done
+d_leader=$(($(metric_sum kafka_server_brokertopicmetrics_failedfetchrequests_total "$work/metrics-$leader0.txt") - failed_before[leader0]))
+d_other=$(($(metric_sum kafka_server_brokertopicmetrics_failedfetchrequests_total "$work/metrics-$other0.txt") - failed_before[other0]))
+if [ "$e_other" = 6 ] && [ "$e_range" = 1 ] && [ "$d_leader" -eq 1 ] && [ "$d_other" -eq 1 ]; then
+    ok "failedfetchrequests_total: +1 on broker $other0 (NOT_LEADER_OR_FOLLOWER) and +1 on leader $leader0 (OFFSET_OUT_OF_RANGE)"
+else
+    bad "failedfetchrequests_total: errors $e_other/$e_range (expected 6/1), deltas broker $other0 $d_other, leader $leader0 $d_leader (expected 1/1)"
 fi
 leaders=$(cat "$work"/metrics-*.txt | sed -n 's/^kafka_server_replicamanager_leadercount //p' |
     awk '{s += $1} END {print s + 0}')

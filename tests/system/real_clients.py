@@ -10,15 +10,18 @@ Run with Debian's /usr/bin/python3 (python3-confluent-kafka, python3-kafka).
                                                   subscribe in GROUP, read TOPIC's N records,
                                                   commit; a new member resumes at the end
   real_clients.py kafka-python-group BOOTSTRAP TOPIC GROUP N   the same with kafka-python
-  real_clients.py produce-log BOOTSTRAP TOPIC SECONDS ACKED_FILE
+  real_clients.py produce-log BOOTSTRAP TOPIC SECONDS ACKED_FILE [idempotent]
                                                   produce with acks=all for SECONDS, writing each
-                                                  acknowledged value to ACKED_FILE
+                                                  acknowledged value to ACKED_FILE (idempotent:
+                                                  enable.idempotence=true)
   real_clients.py group-follow BOOTSTRAP TOPIC GROUP ACKED_FILE OUT_FILE SECONDS
                                                   a group member reading while produce-log runs,
                                                   until it has every acknowledged record
   real_clients.py consume-all BOOTSTRAP TOPIC OUT_FILE
                                                   read every partition from the start to its end
                                                   offset, writing each value to OUT_FILE
+  real_clients.py fetch-error HOST PORT TOPIC PARTITION OFFSET   one Fetch v4: prints the
+                                                  partition's error code
   real_clients.py garbage HOST PORT               bad frames on fresh connections: garbage, a
                                                   negative size, an oversized frame, an unknown
                                                   API key and version, a stalled half frame
@@ -224,7 +227,7 @@ def cmd_kafka_python_group(bootstrap, topic, group, n):
 # ---- produce through a broker crash ------------------------------------------------------------
 
 
-def cmd_produce_log(bootstrap, topic, seconds, acked_file):
+def cmd_produce_log(bootstrap, topic, seconds, acked_file, idempotent=False):
     from confluent_kafka import Producer
 
     confluent_create(bootstrap, topic)
@@ -244,7 +247,7 @@ def cmd_produce_log(bootstrap, topic, seconds, acked_file):
             "acks": "all",
             "linger.ms": 5,
             "message.timeout.ms": 60000,
-            "enable.idempotence": False,
+            "enable.idempotence": idempotent,
         }
     )
     end, i = time.time() + seconds, 0
@@ -366,6 +369,31 @@ def cmd_garbage(host, port):
         fail("%d bad-input cases misbehaved" % bad)
 
 
+def cmd_fetch_error(host, port, topic, partition, offset):
+    """One Fetch v4 of topic/partition at offset: prints the partition's error code."""
+    t = topic.encode()
+    body = struct.pack(">iiiib", -1, 0, 1, 1 << 20, 0)  # a consumer, no wait
+    body += struct.pack(">ih", 1, len(t)) + t
+    body += struct.pack(">iiqi", 1, int(partition), int(offset), 1 << 20)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(request(1, 4, 77, body, b"fetch-error-test"))
+    head = b""
+    while len(head) < 4:
+        head += s.recv(4 - len(head))
+    n = struct.unpack(">i", head)[0]
+    resp = b""
+    while len(resp) < n:
+        chunk = s.recv(n - len(resp))
+        if not chunk:
+            fail("fetch: connection closed")
+        resp += chunk
+    s.close()
+    # correlation id, throttle ms, [topic name, [partition, error code, ...]]
+    name_len = struct.unpack_from(">h", resp, 12)[0]
+    _, error = struct.unpack_from(">ih", resp, 14 + name_len + 4)
+    print(error)
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -380,11 +408,13 @@ def main():
     elif cmd == "kafka-python-group":
         cmd_kafka_python_group(args[0], args[1], args[2], int(args[3]))
     elif cmd == "produce-log":
-        cmd_produce_log(args[0], args[1], float(args[2]), args[3])
+        cmd_produce_log(args[0], args[1], float(args[2]), args[3], args[4:5] == ["idempotent"])
     elif cmd == "group-follow":
         cmd_group_follow(args[0], args[1], args[2], args[3], args[4], float(args[5]))
     elif cmd == "consume-all":
         cmd_consume_all(args[0], args[1], args[2])
+    elif cmd == "fetch-error":
+        cmd_fetch_error(args[0], args[1], args[2], args[3], args[4])
     elif cmd == "garbage":
         cmd_garbage(args[0], args[1])
     else:
