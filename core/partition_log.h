@@ -62,6 +62,14 @@ typedef struct partition_log_epoch_entry {
     int64_t start_offset;
 } partition_log_epoch_entry;
 
+/* Where a recently appended batch of the active segment starts. */
+typedef struct partition_log_tail_entry {
+    int64_t base_offset;
+    int64_t position;
+} partition_log_tail_entry;
+
+#define PARTITION_LOG_TAIL_BATCHES 16
+
 typedef struct partition_log {
     const storage *fs;
     char dir[PARTITION_LOG_DIR_BYTES_MAX];
@@ -74,6 +82,13 @@ typedef struct partition_log {
     uint8_t *scratch;    /* reused for appends and recovery: no per-batch allocation */
     size_t appended_len; /* scratch holds the last append as stored, this long */
     size_t scratch_cap;
+    /* The last batches appended to the active segment (a ring, oldest at
+     * tail_first), in memory only.  Followers and consumers read the newest
+     * records; with only the sparse index each read scanned up to
+     * index_interval_bytes of headers to find its batch.  Emptied on a roll and a
+     * truncation, so every entry is a batch start in the active segment. */
+    partition_log_tail_entry tail[PARTITION_LOG_TAIL_BATCHES];
+    size_t tail_first, tail_count;
     bool failed;
 } partition_log;
 
