@@ -29,6 +29,14 @@
  * seen in the surviving batches but missing from the checkpoint (a write lost to a
  * power-off) are added back.
  *
+ * Durability.  The files may hold writes that were never synced: appended before a
+ * process crash, or before a sync that failed (the owner then closes and reopens).
+ * Recovery keeps them, since they are valid batches, so every segment starts dirty:
+ * the first partition_log_sync after open makes all the log holds durable, and an
+ * owner that promises durability (raft acknowledges its log end) syncs right after
+ * open.  Were they left clean, that sync would skip them and a later power-off could
+ * drop records the owner had already acknowledged.
+ *
  * Memory: a segment's index lives in memory too, so a read finds its position
  * with a binary search and no storage access; appends copy into one reused scratch
  * buffer to set offsets and epochs; nothing is allocated per record.
@@ -453,8 +461,10 @@ static int pl_recover(partition_log *log) {
     pl_epoch_seen seen = {0};
     if (rc == 0) rc = pl_recover_segments(log, &seen);
     if (rc == 0 && log->segment_count == 0) rc = pl_new_segment(log, 0);
-    for (size_t i = 0; rc == 0 && i < log->segment_count; i++)
+    for (size_t i = 0; rc == 0 && i < log->segment_count; i++) {
         rc = pl_index_sync_file(log, &log->segments[i]);
+        log->segments[i].dirty = true; /* may hold writes never synced: see Durability */
+    }
     if (rc == 0) log->start_offset = log->segments[0].base_offset;
     if (rc == 0) rc = pl_recover_epochs(log, &seen);
     free(seen.v);

@@ -104,7 +104,8 @@ typedef struct partition_log_buf {
 void partition_log_config_default(partition_log_config *config);
 
 /* Opens dir (created if empty) and recovers it: see partition_log.c.  On failure
- * returns a negative error, writes a reason to err, and holds no memory. */
+ * returns a negative error, writes a reason to err, and holds no memory.  What it
+ * recovers may include writes never synced; the next partition_log_sync syncs them. */
 int partition_log_open(partition_log *log, const storage *fs, const char *dir,
                        const partition_log_config *config, char *err, size_t err_bytes);
 void partition_log_close(partition_log *log);
@@ -157,7 +158,7 @@ void partition_log_end_offset_for_epoch(const partition_log *log, int32_t epoch,
 size_t partition_log_epoch_entries(const partition_log *log,
                                    const partition_log_epoch_entry **entries_out);
 
-/* Syncs every segment and index appended since the last sync. */
+/* Syncs every segment and index appended since the last sync or open. */
 int partition_log_sync(partition_log *log);
 /* Deletes whole old segments (never the active one) beyond retention_ms (by their
  * max timestamp) or retention_bytes; returns the number deleted or an error. */
