@@ -29,6 +29,14 @@
  * seen in the surviving batches but missing from the checkpoint (a write lost to a
  * power-off) are added back.
  *
+ * Durability.  The files may hold writes that were never synced: appended before a
+ * process crash, or before a sync that failed (the owner then closes and reopens).
+ * Recovery keeps them, since they are valid batches, so every segment starts dirty:
+ * the first partition_log_sync after open makes all the log holds durable, and an
+ * owner that promises durability (raft acknowledges its log end) syncs right after
+ * open.  Were they left clean, that sync would skip them and a later power-off could
+ * drop records the owner had already acknowledged.
+ *
  * Memory: a segment's index lives in memory too, so a read finds its position
  * with a binary search and no storage access; appends copy into one reused scratch
  * buffer to set offsets and epochs; nothing is allocated per record.
@@ -368,6 +376,7 @@ static int pl_remove_segment_files(partition_log *log, int64_t base) {
 
 /* Removes segments [from, count) from storage and memory. */
 static int pl_drop_segments_from(partition_log *log, size_t from) {
+    if (log->segment_count > from) log->tail_count = 0; /* it described the active segment */
     while (log->segment_count > from) {
         partition_log_segment *seg = pl_active(log);
         int rc = pl_remove_segment_files(log, seg->base_offset);
@@ -379,6 +388,7 @@ static int pl_drop_segments_from(partition_log *log, size_t from) {
 }
 
 static int pl_new_segment(partition_log *log, int64_t base) {
+    log->tail_count = 0; /* the tail describes the active segment only */
     int rc = pl_segment_push(log, base);
     if (rc == 0) rc = pl_create_empty(log, pl_segment_name(log, base, "log").s);
     if (rc == 0) rc = pl_create_empty(log, pl_segment_name(log, base, "index").s);
@@ -451,8 +461,10 @@ static int pl_recover(partition_log *log) {
     pl_epoch_seen seen = {0};
     if (rc == 0) rc = pl_recover_segments(log, &seen);
     if (rc == 0 && log->segment_count == 0) rc = pl_new_segment(log, 0);
-    for (size_t i = 0; rc == 0 && i < log->segment_count; i++)
+    for (size_t i = 0; rc == 0 && i < log->segment_count; i++) {
         rc = pl_index_sync_file(log, &log->segments[i]);
+        log->segments[i].dirty = true; /* may hold writes never synced: see Durability */
+    }
     if (rc == 0) log->start_offset = log->segments[0].base_offset;
     if (rc == 0) rc = pl_recover_epochs(log, &seen);
     free(seen.v);
@@ -546,6 +558,15 @@ static int pl_roll(partition_log *log, int64_t base) {
     return pl_new_segment(log, base);
 }
 
+static void pl_tail_note(partition_log *log, int64_t base, int64_t position) {
+    size_t at = (log->tail_first + log->tail_count) % PARTITION_LOG_TAIL_BATCHES;
+    log->tail[at] = (partition_log_tail_entry){base, position};
+    if (log->tail_count < PARTITION_LOG_TAIL_BATCHES)
+        log->tail_count++;
+    else
+        log->tail_first = (log->tail_first + 1) % PARTITION_LOG_TAIL_BATCHES;
+}
+
 /* Writes one batch whose offsets are final at the end of the active segment. */
 static int pl_append_batch(partition_log *log, const uint8_t *b, size_t total) {
     partition_log_segment *seg = pl_active(log);
@@ -570,6 +591,7 @@ static int pl_append_batch(partition_log *log, const uint8_t *b, size_t total) {
     }
     rc = pl_io(log, fs->append(fs->ctx, pl_segment_name(log, seg->base_offset, "log").s, b, total));
     if (rc) return rc;
+    pl_tail_note(log, base, seg->size_bytes);
     seg->size_bytes += (int64_t)total;
     seg->end_offset = record_batch_last_offset(b) + 1;
     if (record_batch_max_timestamp(b) > seg->max_timestamp_ms)
@@ -664,9 +686,24 @@ static int64_t pl_index_lookup(const partition_log_segment *seg, int64_t offset)
 }
 
 /* From position, finds the batch whose last offset is >= offset. */
+/* Position of the newest tail batch starting at or before offset, or -1 (offset
+ * precedes the tail, or seg is not the active segment). */
+static int64_t pl_tail_lookup(const partition_log *log, const partition_log_segment *seg,
+                              int64_t offset) {
+    if (seg != log->segments + log->segment_count - 1) return -1;
+    for (size_t k = log->tail_count; k > 0; k--) {
+        const partition_log_tail_entry *e =
+            &log->tail[(log->tail_first + k - 1) % PARTITION_LOG_TAIL_BATCHES];
+        if (e->base_offset <= offset) return e->position;
+    }
+    return -1;
+}
+
 static int pl_seek(partition_log *log, const partition_log_segment *seg, const char *name,
                    int64_t offset, int64_t *position, uint8_t *hdr) {
-    int64_t pos = pl_index_lookup(seg, offset);
+    /* Both give a batch start at or before offset; the scan below finds its batch. */
+    int64_t pos = pl_index_lookup(seg, offset), tail = pl_tail_lookup(log, seg, offset);
+    if (tail > pos) pos = tail;
     for (;;) {
         if (pos >= seg->size_bytes) return PARTITION_LOG_EIO; /* memory and file disagree */
         int io = 0;
@@ -775,6 +812,8 @@ int partition_log_truncate_to(partition_log *log, int64_t end_offset) {
             if (rc == 0) rc = pl_truncate_segment(log, pl_active(log), end_offset);
         }
     }
+    /* Emptied only now: pl_truncate_segment seeks with it to find the cut. */
+    log->tail_count = 0;
     if (rc) return rc;
     bool changed = false;
     pl_epoch_truncate_end(log, partition_log_end_offset(log), &changed);

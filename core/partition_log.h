@@ -62,6 +62,14 @@ typedef struct partition_log_epoch_entry {
     int64_t start_offset;
 } partition_log_epoch_entry;
 
+/* Where a recently appended batch of the active segment starts. */
+typedef struct partition_log_tail_entry {
+    int64_t base_offset;
+    int64_t position;
+} partition_log_tail_entry;
+
+#define PARTITION_LOG_TAIL_BATCHES 16
+
 typedef struct partition_log {
     const storage *fs;
     char dir[PARTITION_LOG_DIR_BYTES_MAX];
@@ -74,6 +82,13 @@ typedef struct partition_log {
     uint8_t *scratch;    /* reused for appends and recovery: no per-batch allocation */
     size_t appended_len; /* scratch holds the last append as stored, this long */
     size_t scratch_cap;
+    /* The last batches appended to the active segment (a ring, oldest at
+     * tail_first), in memory only.  Followers and consumers read the newest
+     * records; with only the sparse index each read scanned up to
+     * index_interval_bytes of headers to find its batch.  Emptied on a roll and a
+     * truncation, so every entry is a batch start in the active segment. */
+    partition_log_tail_entry tail[PARTITION_LOG_TAIL_BATCHES];
+    size_t tail_first, tail_count;
     bool failed;
 } partition_log;
 
@@ -89,7 +104,8 @@ typedef struct partition_log_buf {
 void partition_log_config_default(partition_log_config *config);
 
 /* Opens dir (created if empty) and recovers it: see partition_log.c.  On failure
- * returns a negative error, writes a reason to err, and holds no memory. */
+ * returns a negative error, writes a reason to err, and holds no memory.  What it
+ * recovers may include writes never synced; the next partition_log_sync syncs them. */
 int partition_log_open(partition_log *log, const storage *fs, const char *dir,
                        const partition_log_config *config, char *err, size_t err_bytes);
 void partition_log_close(partition_log *log);
@@ -142,7 +158,7 @@ void partition_log_end_offset_for_epoch(const partition_log *log, int32_t epoch,
 size_t partition_log_epoch_entries(const partition_log *log,
                                    const partition_log_epoch_entry **entries_out);
 
-/* Syncs every segment and index appended since the last sync. */
+/* Syncs every segment and index appended since the last sync or open. */
 int partition_log_sync(partition_log *log);
 /* Deletes whole old segments (never the active one) beyond retention_ms (by their
  * max timestamp) or retention_bytes; returns the number deleted or an error. */

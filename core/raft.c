@@ -21,6 +21,10 @@
  * rule: never commit an older epoch's record by counting replicas).  Followers take
  * min(leader HW, own log end), never moving backwards.
  *
+ * Durability.  A voter's log end counts (Fetch offset, Vote) only once durable: an
+ * append is synced before the next Fetch, and every (re)open of the log syncs what
+ * recovery kept, which may include an append whose sync failed.
+ *
  * Delivery.  Records below the HW are handed to on_commit in order, control
  * batches skipped, once per raft lifetime: after raft_open the HW is 0 until a
  * Fetch answer or a won election re-establishes it, and delivery restarts at 0.
@@ -84,15 +88,27 @@ static void raft_notify_log(raft *r) {
 
 static void raft_resign(raft *r);
 
-/* Closes and reopens the log: recovery makes memory and files agree again.  A log
- * that cannot be reopened is left zeroed and failed; raft_on_timer retries. */
-static int raft_log_reopen(raft *r) {
+/* Opens the log and syncs all it holds: recovery keeps writes that were never
+ * synced (the sync after an append failed, or the process died first), and the log
+ * end is acknowledged in Fetch and compared in Vote as if durable.  On failure the
+ * log is closed (zeroed). */
+static int raft_log_open_synced(raft *r, char *err, size_t err_len) {
     partition_log_config config;
     partition_log_config_default(&config);
     if (r->cfg.segment_bytes > 0) config.segment_bytes = r->cfg.segment_bytes;
+    if (partition_log_open(&r->log, r->fs, RAFT_LOG_DIR, &config, err, err_len) != 0) return -1;
+    if (partition_log_sync(&r->log) == 0) return 0;
+    if (err_len) snprintf(err, err_len, "raft: %s: sync after recovery failed", RAFT_LOG_DIR);
+    partition_log_close(&r->log);
+    return -1;
+}
+
+/* Closes and reopens the log: recovery makes memory and files agree again.  A log
+ * that cannot be reopened is left zeroed and failed; raft_on_timer retries. */
+static int raft_log_reopen(raft *r) {
     partition_log_close(&r->log);
     char err[128];
-    if (partition_log_open(&r->log, r->fs, RAFT_LOG_DIR, &config, err, sizeof err) != 0) {
+    if (raft_log_open_synced(r, err, sizeof err) != 0) {
         memset(&r->log, 0, sizeof r->log);
         r->log.failed = true;
         return -1;
@@ -146,14 +162,11 @@ static void raft_init_peers(raft *r) {
 }
 
 static int raft_open_log(raft *r, char *err, size_t err_len) {
-    partition_log_config config;
-    partition_log_config_default(&config);
-    if (r->cfg.segment_bytes > 0) config.segment_bytes = r->cfg.segment_bytes;
     if (raft_state_load(r) != 0) {
         if (err_len) snprintf(err, err_len, "raft: %s unreadable", RAFT_STATE_FILE);
         return -1;
     }
-    return partition_log_open(&r->log, r->fs, RAFT_LOG_DIR, &config, err, err_len) == 0 ? 0 : -1;
+    return raft_log_open_synced(r, err, err_len);
 }
 
 raft *raft_open(const raft_config *cfg, const raft_io *io, const storage *fs, char *err,

@@ -416,6 +416,33 @@ Test(partition_log, power_off_loses_unsynced_suffix) {
     }
 }
 
+/* A sync fails, the owner reopens (as it must), and the batch the failed sync left
+ * unsynced is back in the log: the next sync must make it durable, or a power-off
+ * drops what the owner acknowledged after reopening. */
+Test(partition_log, reopen_after_failed_sync_then_sync_makes_all_durable) {
+    partition_log_config c = small_config();
+    mem_storage *mem = mem_storage_create();
+    const storage *fs = mem_storage_view(mem, 1);
+    partition_log log;
+    open_ok(&log, fs, &c);
+    fill(&log, 3, 0, 0);
+    cr_assert_eq(partition_log_sync(&log), 0);
+    int64_t end = fill(&log, 1, 0, 0);
+    mem_storage_fail_after(mem, 1, 0);
+    cr_assert_eq(partition_log_sync(&log), PARTITION_LOG_EIO);
+    partition_log_close(&log);
+    open_ok(&log, fs, &c);
+    cr_assert_eq(partition_log_end_offset(&log), end, "recovery keeps the unsynced batch");
+    cr_assert_eq(partition_log_sync(&log), 0);
+    partition_log_close(&log);
+    mem_storage_power_off(mem, 1, 0); /* drops every unsynced byte */
+    open_ok(&log, fs, &c);
+    cr_assert_eq(partition_log_end_offset(&log), end, "the sync after open made it durable");
+    check_reads(&log);
+    partition_log_close(&log);
+    mem_storage_destroy(mem);
+}
+
 /* One run of open/append/truncate/sync/retention; returns when an operation fails. */
 static void workload(partition_log *log, const storage *fs, const partition_log_config *c) {
     char err[128];
