@@ -71,9 +71,11 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     (void)b;
 }
 
-static void fetch_partition(broker *b, broker_conn *c, int32_t replica_id, kafka_str topic,
-                            const kafka_fetch_request_fetch_partition *in, fetch_budget *budget,
-                            fetch_result *out) {
+/* Answers one partition; returns it when this broker leads it, else NULL. */
+static broker_partition *fetch_partition(broker *b, broker_conn *c, int32_t replica_id,
+                                         kafka_str topic,
+                                         const kafka_fetch_request_fetch_partition *in,
+                                         fetch_budget *budget, fetch_result *out) {
     kafka_fetch_response_partition_data_init(out);
     out->partition_index = in->partition;
     out->high_watermark = -1;
@@ -84,7 +86,7 @@ static void fetch_partition(broker *b, broker_conn *c, int32_t replica_id, kafka
     out->records = (kafka_bytes){NULL, 0};
     broker_partition *p =
         broker_partition_led(b, topic, in->partition, in->current_leader_epoch, &out->error_code);
-    if (!p) return;
+    if (!p) return NULL;
     size_t partition_max = in->partition_max_bytes > 0 ? (size_t)in->partition_max_bytes : 0;
     int64_t end = p->high_watermark;
     if (replica_id >= 0) { /* a follower: it reads to our log end and counts for the ISR */
@@ -93,6 +95,7 @@ static void fetch_partition(broker *b, broker_conn *c, int32_t replica_id, kafka
             replication_follower_fetched(b, p, replica_id, in->fetch_offset);
     }
     read_partition(b, c, p, in->fetch_offset, end, partition_max, budget, out);
+    return p;
 }
 
 static int fetch_has_error(const kafka_fetch_response *resp) {
@@ -105,35 +108,22 @@ static int fetch_has_error(const kafka_fetch_response *resp) {
 /* Kafka's BrokerTopicMetrics, counted on the answer a fetch gets (not on each
  * retry of a parked one): record bytes to consumers per partition (followers'
  * bytes are replication, not BytesOut), and every partition answered with an error. */
-static void count_fetch(broker *b, int32_t replica_id, const kafka_fetch_response *resp) {
+static void count_fetch(broker *b, int32_t replica_id, const kafka_fetch_response *resp,
+                        broker_partition *const *led) {
+    int32_t i = 0;
     for (int32_t t = 0; t < resp->responses_count; t++)
-        for (int32_t k = 0; k < resp->responses[t].partitions_count; k++) {
+        for (int32_t k = 0; k < resp->responses[t].partitions_count; k++, i++) {
             const fetch_result *d = &resp->responses[t].partitions[k];
-            int failed = d->error_code != KAFKA_ERROR_NONE;
-            if (failed) b->failed_fetches++;
-            if (!failed && (replica_id >= 0 || d->records.len <= 0)) continue;
-            broker_partition *p =
-                broker_partition_find(b, resp->responses[t].topic, d->partition_index);
-            if (!p) continue;
-            if (failed)
-                p->failed_fetches++;
-            else
-                p->bytes_out += (uint64_t)d->records.len;
+            if (d->error_code != KAFKA_ERROR_NONE) {
+                b->failed_fetches++;
+                broker_partition *p = /* not led here: hosted, or known at all? */
+                    broker_partition_find(b, resp->responses[t].topic, d->partition_index);
+                if (p) p->failed_fetches++;
+            } else if (replica_id < 0 && d->records.len > 0) {
+                assert(led[i] != NULL);
+                led[i]->bytes_out += (uint64_t)d->records.len;
+            }
         }
-}
-
-/* A fetch waits on the partitions it asked for. */
-static void park_on_partitions(broker *b, broker_conn *c, const kafka_fetch_request *body) {
-    int32_t total = 0, n = 0;
-    for (int32_t t = 0; t < body->topics_count; t++) total += body->topics[t].partitions_count;
-    broker_partition **parts = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *parts);
-    for (int32_t t = 0; t < body->topics_count; t++)
-        for (int32_t k = 0; k < body->topics[t].partitions_count; k++) {
-            broker_partition *p = broker_partition_find(b, body->topics[t].topic,
-                                                        body->topics[t].partitions[k].partition);
-            if (p) parts[n++] = p;
-        }
-    broker_park_fetch(b, c, parts, n, 0);
 }
 
 /* A parked fetch keeps its decoded request; its strings still point into a frame
@@ -167,6 +157,10 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
         arena_alloc(&c->arena, (size_t)(body.topics_count + 1) * sizeof *resp.responses);
     fetch_budget budget = {.bytes_left = body.max_bytes > 0 ? (size_t)body.max_bytes : 0,
                            .first = 1};
+    int32_t total = 0, n = 0;
+    for (int32_t t = 0; t < body.topics_count; t++) total += body.topics[t].partitions_count;
+    /* led[i]: the i-th partition of the request when this broker leads it, else NULL */
+    broker_partition **led = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *led);
     for (int32_t t = 0; t < body.topics_count; t++) {
         kafka_fetch_request_fetch_topic *ft = &body.topics[t];
         kafka_fetch_response_fetchable_topic_response *tr = &resp.responses[t];
@@ -175,9 +169,9 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
         tr->partitions_count = ft->partitions_count;
         tr->partitions =
             arena_alloc(&c->arena, (size_t)(ft->partitions_count + 1) * sizeof(fetch_result));
-        for (int32_t k = 0; k < ft->partitions_count; k++)
-            fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k], &budget,
-                            &tr->partitions[k]);
+        for (int32_t k = 0; k < ft->partitions_count; k++, n++)
+            led[n] = fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k], &budget,
+                                     &tr->partitions[k]);
     }
     int64_t now = b->env.now_us(b->env.ctx);
     int enough = budget.bytes_total >= (size_t)(body.min_bytes > 0 ? body.min_bytes : 0);
@@ -189,11 +183,12 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
                 c->parked_request = *req;
                 c->parked_request.body = NULL;
             }
-            park_on_partitions(b, c, c->parked_fetch);
+            /* no partition failed, so every one is led here: wait on them all */
+            broker_park_fetch(b, c, led, n, 0);
             return 1;
         }
     }
-    count_fetch(b, body.replica_id, &resp);
+    count_fetch(b, body.replica_id, &resp, led);
     broker_response_begin(b, req);
     kafka_fetch_response_encode(&resp, &b->out, req->api_version);
     broker_response_finish(b, c);
