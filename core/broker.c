@@ -36,6 +36,7 @@ void broker_config_defaults(broker_config *cfg, int32_t node_id, int32_t node_co
     cfg->retention_ms = 7LL * 24 * 3600 * 1000;
     cfg->retention_bytes = -1;
     cfg->auto_create_topics = 1;
+    cfg->auto_create_wait_ms = 5000;
     cfg->default_partitions = 3;
     cfg->default_replication_factor = 3;
     cfg->segment_bytes = 1LL << 30;
@@ -298,6 +299,7 @@ void broker_on_accept(broker *b, conn_id conn) {
 }
 
 static void broker_wake_parked_fetches(broker *b);
+static void broker_wake_parked_metadata(broker *b);
 
 static peer_channel *channel_of(broker *b, conn_id conn) {
     for (int k = 0; k < CHANNEL_KINDS; k++)
@@ -336,6 +338,7 @@ static void close_marked(broker *b) {
 static void run_deferred(broker *b) {
     broker_quorum_tick(b, 0);
     group_coordinator_deferred(b); /* a follower's fetch may finish a load without waking */
+    broker_wake_parked_metadata(b);
     for (int round = 0; b->wake_pending && round < 16; round++) {
         b->wake_pending = 0;
         broker_wake_parked_fetches(b);
@@ -486,7 +489,8 @@ static void conn_pump(broker *b, broker_conn *c) {
             conn_close(b, c);
             return;
         }
-        if (rc == 1 && c->parked == BROKER_PARK_FETCH) park_copy(c, frame, len);
+        if (rc == 1 && (c->parked == BROKER_PARK_FETCH || c->parked == BROKER_PARK_METADATA))
+            park_copy(c, frame, len);
     }
 }
 
@@ -551,6 +555,22 @@ static int parked_fetch_woken(const broker *b, const broker_conn *c) {
     for (int32_t i = 0; i < c->parked_part_count; i++)
         if (c->parked_parts[i]->change_seq > c->parked_seq) return 1;
     return 0;
+}
+
+void broker_park_metadata(broker *b, broker_conn *c) {
+    c->parked = BROKER_PARK_METADATA;
+    c->parked_seq = b->image_seq;
+}
+
+/* Serves again every Metadata request parked before the image last changed. */
+static void broker_wake_parked_metadata(broker *b) {
+    if (b->image_seq == b->image_seq_woken) return;
+    b->image_seq_woken = b->image_seq;
+    for (int32_t i = 0; i < b->conn_count; i++)
+        if (b->conns[i].parked == BROKER_PARK_METADATA && b->conns[i].parked_seq < b->image_seq) {
+            conn_retry_parked(b, &b->conns[i]);
+            i = -1; /* the table may have changed: rescan */
+        }
 }
 
 static void broker_wake_parked_fetches(broker *b) {
@@ -657,7 +677,9 @@ void broker_on_timer(broker *b) {
         b->next_hw_checkpoint_us = INT64_MAX;
     }
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked == BROKER_PARK_FETCH && b->conns[i].parked_deadline_us <= now) {
+        if ((b->conns[i].parked == BROKER_PARK_FETCH ||
+             b->conns[i].parked == BROKER_PARK_METADATA) &&
+            b->conns[i].parked_deadline_us <= now) {
             conn_retry_parked(b, &b->conns[i]);
             i = -1; /* the table may have changed: rescan */
         }

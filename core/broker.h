@@ -71,6 +71,10 @@ typedef struct broker_config {
     int64_t retention_ms;    /* -1 = unbounded */
     int64_t retention_bytes; /* -1 = unbounded */
     int auto_create_topics;
+    /* A Metadata request that auto-creates topics is answered once they exist (with
+     * their leaders), or after this long with LEADER_NOT_AVAILABLE; 0 answers at once
+     * as Kafka does.  Clients then need one metadata round less. */
+    int64_t auto_create_wait_ms; /* 5000 */
     int32_t default_partitions;
     int32_t default_replication_factor;
     int64_t segment_bytes;

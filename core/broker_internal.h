@@ -95,11 +95,12 @@ typedef struct broker_request {
 
 enum broker_park_kind {
     BROKER_PARK_NONE = 0,
-    BROKER_PARK_FETCH,   /* re-served when data arrives or at the deadline */
-    BROKER_PARK_PRODUCE, /* acks=all: answered when the high watermark passes */
-    BROKER_PARK_COMMIT,  /* a controller answer held until its records commit */
-    BROKER_PARK_FORWARD, /* forwarded to the active controller; relayed back */
-    BROKER_PARK_GROUP,   /* JoinGroup, SyncGroup or OffsetCommit: the group coordinator answers */
+    BROKER_PARK_FETCH,    /* re-served when data arrives or at the deadline */
+    BROKER_PARK_PRODUCE,  /* acks=all: answered when the high watermark passes */
+    BROKER_PARK_COMMIT,   /* a controller answer held until its records commit */
+    BROKER_PARK_FORWARD,  /* forwarded to the active controller; relayed back */
+    BROKER_PARK_GROUP,    /* JoinGroup, SyncGroup or OffsetCommit: the group coordinator answers */
+    BROKER_PARK_METADATA, /* Metadata creating topics: served again when the image changes */
 };
 
 /* An acks=all produce waiting for its partitions' high watermarks. */
@@ -173,7 +174,9 @@ struct broker {
     int registration_inflight, heartbeat_inflight;
     int64_t next_heartbeat_us;
     uint64_t forward_tag_next;
-    int metadata_dirty;      /* committed records not yet acted on */
+    int metadata_dirty; /* committed records not yet acted on */
+    uint64_t image_seq; /* bumped when the image or the quorum leader changes */
+    uint64_t image_seq_woken;
     int64_t metadata_offset; /* offset of the last committed record delivered */
     /* replication-offset-checkpoint as read at open: "topic partition hw" lines */
     char *hw_checkpoint;
@@ -241,6 +244,8 @@ void broker_conn_serve_queued(broker *b, broker_conn *c);
 void broker_metadata_log_changed(broker *b);
 void broker_park_fetch(broker *b, broker_conn *c, broker_partition **parts, int32_t count,
                        int metadata);
+/* Parks a Metadata request until the image changes or c->parked_deadline_us. */
+void broker_park_metadata(broker *b, broker_conn *c);
 
 /* ---- replication (core/replication.c, core/replica_fetcher.c) ------------------- */
 /* Applies a partition's metadata: becomes leader or follower as needed. */

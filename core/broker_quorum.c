@@ -89,6 +89,7 @@ static void io_on_leader_change(void *ctx, int32_t leader, int32_t epoch) {
     broker *b = ctx;
     b->quorum_leader = leader;
     b->quorum_epoch = epoch;
+    b->image_seq++;               /* a new controller: topics waited for can be asked of it */
     b->registration_inflight = 0; /* a request to the old leader may never be answered */
     b->heartbeat_inflight = 0;
     broker_each_partition(b, clear_alter, NULL);
@@ -199,6 +200,7 @@ static void apply_image(broker *b) {
     if (!b->metadata_dirty) return;
     b->metadata_dirty = 0;
     for (int32_t i = 0; i < b->image.topic_count; i++) sync_topic(b, &b->image.topics[i]);
+    b->image_seq++; /* parked Metadata requests look again */
 }
 
 /* ---- the active controller ------------------------------------------------------------ */

@@ -430,8 +430,7 @@ static uint64_t next_random(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-/* Kafka's Topic.validate: 1..249 of [a-zA-Z0-9._-], not "." or "..". */
-static int topic_name_valid(kafka_str name) {
+int controller_topic_name_valid(kafka_str name) {
     if (name.len < 1 || name.len > TOPIC_NAME_CHARS_MAX) return 0;
     if ((name.len == 1 && name.ptr[0] == '.') ||
         (name.len == 2 && name.ptr[0] == '.' && name.ptr[1] == '.'))
@@ -524,7 +523,7 @@ static int16_t validate_create(const controller *c, const kafka_create_topics_re
     const kafka_create_topics_request_creatable_topic *t = &req->topics[index];
     plan->topic = t;
     *msg = NULL;
-    if (!topic_name_valid(t->name)) {
+    if (!controller_topic_name_valid(t->name)) {
         *msg = "topic names are 1 to 249 of [a-zA-Z0-9._-], not '.' or '..'";
         return KAFKA_ERROR_INVALID_TOPIC_EXCEPTION;
     }

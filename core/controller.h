@@ -97,6 +97,8 @@ void controller_handle_broker_heartbeat(controller *c, const kafka_broker_heartb
 void controller_handle_alter_partition(controller *c, const kafka_alter_partition_request *req,
                                        int16_t version, kafka_alter_partition_response *out,
                                        controller_records *recs, arena *a);
+/* Kafka's Topic.validate: 1..249 of [a-zA-Z0-9._-], not "." or "..". */
+int controller_topic_name_valid(kafka_str name);
 void controller_handle_create_topics(controller *c, const kafka_create_topics_request *req,
                                      int16_t version, kafka_create_topics_response *out,
                                      controller_records *recs, arena *a, uint64_t random);

@@ -3,8 +3,17 @@
  *
  * v0 asks for every topic with an empty list; v1+ with a null list.  The
  * controller id is never -1: admin clients send CreateTopics there.
+ *
+ * A request that auto-creates topics (v0-3 always may, v4+ when it says so) asks
+ * the active controller to create them and waits, up to `auto_create_wait_ms`,
+ * until they are in the committed image with their leaders; without an active
+ * controller yet (a quorum still electing) the ask is made once there is one.
+ * Kafka answers LEADER_NOT_AVAILABLE at once and lets the client ask again after
+ * its retry backoff (librdkafka: a second); Redpanda waits like this.  At the
+ * deadline the answer is Kafka's.
  */
 #include "broker_internal.h"
+#include "controller.h"
 #include "kafka_errors.gen.h"
 #include "offsets_topic.h"
 
@@ -61,12 +70,23 @@ static void fill_brokers(broker *b, kafka_metadata_response *resp, arena *a) {
     }
 }
 
+/* Whether the request may wait for the topics it creates: while the deadline set
+ * when it first arrived has not passed. */
+static int may_wait(broker *b, broker_conn *c) {
+    if (b->cfg.auto_create_wait_ms <= 0) return 0;
+    int64_t now = b->env.now_us(b->env.ctx);
+    int retry = c->parked_frame != NULL; /* served again from its parked copy */
+    if (!retry) c->parked_deadline_us = now + b->cfg.auto_create_wait_ms * 1000;
+    return now < c->parked_deadline_us;
+}
+
 int broker_handle_metadata(broker *b, broker_conn *c, const broker_request *req) {
     kafka_metadata_request body;
     kafka_metadata_request_init(&body);
     wire_reader r = {.data = req->body, .len = req->body_len};
     if (kafka_metadata_request_decode(&body, &r, req->api_version, &c->arena) != 0) return -1;
     int all = body.topics_count < 0 || (req->api_version == 0 && body.topics_count == 0);
+    int creating = 0;
 
     kafka_metadata_response resp;
     kafka_metadata_response_init(&resp);
@@ -86,10 +106,18 @@ int broker_handle_metadata(broker *b, broker_conn *c, const broker_request *req)
         resp.topics[i].name = body.topics[i].name;
         resp.topics[i].error_code = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
         int allowed = req->api_version < 4 || body.allow_auto_topic_creation;
-        if (b->cfg.auto_create_topics && allowed && broker_quorum_enabled(b)) {
-            broker_quorum_request_topic(b, body.topics[i].name); /* created by the controller */
-            resp.topics[i].error_code = KAFKA_ERROR_LEADER_NOT_AVAILABLE;
+        if (!b->cfg.auto_create_topics || !allowed || !broker_quorum_enabled(b)) continue;
+        if (!controller_topic_name_valid(body.topics[i].name)) {
+            resp.topics[i].error_code = KAFKA_ERROR_INVALID_TOPIC_EXCEPTION;
+            continue;
         }
+        broker_quorum_request_topic(b, body.topics[i].name); /* created by the controller */
+        resp.topics[i].error_code = KAFKA_ERROR_LEADER_NOT_AVAILABLE;
+        creating = 1;
+    }
+    if (creating && may_wait(b, c)) {
+        broker_park_metadata(b, c);
+        return 1;
     }
     broker_response_begin(b, req);
     kafka_metadata_response_encode(&resp, &b->out, req->api_version);

@@ -231,6 +231,7 @@ static const prop_spec PROPS[] = {
      NULL},
     {"metrics.port", PROP_I32, S(metrics_port), 0, 65535, NULL},
     {"streamlab.truncation", PROP_CUSTOM, 0, 0, 0, parse_truncation},
+    {"streamlab.auto.create.wait.ms", PROP_I64, B(auto_create_wait_ms), 0, I32MAX, NULL},
 };
 
 void server_properties_init(server_properties *p) {

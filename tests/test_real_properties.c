@@ -40,6 +40,7 @@ Test(real_properties, minimal_file_gets_kafka_defaults) {
     cr_assert_eq(p.broker.retention_bytes, -1);
     cr_assert_eq(p.broker.offsets_topic_partitions, 50);
     cr_assert_eq(p.broker.auto_create_topics, 1);
+    cr_assert_eq(p.broker.auto_create_wait_ms, 5000);
     cr_assert_eq(p.metrics_port, 0);
 }
 
@@ -59,12 +60,14 @@ Test(real_properties, every_kafka_name_maps_onto_the_config) {
                             "unclean.leader.election.enable=true\n"
                             "log.segment.bytes=1048576\n"
                             "metrics.port=9404\r\n"
+                            "streamlab.auto.create.wait.ms=0\n"
                             "advertised.listeners=PLAINTEXT://127.0.0.1:9093\n";
     cr_assert_eq(parse(&p, text, err, sizeof err), 0, "%s", err);
     cr_assert_eq(p.broker.min_insync_replicas, 2);
     cr_assert_eq(p.broker.default_partitions, 6);
     cr_assert_eq(p.broker.default_replication_factor, 2);
     cr_assert_eq(p.broker.auto_create_topics, 0);
+    cr_assert_eq(p.broker.auto_create_wait_ms, 0);
     cr_assert_eq(p.broker.request_bytes_max, 1048576);
     cr_assert_eq(p.broker.retention_ms, 3600000);
     cr_assert_eq(p.broker.retention_bytes, 1000000);

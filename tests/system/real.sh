@@ -2,6 +2,7 @@
 # real.sh — real Kafka clients against three real-mode brokers on loopback (issue 6).
 #
 # One cluster (real/cluster.sh, brokers built with ASan+UBSan) serves every step:
+#   0. Metadata auto-creation while the quorum is still electing (real_autocreate.py);
 #   1. kcat: metadata (-L), produce with acks=all, consume, consume in a group (-G);
 #   2. confluent-kafka-python: admin CreateTopics, producer acks=all, consumer, group
 #      subscribe + commit (a new member resumes at the committed offsets);
@@ -66,6 +67,15 @@ if [ $rc -eq 2 ] && grep -q "bad.properties:3: log.retention.ms: expected an int
     ok "exit 2: $(cat "$work/bad.err")"
 else
     bad "bad properties: exit $rc, $(cat "$work/bad.err")"
+fi
+
+step "auto-creation while the cluster starts (Metadata held until the topic has leaders)"
+if $PY tests/system/real_autocreate.py "$STREAMLAB_BROKER" >"$work/autocreate.out" 2>&1; then
+    sed 's/^/  /' "$work/autocreate.out"
+    ok "auto-creation answered with leaders, bad names and allow=false at once"
+else
+    cat "$work/autocreate.out"
+    bad "auto-creation during start-up"
 fi
 
 step "start three brokers"
