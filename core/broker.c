@@ -326,6 +326,8 @@ static void on_channel_response(void *ctx, peer_channel *pc, int16_t api_key, in
 static void conn_close(broker *b, broker_conn *c);
 
 static void close_marked(broker *b) {
+    if (!b->closing_marked) return;
+    b->closing_marked = 0;
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].closing) {
             conn_close(b, &b->conns[i]);
@@ -606,14 +608,13 @@ int64_t broker_next_deadline_us(const broker *b) {
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked) at = min64(at, b->conns[i].parked_deadline_us);
     for (int k = 0; k < CHANNEL_KINDS; k++)
-        for (int32_t i = 0; i < b->cfg.node_count; i++) {
-            const peer_channel *pc = &b->channels[k][i];
-            at = min64(at, peer_channel_next_deadline_us(pc));
-            if (k == CHANNEL_FETCHER && b->fetch_retry_at_us[i] > now)
-                at = min64(at, b->fetch_retry_at_us[i]);
-            if (k == CHANNEL_FETCHER && pc->state == PEER_DOWN && pc->retry_at_us > now)
-                at = min64(at, pc->retry_at_us);
-        }
+        for (int32_t i = 0; i < b->cfg.node_count; i++)
+            at = min64(at, peer_channel_next_deadline_us(&b->channels[k][i]));
+    for (int32_t i = 0; i < b->cfg.node_count; i++) {
+        const peer_channel *pc = &b->channels[CHANNEL_FETCHER][i];
+        if (b->fetch_retry_at_us[i] > now) at = min64(at, b->fetch_retry_at_us[i]);
+        if (pc->state == PEER_DOWN && pc->retry_at_us > now) at = min64(at, pc->retry_at_us);
+    }
     return at;
 }
 

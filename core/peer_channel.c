@@ -144,10 +144,6 @@ void peer_channel_on_bytes(peer_channel *pc, const broker_env *env, const uint8_
     }
 }
 
-int64_t peer_channel_next_deadline_us(const peer_channel *pc) {
-    return pc->inflight_count ? pc->inflight[0].deadline_us : INT64_MAX;
-}
-
 void peer_channel_on_timer(peer_channel *pc, const broker_env *env, peer_response_fn *cb,
                            void *ctx) {
     if (pc->inflight_count && pc->inflight[0].deadline_us <= now_us(env))
