@@ -71,6 +71,7 @@ void world_init(world *w, uint64_t seed, int64_t latency_us_min, int64_t latency
     w->latency_us_max = latency_us_max;
     w->drop_rate_ppm = drop_rate_ppm;
     w->message_id_next = 1;
+    w->timer_next = -1;
     assert(latency_us_min >= 0 && latency_us_min <= latency_us_max);
 }
 
@@ -92,7 +93,9 @@ sim_node *world_add_node(world *w, int32_t id, enum sim_node_kind kind, const ch
     n->id = id;
     n->kind = kind;
     snprintf(n->name, sizeof n->name, "%s", name);
+    n->index = w->node_count;
     n->timer_at_us = INT64_MAX;
+    n->timer_fire_us = INT64_MAX;
     n->env = (broker_env){.ctx = n,
                           .now_us = env_now_us,
                           .epoch_ms = env_epoch_ms,
@@ -111,32 +114,57 @@ sim_node *world_node(world *w, int32_t id) {
     return NULL;
 }
 
-static int32_t node_index(const world *w, const sim_node *n) {
-    for (int32_t i = 0; i < w->node_count; i++)
-        if (w->nodes[i] == n) return i;
-    assert(0 && "node not in world");
-    return -1;
-}
-
 void world_observe(world *w, const observe_event *ev) {
     if (w->observer) w->observer(w->observer_ctx, w->now_us, w->seq_now, ev);
 }
 
-/* ---- timers ----------------------------------------------------------------- */
+/* ---- timers -----------------------------------------------------------------
+ *
+ * Each node has at most one pending timer event, held in the node (fire time and
+ * the sequence number it took when set) rather than in the queue; the loop runs
+ * whichever of the queue's head and the earliest node timer comes first in
+ * (time, sequence) order.  A timer replaced by an earlier one simply disappears
+ * (it used to stay in the heap and pop as a stale, uncounted event). */
+
+static int timer_before(const sim_node *a, const sim_node *b) {
+    if (a->timer_fire_us != b->timer_fire_us) return a->timer_fire_us < b->timer_fire_us;
+    return a->timer_seq < b->timer_seq;
+}
+
+static void timers_rescan(world *w) {
+    int32_t best = -1;
+    for (int32_t i = 0; i < w->node_count; i++) {
+        const sim_node *n = w->nodes[i];
+        if (n->timer_fire_us == INT64_MAX) continue;
+        if (best < 0 || timer_before(n, w->nodes[best])) best = i;
+    }
+    w->timer_next = best;
+}
+
+static void timer_cancel(world *w, sim_node *n) {
+    if (n->timer_fire_us == INT64_MAX) return;
+    n->timer_fire_us = INT64_MAX;
+    if (w->timer_next == n->index) timers_rescan(w);
+}
 
 void world_node_reschedule(world *w, sim_node *n) {
     int64_t at = n->up ? n->ops->next_deadline_us(n->impl) : INT64_MAX;
     if (at == n->timer_at_us) return;
     /* A pending timer that fires earlier stays: the node is asked again then (an
-     * early on_timer finds nothing due).  Re-pushing on every later deadline
-     * filled the heap with stale entries. */
+     * early on_timer finds nothing due). */
     if (at > n->timer_at_us) return;
     n->timer_token++;
     n->timer_at_us = at;
-    if (at == INT64_MAX) return;
+    if (at == INT64_MAX) {
+        timer_cancel(w, n);
+        return;
+    }
     if (at < w->now_us) at = w->now_us;
-    event_queue_push(&w->queue, at, WORLD_EV_TIMER, (uint32_t)node_index(w, n), n->timer_token,
-                     NULL);
+    /* Only ever earlier than the node's pending timer: it replaces it, and is the
+     * world's earliest if it beats the current one. */
+    n->timer_fire_us = at;
+    n->timer_seq = event_queue_take_seq(&w->queue);
+    if (w->timer_next < 0 || timer_before(n, w->nodes[w->timer_next])) w->timer_next = n->index;
 }
 
 void world_node_start(world *w, sim_node *n, void *impl, const sim_node_ops *ops) {
@@ -146,6 +174,7 @@ void world_node_start(world *w, sim_node *n, void *impl, const sim_node_ops *ops
     n->up = 1;
     n->timer_at_us = INT64_MAX;
     n->timer_token++;
+    timer_cancel(w, n);
     world_node_reschedule(w, n);
 }
 
@@ -339,6 +368,7 @@ void world_node_stop(world *w, sim_node *n) {
     n->up = 0;
     n->timer_token++;
     n->timer_at_us = INT64_MAX;
+    timer_cancel(w, n);
     for (uint32_t i = 0; i < w->conn_count; i++) {
         world_conn *c = &w->conns[i];
         if (c->node[0] != n->id && c->node[1] != n->id) continue;
@@ -357,14 +387,27 @@ void world_fold_action(world *w, uint64_t action_hash) {
     w->digest = digest_fold(w->digest, action_hash);
 }
 
+static int by_message_id(const void *a, const void *b) {
+    uint64_t x = (*(const world_message *const *)a)->info.id;
+    uint64_t y = (*(const world_message *const *)b)->info.id;
+    return x < y ? -1 : x > y;
+}
+
 void world_report_in_flight(world *w) {
-    if (!w->message_observer) return;
+    if (!w->message_observer || w->queue.count == 0) return;
+    /* In send order: the heap's layout is no order at all. */
+    const world_message **in_flight = malloc(w->queue.count * sizeof *in_flight);
+    if (!in_flight) abort();
+    size_t n = 0;
     for (size_t i = 0; i < w->queue.count; i++) {
-        const sim_event *e = &w->queue.heap[i];
-        if (e->kind != WORLD_EV_DELIVER) continue;
-        const world_message *m = e->payload;
-        w->message_observer(w->message_observer_ctx, &m->info); /* deliver_us after the end */
+        sim_event e;
+        event_queue_get(&w->queue, i, &e);
+        if (e.kind == WORLD_EV_DELIVER) in_flight[n++] = e.payload;
     }
+    qsort(in_flight, n, sizeof *in_flight, by_message_id);
+    for (size_t i = 0; i < n; i++) /* deliver_us after the end */
+        w->message_observer(w->message_observer_ctx, &in_flight[i]->info);
+    free(in_flight);
 }
 
 void world_stop(world *w) {
@@ -474,16 +517,37 @@ static void dispatch(world *w, const sim_event *e) {
     }
 }
 
+/* Takes the next event, queued or a node's timer, if it is due by until_us. */
+static int next_event(world *w, int64_t until_us, sim_event *e) {
+    sim_node *n = w->timer_next >= 0 ? w->nodes[w->timer_next] : NULL;
+    const event_queue *q = &w->queue;
+    int timer_first =
+        n &&
+        (q->count == 0 || n->timer_fire_us < event_queue_next_at_us(q) ||
+         (n->timer_fire_us == event_queue_next_at_us(q) && n->timer_seq < event_queue_next_seq(q)));
+    if (!timer_first) {
+        if (q->count == 0 || event_queue_next_at_us(q) > until_us) return 0;
+        return event_queue_pop(&w->queue, e);
+    }
+    if (n->timer_fire_us > until_us) return 0;
+    *e = (sim_event){.at_us = n->timer_fire_us,
+                     .seq = n->timer_seq,
+                     .kind = WORLD_EV_TIMER,
+                     .target = (uint32_t)n->index,
+                     .token = n->timer_token};
+    n->timer_fire_us = INT64_MAX;
+    timers_rescan(w);
+    return 1;
+}
+
 void world_run_until(world *w, int64_t until_us) {
     w->stopped = 0;
     while (!w->stopped) {
-        const sim_event *next = event_queue_peek(&w->queue);
-        if (!next || next->at_us > until_us) {
+        sim_event e;
+        if (!next_event(w, until_us, &e)) {
             if (w->now_us < until_us) w->now_us = until_us;
             return;
         }
-        sim_event e;
-        event_queue_pop(&w->queue, &e);
         assert(e.at_us >= w->now_us);
         w->now_us = e.at_us;
         w->seq_now = e.seq;

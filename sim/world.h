@@ -59,8 +59,13 @@ typedef struct sim_node {
     void *impl;
     const sim_node_ops *ops;
     broker_env env;
-    int64_t timer_at_us;
+    int32_t index;       /* in world.nodes */
+    int64_t timer_at_us; /* the deadline last scheduled, INT64_MAX none */
     uint64_t timer_token;
+    /* The pending timer event, kept here rather than in the queue: one per node,
+     * replaced in place when the deadline moves earlier (no stale entries). */
+    int64_t timer_fire_us; /* timer_at_us, not before the time it was set; INT64_MAX none */
+    uint64_t timer_seq;
     int64_t timer_last_us; /* livelock guard: timers at one instant */
     uint32_t timer_repeats;
 } sim_node;
@@ -95,6 +100,7 @@ struct world {
     world_link links[WORLD_BROKERS_MAX + 1][WORLD_BROKERS_MAX + 1];
     sim_node *nodes[WORLD_NODES_MAX];
     int32_t node_count;
+    int32_t timer_next;       /* index of the node with the earliest pending timer, -1 none */
     struct world_conn *conns; /* indexed by conn id - 1 */
     uint32_t conn_count, conn_cap;
     uint64_t message_id_next;
