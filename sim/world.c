@@ -36,10 +36,49 @@ typedef struct world_conn {
 
 typedef struct world_message {
     trace_message info;
-    int side; /* sender side */
+    int side;       /* sender side */
+    int size_class; /* capacity 256 B << size_class, or -1: not pooled */
+    struct world_message *next_free;
     size_t len;
     uint8_t bytes[];
 } world_message;
+
+/* ---- message buffers ----------------------------------------------------------
+ *
+ * Every send() copies its bytes into a message that lives until delivery: a
+ * malloc and a free per message.  Delivered messages go back to a free list per
+ * power-of-two capacity instead (at most the peak in flight of each class). */
+
+#define MESSAGE_BYTES_MIN 256
+
+static world_message *message_alloc(world *w, size_t len) {
+    size_t need = sizeof(world_message) + len;
+    int cls = 0;
+    while (cls < WORLD_MESSAGE_CLASSES && ((size_t)MESSAGE_BYTES_MIN << cls) < need) cls++;
+    world_message *m;
+    if (cls == WORLD_MESSAGE_CLASSES) {
+        m = malloc(need);
+        if (!m) abort();
+        m->size_class = -1;
+    } else if (w->message_free[cls]) {
+        m = w->message_free[cls];
+        w->message_free[cls] = m->next_free;
+    } else {
+        m = malloc((size_t)MESSAGE_BYTES_MIN << cls);
+        if (!m) abort();
+        m->size_class = cls;
+    }
+    return m;
+}
+
+static void message_free(world *w, world_message *m) {
+    if (m->size_class < 0) {
+        free(m);
+        return;
+    }
+    m->next_free = w->message_free[m->size_class];
+    w->message_free[m->size_class] = m;
+}
 
 /* ---- env callbacks handed to nodes ------------------------------------------ */
 
@@ -80,6 +119,12 @@ void world_deinit(world *w) {
     while (event_queue_pop(&w->queue, &e))
         if (e.kind == WORLD_EV_DELIVER) free(e.payload);
     event_queue_deinit(&w->queue);
+    for (int cls = 0; cls < WORLD_MESSAGE_CLASSES; cls++)
+        while (w->message_free[cls]) {
+            world_message *m = w->message_free[cls];
+            w->message_free[cls] = m->next_free;
+            free(m);
+        }
     for (int32_t i = 0; i < w->node_count; i++) free(w->nodes[i]);
     free(w->conns);
 }
@@ -331,8 +376,7 @@ static void env_send(void *ctx, conn_id id, const uint8_t *bytes, size_t len) {
     assert(c && (c->node[0] == self->id || c->node[1] == self->id));
     if (c->state != CONN_OPEN || len == 0) return;
     int side = c->node[0] == self->id ? 0 : 1;
-    world_message *m = malloc(sizeof *m + len);
-    if (!m) abort();
+    world_message *m = message_alloc(w, len);
     memcpy(m->bytes, bytes, len);
     m->len = len;
     m->side = side;
@@ -437,13 +481,13 @@ static void deliver(world *w, const sim_event *e) {
     if (w->message_observer) w->message_observer(w->message_observer_ctx, &m->info);
     if (!ok) {
         w->stats.messages_lost++;
-        free(m);
+        message_free(w, m);
         return;
     }
     fold_event(w, e, m->info.src, m->info.dst, m->info.api_key, m->info.api_version,
                digest_bytes(m->bytes, m->len));
     dst->ops->on_bytes(dst->impl, c->id, m->bytes, m->len);
-    free(m);
+    message_free(w, m);
     world_node_reschedule(w, dst);
 }
 

@@ -24,6 +24,7 @@
 #define WORLD_BROKERS_MAX 16
 #define WORLD_CLIENT_ID_BASE 100
 #define WORLD_TIMER_REPEATS_MAX 100000
+#define WORLD_MESSAGE_CLASSES 16             /* pooled message buffers: 256 B << class */
 #define WORLD_EPOCH_MS_START 1735689600000LL /* 2025-01-01T00:00:00Z: virtual time zero */
 
 typedef struct mem_storage mem_storage;
@@ -102,6 +103,7 @@ struct world {
     int32_t node_count;
     int32_t timer_next;       /* index of the node with the earliest pending timer, -1 none */
     struct world_conn *conns; /* indexed by conn id - 1 */
+    struct world_message *message_free[WORLD_MESSAGE_CLASSES]; /* delivered, for reuse */
     uint32_t conn_count, conn_cap;
     uint64_t message_id_next;
     world_observer_fn *observer;
