@@ -561,7 +561,8 @@ static void broker_wake_parked_fetches(broker *b) {
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i])) n++;
     if (n == 0) return;
-    conn_id *waiting = malloc((size_t)n * sizeof *waiting);
+    conn_id waiting_few[32]; /* no malloc for the usual handful */
+    conn_id *waiting = n <= 32 ? waiting_few : malloc((size_t)n * sizeof *waiting);
     if (!waiting) abort();
     n = 0;
     for (int32_t i = 0; i < b->conn_count; i++)
@@ -571,7 +572,7 @@ static void broker_wake_parked_fetches(broker *b) {
         broker_conn *c = broker_conn_find(b, waiting[i]);
         if (c && c->parked == BROKER_PARK_FETCH) conn_retry_parked(b, c);
     }
-    free(waiting);
+    if (waiting != waiting_few) free(waiting);
 }
 
 /* ---- responses ------------------------------------------------------------------------ */
