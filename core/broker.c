@@ -266,8 +266,14 @@ void broker_destroy(broker *b) {
 /* ---- connections ------------------------------------------------------------------ */
 
 broker_conn *broker_conn_find(broker *b, conn_id id) {
+    /* Looked up after every request served, usually the one found last time. */
+    if (b->conn_hint < b->conn_count && b->conns[b->conn_hint].id == id)
+        return &b->conns[b->conn_hint];
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].id == id) return &b->conns[i];
+        if (b->conns[i].id == id) {
+            b->conn_hint = i;
+            return &b->conns[i];
+        }
     return NULL;
 }
 

@@ -150,6 +150,7 @@ struct broker {
     int32_t topic_count, topic_cap;
     broker_conn *conns;
     int32_t conn_count, conn_cap;
+    int32_t conn_hint; /* index broker_conn_find tries first (a cache, never an order) */
     wire_writer out;
     wire_writer request_out; /* outbound requests */
     peer_channel channels[CHANNEL_KINDS][BROKER_NODES_MAX];

@@ -140,7 +140,7 @@ sim_node *world_add_node(world *w, int32_t id, enum sim_node_kind kind, const ch
     snprintf(n->name, sizeof n->name, "%s", name);
     n->index = w->node_count;
     n->timer_at_us = INT64_MAX;
-    n->timer_fire_us = INT64_MAX;
+    w->timer_fire_us[n->index] = INT64_MAX;
     n->env = (broker_env){.ctx = n,
                           .now_us = env_now_us,
                           .epoch_ms = env_epoch_ms,
@@ -171,24 +171,22 @@ void world_observe(world *w, const observe_event *ev) {
  * (time, sequence) order.  A timer replaced by an earlier one simply disappears
  * (it used to stay in the heap and pop as a stale, uncounted event). */
 
-static int timer_before(const sim_node *a, const sim_node *b) {
-    if (a->timer_fire_us != b->timer_fire_us) return a->timer_fire_us < b->timer_fire_us;
-    return a->timer_seq < b->timer_seq;
+static int timer_before(const world *w, int32_t a, int32_t b) {
+    if (w->timer_fire_us[a] != w->timer_fire_us[b])
+        return w->timer_fire_us[a] < w->timer_fire_us[b];
+    return w->timer_seq[a] < w->timer_seq[b];
 }
 
 static void timers_rescan(world *w) {
     int32_t best = -1;
-    for (int32_t i = 0; i < w->node_count; i++) {
-        const sim_node *n = w->nodes[i];
-        if (n->timer_fire_us == INT64_MAX) continue;
-        if (best < 0 || timer_before(n, w->nodes[best])) best = i;
-    }
+    for (int32_t i = 0; i < w->node_count; i++)
+        if (w->timer_fire_us[i] != INT64_MAX && (best < 0 || timer_before(w, i, best))) best = i;
     w->timer_next = best;
 }
 
 static void timer_cancel(world *w, sim_node *n) {
-    if (n->timer_fire_us == INT64_MAX) return;
-    n->timer_fire_us = INT64_MAX;
+    if (w->timer_fire_us[n->index] == INT64_MAX) return;
+    w->timer_fire_us[n->index] = INT64_MAX;
     if (w->timer_next == n->index) timers_rescan(w);
 }
 
@@ -207,9 +205,9 @@ void world_node_reschedule(world *w, sim_node *n) {
     if (at < w->now_us) at = w->now_us;
     /* Only ever earlier than the node's pending timer: it replaces it, and is the
      * world's earliest if it beats the current one. */
-    n->timer_fire_us = at;
-    n->timer_seq = event_queue_take_seq(&w->queue);
-    if (w->timer_next < 0 || timer_before(n, w->nodes[w->timer_next])) w->timer_next = n->index;
+    w->timer_fire_us[n->index] = at;
+    w->timer_seq[n->index] = event_queue_take_seq(&w->queue);
+    if (w->timer_next < 0 || timer_before(w, n->index, w->timer_next)) w->timer_next = n->index;
 }
 
 void world_node_start(world *w, sim_node *n, void *impl, const sim_node_ops *ops) {
@@ -563,23 +561,22 @@ static void dispatch(world *w, const sim_event *e) {
 
 /* Takes the next event, queued or a node's timer, if it is due by until_us. */
 static int next_event(world *w, int64_t until_us, sim_event *e) {
-    sim_node *n = w->timer_next >= 0 ? w->nodes[w->timer_next] : NULL;
+    int32_t t = w->timer_next;
     const event_queue *q = &w->queue;
-    int timer_first =
-        n &&
-        (q->count == 0 || n->timer_fire_us < event_queue_next_at_us(q) ||
-         (n->timer_fire_us == event_queue_next_at_us(q) && n->timer_seq < event_queue_next_seq(q)));
+    int timer_first = t >= 0 && (q->count == 0 || w->timer_fire_us[t] < event_queue_next_at_us(q) ||
+                                 (w->timer_fire_us[t] == event_queue_next_at_us(q) &&
+                                  w->timer_seq[t] < event_queue_next_seq(q)));
     if (!timer_first) {
         if (q->count == 0 || event_queue_next_at_us(q) > until_us) return 0;
         return event_queue_pop(&w->queue, e);
     }
-    if (n->timer_fire_us > until_us) return 0;
-    *e = (sim_event){.at_us = n->timer_fire_us,
-                     .seq = n->timer_seq,
+    if (w->timer_fire_us[t] > until_us) return 0;
+    *e = (sim_event){.at_us = w->timer_fire_us[t],
+                     .seq = w->timer_seq[t],
                      .kind = WORLD_EV_TIMER,
-                     .target = (uint32_t)n->index,
-                     .token = n->timer_token};
-    n->timer_fire_us = INT64_MAX;
+                     .target = (uint32_t)t,
+                     .token = w->nodes[t]->timer_token};
+    w->timer_fire_us[t] = INT64_MAX;
     timers_rescan(w);
     return 1;
 }

@@ -63,10 +63,6 @@ typedef struct sim_node {
     int32_t index;       /* in world.nodes */
     int64_t timer_at_us; /* the deadline last scheduled, INT64_MAX none */
     uint64_t timer_token;
-    /* The pending timer event, kept here rather than in the queue: one per node,
-     * replaced in place when the deadline moves earlier (no stale entries). */
-    int64_t timer_fire_us; /* timer_at_us, not before the time it was set; INT64_MAX none */
-    uint64_t timer_seq;
     int64_t timer_last_us; /* livelock guard: timers at one instant */
     uint32_t timer_repeats;
 } sim_node;
@@ -101,6 +97,11 @@ struct world {
     world_link links[WORLD_BROKERS_MAX + 1][WORLD_BROKERS_MAX + 1];
     sim_node *nodes[WORLD_NODES_MAX];
     int32_t node_count;
+    /* Each node's pending timer event, by node index, kept here rather than in the
+     * queue: one per node, replaced in place when its deadline moves earlier (no
+     * stale entries), in arrays so that finding the earliest is a short scan. */
+    int64_t timer_fire_us[WORLD_NODES_MAX]; /* not before the time it was set; INT64_MAX none */
+    uint64_t timer_seq[WORLD_NODES_MAX];
     int32_t timer_next;       /* index of the node with the earliest pending timer, -1 none */
     struct world_conn *conns; /* indexed by conn id - 1 */
     struct world_message *message_free[WORLD_MESSAGE_CLASSES]; /* delivered, for reuse */
