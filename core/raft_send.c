@@ -307,8 +307,7 @@ static int raft_decode_answer(raft *r, int kind, wire_reader *rd, raft_answer *u
     return ok ? 0 : -1;
 }
 
-void raft_on_response(raft *rf, int32_t node, int16_t api_key, uint64_t tag, wire_reader *r) {
-    assert(rf != NULL);
+static void on_response(raft *rf, int32_t node, int16_t api_key, uint64_t tag, wire_reader *r) {
     int32_t i = raft_voter_index(rf, node);
     int kind = raft_kind_of(api_key);
     if (i < 0 || i == rf->self_index || kind < 0 || tag == 0) return;
@@ -328,4 +327,10 @@ void raft_on_response(raft *rf, int32_t node, int16_t api_key, uint64_t tag, wir
         raft_fetch_answered(rf, i, &sent, &u.fetch);
     }
     raft_pump(rf);
+}
+
+void raft_on_response(raft *rf, int32_t node, int16_t api_key, uint64_t tag, wire_reader *r) {
+    assert(rf != NULL);
+    on_response(rf, node, api_key, tag, r);
+    raft_deadline_refresh(rf);
 }
