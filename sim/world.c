@@ -22,7 +22,8 @@ enum conn_state { CONN_CONNECTING = 1, CONN_OPEN, CONN_BROKEN };
 
 typedef struct world_conn {
     conn_id id;
-    int32_t node[2]; /* [0] dialer, [1] acceptor */
+    int32_t node[2];  /* [0] dialer, [1] acceptor */
+    sim_node *end[2]; /* world_node(node[k]), looked up once; NULL if no such node */
     enum conn_state state;
     int closed_seen[2];
     int64_t last_deliver_us[2]; /* per direction, indexed by sender side */
@@ -257,7 +258,7 @@ static void conn_break(world *w, world_conn *c) {
     int was_open = c->state == CONN_OPEN;
     c->state = CONN_BROKEN;
     for (int side = 0; side < 2; side++) {
-        sim_node *n = world_node(w, c->node[side]);
+        sim_node *n = c->end[side];
         if (!n || !n->up) continue;
         /* A connecting dialer hears the failure; an acceptor that never saw the
          * connection hears nothing. */
@@ -321,6 +322,8 @@ static conn_id env_connect(void *ctx, int32_t node_id) {
     c->state = CONN_CONNECTING;
     w->stats.connections++;
     sim_node *peer = world_node(w, node_id);
+    c->end[0] = self;
+    c->end[1] = peer;
     int reachable = peer && peer->up && !world_link_is_cut(w, self->id, node_id);
     if (!reachable) {
         conn_break(w, c); /* refused or timed out: the dialer hears on_closed */
@@ -472,7 +475,7 @@ static void fold_event(world *w, const sim_event *e, int32_t src, int32_t dst, i
 static void deliver(world *w, const sim_event *e) {
     world_message *m = e->payload;
     world_conn *c = conn_get(w, e->target);
-    sim_node *dst = world_node(w, m->info.dst);
+    sim_node *dst = c->end[1 - m->side];
     int ok = c->state == CONN_OPEN && dst && dst->up;
     m->info.lost = !ok;
     if (!ok) m->info.deliver_us = -1;
@@ -492,7 +495,7 @@ static void deliver(world *w, const sim_event *e) {
 static void establish(world *w, const sim_event *e) {
     world_conn *c = conn_get(w, e->target);
     if (c->state != CONN_CONNECTING) return;
-    sim_node *dialer = world_node(w, c->node[0]), *acceptor = world_node(w, c->node[1]);
+    sim_node *dialer = c->end[0], *acceptor = c->end[1];
     if (!acceptor->up || world_link_is_cut(w, c->node[0], c->node[1])) {
         conn_break(w, c);
         return;
@@ -512,7 +515,7 @@ static void closed(world *w, const sim_event *e) {
     int side = (int)e->token;
     if (c->closed_seen[side]) return;
     c->closed_seen[side] = 1;
-    sim_node *n = world_node(w, c->node[side]);
+    sim_node *n = c->end[side];
     if (!n || !n->up) return;
     fold_event(w, e, c->node[side], c->node[1 - side], -1, -1, 0);
     n->ops->on_closed(n->impl, c->id);
