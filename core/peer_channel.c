@@ -64,10 +64,6 @@ int peer_channel_send(peer_channel *pc, const broker_env *env, wire_writer *scra
     return 0;
 }
 
-int peer_channel_owns(const peer_channel *pc, conn_id conn) {
-    return pc->state != PEER_DOWN && pc->conn == conn && conn != 0;
-}
-
 void peer_channel_on_connected(peer_channel *pc) {
     assert(pc->state == PEER_CONNECTING);
     pc->state = PEER_READY;

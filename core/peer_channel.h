@@ -64,7 +64,10 @@ int peer_channel_send(peer_channel *pc, const broker_env *env, wire_writer *scra
                       peer_encode_fn *encode, uint64_t tag, int expects_response,
                       int64_t timeout_us);
 
-int peer_channel_owns(const peer_channel *pc, conn_id conn);
+/* Inline: brokers and clients ask it of each channel for every message received. */
+static inline int peer_channel_owns(const peer_channel *pc, conn_id conn) {
+    return pc->state != PEER_DOWN && pc->conn == conn && conn != 0;
+}
 void peer_channel_on_connected(peer_channel *pc);
 void peer_channel_on_closed(peer_channel *pc, const broker_env *env, peer_response_fn *cb,
                             void *ctx);
