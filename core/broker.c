@@ -267,8 +267,14 @@ void broker_destroy(broker *b) {
 /* ---- connections ------------------------------------------------------------------ */
 
 broker_conn *broker_conn_find(broker *b, conn_id id) {
+    /* Looked up after every request served, usually the one found last time. */
+    if (b->conn_hint < b->conn_count && b->conns[b->conn_hint].id == id)
+        return &b->conns[b->conn_hint];
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].id == id) return &b->conns[i];
+        if (b->conns[i].id == id) {
+            b->conn_hint = i;
+            return &b->conns[i];
+        }
     return NULL;
 }
 
@@ -328,6 +334,8 @@ static void on_channel_response(void *ctx, peer_channel *pc, int16_t api_key, in
 static void conn_close(broker *b, broker_conn *c);
 
 static void close_marked(broker *b) {
+    if (!b->closing_marked) return;
+    b->closing_marked = 0;
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].closing) {
             conn_close(b, &b->conns[i]);
@@ -579,7 +587,8 @@ static void broker_wake_parked_fetches(broker *b) {
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i])) n++;
     if (n == 0) return;
-    conn_id *waiting = malloc((size_t)n * sizeof *waiting);
+    conn_id waiting_few[32]; /* no malloc for the usual handful */
+    conn_id *waiting = n <= 32 ? waiting_few : malloc((size_t)n * sizeof *waiting);
     if (!waiting) abort();
     n = 0;
     for (int32_t i = 0; i < b->conn_count; i++)
@@ -589,7 +598,7 @@ static void broker_wake_parked_fetches(broker *b) {
         broker_conn *c = broker_conn_find(b, waiting[i]);
         if (c && c->parked == BROKER_PARK_FETCH) conn_retry_parked(b, c);
     }
-    free(waiting);
+    if (waiting != waiting_few) free(waiting);
 }
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -626,14 +635,13 @@ int64_t broker_next_deadline_us(const broker *b) {
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked) at = min64(at, b->conns[i].parked_deadline_us);
     for (int k = 0; k < CHANNEL_KINDS; k++)
-        for (int32_t i = 0; i < b->cfg.node_count; i++) {
-            const peer_channel *pc = &b->channels[k][i];
-            at = min64(at, peer_channel_next_deadline_us(pc));
-            if (k == CHANNEL_FETCHER && b->fetch_retry_at_us[i] > now)
-                at = min64(at, b->fetch_retry_at_us[i]);
-            if (k == CHANNEL_FETCHER && pc->state == PEER_DOWN && pc->retry_at_us > now)
-                at = min64(at, pc->retry_at_us);
-        }
+        for (int32_t i = 0; i < b->cfg.node_count; i++)
+            at = min64(at, peer_channel_next_deadline_us(&b->channels[k][i]));
+    for (int32_t i = 0; i < b->cfg.node_count; i++) {
+        const peer_channel *pc = &b->channels[CHANNEL_FETCHER][i];
+        if (b->fetch_retry_at_us[i] > now) at = min64(at, b->fetch_retry_at_us[i]);
+        if (pc->state == PEER_DOWN && pc->retry_at_us > now) at = min64(at, pc->retry_at_us);
+    }
     return at;
 }
 

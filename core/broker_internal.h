@@ -151,6 +151,7 @@ struct broker {
     int32_t topic_count, topic_cap;
     broker_conn *conns;
     int32_t conn_count, conn_cap;
+    int32_t conn_hint; /* index broker_conn_find tries first (a cache, never an order) */
     wire_writer out;
     wire_writer request_out; /* outbound requests */
     peer_channel channels[CHANNEL_KINDS][BROKER_NODES_MAX];
@@ -160,6 +161,11 @@ struct broker {
     int64_t next_hw_checkpoint_us;
     int64_t fetch_retry_at_us[BROKER_NODES_MAX];
     int wake_pending;
+    /* Set where a connection is marked `closing` or parked in BROKER_PARK_COMMIT, so
+     * the end of every entry point scans the connection table only when it may
+     * find one (cleared by the scan that finds none). */
+    int closing_marked;
+    int commit_parked;
     uint64_t change_seq;          /* counts partition and metadata-log changes */
     uint64_t failed_fetches;      /* fetch partitions answered with an error (all topics) */
     uint64_t metadata_change_seq; /* change_seq when the metadata log last moved */

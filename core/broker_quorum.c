@@ -247,18 +247,25 @@ static void controller_timer(broker *b) {
 
 /* Sends a held answer once its records are committed. */
 void broker_quorum_complete_commits(broker *b) {
-    if (!b->raft) return;
+    if (!b->raft || !b->commit_parked) return;
     int64_t hw = raft_high_watermark(b->raft);
+    int waiting = 0; /* a held answer stays after this scan */
     for (int32_t i = 0; i < b->conn_count; i++) {
         broker_conn *c = &b->conns[i];
-        if (c->parked != BROKER_PARK_COMMIT || c->commit_offset >= hw) continue;
+        if (c->parked != BROKER_PARK_COMMIT) continue;
+        if (c->commit_offset >= hw) {
+            waiting = 1;
+            continue;
+        }
         b->env.send(b->env.ctx, c->id, c->held, c->held_len);
         free(c->held);
         c->held = NULL;
         c->parked = BROKER_PARK_NONE;
         broker_conn_serve_queued(b, c);
         i = -1; /* serving may have changed the table: rescan */
+        waiting = 0;
     }
+    b->commit_parked = waiting;
 }
 
 static void fail_commits(broker *b) {
@@ -266,6 +273,7 @@ static void fail_commits(broker *b) {
         broker_conn *c = &b->conns[i];
         if (c->parked != BROKER_PARK_COMMIT) continue;
         c->closing = 1; /* the decision may never commit: the client must ask again */
+        b->closing_marked = 1;
     }
 }
 
@@ -291,6 +299,7 @@ static int answer_after_commit(broker *b, broker_conn *c, const broker_request *
     c->held_len = b->out.len;
     c->commit_offset = offset;
     c->parked = BROKER_PARK_COMMIT;
+    b->commit_parked = 1;
     c->parked_deadline_us = INT64_MAX;
     return 1;
 }
@@ -426,6 +435,7 @@ static void relay(broker *b, uint64_t tag, wire_reader *r) {
         c->parked = BROKER_PARK_NONE;
         if (!r) {
             c->closing = 1;
+            b->closing_marked = 1;
             return;
         }
         broker_response_begin(b, &c->parked_request);

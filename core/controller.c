@@ -224,13 +224,15 @@ void controller_on_timer(controller *c, controller_records *recs, int64_t now_us
 
 int64_t controller_next_deadline_us(const controller *c) {
     assert(c != NULL);
-    int64_t deadline_us = INT64_MAX;
-    for (int32_t id = 1; id <= METADATA_BROKERS_MAX; id++) {
-        if (!alive(c, id)) continue;
-        int64_t d = session_deadline_us(c, id);
-        if (d < deadline_us) deadline_us = d;
+    /* Asked after every event on the controller's broker: read the image's
+     * brokers in place rather than through metadata_image_broker_alive. */
+    int64_t heartbeat_us = INT64_MAX;
+    for (int32_t i = 0; i < METADATA_BROKERS_MAX; i++) {
+        const metadata_broker *b = &c->latest.brokers[i];
+        if (b->registered && !b->fenced && c->heartbeat_us[i] < heartbeat_us)
+            heartbeat_us = c->heartbeat_us[i];
     }
-    return deadline_us;
+    return heartbeat_us == INT64_MAX ? INT64_MAX : heartbeat_us + c->cfg.session_timeout_ms * 1000;
 }
 
 /* ---- BrokerRegistration / BrokerHeartbeat -------------------------------------------- */

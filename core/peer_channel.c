@@ -64,10 +64,6 @@ int peer_channel_send(peer_channel *pc, const broker_env *env, wire_writer *scra
     return 0;
 }
 
-int peer_channel_owns(const peer_channel *pc, conn_id conn) {
-    return pc->state != PEER_DOWN && pc->conn == conn && conn != 0;
-}
-
 void peer_channel_on_connected(peer_channel *pc) {
     assert(pc->state == PEER_CONNECTING);
     pc->state = PEER_READY;
@@ -142,10 +138,6 @@ void peer_channel_on_bytes(peer_channel *pc, const broker_env *env, const uint8_
             return;
         }
     }
-}
-
-int64_t peer_channel_next_deadline_us(const peer_channel *pc) {
-    return pc->inflight_count ? pc->inflight[0].deadline_us : INT64_MAX;
 }
 
 void peer_channel_on_timer(peer_channel *pc, const broker_env *env, peer_response_fn *cb,

@@ -64,14 +64,20 @@ int peer_channel_send(peer_channel *pc, const broker_env *env, wire_writer *scra
                       peer_encode_fn *encode, uint64_t tag, int expects_response,
                       int64_t timeout_us);
 
-int peer_channel_owns(const peer_channel *pc, conn_id conn);
+/* Inline: brokers and clients ask it of each channel for every message received. */
+static inline int peer_channel_owns(const peer_channel *pc, conn_id conn) {
+    return pc->state != PEER_DOWN && pc->conn == conn && conn != 0;
+}
 void peer_channel_on_connected(peer_channel *pc);
 void peer_channel_on_closed(peer_channel *pc, const broker_env *env, peer_response_fn *cb,
                             void *ctx);
 void peer_channel_on_bytes(peer_channel *pc, const broker_env *env, const uint8_t *bytes,
                            size_t len, peer_response_fn *cb, void *ctx);
-/* The earliest request deadline, or INT64_MAX. */
-int64_t peer_channel_next_deadline_us(const peer_channel *pc);
+/* The earliest request deadline, or INT64_MAX.  Inline: every broker and client
+ * asks it of each channel after every event. */
+static inline int64_t peer_channel_next_deadline_us(const peer_channel *pc) {
+    return pc->inflight_count ? pc->inflight[0].deadline_us : INT64_MAX;
+}
 /* Fails the connection when a request has timed out. */
 void peer_channel_on_timer(peer_channel *pc, const broker_env *env, peer_response_fn *cb,
                            void *ctx);

@@ -198,6 +198,7 @@ raft *raft_open(const raft_config *cfg, const raft_io *io, const storage *fs, ch
     /* A lone voter elects itself at the first timer, not inside raft_open: the
      * broker must be able to take the callbacks. */
     if (cfg->voter_count == 1) r->election_deadline_us = raft_now_us(r);
+    raft_deadline_refresh(r);
     return r;
 }
 
@@ -429,14 +430,21 @@ void raft_follower_update_high_watermark(raft *r, int64_t leader_high_watermark)
 
 /* ---- timers ------------------------------------------------------------------------------ */
 
-int64_t raft_next_deadline_us(const raft *r) {
-    assert(r != NULL);
+int64_t raft_deadline_compute_us(const raft *r) {
     int64_t d = r->role == RAFT_ROLE_LEADER ? INT64_MAX : r->election_deadline_us;
     int64_t s = raft_send_deadline_us(r);
     return s < d ? s : d;
 }
 
-void raft_on_timer(raft *r) {
+int64_t raft_next_deadline_us(const raft *r) {
+    assert(r != NULL);
+#if defined(__SANITIZE_ADDRESS__) /* the sanitizer builds check every entry point refreshed it */
+    assert(r->deadline_us == raft_deadline_compute_us(r));
+#endif
+    return r->deadline_us;
+}
+
+static void on_timer(raft *r) {
     assert(r != NULL);
     int64_t now = raft_now_us(r);
     if (r->log.failed && raft_log_reopen(r) != 0) {
@@ -447,7 +455,13 @@ void raft_on_timer(raft *r) {
     raft_expire_requests(r, now);
     if (r->role != RAFT_ROLE_LEADER && now >= r->election_deadline_us) raft_become_candidate(r);
     raft_pump(r);
-    assert(raft_next_deadline_us(r) > now);
+    assert(raft_deadline_compute_us(r) > now);
+}
+
+void raft_on_timer(raft *r) {
+    assert(r != NULL);
+    on_timer(r);
+    raft_deadline_refresh(r);
 }
 
 /* ---- append -------------------------------------------------------------------------------- */
@@ -486,8 +500,7 @@ static size_t raft_build_batch(raft *r, const uint8_t *const *values, const size
     return record_batch_builder_finish(&b);
 }
 
-int64_t raft_append(raft *r, const uint8_t *const *values, const size_t *lens, int32_t count) {
-    assert(r != NULL && count >= 0);
+static int64_t append(raft *r, const uint8_t *const *values, const size_t *lens, int32_t count) {
     assert(count == 0 || (values != NULL && lens != NULL));
     if (r->role != RAFT_ROLE_LEADER || count == 0 || r->log.failed) return -1;
     size_t len = raft_build_batch(r, values, lens, count);
@@ -499,6 +512,13 @@ int64_t raft_append(raft *r, const uint8_t *const *values, const size_t *lens, i
     raft_leader_update_high_watermark(r);
     raft_notify_log(r);
     return base + count - 1;
+}
+
+int64_t raft_append(raft *r, const uint8_t *const *values, const size_t *lens, int32_t count) {
+    assert(r != NULL && count >= 0);
+    int64_t last = append(r, values, lens, count);
+    raft_deadline_refresh(r);
+    return last;
 }
 
 /* ---- queries -------------------------------------------------------------------------------- */
@@ -525,5 +545,7 @@ int64_t raft_log_end_offset(const raft *r) {
 
 int raft_read_log(raft *r, int64_t offset, size_t bytes_max, partition_log_buf *out) {
     assert(r != NULL && out != NULL);
-    return partition_log_read(&r->log, offset, bytes_max, out);
+    int rc = partition_log_read(&r->log, offset, bytes_max, out);
+    raft_deadline_refresh(r); /* a failed read may fail the log */
+    return rc;
 }

@@ -58,7 +58,7 @@ static bool raft_grant_vote(raft *r, const kafka_vote_request_partition_data *p)
     return true;
 }
 
-int raft_handle_vote(raft *r, const kafka_vote_request *req, kafka_vote_response *out, arena *a) {
+static int handle_vote(raft *r, const kafka_vote_request *req, kafka_vote_response *out, arena *a) {
     assert(r != NULL && req != NULL && out != NULL && a != NULL);
     kafka_vote_response_topic_data *t = arena_alloc(a, sizeof *t);
     kafka_vote_response_partition_data *o = arena_alloc(a, sizeof *o);
@@ -103,8 +103,8 @@ static int16_t raft_accept_leader(raft *r, int32_t leader, int32_t epoch) {
     return KAFKA_ERROR_NONE;
 }
 
-int raft_handle_begin_quorum_epoch(raft *r, const kafka_begin_quorum_epoch_request *req,
-                                   kafka_begin_quorum_epoch_response *out, arena *a) {
+static int handle_begin_quorum_epoch(raft *r, const kafka_begin_quorum_epoch_request *req,
+                                     kafka_begin_quorum_epoch_response *out, arena *a) {
     assert(r != NULL && req != NULL && out != NULL && a != NULL);
     kafka_begin_quorum_epoch_response_topic_data *t = arena_alloc(a, sizeof *t);
     kafka_begin_quorum_epoch_response_partition_data *o = arena_alloc(a, sizeof *o);
@@ -218,8 +218,8 @@ static kafka_fetch_response_partition_data *raft_fetch_answer(kafka_fetch_respon
     return o;
 }
 
-int raft_handle_fetch(raft *r, const kafka_fetch_request *req, kafka_fetch_response *out, arena *a,
-                      int deadline_passed) {
+static int handle_fetch(raft *r, const kafka_fetch_request *req, kafka_fetch_response *out,
+                        arena *a, int deadline_passed) {
     assert(r != NULL && req != NULL && out != NULL && a != NULL);
     const kafka_fetch_request_fetch_partition *p = raft_fetch_partition(req);
     kafka_fetch_response_partition_data *o = raft_fetch_answer(out, a);
@@ -240,5 +240,27 @@ int raft_handle_fetch(raft *r, const kafka_fetch_request *req, kafka_fetch_respo
     o->current_leader.leader_id = r->leader;
     o->current_leader.leader_epoch = r->epoch;
     assert(rc == 0 || rc == 1);
+    return rc;
+}
+
+/* ---- entry points: each stores the deadline it may have moved ------------------------- */
+
+int raft_handle_vote(raft *r, const kafka_vote_request *req, kafka_vote_response *out, arena *a) {
+    int rc = handle_vote(r, req, out, a);
+    raft_deadline_refresh(r);
+    return rc;
+}
+
+int raft_handle_begin_quorum_epoch(raft *r, const kafka_begin_quorum_epoch_request *req,
+                                   kafka_begin_quorum_epoch_response *out, arena *a) {
+    int rc = handle_begin_quorum_epoch(r, req, out, a);
+    raft_deadline_refresh(r);
+    return rc;
+}
+
+int raft_handle_fetch(raft *r, const kafka_fetch_request *req, kafka_fetch_response *out, arena *a,
+                      int deadline_passed) {
+    int rc = handle_fetch(r, req, out, a, deadline_passed);
+    raft_deadline_refresh(r);
     return rc;
 }

@@ -62,7 +62,11 @@ struct raft {
     int32_t self_index;
     raft_peer peers[RAFT_VOTERS_MAX]; /* same order as cfg.voters */
     int64_t election_deadline_us;     /* follower/candidate; INT64_MAX for the leader */
-    int64_t epoch_start_offset;       /* leader: offset of its LeaderChangeMessage */
+    /* raft_next_deadline_us, computed at the end of every entry point that may
+     * change it (it is asked after every event on the broker, and changes only
+     * when raft runs): see RAFT_ENTRY below. */
+    int64_t deadline_us;
+    int64_t epoch_start_offset; /* leader: offset of its LeaderChangeMessage */
     int64_t high_watermark;
     int64_t delivered_end; /* every committed record below this went to on_commit */
     bool delivering;       /* on_commit is running: nested calls do not deliver */
@@ -96,6 +100,13 @@ int raft_state_save(const raft *r, int32_t epoch, int32_t voted_for, int32_t lea
 /* raft_send.c */
 void raft_pump(raft *r);
 int64_t raft_send_deadline_us(const raft *r);
+/* The earliest of the election and request deadlines, from the state itself. */
+int64_t raft_deadline_compute_us(const raft *r);
+/* Every public function that may change raft's state stores the deadline before
+ * it returns: it is defined as a wrapper around its static body with this. */
+static inline void raft_deadline_refresh(raft *r) {
+    r->deadline_us = raft_deadline_compute_us(r);
+}
 void raft_expire_requests(raft *r, int64_t now_us);
 void raft_reset_slots(raft *r);
 

@@ -42,16 +42,20 @@ void raft_reset_slots(raft *r) {
 }
 
 int64_t raft_send_deadline_us(const raft *r) {
-    int64_t d = INT64_MAX, timeout_us = raft_request_timeout_us(r);
+    /* Asked after every event on the broker: the earliest request sent (its
+     * timeout added once) and the retry of each voter's owed kind, if not sent. */
+    int64_t d = INT64_MAX, sent_us = INT64_MAX;
     if (r->log.failed) return d; /* raft_on_timer reopens it at the election deadline */
     for (int32_t i = 0; i < r->cfg.voter_count; i++) {
+        const raft_slot *slots = r->peers[i].slots;
+        for (int k = 0; k < RAFT_KIND_COUNT; k++)
+            if (slots[k].tag && slots[k].sent_us < sent_us) sent_us = slots[k].sent_us;
         int owed = raft_owed_kind(r, i);
-        for (int k = 0; k < RAFT_KIND_COUNT; k++) {
-            const raft_slot *s = &r->peers[i].slots[k];
-            int64_t t = s->tag ? s->sent_us + timeout_us : k == owed ? s->retry_at_us : INT64_MAX;
-            if (t < d) d = t;
-        }
+        if (owed >= 0 && !slots[owed].tag && slots[owed].retry_at_us < d)
+            d = slots[owed].retry_at_us;
     }
+    if (sent_us != INT64_MAX && sent_us + raft_request_timeout_us(r) < d)
+        d = sent_us + raft_request_timeout_us(r);
     assert(d >= 0);
     return d;
 }
@@ -303,8 +307,7 @@ static int raft_decode_answer(raft *r, int kind, wire_reader *rd, raft_answer *u
     return ok ? 0 : -1;
 }
 
-void raft_on_response(raft *rf, int32_t node, int16_t api_key, uint64_t tag, wire_reader *r) {
-    assert(rf != NULL);
+static void on_response(raft *rf, int32_t node, int16_t api_key, uint64_t tag, wire_reader *r) {
     int32_t i = raft_voter_index(rf, node);
     int kind = raft_kind_of(api_key);
     if (i < 0 || i == rf->self_index || kind < 0 || tag == 0) return;
@@ -324,4 +327,10 @@ void raft_on_response(raft *rf, int32_t node, int16_t api_key, uint64_t tag, wir
         raft_fetch_answered(rf, i, &sent, &u.fetch);
     }
     raft_pump(rf);
+}
+
+void raft_on_response(raft *rf, int32_t node, int16_t api_key, uint64_t tag, wire_reader *r) {
+    assert(rf != NULL);
+    on_response(rf, node, api_key, tag, r);
+    raft_deadline_refresh(rf);
 }

@@ -70,7 +70,13 @@ static int64_t lowest_end(const broker *b, broker_partition *p, const int32_t *s
  * watermark, be elected, and lose acknowledged records (chaos seed 421). */
 static void maybe_advance_high_watermark(broker *b, broker_partition *p) {
     if (p->leader != b->cfg.node_id || !p->hosted) return;
-    int64_t hw = lowest_end(b, p, p->isr, p->isr_count, partition_log_end_offset(&p->log));
+    /* Every follower fetch comes here; the candidate only falls from our log end,
+     * so when that is not past the high watermark (an idle partition) there is
+     * nothing to look at. */
+    int64_t hw = partition_log_end_offset(&p->log);
+    if (hw <= p->high_watermark) return;
+    hw = lowest_end(b, p, p->isr, p->isr_count, hw);
+    if (hw <= p->high_watermark) return;
     hw = lowest_end(b, p, p->isr_proposed, p->isr_proposed_count, hw);
     if (hw <= p->high_watermark) return;
     p->high_watermark = hw;

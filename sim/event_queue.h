@@ -1,10 +1,12 @@
 /*
  * event_queue.h — the engine's pending events, ordered by (virtual µs, sequence).
  *
- * A binary min-heap of small fixed-size entries.  The sequence number is assigned
- * at push time and breaks ties, so events at the same virtual time run in the order
- * they were scheduled, on every machine.  Cancellation is lazy: the owner of an
- * event keeps a token and ignores a popped event whose token is stale.
+ * A binary min-heap of 16-byte keys (time, and the sequence packed with the slot
+ * that holds the rest of the event), so a sift moves two words instead of a
+ * whole event.  The sequence number is assigned at push time and breaks ties, so
+ * events at the same virtual time run in the order they were scheduled, on every
+ * machine.  Cancellation is lazy: the owner of an event keeps a token and ignores
+ * a popped event whose token is stale.
  */
 #ifndef STREAMLAB_EVENT_QUEUE_H
 #define STREAMLAB_EVENT_QUEUE_H
@@ -21,11 +23,31 @@ typedef struct sim_event {
     void *payload;
 } sim_event;
 
+/* Heap order: at_us, then `order` = sequence << EVENT_QUEUE_SLOT_BITS | slot (the
+ * sequence is unique, so the slot bits never decide). */
+typedef struct event_queue_key {
+    int64_t at_us;
+    uint64_t order;
+} event_queue_key;
+
+typedef struct event_queue_slot {
+    uint32_t kind;
+    uint32_t target;
+    uint64_t token;
+    void *payload;
+} event_queue_slot;
+
 typedef struct event_queue {
-    sim_event *heap;
+    event_queue_key *heap;
     size_t count, cap;
+    event_queue_slot *slots; /* cap of them; free ones listed in free_slots */
+    uint32_t *free_slots;
+    size_t free_count;
     uint64_t seq_next;
 } event_queue;
+
+#define EVENT_QUEUE_SLOT_BITS 24 /* at most 16 M pending events */
+#define EVENT_QUEUE_SEQ_MAX (UINT64_MAX >> EVENT_QUEUE_SLOT_BITS)
 
 void event_queue_init(event_queue *q);
 void event_queue_deinit(event_queue *q);
@@ -34,6 +56,23 @@ uint64_t event_queue_push(event_queue *q, int64_t at_us, uint32_t kind, uint32_t
                           uint64_t token, void *payload);
 /* Removes the earliest event into *out; 0 when empty. */
 int event_queue_pop(event_queue *q, sim_event *out);
-const sim_event *event_queue_peek(const event_queue *q);
+/* Copies the earliest event into *out without removing it; 0 when empty. */
+int event_queue_peek(const event_queue *q, sim_event *out);
+/* The i-th pending event (0 <= i < count) in heap order, e.g. to list them. */
+void event_queue_get(const event_queue *q, size_t i, sim_event *out);
+
+/* The time of the earliest event, or INT64_MAX when empty. */
+static inline int64_t event_queue_next_at_us(const event_queue *q) {
+    return q->count ? q->heap[0].at_us : INT64_MAX;
+}
+/* The sequence of the earliest event (the queue must not be empty). */
+static inline uint64_t event_queue_next_seq(const event_queue *q) {
+    return q->heap[0].order >> EVENT_QUEUE_SLOT_BITS;
+}
+/* Takes a sequence number for an event the owner keeps outside the queue (the
+ * world's node timers), ordered with the queued ones. */
+static inline uint64_t event_queue_take_seq(event_queue *q) {
+    return q->seq_next++;
+}
 
 #endif

@@ -22,7 +22,8 @@ enum conn_state { CONN_CONNECTING = 1, CONN_OPEN, CONN_BROKEN };
 
 typedef struct world_conn {
     conn_id id;
-    int32_t node[2]; /* [0] dialer, [1] acceptor */
+    int32_t node[2];  /* [0] dialer, [1] acceptor */
+    sim_node *end[2]; /* world_node(node[k]), looked up once; NULL if no such node */
     enum conn_state state;
     int closed_seen[2];
     int64_t last_deliver_us[2]; /* per direction, indexed by sender side */
@@ -36,10 +37,49 @@ typedef struct world_conn {
 
 typedef struct world_message {
     trace_message info;
-    int side; /* sender side */
+    int side;       /* sender side */
+    int size_class; /* capacity 256 B << size_class, or -1: not pooled */
+    struct world_message *next_free;
     size_t len;
     uint8_t bytes[];
 } world_message;
+
+/* ---- message buffers ----------------------------------------------------------
+ *
+ * Every send() copies its bytes into a message that lives until delivery: a
+ * malloc and a free per message.  Delivered messages go back to a free list per
+ * power-of-two capacity instead (at most the peak in flight of each class). */
+
+#define MESSAGE_BYTES_MIN 256
+
+static world_message *message_alloc(world *w, size_t len) {
+    size_t need = sizeof(world_message) + len;
+    int cls = 0;
+    while (cls < WORLD_MESSAGE_CLASSES && ((size_t)MESSAGE_BYTES_MIN << cls) < need) cls++;
+    world_message *m;
+    if (cls == WORLD_MESSAGE_CLASSES) {
+        m = malloc(need);
+        if (!m) abort();
+        m->size_class = -1;
+    } else if (w->message_free[cls]) {
+        m = w->message_free[cls];
+        w->message_free[cls] = m->next_free;
+    } else {
+        m = malloc((size_t)MESSAGE_BYTES_MIN << cls);
+        if (!m) abort();
+        m->size_class = cls;
+    }
+    return m;
+}
+
+static void message_free(world *w, world_message *m) {
+    if (m->size_class < 0) {
+        free(m);
+        return;
+    }
+    m->next_free = w->message_free[m->size_class];
+    w->message_free[m->size_class] = m;
+}
 
 /* ---- env callbacks handed to nodes ------------------------------------------ */
 
@@ -71,6 +111,7 @@ void world_init(world *w, uint64_t seed, int64_t latency_us_min, int64_t latency
     w->latency_us_max = latency_us_max;
     w->drop_rate_ppm = drop_rate_ppm;
     w->message_id_next = 1;
+    w->timer_next = -1;
     assert(latency_us_min >= 0 && latency_us_min <= latency_us_max);
 }
 
@@ -79,6 +120,12 @@ void world_deinit(world *w) {
     while (event_queue_pop(&w->queue, &e))
         if (e.kind == WORLD_EV_DELIVER) free(e.payload);
     event_queue_deinit(&w->queue);
+    for (int cls = 0; cls < WORLD_MESSAGE_CLASSES; cls++)
+        while (w->message_free[cls]) {
+            world_message *m = w->message_free[cls];
+            w->message_free[cls] = m->next_free;
+            free(m);
+        }
     for (int32_t i = 0; i < w->node_count; i++) free(w->nodes[i]);
     free(w->conns);
 }
@@ -92,7 +139,9 @@ sim_node *world_add_node(world *w, int32_t id, enum sim_node_kind kind, const ch
     n->id = id;
     n->kind = kind;
     snprintf(n->name, sizeof n->name, "%s", name);
+    n->index = w->node_count;
     n->timer_at_us = INT64_MAX;
+    w->timer_fire_us[n->index] = INT64_MAX;
     n->env = (broker_env){.ctx = n,
                           .now_us = env_now_us,
                           .epoch_ms = env_epoch_ms,
@@ -111,32 +160,55 @@ sim_node *world_node(world *w, int32_t id) {
     return NULL;
 }
 
-static int32_t node_index(const world *w, const sim_node *n) {
-    for (int32_t i = 0; i < w->node_count; i++)
-        if (w->nodes[i] == n) return i;
-    assert(0 && "node not in world");
-    return -1;
-}
-
 void world_observe(world *w, const observe_event *ev) {
     if (w->observer) w->observer(w->observer_ctx, w->now_us, w->seq_now, ev);
 }
 
-/* ---- timers ----------------------------------------------------------------- */
+/* ---- timers -----------------------------------------------------------------
+ *
+ * Each node has at most one pending timer event, held in the node (fire time and
+ * the sequence number it took when set) rather than in the queue; the loop runs
+ * whichever of the queue's head and the earliest node timer comes first in
+ * (time, sequence) order.  A timer replaced by an earlier one simply disappears
+ * (it used to stay in the heap and pop as a stale, uncounted event). */
+
+static int timer_before(const world *w, int32_t a, int32_t b) {
+    if (w->timer_fire_us[a] != w->timer_fire_us[b])
+        return w->timer_fire_us[a] < w->timer_fire_us[b];
+    return w->timer_seq[a] < w->timer_seq[b];
+}
+
+static void timers_rescan(world *w) {
+    int32_t best = -1;
+    for (int32_t i = 0; i < w->node_count; i++)
+        if (w->timer_fire_us[i] != INT64_MAX && (best < 0 || timer_before(w, i, best))) best = i;
+    w->timer_next = best;
+}
+
+static void timer_cancel(world *w, sim_node *n) {
+    if (w->timer_fire_us[n->index] == INT64_MAX) return;
+    w->timer_fire_us[n->index] = INT64_MAX;
+    if (w->timer_next == n->index) timers_rescan(w);
+}
 
 void world_node_reschedule(world *w, sim_node *n) {
     int64_t at = n->up ? n->ops->next_deadline_us(n->impl) : INT64_MAX;
     if (at == n->timer_at_us) return;
     /* A pending timer that fires earlier stays: the node is asked again then (an
-     * early on_timer finds nothing due).  Re-pushing on every later deadline
-     * filled the heap with stale entries. */
+     * early on_timer finds nothing due). */
     if (at > n->timer_at_us) return;
     n->timer_token++;
     n->timer_at_us = at;
-    if (at == INT64_MAX) return;
+    if (at == INT64_MAX) {
+        timer_cancel(w, n);
+        return;
+    }
     if (at < w->now_us) at = w->now_us;
-    event_queue_push(&w->queue, at, WORLD_EV_TIMER, (uint32_t)node_index(w, n), n->timer_token,
-                     NULL);
+    /* Only ever earlier than the node's pending timer: it replaces it, and is the
+     * world's earliest if it beats the current one. */
+    w->timer_fire_us[n->index] = at;
+    w->timer_seq[n->index] = event_queue_take_seq(&w->queue);
+    if (w->timer_next < 0 || timer_before(w, n->index, w->timer_next)) w->timer_next = n->index;
 }
 
 void world_node_start(world *w, sim_node *n, void *impl, const sim_node_ops *ops) {
@@ -146,6 +218,7 @@ void world_node_start(world *w, sim_node *n, void *impl, const sim_node_ops *ops
     n->up = 1;
     n->timer_at_us = INT64_MAX;
     n->timer_token++;
+    timer_cancel(w, n);
     world_node_reschedule(w, n);
 }
 
@@ -185,7 +258,7 @@ static void conn_break(world *w, world_conn *c) {
     int was_open = c->state == CONN_OPEN;
     c->state = CONN_BROKEN;
     for (int side = 0; side < 2; side++) {
-        sim_node *n = world_node(w, c->node[side]);
+        sim_node *n = c->end[side];
         if (!n || !n->up) continue;
         /* A connecting dialer hears the failure; an acceptor that never saw the
          * connection hears nothing. */
@@ -249,6 +322,8 @@ static conn_id env_connect(void *ctx, int32_t node_id) {
     c->state = CONN_CONNECTING;
     w->stats.connections++;
     sim_node *peer = world_node(w, node_id);
+    c->end[0] = self;
+    c->end[1] = peer;
     int reachable = peer && peer->up && !world_link_is_cut(w, self->id, node_id);
     if (!reachable) {
         conn_break(w, c); /* refused or timed out: the dialer hears on_closed */
@@ -302,8 +377,7 @@ static void env_send(void *ctx, conn_id id, const uint8_t *bytes, size_t len) {
     assert(c && (c->node[0] == self->id || c->node[1] == self->id));
     if (c->state != CONN_OPEN || len == 0) return;
     int side = c->node[0] == self->id ? 0 : 1;
-    world_message *m = malloc(sizeof *m + len);
-    if (!m) abort();
+    world_message *m = message_alloc(w, len);
     memcpy(m->bytes, bytes, len);
     m->len = len;
     m->side = side;
@@ -339,6 +413,7 @@ void world_node_stop(world *w, sim_node *n) {
     n->up = 0;
     n->timer_token++;
     n->timer_at_us = INT64_MAX;
+    timer_cancel(w, n);
     for (uint32_t i = 0; i < w->conn_count; i++) {
         world_conn *c = &w->conns[i];
         if (c->node[0] != n->id && c->node[1] != n->id) continue;
@@ -357,14 +432,27 @@ void world_fold_action(world *w, uint64_t action_hash) {
     w->digest = digest_fold(w->digest, action_hash);
 }
 
+static int by_message_id(const void *a, const void *b) {
+    uint64_t x = (*(const world_message *const *)a)->info.id;
+    uint64_t y = (*(const world_message *const *)b)->info.id;
+    return x < y ? -1 : x > y;
+}
+
 void world_report_in_flight(world *w) {
-    if (!w->message_observer) return;
+    if (!w->message_observer || w->queue.count == 0) return;
+    /* In send order: the heap's layout is no order at all. */
+    const world_message **in_flight = malloc(w->queue.count * sizeof *in_flight);
+    if (!in_flight) abort();
+    size_t n = 0;
     for (size_t i = 0; i < w->queue.count; i++) {
-        const sim_event *e = &w->queue.heap[i];
-        if (e->kind != WORLD_EV_DELIVER) continue;
-        const world_message *m = e->payload;
-        w->message_observer(w->message_observer_ctx, &m->info); /* deliver_us after the end */
+        sim_event e;
+        event_queue_get(&w->queue, i, &e);
+        if (e.kind == WORLD_EV_DELIVER) in_flight[n++] = e.payload;
     }
+    qsort(in_flight, n, sizeof *in_flight, by_message_id);
+    for (size_t i = 0; i < n; i++) /* deliver_us after the end */
+        w->message_observer(w->message_observer_ctx, &in_flight[i]->info);
+    free(in_flight);
 }
 
 void world_stop(world *w) {
@@ -387,27 +475,27 @@ static void fold_event(world *w, const sim_event *e, int32_t src, int32_t dst, i
 static void deliver(world *w, const sim_event *e) {
     world_message *m = e->payload;
     world_conn *c = conn_get(w, e->target);
-    sim_node *dst = world_node(w, m->info.dst);
+    sim_node *dst = c->end[1 - m->side];
     int ok = c->state == CONN_OPEN && dst && dst->up;
     m->info.lost = !ok;
     if (!ok) m->info.deliver_us = -1;
     if (w->message_observer) w->message_observer(w->message_observer_ctx, &m->info);
     if (!ok) {
         w->stats.messages_lost++;
-        free(m);
+        message_free(w, m);
         return;
     }
     fold_event(w, e, m->info.src, m->info.dst, m->info.api_key, m->info.api_version,
                digest_bytes(m->bytes, m->len));
     dst->ops->on_bytes(dst->impl, c->id, m->bytes, m->len);
-    free(m);
+    message_free(w, m);
     world_node_reschedule(w, dst);
 }
 
 static void establish(world *w, const sim_event *e) {
     world_conn *c = conn_get(w, e->target);
     if (c->state != CONN_CONNECTING) return;
-    sim_node *dialer = world_node(w, c->node[0]), *acceptor = world_node(w, c->node[1]);
+    sim_node *dialer = c->end[0], *acceptor = c->end[1];
     if (!acceptor->up || world_link_is_cut(w, c->node[0], c->node[1])) {
         conn_break(w, c);
         return;
@@ -427,7 +515,7 @@ static void closed(world *w, const sim_event *e) {
     int side = (int)e->token;
     if (c->closed_seen[side]) return;
     c->closed_seen[side] = 1;
-    sim_node *n = world_node(w, c->node[side]);
+    sim_node *n = c->end[side];
     if (!n || !n->up) return;
     fold_event(w, e, c->node[side], c->node[1 - side], -1, -1, 0);
     n->ops->on_closed(n->impl, c->id);
@@ -474,16 +562,36 @@ static void dispatch(world *w, const sim_event *e) {
     }
 }
 
+/* Takes the next event, queued or a node's timer, if it is due by until_us. */
+static int next_event(world *w, int64_t until_us, sim_event *e) {
+    int32_t t = w->timer_next;
+    const event_queue *q = &w->queue;
+    int timer_first = t >= 0 && (q->count == 0 || w->timer_fire_us[t] < event_queue_next_at_us(q) ||
+                                 (w->timer_fire_us[t] == event_queue_next_at_us(q) &&
+                                  w->timer_seq[t] < event_queue_next_seq(q)));
+    if (!timer_first) {
+        if (q->count == 0 || event_queue_next_at_us(q) > until_us) return 0;
+        return event_queue_pop(&w->queue, e);
+    }
+    if (w->timer_fire_us[t] > until_us) return 0;
+    *e = (sim_event){.at_us = w->timer_fire_us[t],
+                     .seq = w->timer_seq[t],
+                     .kind = WORLD_EV_TIMER,
+                     .target = (uint32_t)t,
+                     .token = w->nodes[t]->timer_token};
+    w->timer_fire_us[t] = INT64_MAX;
+    timers_rescan(w);
+    return 1;
+}
+
 void world_run_until(world *w, int64_t until_us) {
     w->stopped = 0;
     while (!w->stopped) {
-        const sim_event *next = event_queue_peek(&w->queue);
-        if (!next || next->at_us > until_us) {
+        sim_event e;
+        if (!next_event(w, until_us, &e)) {
             if (w->now_us < until_us) w->now_us = until_us;
             return;
         }
-        sim_event e;
-        event_queue_pop(&w->queue, &e);
         assert(e.at_us >= w->now_us);
         w->now_us = e.at_us;
         w->seq_now = e.seq;

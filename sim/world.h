@@ -24,6 +24,7 @@
 #define WORLD_BROKERS_MAX 16
 #define WORLD_CLIENT_ID_BASE 100
 #define WORLD_TIMER_REPEATS_MAX 100000
+#define WORLD_MESSAGE_CLASSES 16             /* pooled message buffers: 256 B << class */
 #define WORLD_EPOCH_MS_START 1735689600000LL /* 2025-01-01T00:00:00Z: virtual time zero */
 
 typedef struct mem_storage mem_storage;
@@ -59,7 +60,8 @@ typedef struct sim_node {
     void *impl;
     const sim_node_ops *ops;
     broker_env env;
-    int64_t timer_at_us;
+    int32_t index;       /* in world.nodes */
+    int64_t timer_at_us; /* the deadline last scheduled, INT64_MAX none */
     uint64_t timer_token;
     int64_t timer_last_us; /* livelock guard: timers at one instant */
     uint32_t timer_repeats;
@@ -95,7 +97,14 @@ struct world {
     world_link links[WORLD_BROKERS_MAX + 1][WORLD_BROKERS_MAX + 1];
     sim_node *nodes[WORLD_NODES_MAX];
     int32_t node_count;
+    /* Each node's pending timer event, by node index, kept here rather than in the
+     * queue: one per node, replaced in place when its deadline moves earlier (no
+     * stale entries), in arrays so that finding the earliest is a short scan. */
+    int64_t timer_fire_us[WORLD_NODES_MAX]; /* not before the time it was set; INT64_MAX none */
+    uint64_t timer_seq[WORLD_NODES_MAX];
+    int32_t timer_next;       /* index of the node with the earliest pending timer, -1 none */
     struct world_conn *conns; /* indexed by conn id - 1 */
+    struct world_message *message_free[WORLD_MESSAGE_CLASSES]; /* delivered, for reuse */
     uint32_t conn_count, conn_cap;
     uint64_t message_id_next;
     world_observer_fn *observer;
