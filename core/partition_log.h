@@ -54,7 +54,9 @@ typedef struct partition_log_segment {
     int64_t bytes_since_index;
     partition_log_index_entry *index; /* in memory, mirrors <base>.index */
     size_t index_count, index_cap;
-    bool dirty; /* appended since the last sync */
+    storage_file *log_file;   /* <base>.log, open while the segment is in memory */
+    storage_file *index_file; /* <base>.index, open once it exists */
+    bool dirty;               /* appended since the last sync */
 } partition_log_segment;
 
 typedef struct partition_log_epoch_entry {
@@ -82,6 +84,8 @@ typedef struct partition_log {
     uint8_t *scratch;    /* reused for appends and recovery: no per-batch allocation */
     size_t appended_len; /* scratch holds the last append as stored, this long */
     size_t scratch_cap;
+    uint8_t *read_buf; /* partition_log_read_view's copy when the storage has no views */
+    size_t read_cap;
     /* The last batches appended to the active segment (a ring, oldest at
      * tail_first), in memory only.  Followers and consumers read the newest
      * records; with only the sparse index each read scanned up to
@@ -131,6 +135,11 @@ int partition_log_append_replica(partition_log *log, const uint8_t *bytes, size_
 int partition_log_read(partition_log *log, int64_t offset, size_t bytes_max,
                        partition_log_buf *out);
 void partition_log_buf_free(partition_log_buf *buf);
+/* The same read without a copy: *bytes_out points at the stored bytes (or, when the
+ * storage cannot hand them out, at a buffer of the log), *len_out of them, valid
+ * until the next call on the log. */
+int partition_log_read_view(partition_log *log, int64_t offset, size_t bytes_max,
+                            const uint8_t **bytes_out, size_t *len_out);
 
 /* Calls each() with the 61-byte header of every batch, log start to log end, in
  * offset order (reading headers only); each() returning nonzero stops the walk.
