@@ -905,15 +905,6 @@ int partition_log_truncate_to(partition_log *log, int64_t end_offset) {
 
 /* ---- positions and epochs ------------------------------------------------------------ */
 
-int64_t partition_log_start_offset(const partition_log *log) {
-    return log->start_offset;
-}
-
-int64_t partition_log_end_offset(const partition_log *log) {
-    assert(log->segment_count > 0);
-    return log->segments[log->segment_count - 1].end_offset;
-}
-
 int32_t partition_log_last_epoch(const partition_log *log) {
     return log->epoch_count ? log->epochs[log->epoch_count - 1].epoch : -1;
 }

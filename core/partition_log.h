@@ -12,6 +12,7 @@
 #ifndef STREAMLAB_PARTITION_LOG_H
 #define STREAMLAB_PARTITION_LOG_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -152,8 +153,14 @@ int partition_log_each_header(partition_log *log, partition_log_header_fn *each,
  * emptied and restarts at end_offset. */
 int partition_log_truncate_to(partition_log *log, int64_t end_offset);
 
-int64_t partition_log_start_offset(const partition_log *log);
-int64_t partition_log_end_offset(const partition_log *log);
+/* Inline: replication and fetch ask for them on every request. */
+static inline int64_t partition_log_start_offset(const partition_log *log) {
+    return log->start_offset;
+}
+static inline int64_t partition_log_end_offset(const partition_log *log) {
+    assert(log->segment_count > 0);
+    return log->segments[log->segment_count - 1].end_offset;
+}
 /* The latest leader epoch, or -1 when none. */
 int32_t partition_log_last_epoch(const partition_log *log);
 /* A new leader's epoch starts at the log end, before its first append (Kafka
