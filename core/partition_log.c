@@ -745,9 +745,11 @@ static int64_t pl_tail_lookup(const partition_log *log, const partition_log_segm
 /* Finds the batch of seg holding offset: its position and size. */
 static int pl_seek(partition_log *log, const partition_log_segment *seg, int64_t offset,
                    int64_t *position, size_t *total) {
-    /* Both give a batch start at or before offset; the scan below finds its batch. */
-    int64_t pos = pl_index_lookup(seg, offset), tail = pl_tail_lookup(log, seg, offset);
-    if (tail > pos) pos = tail;
+    /* Both give a batch start at or before offset; the scan below finds its batch.
+     * The tail holds the newest batches one after the other, so a position from it
+     * is the very batch, at or after anything the index could offer. */
+    int64_t pos = pl_tail_lookup(log, seg, offset);
+    if (pos < 0) pos = pl_index_lookup(seg, offset);
     uint8_t buf[RECORD_BATCH_HEADER_BYTES];
     const uint8_t *hdr;
     for (;;) {

@@ -253,7 +253,7 @@ typedef struct rb_cursor {
     bool bad;
 } rb_cursor;
 
-static int64_t rb_read_svarint(rb_cursor *c, size_t bytes_max) {
+static int64_t rb_read_svarint_long(rb_cursor *c, size_t bytes_max) {
     uint64_t v = 0;
     size_t n = c->bad ? 0 : varint_get_u64(c->p, c->left, bytes_max, &v);
     if (n == 0) {
@@ -263,6 +263,24 @@ static int64_t rb_read_svarint(rb_cursor *c, size_t bytes_max) {
     c->p += n;
     c->left -= n;
     return varint_unzigzag64(v);
+}
+
+/* Most varints of a record (deltas, lengths, counts) fit in one or two bytes:
+ * those inline, the rest out of line. */
+static inline int64_t rb_read_svarint(rb_cursor *c, size_t bytes_max) {
+    if (c->bad || c->left < 2) return rb_read_svarint_long(c, bytes_max);
+    uint64_t b0 = c->p[0], b1 = c->p[1];
+    if (b0 < 0x80) {
+        c->p++;
+        c->left--;
+        return varint_unzigzag64(b0);
+    }
+    if (b1 < 0x80) {
+        c->p += 2;
+        c->left -= 2;
+        return varint_unzigzag64((b0 & 0x7f) | b1 << 7);
+    }
+    return rb_read_svarint_long(c, bytes_max);
 }
 
 static int32_t rb_read_svarint32(rb_cursor *c) {
