@@ -268,13 +268,14 @@ static int64_t rb_read_svarint_long(rb_cursor *c, size_t bytes_max) {
 /* Most varints of a record (deltas, lengths, counts) fit in one or two bytes:
  * those inline, the rest out of line. */
 static inline int64_t rb_read_svarint(rb_cursor *c, size_t bytes_max) {
-    if (c->bad || c->left < 2) return rb_read_svarint_long(c, bytes_max);
-    uint64_t b0 = c->p[0], b1 = c->p[1];
+    if (c->bad || c->left == 0) return rb_read_svarint_long(c, bytes_max);
+    uint64_t b0 = c->p[0];
     if (b0 < 0x80) {
         c->p++;
         c->left--;
         return varint_unzigzag64(b0);
     }
+    uint64_t b1 = c->left >= 2 ? c->p[1] : 0x80;
     if (b1 < 0x80) {
         c->p += 2;
         c->left -= 2;
