@@ -643,16 +643,20 @@ static int pl_append_batch(partition_log *log, const uint8_t *b, size_t total) {
     return 0;
 }
 
-/* Appends the validated batches in scratch[0..len); leader_epoch < 0: keep epochs. */
-static int pl_append_scratch(partition_log *log, size_t len, int32_t leader_epoch) {
+/* Appends the validated batches bytes[0..len).  A leader append (leader_epoch >= 0)
+ * passes the scratch copy, whose offsets and epochs are set here; a replica's are
+ * final already, so they go to storage straight from the caller's bytes. */
+static int pl_append_batches(partition_log *log, uint8_t *scratch, const uint8_t *bytes, size_t len,
+                             int32_t leader_epoch) {
+    assert((leader_epoch >= 0) == (scratch != NULL));
     bool changed = false;
     size_t pos = 0;
     while (pos < len) {
-        uint8_t *b = log->scratch + pos;
+        const uint8_t *b = bytes + pos;
         size_t total = record_batch_total_bytes(b);
-        if (leader_epoch >= 0) {
-            record_batch_set_base_offset(b, partition_log_end_offset(log));
-            record_batch_set_partition_leader_epoch(b, leader_epoch);
+        if (scratch) {
+            record_batch_set_base_offset(scratch + pos, partition_log_end_offset(log));
+            record_batch_set_partition_leader_epoch(scratch + pos, leader_epoch);
         }
         int32_t epoch = record_batch_partition_leader_epoch(b);
         int rc =
@@ -668,12 +672,14 @@ static int pl_append_scratch(partition_log *log, size_t len, int32_t leader_epoc
 static int pl_append_common(partition_log *log, const uint8_t *bytes, size_t len,
                             int32_t leader_epoch, int64_t next_offset) {
     if (log->failed) return PARTITION_LOG_EFAILED;
+    log->appended_len = 0;
     pl_check c = {next_offset, 0, false, false};
     if (record_batch_split(bytes, len, pl_check_each, &c) != len || c.bad || c.count == 0)
         return c.out_of_sequence ? PARTITION_LOG_ESEQUENCE : PARTITION_LOG_EINVALID;
+    if (leader_epoch < 0) return pl_append_batches(log, NULL, bytes, len, leader_epoch);
     if (pl_scratch(log, len)) return PARTITION_LOG_ENOMEM;
     memcpy(log->scratch, bytes, len);
-    int rc = pl_append_scratch(log, len, leader_epoch);
+    int rc = pl_append_batches(log, log->scratch, log->scratch, len, leader_epoch);
     log->appended_len = rc == 0 ? len : 0;
     return rc;
 }

@@ -83,7 +83,7 @@ typedef struct partition_log {
     size_t epoch_count, epoch_cap;
     int64_t start_offset;
     uint8_t *scratch;    /* reused for appends and recovery: no per-batch allocation */
-    size_t appended_len; /* scratch holds the last append as stored, this long */
+    size_t appended_len; /* scratch holds the last leader append as stored, this long */
     size_t scratch_cap;
     uint8_t *read_buf; /* partition_log_read_view's copy when the storage has no views */
     size_t read_cap;
@@ -123,8 +123,9 @@ int partition_log_delete(partition_log *log);
  * first assigned offset. */
 int partition_log_append(partition_log *log, const uint8_t *bytes, size_t len, int32_t leader_epoch,
                          int64_t *base_offset_out);
-/* The batches of the last successful append as stored (offsets and leader epoch
- * assigned); valid until the next call on the log. */
+/* The batches of the last successful leader append as stored (offsets and leader
+ * epoch assigned); valid until the next call on the log.  NULL after any other
+ * append (a replica's bytes are stored as they came). */
 const uint8_t *partition_log_appended(const partition_log *log, size_t *len);
 /* Follower append: offsets and epochs are already set and must continue the log
  * end exactly. */
