@@ -284,14 +284,14 @@ static inline int64_t rb_read_svarint(rb_cursor *c, size_t bytes_max) {
     return rb_read_svarint_long(c, bytes_max);
 }
 
-static int32_t rb_read_svarint32(rb_cursor *c) {
+static inline int32_t rb_read_svarint32(rb_cursor *c) {
     int64_t v = rb_read_svarint(c, VARINT32_BYTES_MAX);
     if (v < INT32_MIN || v > INT32_MAX) c->bad = true;
     return c->bad ? 0 : (int32_t)v;
 }
 
 /* Reads a length-prefixed field (-1 = null); returns its bytes or NULL. */
-static const uint8_t *rb_read_field(rb_cursor *c, int32_t *len_out) {
+static inline const uint8_t *rb_read_field(rb_cursor *c, int32_t *len_out) {
     int32_t len = rb_read_svarint32(c);
     *len_out = len;
     if (c->bad || len < -1 || (len > 0 && (size_t)len > c->left)) {
