@@ -218,7 +218,8 @@ typedef struct record_batch_header_iter {
 /* Prepares to iterate batch[0..len); returns 0, or -1 when the batch is too short,
  * its length field disagrees with len, or it is compressed (not iterable). */
 int record_batch_iter_init(record_batch_iter *it, const uint8_t *batch, size_t len);
-/* Returns 1 with the next record, 0 at the end, -1 when malformed. */
+/* Returns 1 with the next record, 0 at the end, -1 when malformed (*record then
+ * holds nothing meaningful). */
 int record_batch_iter_next(record_batch_iter *it, record_batch_record *record);
 void record_batch_header_iter_init(record_batch_header_iter *it, const record_batch_record *r);
 /* Returns 1 with the next header, 0 at the end, -1 when malformed. */
