@@ -51,23 +51,22 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     size_t limit = partition_max < budget->bytes_left ? partition_max : budget->bytes_left;
     if (budget->first && limit == 0) limit = 1; /* KIP-74: the first batch comes whole */
     if (limit == 0) return;
-    partition_log_buf buf = {0};
-    if (partition_log_read(&p->log, offset, limit, &buf) != 0) {
-        partition_log_buf_free(&buf);
+    const uint8_t *bytes; /* the log's own bytes: copied below before the log changes */
+    size_t len;
+    if (partition_log_read_view(&p->log, offset, limit, &bytes, &len) != 0) {
         out->error_code = KAFKA_ERROR_KAFKA_STORAGE_ERROR;
         return;
     }
     below_hw_ctx hw = {.high_watermark = offset_end};
-    record_batch_split(buf.bytes, buf.len, batch_below_hw, &hw);
+    record_batch_split(bytes, len, batch_below_hw, &hw);
     if (hw.bytes > 0) {
         uint8_t *copy = arena_alloc(&c->arena, hw.bytes);
-        memcpy(copy, buf.bytes, hw.bytes);
+        memcpy(copy, bytes, hw.bytes);
         out->records = (kafka_bytes){copy, (int32_t)hw.bytes};
         budget->bytes_left -= hw.bytes < budget->bytes_left ? hw.bytes : budget->bytes_left;
         budget->bytes_total += hw.bytes;
         budget->first = 0;
     }
-    partition_log_buf_free(&buf);
     (void)b;
 }
 

@@ -123,6 +123,26 @@ static int pl_create_empty(partition_log *log, const char *name) {
     return pl_io(log, rc);
 }
 
+/* Opens a segment file for its handle. */
+static int pl_open_file(partition_log *log, const char *name, storage_file **file_out) {
+    return pl_io(log, log->fs->open(log->fs->ctx, name, file_out));
+}
+
+static void pl_close_file(partition_log *log, storage_file **file) {
+    if (*file) log->fs->close(log->fs->ctx, *file);
+    *file = NULL;
+}
+
+/* Reads len bytes at position of an open file: the stored bytes themselves when the
+ * storage hands out views, else a copy in buf.  Returns what pread would. */
+static int64_t pl_pread(const partition_log *log, storage_file *file, int64_t position, size_t len,
+                        uint8_t *buf, const uint8_t **bytes_out) {
+    const storage *fs = log->fs;
+    if (fs->view_file) return fs->view_file(fs->ctx, file, position, len, bytes_out);
+    *bytes_out = buf;
+    return fs->pread_file(fs->ctx, file, position, buf, len);
+}
+
 /* ---- the leader-epoch cache --------------------------------------------------------- */
 
 /* Kafka's assign: a new epoch starts at start_offset; older epochs are kept. */
@@ -252,7 +272,9 @@ static void pl_index_encode(const partition_log_index_entry *e, uint8_t *out) {
     pl_put_be32(out + 4, (uint32_t)e->position);
 }
 
-static void pl_segment_free(partition_log_segment *seg) {
+static void pl_segment_free(partition_log *log, partition_log_segment *seg) {
+    pl_close_file(log, &seg->log_file);
+    pl_close_file(log, &seg->index_file);
     free(seg->index);
     seg->index = NULL;
     seg->index_count = seg->index_cap = 0;
@@ -267,12 +289,15 @@ static int pl_segment_push(partition_log *log, int64_t base) {
     return 0;
 }
 
-/* Reads the 61-byte header at position; false when it is not a sane batch start
- * (short, bad length, past the file end, wrong magic, offsets going backwards). */
-static bool pl_read_header(partition_log *log, const char *name, int64_t position,
-                           int64_t file_bytes, int64_t expected, uint8_t *hdr, int *io) {
-    int64_t got = log->fs->pread(log->fs->ctx, name, position, hdr, RECORD_BATCH_HEADER_BYTES);
+/* Reads the 61-byte header at position (into buf, or a view: *hdr_out); false when
+ * it is not a sane batch start (short, bad length, past the file end, wrong magic,
+ * offsets going backwards). */
+static bool pl_read_header(partition_log *log, storage_file *file, int64_t position,
+                           int64_t file_bytes, int64_t expected, uint8_t *buf,
+                           const uint8_t **hdr_out, int *io) {
+    int64_t got = pl_pread(log, file, position, RECORD_BATCH_HEADER_BYTES, buf, hdr_out);
     if (got < 0) *io = PARTITION_LOG_EIO;
+    const uint8_t *hdr = *hdr_out;
     if (got < RECORD_BATCH_HEADER_BYTES) return false;
     int32_t length = record_batch_length(hdr);
     if (length < RECORD_BATCH_HEADER_BYTES - RECORD_BATCH_LOG_OVERHEAD_BYTES ||
@@ -297,24 +322,28 @@ static int pl_note_epoch(pl_epoch_seen *seen, int32_t epoch, int64_t base) {
     return 0;
 }
 
-/* Full check of the batch at position (CRC included) into the scratch buffer. */
-static bool pl_batch_valid(partition_log *log, const char *name, int64_t position, size_t total,
+/* Full check of the batch at position (CRC included), read into the scratch buffer. */
+static bool pl_batch_valid(partition_log *log, storage_file *file, int64_t position, size_t total,
                            int *io) {
     if (pl_scratch(log, total)) {
         *io = PARTITION_LOG_ENOMEM;
         return false;
     }
-    int64_t got = log->fs->pread(log->fs->ctx, name, position, log->scratch, total);
+    const uint8_t *batch;
+    int64_t got = pl_pread(log, file, position, total, log->scratch, &batch);
     if (got < 0) *io = PARTITION_LOG_EIO;
-    return got == (int64_t)total && record_batch_validate(log->scratch, total, NULL, 0) == 0;
+    return got == (int64_t)total && record_batch_validate(batch, total, NULL, 0) == 0;
 }
 
 /* Walks the segment's batches from the start, rebuilding its in-memory state.
  * Returns 0 or an error; *valid_bytes is where the walk stopped. */
 static int pl_scan_segment(partition_log *log, partition_log_segment *seg, bool full,
                            pl_epoch_seen *seen, int64_t *valid_bytes, int64_t *file_bytes) {
-    pl_name name = pl_segment_name(log, seg->base_offset, "log");
-    *file_bytes = log->fs->size(log->fs->ctx, name.s);
+    if (!seg->log_file) {
+        int rc = pl_open_file(log, pl_segment_name(log, seg->base_offset, "log").s, &seg->log_file);
+        if (rc) return rc;
+    }
+    *file_bytes = log->fs->size_file(log->fs->ctx, seg->log_file);
     if (*file_bytes < 0) return PARTITION_LOG_EIO;
     seg->index_count = 0;
     seg->bytes_since_index = 0;
@@ -322,11 +351,12 @@ static int pl_scan_segment(partition_log *log, partition_log_segment *seg, bool 
     seg->end_offset = seg->base_offset;
     int64_t pos = 0;
     int io = 0;
-    uint8_t hdr[RECORD_BATCH_HEADER_BYTES];
+    uint8_t buf[RECORD_BATCH_HEADER_BYTES];
+    const uint8_t *hdr;
     while (pos < *file_bytes &&
-           pl_read_header(log, name.s, pos, *file_bytes, seg->end_offset, hdr, &io)) {
+           pl_read_header(log, seg->log_file, pos, *file_bytes, seg->end_offset, buf, &hdr, &io)) {
         size_t total = record_batch_total_bytes(hdr);
-        if (full && !pl_batch_valid(log, name.s, pos, total, &io)) break;
+        if (full && !pl_batch_valid(log, seg->log_file, pos, total, &io)) break;
         if (record_batch_last_offset(hdr) - seg->base_offset > INT32_MAX) break;
         bool added;
         int rc = pl_index_note(log, seg, record_batch_base_offset(hdr), pos, total, &added);
@@ -365,9 +395,19 @@ static int pl_index_sync_file(partition_log *log, partition_log_segment *seg) {
     return rc;
 }
 
-static int pl_remove_segment_files(partition_log *log, int64_t base) {
+/* Opens the index once pl_index_sync_file made sure it exists. */
+static int pl_open_index(partition_log *log, partition_log_segment *seg) {
+    if (seg->index_file) return 0;
+    return pl_open_file(log, pl_segment_name(log, seg->base_offset, "index").s, &seg->index_file);
+}
+
+/* Removes the segment's files (closing them first); its memory stays. */
+static int pl_remove_segment_files(partition_log *log, partition_log_segment *seg) {
     const storage *fs = log->fs;
-    pl_name a = pl_segment_name(log, base, "log"), b = pl_segment_name(log, base, "index");
+    pl_close_file(log, &seg->log_file);
+    pl_close_file(log, &seg->index_file);
+    pl_name a = pl_segment_name(log, seg->base_offset, "log");
+    pl_name b = pl_segment_name(log, seg->base_offset, "index");
     int rc1 = fs->remove(fs->ctx, a.s), rc2 = fs->remove(fs->ctx, b.s);
     if (rc1 < 0 && rc1 != STORAGE_ENOENT) return pl_io(log, rc1);
     if (rc2 < 0 && rc2 != STORAGE_ENOENT) return pl_io(log, rc2);
@@ -379,9 +419,9 @@ static int pl_drop_segments_from(partition_log *log, size_t from) {
     if (log->segment_count > from) log->tail_count = 0; /* it described the active segment */
     while (log->segment_count > from) {
         partition_log_segment *seg = pl_active(log);
-        int rc = pl_remove_segment_files(log, seg->base_offset);
+        int rc = pl_remove_segment_files(log, seg);
         if (rc) return rc;
-        pl_segment_free(seg);
+        pl_segment_free(log, seg);
         log->segment_count--;
     }
     return 0;
@@ -390,9 +430,14 @@ static int pl_drop_segments_from(partition_log *log, size_t from) {
 static int pl_new_segment(partition_log *log, int64_t base) {
     log->tail_count = 0; /* the tail describes the active segment only */
     int rc = pl_segment_push(log, base);
-    if (rc == 0) rc = pl_create_empty(log, pl_segment_name(log, base, "log").s);
-    if (rc == 0) rc = pl_create_empty(log, pl_segment_name(log, base, "index").s);
-    if (rc == 0) pl_active(log)->dirty = true;
+    if (rc) return rc;
+    partition_log_segment *seg = pl_active(log);
+    pl_name name = pl_segment_name(log, base, "log"), index = pl_segment_name(log, base, "index");
+    rc = pl_create_empty(log, name.s);
+    if (rc == 0) rc = pl_open_file(log, name.s, &seg->log_file);
+    if (rc == 0) rc = pl_create_empty(log, index.s);
+    if (rc == 0) rc = pl_open_file(log, index.s, &seg->index_file);
+    if (rc == 0) seg->dirty = true;
     return rc;
 }
 
@@ -426,10 +471,7 @@ static int pl_recover_segments(partition_log *log, pl_epoch_seen *seen) {
         int rc = pl_scan_segment(log, seg, last, seen, &valid, &file_bytes);
         if (rc) return rc;
         bool cut = valid < file_bytes;
-        if (cut)
-            rc = pl_io(log,
-                       log->fs->truncate(log->fs->ctx,
-                                         pl_segment_name(log, seg->base_offset, "log").s, valid));
+        if (cut) rc = pl_io(log, log->fs->truncate_file(log->fs->ctx, seg->log_file, valid));
         if (rc) return rc;
         if (cut) seg->dirty = true;
         if (!last && (cut || seg->end_offset != log->segments[i + 1].base_offset))
@@ -463,6 +505,7 @@ static int pl_recover(partition_log *log) {
     if (rc == 0 && log->segment_count == 0) rc = pl_new_segment(log, 0);
     for (size_t i = 0; rc == 0 && i < log->segment_count; i++) {
         rc = pl_index_sync_file(log, &log->segments[i]);
+        if (rc == 0) rc = pl_open_index(log, &log->segments[i]);
         log->segments[i].dirty = true; /* may hold writes never synced: see Durability */
     }
     if (rc == 0) log->start_offset = log->segments[0].base_offset;
@@ -499,10 +542,11 @@ int partition_log_open(partition_log *log, const storage *fs, const char *dir,
 }
 
 void partition_log_close(partition_log *log) {
-    for (size_t i = 0; i < log->segment_count; i++) pl_segment_free(&log->segments[i]);
+    for (size_t i = 0; i < log->segment_count; i++) pl_segment_free(log, &log->segments[i]);
     free(log->segments);
     free(log->epochs);
     free(log->scratch);
+    free(log->read_buf);
     memset(log, 0, sizeof *log);
 }
 
@@ -585,11 +629,10 @@ static int pl_append_batch(partition_log *log, const uint8_t *b, size_t total) {
     if (added) {
         uint8_t e[PL_INDEX_ENTRY_BYTES];
         pl_index_encode(&seg->index[seg->index_count - 1], e);
-        rc = pl_io(log, fs->append(fs->ctx, pl_segment_name(log, seg->base_offset, "index").s, e,
-                                   sizeof e));
+        rc = pl_io(log, fs->append_file(fs->ctx, seg->index_file, e, sizeof e));
         if (rc) return rc;
     }
-    rc = pl_io(log, fs->append(fs->ctx, pl_segment_name(log, seg->base_offset, "log").s, b, total));
+    rc = pl_io(log, fs->append_file(fs->ctx, seg->log_file, b, total));
     if (rc) return rc;
     pl_tail_note(log, base, seg->size_bytes);
     seg->size_bytes += (int64_t)total;
@@ -600,16 +643,20 @@ static int pl_append_batch(partition_log *log, const uint8_t *b, size_t total) {
     return 0;
 }
 
-/* Appends the validated batches in scratch[0..len); leader_epoch < 0: keep epochs. */
-static int pl_append_scratch(partition_log *log, size_t len, int32_t leader_epoch) {
+/* Appends the validated batches bytes[0..len).  A leader append (leader_epoch >= 0)
+ * passes the scratch copy, whose offsets and epochs are set here; a replica's are
+ * final already, so they go to storage straight from the caller's bytes. */
+static int pl_append_batches(partition_log *log, uint8_t *scratch, const uint8_t *bytes, size_t len,
+                             int32_t leader_epoch) {
+    assert((leader_epoch >= 0) == (scratch != NULL));
     bool changed = false;
     size_t pos = 0;
     while (pos < len) {
-        uint8_t *b = log->scratch + pos;
+        const uint8_t *b = bytes + pos;
         size_t total = record_batch_total_bytes(b);
-        if (leader_epoch >= 0) {
-            record_batch_set_base_offset(b, partition_log_end_offset(log));
-            record_batch_set_partition_leader_epoch(b, leader_epoch);
+        if (scratch) {
+            record_batch_set_base_offset(scratch + pos, partition_log_end_offset(log));
+            record_batch_set_partition_leader_epoch(scratch + pos, leader_epoch);
         }
         int32_t epoch = record_batch_partition_leader_epoch(b);
         int rc =
@@ -625,12 +672,14 @@ static int pl_append_scratch(partition_log *log, size_t len, int32_t leader_epoc
 static int pl_append_common(partition_log *log, const uint8_t *bytes, size_t len,
                             int32_t leader_epoch, int64_t next_offset) {
     if (log->failed) return PARTITION_LOG_EFAILED;
+    log->appended_len = 0;
     pl_check c = {next_offset, 0, false, false};
     if (record_batch_split(bytes, len, pl_check_each, &c) != len || c.bad || c.count == 0)
         return c.out_of_sequence ? PARTITION_LOG_ESEQUENCE : PARTITION_LOG_EINVALID;
+    if (leader_epoch < 0) return pl_append_batches(log, NULL, bytes, len, leader_epoch);
     if (pl_scratch(log, len)) return PARTITION_LOG_ENOMEM;
     memcpy(log->scratch, bytes, len);
-    int rc = pl_append_scratch(log, len, leader_epoch);
+    int rc = pl_append_batches(log, log->scratch, log->scratch, len, leader_epoch);
     log->appended_len = rc == 0 ? len : 0;
     return rc;
 }
@@ -699,27 +748,34 @@ static int64_t pl_tail_lookup(const partition_log *log, const partition_log_segm
     return -1;
 }
 
-static int pl_seek(partition_log *log, const partition_log_segment *seg, const char *name,
-                   int64_t offset, int64_t *position, uint8_t *hdr) {
-    /* Both give a batch start at or before offset; the scan below finds its batch. */
-    int64_t pos = pl_index_lookup(seg, offset), tail = pl_tail_lookup(log, seg, offset);
-    if (tail > pos) pos = tail;
+/* Finds the batch of seg holding offset: its position and size. */
+static int pl_seek(partition_log *log, const partition_log_segment *seg, int64_t offset,
+                   int64_t *position, size_t *total) {
+    /* Both give a batch start at or before offset; the scan below finds its batch.
+     * The tail holds the newest batches one after the other, so a position from it
+     * is the very batch, at or after anything the index could offer. */
+    int64_t pos = pl_tail_lookup(log, seg, offset);
+    if (pos < 0) pos = pl_index_lookup(seg, offset);
+    uint8_t buf[RECORD_BATCH_HEADER_BYTES];
+    const uint8_t *hdr;
     for (;;) {
         if (pos >= seg->size_bytes) return PARTITION_LOG_EIO; /* memory and file disagree */
         int io = 0;
-        if (!pl_read_header(log, name, pos, seg->size_bytes, 0, hdr, &io))
+        if (!pl_read_header(log, seg->log_file, pos, seg->size_bytes, 0, buf, &hdr, &io))
             return io ? io : PARTITION_LOG_EIO;
         if (record_batch_last_offset(hdr) >= offset) break;
         pos += (int64_t)record_batch_total_bytes(hdr);
     }
     *position = pos;
+    *total = record_batch_total_bytes(hdr);
     return 0;
 }
 
-int partition_log_read(partition_log *log, int64_t offset, size_t bytes_max,
-                       partition_log_buf *out) {
-    assert(log != NULL && out != NULL);
-    out->len = 0;
+/* Where a read at offset of up to bytes_max bytes lies: *seg_out, from *position,
+ * *bytes long (0 at the log end). */
+static int pl_locate(partition_log *log, int64_t offset, size_t bytes_max,
+                     partition_log_segment **seg_out, int64_t *position, size_t *bytes) {
+    *bytes = 0;
     if (log->failed) return PARTITION_LOG_EFAILED;
     if (offset < log->start_offset || offset > partition_log_end_offset(log))
         return PARTITION_LOG_ERANGE;
@@ -727,22 +783,57 @@ int partition_log_read(partition_log *log, int64_t offset, size_t bytes_max,
     partition_log_segment *seg = pl_segment_for(log, offset);
     if (offset >= seg->end_offset) seg++; /* only an empty active segment ends there */
     assert(seg < log->segments + log->segment_count);
-    pl_name name = pl_segment_name(log, seg->base_offset, "log");
-    uint8_t hdr[RECORD_BATCH_HEADER_BYTES];
     int64_t pos;
-    int rc = pl_seek(log, seg, name.s, offset, &pos, hdr);
+    size_t first;
+    int rc = pl_seek(log, seg, offset, &pos, &first);
     if (rc) return rc;
-    size_t bytes = record_batch_total_bytes(hdr);
+    size_t n = first;
     int io = 0;
-    while (pos + (int64_t)bytes < seg->size_bytes &&
-           pl_read_header(log, name.s, pos + (int64_t)bytes, seg->size_bytes, 0, hdr, &io) &&
-           bytes + record_batch_total_bytes(hdr) <= bytes_max)
-        bytes += record_batch_total_bytes(hdr);
+    uint8_t buf[RECORD_BATCH_HEADER_BYTES];
+    const uint8_t *hdr;
+    while (
+        pos + (int64_t)n < seg->size_bytes &&
+        pl_read_header(log, seg->log_file, pos + (int64_t)n, seg->size_bytes, 0, buf, &hdr, &io) &&
+        n + record_batch_total_bytes(hdr) <= bytes_max)
+        n += record_batch_total_bytes(hdr);
     if (io) return io;
+    *seg_out = seg;
+    *position = pos;
+    *bytes = n;
+    return 0;
+}
+
+int partition_log_read(partition_log *log, int64_t offset, size_t bytes_max,
+                       partition_log_buf *out) {
+    assert(log != NULL && out != NULL);
+    out->len = 0;
+    partition_log_segment *seg;
+    int64_t pos;
+    size_t bytes;
+    int rc = pl_locate(log, offset, bytes_max, &seg, &pos, &bytes);
+    if (rc || bytes == 0) return rc;
     if (pl_grow((void **)&out->bytes, &out->cap, bytes, 1)) return PARTITION_LOG_ENOMEM;
-    int64_t got = log->fs->pread(log->fs->ctx, name.s, pos, out->bytes, bytes);
+    int64_t got = log->fs->pread_file(log->fs->ctx, seg->log_file, pos, out->bytes, bytes);
     if (got != (int64_t)bytes) return PARTITION_LOG_EIO;
     out->len = bytes;
+    return 0;
+}
+
+int partition_log_read_view(partition_log *log, int64_t offset, size_t bytes_max,
+                            const uint8_t **bytes_out, size_t *len_out) {
+    assert(log != NULL && bytes_out != NULL && len_out != NULL);
+    *bytes_out = NULL;
+    *len_out = 0;
+    partition_log_segment *seg;
+    int64_t pos;
+    size_t bytes;
+    int rc = pl_locate(log, offset, bytes_max, &seg, &pos, &bytes);
+    if (rc || bytes == 0) return rc;
+    if (!log->fs->view_file && pl_grow((void **)&log->read_buf, &log->read_cap, bytes, 1))
+        return PARTITION_LOG_ENOMEM;
+    if (pl_pread(log, seg->log_file, pos, bytes, log->read_buf, bytes_out) != (int64_t)bytes)
+        return PARTITION_LOG_EIO;
+    *len_out = bytes;
     return 0;
 }
 
@@ -754,13 +845,13 @@ void partition_log_buf_free(partition_log_buf *buf) {
 int partition_log_each_header(partition_log *log, partition_log_header_fn *each, void *arg) {
     assert(log != NULL && each != NULL);
     if (log->failed) return PARTITION_LOG_EFAILED;
-    uint8_t hdr[RECORD_BATCH_HEADER_BYTES];
+    uint8_t buf[RECORD_BATCH_HEADER_BYTES];
+    const uint8_t *hdr;
     for (size_t i = 0; i < log->segment_count; i++) {
         const partition_log_segment *seg = &log->segments[i];
-        pl_name name = pl_segment_name(log, seg->base_offset, "log");
         for (int64_t pos = 0; pos < seg->size_bytes;) {
             int io = 0;
-            if (!pl_read_header(log, name.s, pos, seg->size_bytes, 0, hdr, &io))
+            if (!pl_read_header(log, seg->log_file, pos, seg->size_bytes, 0, buf, &hdr, &io))
                 return io ? io : PARTITION_LOG_EIO; /* memory and file disagree */
             if (each(arg, hdr)) return 0;
             pos += (int64_t)record_batch_total_bytes(hdr);
@@ -781,17 +872,16 @@ static int pl_truncate_fully(partition_log *log, int64_t start_offset) {
 
 /* Cuts the segment holding end_offset at the batch containing it. */
 static int pl_truncate_segment(partition_log *log, partition_log_segment *seg, int64_t end_offset) {
-    pl_name name = pl_segment_name(log, seg->base_offset, "log");
-    uint8_t hdr[RECORD_BATCH_HEADER_BYTES];
+    const storage *fs = log->fs;
     int64_t pos, valid, file_bytes;
-    int rc = pl_seek(log, seg, name.s, end_offset, &pos, hdr);
-    if (rc == 0) rc = pl_io(log, log->fs->truncate(log->fs->ctx, name.s, pos));
+    size_t total;
+    int rc = pl_seek(log, seg, end_offset, &pos, &total);
+    if (rc == 0) rc = pl_io(log, fs->truncate_file(fs->ctx, seg->log_file, pos));
     if (rc == 0) rc = pl_scan_segment(log, seg, false, NULL, &valid, &file_bytes);
     if (rc) return log->failed = true, rc;
     assert(valid == pos && file_bytes == pos);
     seg->dirty = true;
-    pl_name index = pl_segment_name(log, seg->base_offset, "index");
-    return pl_io(log, log->fs->truncate(log->fs->ctx, index.s,
+    return pl_io(log, fs->truncate_file(fs->ctx, seg->index_file,
                                         (int64_t)(seg->index_count * PL_INDEX_ENTRY_BYTES)));
 }
 
@@ -822,15 +912,6 @@ int partition_log_truncate_to(partition_log *log, int64_t end_offset) {
 }
 
 /* ---- positions and epochs ------------------------------------------------------------ */
-
-int64_t partition_log_start_offset(const partition_log *log) {
-    return log->start_offset;
-}
-
-int64_t partition_log_end_offset(const partition_log *log) {
-    assert(log->segment_count > 0);
-    return log->segments[log->segment_count - 1].end_offset;
-}
 
 int32_t partition_log_last_epoch(const partition_log *log) {
     return log->epoch_count ? log->epochs[log->epoch_count - 1].epoch : -1;
@@ -867,9 +948,8 @@ int partition_log_sync(partition_log *log) {
     for (size_t i = 0; i < log->segment_count; i++) {
         partition_log_segment *seg = &log->segments[i];
         if (!seg->dirty) continue;
-        int rc = pl_io(log, fs->sync(fs->ctx, pl_segment_name(log, seg->base_offset, "log").s));
-        if (rc == 0)
-            rc = pl_io(log, fs->sync(fs->ctx, pl_segment_name(log, seg->base_offset, "index").s));
+        int rc = pl_io(log, fs->sync_file(fs->ctx, seg->log_file));
+        if (rc == 0) rc = pl_io(log, fs->sync_file(fs->ctx, seg->index_file));
         if (rc) return rc;
         seg->dirty = false;
     }
@@ -891,10 +971,10 @@ int partition_log_apply_retention(partition_log *log, int64_t now_ms) {
     for (size_t i = 0; i < log->segment_count; i++) total += log->segments[i].size_bytes;
     size_t n = 0;
     while (n + 1 < log->segment_count && pl_expired(log, &log->segments[n], now_ms, total)) {
-        int rc = pl_remove_segment_files(log, log->segments[n].base_offset);
+        int rc = pl_remove_segment_files(log, &log->segments[n]);
         if (rc) return rc;
         total -= log->segments[n].size_bytes;
-        pl_segment_free(&log->segments[n]);
+        pl_segment_free(log, &log->segments[n]);
         n++;
     }
     if (n == 0) return 0;

@@ -12,6 +12,7 @@
 #ifndef STREAMLAB_PARTITION_LOG_H
 #define STREAMLAB_PARTITION_LOG_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,7 +55,9 @@ typedef struct partition_log_segment {
     int64_t bytes_since_index;
     partition_log_index_entry *index; /* in memory, mirrors <base>.index */
     size_t index_count, index_cap;
-    bool dirty; /* appended since the last sync */
+    storage_file *log_file;   /* <base>.log, open while the segment is in memory */
+    storage_file *index_file; /* <base>.index, open once it exists */
+    bool dirty;               /* appended since the last sync */
 } partition_log_segment;
 
 typedef struct partition_log_epoch_entry {
@@ -80,8 +83,10 @@ typedef struct partition_log {
     size_t epoch_count, epoch_cap;
     int64_t start_offset;
     uint8_t *scratch;    /* reused for appends and recovery: no per-batch allocation */
-    size_t appended_len; /* scratch holds the last append as stored, this long */
+    size_t appended_len; /* scratch holds the last leader append as stored, this long */
     size_t scratch_cap;
+    uint8_t *read_buf; /* partition_log_read_view's copy when the storage has no views */
+    size_t read_cap;
     /* The last batches appended to the active segment (a ring, oldest at
      * tail_first), in memory only.  Followers and consumers read the newest
      * records; with only the sparse index each read scanned up to
@@ -118,8 +123,9 @@ int partition_log_delete(partition_log *log);
  * first assigned offset. */
 int partition_log_append(partition_log *log, const uint8_t *bytes, size_t len, int32_t leader_epoch,
                          int64_t *base_offset_out);
-/* The batches of the last successful append as stored (offsets and leader epoch
- * assigned); valid until the next call on the log. */
+/* The batches of the last successful leader append as stored (offsets and leader
+ * epoch assigned); valid until the next call on the log.  NULL after any other
+ * append (a replica's bytes are stored as they came). */
 const uint8_t *partition_log_appended(const partition_log *log, size_t *len);
 /* Follower append: offsets and epochs are already set and must continue the log
  * end exactly. */
@@ -131,6 +137,11 @@ int partition_log_append_replica(partition_log *log, const uint8_t *bytes, size_
 int partition_log_read(partition_log *log, int64_t offset, size_t bytes_max,
                        partition_log_buf *out);
 void partition_log_buf_free(partition_log_buf *buf);
+/* The same read without a copy: *bytes_out points at the stored bytes (or, when the
+ * storage cannot hand them out, at a buffer of the log), *len_out of them, valid
+ * until the next call on the log. */
+int partition_log_read_view(partition_log *log, int64_t offset, size_t bytes_max,
+                            const uint8_t **bytes_out, size_t *len_out);
 
 /* Calls each() with the 61-byte header of every batch, log start to log end, in
  * offset order (reading headers only); each() returning nonzero stops the walk.
@@ -143,8 +154,14 @@ int partition_log_each_header(partition_log *log, partition_log_header_fn *each,
  * emptied and restarts at end_offset. */
 int partition_log_truncate_to(partition_log *log, int64_t end_offset);
 
-int64_t partition_log_start_offset(const partition_log *log);
-int64_t partition_log_end_offset(const partition_log *log);
+/* Inline: replication and fetch ask for them on every request. */
+static inline int64_t partition_log_start_offset(const partition_log *log) {
+    return log->start_offset;
+}
+static inline int64_t partition_log_end_offset(const partition_log *log) {
+    assert(log->segment_count > 0);
+    return log->segments[log->segment_count - 1].end_offset;
+}
 /* The latest leader epoch, or -1 when none. */
 int32_t partition_log_last_epoch(const partition_log *log);
 /* A new leader's epoch starts at the log end, before its first append (Kafka

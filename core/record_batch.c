@@ -41,72 +41,6 @@
 #include "crc32c.h"
 #include "varint.h"
 
-enum {
-    RB_BASE_OFFSET = 0,
-    RB_LENGTH = 8,
-    RB_LEADER_EPOCH = 12,
-    RB_MAGIC = 16,
-    RB_CRC = 17,
-    RB_ATTRIBUTES = 21,
-    RB_LAST_OFFSET_DELTA = 23,
-    RB_BASE_TIMESTAMP = 27,
-    RB_MAX_TIMESTAMP = 35,
-    RB_PRODUCER_ID = 43,
-    RB_PRODUCER_EPOCH = 51,
-    RB_BASE_SEQUENCE = 53,
-    RB_RECORD_COUNT = 57,
-};
-
-int64_t record_batch_base_offset(const uint8_t *b) {
-    return (int64_t)be_load64(b + RB_BASE_OFFSET);
-}
-int32_t record_batch_length(const uint8_t *b) {
-    return (int32_t)(uint32_t)be_load32(b + RB_LENGTH);
-}
-int32_t record_batch_partition_leader_epoch(const uint8_t *b) {
-    return (int32_t)(uint32_t)be_load32(b + RB_LEADER_EPOCH);
-}
-int8_t record_batch_magic(const uint8_t *b) {
-    return (int8_t)b[RB_MAGIC];
-}
-uint32_t record_batch_crc(const uint8_t *b) {
-    return (uint32_t)be_load32(b + RB_CRC);
-}
-int16_t record_batch_attributes(const uint8_t *b) {
-    return (int16_t)(uint16_t)be_load16(b + RB_ATTRIBUTES);
-}
-int32_t record_batch_last_offset_delta(const uint8_t *b) {
-    return (int32_t)(uint32_t)be_load32(b + RB_LAST_OFFSET_DELTA);
-}
-int64_t record_batch_base_timestamp(const uint8_t *b) {
-    return (int64_t)be_load64(b + RB_BASE_TIMESTAMP);
-}
-int64_t record_batch_max_timestamp(const uint8_t *b) {
-    return (int64_t)be_load64(b + RB_MAX_TIMESTAMP);
-}
-int64_t record_batch_producer_id(const uint8_t *b) {
-    return (int64_t)be_load64(b + RB_PRODUCER_ID);
-}
-int16_t record_batch_producer_epoch(const uint8_t *b) {
-    return (int16_t)(uint16_t)be_load16(b + RB_PRODUCER_EPOCH);
-}
-int32_t record_batch_base_sequence(const uint8_t *b) {
-    return (int32_t)(uint32_t)be_load32(b + RB_BASE_SEQUENCE);
-}
-int32_t record_batch_record_count(const uint8_t *b) {
-    return (int32_t)(uint32_t)be_load32(b + RB_RECORD_COUNT);
-}
-
-size_t record_batch_total_bytes(const uint8_t *b) {
-    int32_t length = record_batch_length(b);
-    assert(length >= RECORD_BATCH_HEADER_BYTES - RECORD_BATCH_LOG_OVERHEAD_BYTES);
-    return (size_t)length + RECORD_BATCH_LOG_OVERHEAD_BYTES;
-}
-
-int64_t record_batch_last_offset(const uint8_t *b) {
-    return record_batch_base_offset(b) + record_batch_last_offset_delta(b);
-}
-
 int record_batch_compression(const uint8_t *b) {
     return record_batch_attributes(b) & RECORD_BATCH_COMPRESSION_MASK;
 }
@@ -319,7 +253,7 @@ typedef struct rb_cursor {
     bool bad;
 } rb_cursor;
 
-static int64_t rb_read_svarint(rb_cursor *c, size_t bytes_max) {
+static int64_t rb_read_svarint_long(rb_cursor *c, size_t bytes_max) {
     uint64_t v = 0;
     size_t n = c->bad ? 0 : varint_get_u64(c->p, c->left, bytes_max, &v);
     if (n == 0) {
@@ -331,14 +265,33 @@ static int64_t rb_read_svarint(rb_cursor *c, size_t bytes_max) {
     return varint_unzigzag64(v);
 }
 
-static int32_t rb_read_svarint32(rb_cursor *c) {
+/* Most varints of a record (deltas, lengths, counts) fit in one or two bytes:
+ * those inline, the rest out of line. */
+static inline int64_t rb_read_svarint(rb_cursor *c, size_t bytes_max) {
+    if (c->bad || c->left == 0) return rb_read_svarint_long(c, bytes_max);
+    uint64_t b0 = c->p[0];
+    if (b0 < 0x80) {
+        c->p++;
+        c->left--;
+        return varint_unzigzag64(b0);
+    }
+    uint64_t b1 = c->left >= 2 ? c->p[1] : 0x80;
+    if (b1 < 0x80) {
+        c->p += 2;
+        c->left -= 2;
+        return varint_unzigzag64((b0 & 0x7f) | b1 << 7);
+    }
+    return rb_read_svarint_long(c, bytes_max);
+}
+
+static inline int32_t rb_read_svarint32(rb_cursor *c) {
     int64_t v = rb_read_svarint(c, VARINT32_BYTES_MAX);
     if (v < INT32_MIN || v > INT32_MAX) c->bad = true;
     return c->bad ? 0 : (int32_t)v;
 }
 
 /* Reads a length-prefixed field (-1 = null); returns its bytes or NULL. */
-static const uint8_t *rb_read_field(rb_cursor *c, int32_t *len_out) {
+static inline const uint8_t *rb_read_field(rb_cursor *c, int32_t *len_out) {
     int32_t len = rb_read_svarint32(c);
     *len_out = len;
     if (c->bad || len < -1 || (len > 0 && (size_t)len > c->left)) {
@@ -353,8 +306,8 @@ static const uint8_t *rb_read_field(rb_cursor *c, int32_t *len_out) {
     return bytes;
 }
 
+/* Fills every field of *r on success (no memset: this runs for every record). */
 static int rb_parse_body(rb_cursor *c, const uint8_t *batch, record_batch_record *r) {
-    memset(r, 0, sizeof *r);
     if (c->left < 1) return -1;
     r->attributes = (int8_t)c->p[0];
     c->p++;

@@ -8,9 +8,12 @@
 #ifndef STREAMLAB_RECORD_BATCH_H
 #define STREAMLAB_RECORD_BATCH_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "big_endian.h"
 
 #define RECORD_BATCH_HEADER_BYTES 61
 #define RECORD_BATCH_LOG_OVERHEAD_BYTES 12 /* base offset + batch length */
@@ -25,24 +28,77 @@
 #define RECORD_BATCH_BYTES_MAX (64 * 1024 * 1024)
 
 /* ---- header fields, read from / written to a buffer of >= 61 bytes ---------------- */
-int64_t record_batch_base_offset(const uint8_t *b);
-int32_t record_batch_length(const uint8_t *b); /* bytes after the length field */
-int32_t record_batch_partition_leader_epoch(const uint8_t *b);
-int8_t record_batch_magic(const uint8_t *b);
-uint32_t record_batch_crc(const uint8_t *b);
-int16_t record_batch_attributes(const uint8_t *b);
-int32_t record_batch_last_offset_delta(const uint8_t *b);
-int64_t record_batch_base_timestamp(const uint8_t *b);
-int64_t record_batch_max_timestamp(const uint8_t *b);
-int64_t record_batch_producer_id(const uint8_t *b);
-int16_t record_batch_producer_epoch(const uint8_t *b);
-int32_t record_batch_base_sequence(const uint8_t *b);
-int32_t record_batch_record_count(const uint8_t *b);
+/* Inline: the log, the fetch paths and the checker read them millions of times.
+ * The byte offsets of the fields (see record_batch.c for the format): */
+enum {
+    RB_BASE_OFFSET = 0,
+    RB_LENGTH = 8,
+    RB_LEADER_EPOCH = 12,
+    RB_MAGIC = 16,
+    RB_CRC = 17,
+    RB_ATTRIBUTES = 21,
+    RB_LAST_OFFSET_DELTA = 23,
+    RB_BASE_TIMESTAMP = 27,
+    RB_MAX_TIMESTAMP = 35,
+    RB_PRODUCER_ID = 43,
+    RB_PRODUCER_EPOCH = 51,
+    RB_BASE_SEQUENCE = 53,
+    RB_RECORD_COUNT = 57,
+};
+
+static inline int64_t record_batch_base_offset(const uint8_t *b) {
+    return (int64_t)be_load64(b + RB_BASE_OFFSET);
+}
+/* Bytes after the length field. */
+static inline int32_t record_batch_length(const uint8_t *b) {
+    return (int32_t)(uint32_t)be_load32(b + RB_LENGTH);
+}
+static inline int32_t record_batch_partition_leader_epoch(const uint8_t *b) {
+    return (int32_t)(uint32_t)be_load32(b + RB_LEADER_EPOCH);
+}
+static inline int8_t record_batch_magic(const uint8_t *b) {
+    return (int8_t)b[RB_MAGIC];
+}
+static inline uint32_t record_batch_crc(const uint8_t *b) {
+    return (uint32_t)be_load32(b + RB_CRC);
+}
+static inline int16_t record_batch_attributes(const uint8_t *b) {
+    return (int16_t)(uint16_t)be_load16(b + RB_ATTRIBUTES);
+}
+static inline int32_t record_batch_last_offset_delta(const uint8_t *b) {
+    return (int32_t)(uint32_t)be_load32(b + RB_LAST_OFFSET_DELTA);
+}
+static inline int64_t record_batch_base_timestamp(const uint8_t *b) {
+    return (int64_t)be_load64(b + RB_BASE_TIMESTAMP);
+}
+static inline int64_t record_batch_max_timestamp(const uint8_t *b) {
+    return (int64_t)be_load64(b + RB_MAX_TIMESTAMP);
+}
+static inline int64_t record_batch_producer_id(const uint8_t *b) {
+    return (int64_t)be_load64(b + RB_PRODUCER_ID);
+}
+static inline int16_t record_batch_producer_epoch(const uint8_t *b) {
+    return (int16_t)(uint16_t)be_load16(b + RB_PRODUCER_EPOCH);
+}
+static inline int32_t record_batch_base_sequence(const uint8_t *b) {
+    return (int32_t)(uint32_t)be_load32(b + RB_BASE_SEQUENCE);
+}
+static inline int32_t record_batch_record_count(const uint8_t *b) {
+    return (int32_t)(uint32_t)be_load32(b + RB_RECORD_COUNT);
+}
 
 /* Whole batch size (length + 12); only meaningful once the length is validated. */
-size_t record_batch_total_bytes(const uint8_t *b);
+static inline size_t record_batch_total_bytes(const uint8_t *b) {
+    int32_t length = record_batch_length(b);
+    assert(length >= RECORD_BATCH_HEADER_BYTES - RECORD_BATCH_LOG_OVERHEAD_BYTES);
+    return (size_t)length + RECORD_BATCH_LOG_OVERHEAD_BYTES;
+}
+
 /* base offset + last offset delta. */
-int64_t record_batch_last_offset(const uint8_t *b);
+static inline int64_t record_batch_last_offset(const uint8_t *b) {
+    return record_batch_base_offset(b) + record_batch_last_offset_delta(b);
+}
+
 /* Compression codec (attributes bits 0-2); 0 means uncompressed. */
 int record_batch_compression(const uint8_t *b);
 
@@ -162,7 +218,8 @@ typedef struct record_batch_header_iter {
 /* Prepares to iterate batch[0..len); returns 0, or -1 when the batch is too short,
  * its length field disagrees with len, or it is compressed (not iterable). */
 int record_batch_iter_init(record_batch_iter *it, const uint8_t *batch, size_t len);
-/* Returns 1 with the next record, 0 at the end, -1 when malformed. */
+/* Returns 1 with the next record, 0 at the end, -1 when malformed (*record then
+ * holds nothing meaningful). */
 int record_batch_iter_next(record_batch_iter *it, record_batch_record *record);
 void record_batch_header_iter_init(record_batch_header_iter *it, const record_batch_record *r);
 /* Returns 1 with the next header, 0 at the end, -1 when malformed. */

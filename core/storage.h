@@ -12,6 +12,14 @@
  * Each broker gets its own namespace: two brokers never see each other's files.
  * Every call completes synchronously.  Return values: 0 (or a byte count) on
  * success, a negative value on failure (STORAGE_ENOENT, STORAGE_EIO, ...).
+ *
+ * Handles.  A file written and read over and over (a log segment, its index) is
+ * opened once: `open` resolves the name to a storage_file handle, and the *_file
+ * calls then do exactly what the named calls do, with the same results and the
+ * same durability, without resolving the name again.  Opening touches no data
+ * and never fails but for a missing file (or, in real mode, the open(2) itself).
+ * A handle must be closed before its file is removed or renamed, or renamed over;
+ * a handle used after that gets STORAGE_ENOENT (never another file's bytes).
  */
 #ifndef STREAMLAB_STORAGE_H
 #define STREAMLAB_STORAGE_H
@@ -28,6 +36,9 @@ enum storage_error {
 };
 
 typedef void storage_list_fn(void *arg, const char *name);
+
+/* An open file: see Handles above.  Owned by the storage, released by close. */
+typedef struct storage_file storage_file;
 
 typedef struct storage {
     void *ctx;
@@ -49,6 +60,21 @@ typedef struct storage {
     /* Calls each(arg, name) for every file whose name starts with prefix, in
      * strcmp order (deterministic). */
     int (*list)(void *ctx, const char *prefix, storage_list_fn *each, void *arg);
+
+    /* Opens an existing file: 0 and *file_out, or STORAGE_ENOENT (nothing opened). */
+    int (*open)(void *ctx, const char *name, storage_file **file_out);
+    void (*close)(void *ctx, storage_file *file);
+    /* append, pread, size, truncate and sync of an open file. */
+    int (*append_file)(void *ctx, storage_file *file, const void *bytes, size_t len);
+    int64_t (*pread_file)(void *ctx, storage_file *file, int64_t offset, void *buf, size_t len);
+    int64_t (*size_file)(void *ctx, storage_file *file);
+    int (*truncate_file)(void *ctx, storage_file *file, int64_t len);
+    int (*sync_file)(void *ctx, storage_file *file);
+    /* Optional (NULL when the storage cannot): pread without the copy.  *bytes_out
+     * points at the stored bytes from offset, as many as pread_file would return;
+     * they stay valid until the next call that changes this file, or closes it. */
+    int64_t (*view_file)(void *ctx, storage_file *file, int64_t offset, size_t len,
+                         const uint8_t **bytes_out);
 } storage;
 
 #endif

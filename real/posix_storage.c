@@ -30,7 +30,20 @@ typedef struct posix_fd {
     int fd;
     int dir_dirty; /* created or renamed into its directory since the last sync */
     uint64_t used;
+    uint64_t generation; /* bumped when the slot lets go of its file */
 } posix_fd;
+
+/* A storage_file: the name, and the cache slot that held its descriptor (still
+ * valid while the slot's generation is unchanged), so an append on a handle skips
+ * the search of the cache.  The inode tells, after the cache let go of the
+ * descriptor, whether the name still holds the same file. */
+typedef struct posix_handle {
+    char name[POSIX_NAME_BYTES_MAX];
+    posix_fd *slot;
+    uint64_t generation;
+    dev_t dev;
+    ino_t ino;
+} posix_handle;
 
 struct posix_storage {
     storage api;
@@ -112,6 +125,7 @@ static void fd_drop(posix_fd *f) {
     close(f->fd);
     f->name[0] = 0;
     f->fd = -1;
+    f->generation++;
 }
 
 static posix_fd *fd_slot(posix_storage *ps) {
@@ -161,11 +175,7 @@ static int ps_create(void *ctx, const char *name) {
     return STORAGE_OK;
 }
 
-static int ps_append(void *ctx, const char *name, const void *bytes, size_t len) {
-    posix_storage *ps = PS(ctx);
-    CHECK_NAME(ps, name);
-    posix_fd *f = fd_get(ps, name, 0);
-    if (!f) return map_errno(ps, errno);
+static int fd_append(posix_storage *ps, posix_fd *f, const void *bytes, size_t len) {
     const uint8_t *p = bytes;
     while (len > 0) {
         ssize_t n = write(f->fd, p, len);
@@ -177,12 +187,8 @@ static int ps_append(void *ctx, const char *name, const void *bytes, size_t len)
     return STORAGE_OK;
 }
 
-static int64_t ps_pread(void *ctx, const char *name, int64_t offset, void *buf, size_t len) {
-    posix_storage *ps = PS(ctx);
-    CHECK_NAME(ps, name);
+static int64_t fd_pread(posix_storage *ps, posix_fd *f, int64_t offset, void *buf, size_t len) {
     assert(offset >= 0);
-    posix_fd *f = fd_get(ps, name, 0);
-    if (!f) return map_errno(ps, errno);
     size_t got = 0;
     while (got < len) {
         ssize_t n = pread(f->fd, (uint8_t *)buf + got, len - got, (off_t)offset + (off_t)got);
@@ -194,38 +200,61 @@ static int64_t ps_pread(void *ctx, const char *name, int64_t offset, void *buf, 
     return (int64_t)got;
 }
 
+static int64_t stat_size(posix_storage *ps, int rc, const struct stat *st) {
+    if (rc != 0) return map_errno(ps, errno);
+    if (!S_ISREG(st->st_mode)) return map_errno(ps, EISDIR);
+    return (int64_t)st->st_size;
+}
+
+static int fd_truncate(posix_storage *ps, posix_fd *f, int64_t len) {
+    assert(len >= 0);
+    if (ftruncate(f->fd, (off_t)len) != 0) return map_errno(ps, errno);
+    return STORAGE_OK;
+}
+
+static int fd_sync(posix_storage *ps, posix_fd *f) {
+    if (fdatasync(f->fd) != 0) return map_errno(ps, errno);
+    if (f->dir_dirty) {
+        if (sync_parent(ps, f->name) != 0) return map_errno(ps, errno);
+        f->dir_dirty = 0;
+    }
+    return STORAGE_OK;
+}
+
+static int ps_append(void *ctx, const char *name, const void *bytes, size_t len) {
+    posix_storage *ps = PS(ctx);
+    CHECK_NAME(ps, name);
+    posix_fd *f = fd_get(ps, name, 0);
+    return f ? fd_append(ps, f, bytes, len) : map_errno(ps, errno);
+}
+
+static int64_t ps_pread(void *ctx, const char *name, int64_t offset, void *buf, size_t len) {
+    posix_storage *ps = PS(ctx);
+    CHECK_NAME(ps, name);
+    posix_fd *f = fd_get(ps, name, 0);
+    return f ? fd_pread(ps, f, offset, buf, len) : map_errno(ps, errno);
+}
+
 static int64_t ps_size(void *ctx, const char *name) {
     posix_storage *ps = PS(ctx);
     CHECK_NAME(ps, name);
     struct stat st;
     posix_fd *f = fd_find(ps, name);
-    int rc = f ? fstat(f->fd, &st) : fstatat(ps->root_fd, name, &st, 0);
-    if (rc != 0) return map_errno(ps, errno);
-    if (!S_ISREG(st.st_mode)) return map_errno(ps, EISDIR);
-    return (int64_t)st.st_size;
+    return stat_size(ps, f ? fstat(f->fd, &st) : fstatat(ps->root_fd, name, &st, 0), &st);
 }
 
 static int ps_truncate(void *ctx, const char *name, int64_t len) {
     posix_storage *ps = PS(ctx);
     CHECK_NAME(ps, name);
-    assert(len >= 0);
     posix_fd *f = fd_get(ps, name, 0);
-    if (!f) return map_errno(ps, errno);
-    if (ftruncate(f->fd, (off_t)len) != 0) return map_errno(ps, errno);
-    return STORAGE_OK;
+    return f ? fd_truncate(ps, f, len) : map_errno(ps, errno);
 }
 
 static int ps_sync(void *ctx, const char *name) {
     posix_storage *ps = PS(ctx);
     CHECK_NAME(ps, name);
     posix_fd *f = fd_get(ps, name, 0);
-    if (!f) return map_errno(ps, errno);
-    if (fdatasync(f->fd) != 0) return map_errno(ps, errno);
-    if (f->dir_dirty) {
-        if (sync_parent(ps, name) != 0) return map_errno(ps, errno);
-        f->dir_dirty = 0;
-    }
-    return STORAGE_OK;
+    return f ? fd_sync(ps, f) : map_errno(ps, errno);
 }
 
 static int ps_rename(void *ctx, const char *from, const char *to) {
@@ -240,6 +269,7 @@ static int ps_rename(void *ctx, const char *from, const char *to) {
     if (f) { /* the open descriptor now is the file `to` */
         snprintf(f->name, sizeof f->name, "%s", to);
         f->dir_dirty = 1;
+        f->generation++; /* handles opened on `from` must not follow it */
     } else if (sync_parent(ps, to) != 0)
         return map_errno(ps, errno);
     return STORAGE_OK;
@@ -251,6 +281,82 @@ static int ps_remove(void *ctx, const char *name) {
     fd_drop(fd_find(ps, name));
     if (unlinkat(ps->root_fd, name, 0) != 0) return map_errno(ps, errno);
     return STORAGE_OK;
+}
+
+/* ---- handles ------------------------------------------------------------------------ */
+
+static posix_handle *handle_of(storage_file *file) {
+    assert(file != NULL);
+    return (posix_handle *)(void *)file;
+}
+
+/* The handle's descriptor: its slot while that still holds the file, else the
+ * cache's (reopening by name: the slot was evicted); NULL with errno set. */
+static posix_fd *handle_fd(posix_storage *ps, posix_handle *h) {
+    if (h->slot && h->slot->generation == h->generation) {
+        h->slot->used = ++ps->use_clock;
+        return h->slot;
+    }
+    posix_fd *f = fd_get(ps, h->name, 0);
+    if (!f) return NULL;
+    struct stat st;
+    if (fstat(f->fd, &st) != 0) return NULL;
+    if (st.st_dev != h->dev || st.st_ino != h->ino) { /* removed or renamed over */
+        errno = ENOENT;
+        return NULL;
+    }
+    h->slot = f;
+    h->generation = f->generation;
+    return f;
+}
+
+static int ps_open(void *ctx, const char *name, storage_file **file_out) {
+    posix_storage *ps = PS(ctx);
+    CHECK_NAME(ps, name);
+    posix_fd *f = fd_get(ps, name, 0);
+    struct stat st;
+    if (!f || fstat(f->fd, &st) != 0) return map_errno(ps, errno);
+    posix_handle *h = calloc(1, sizeof *h);
+    if (!h) abort();
+    snprintf(h->name, sizeof h->name, "%s", name);
+    h->slot = f;
+    h->generation = f->generation;
+    h->dev = st.st_dev;
+    h->ino = st.st_ino;
+    *file_out = (storage_file *)(void *)h;
+    return STORAGE_OK;
+}
+
+static void ps_close(void *ctx, storage_file *file) {
+    (void)ctx;
+    free(file); /* the descriptor stays in the cache */
+}
+
+static int ps_append_file(void *ctx, storage_file *file, const void *bytes, size_t len) {
+    posix_fd *f = handle_fd(PS(ctx), handle_of(file));
+    return f ? fd_append(PS(ctx), f, bytes, len) : map_errno(PS(ctx), errno);
+}
+
+static int64_t ps_pread_file(void *ctx, storage_file *file, int64_t offset, void *buf, size_t len) {
+    posix_fd *f = handle_fd(PS(ctx), handle_of(file));
+    return f ? fd_pread(PS(ctx), f, offset, buf, len) : map_errno(PS(ctx), errno);
+}
+
+static int64_t ps_size_file(void *ctx, storage_file *file) {
+    posix_fd *f = handle_fd(PS(ctx), handle_of(file));
+    if (!f) return map_errno(PS(ctx), errno);
+    struct stat st;
+    return stat_size(PS(ctx), fstat(f->fd, &st), &st);
+}
+
+static int ps_truncate_file(void *ctx, storage_file *file, int64_t len) {
+    posix_fd *f = handle_fd(PS(ctx), handle_of(file));
+    return f ? fd_truncate(PS(ctx), f, len) : map_errno(PS(ctx), errno);
+}
+
+static int ps_sync_file(void *ctx, storage_file *file) {
+    posix_fd *f = handle_fd(PS(ctx), handle_of(file));
+    return f ? fd_sync(PS(ctx), f) : map_errno(PS(ctx), errno);
 }
 
 /* ---- list ------------------------------------------------------------------------------ */
@@ -348,7 +454,15 @@ posix_storage *posix_storage_open(const char *root, char *err, size_t err_len) {
                         .sync = ps_sync,
                         .rename = ps_rename,
                         .remove = ps_remove,
-                        .list = ps_list};
+                        .list = ps_list,
+                        .open = ps_open,
+                        .close = ps_close,
+                        .append_file = ps_append_file,
+                        .pread_file = ps_pread_file,
+                        .size_file = ps_size_file,
+                        .truncate_file = ps_truncate_file,
+                        .sync_file = ps_sync_file,
+                        .view_file = NULL};
     return ps;
 }
 

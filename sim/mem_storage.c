@@ -9,6 +9,11 @@
  * a rename that is not yet durable leaves "ghosts": the durable contents of the
  * names it overwrote, restored by a power-off unless the target is synced first.
  * Everything is deterministic: no clocks, no addresses in any ordering.
+ *
+ * Handles (storage_file) point at their mem_file, so the log's appends and reads
+ * skip the name formatting and the binary search; a file keeps a list of its
+ * handles and cuts them loose (they then see STORAGE_ENOENT) when it is removed,
+ * renamed, renamed over or dropped by a power-off.
  */
 #include "mem_storage.h"
 
@@ -20,8 +25,11 @@
 
 #define MEM_NAME_BYTES_MAX 1024
 
+typedef struct mem_handle mem_handle;
+
 typedef struct mem_file {
-    char *name; /* full name, "<node>/<name>" */
+    char *name;          /* full name, "<node>/<name>" */
+    mem_handle *handles; /* open on this file (a list): cut loose when it goes */
     uint8_t *data;
     size_t len;
     size_t cap;
@@ -30,6 +38,20 @@ typedef struct mem_file {
     uint64_t last_append_seq; /* 0: never appended */
 } mem_file;
 
+typedef struct mem_node mem_node;
+
+/* A storage_file: the file it names, or NULL once that file was removed or renamed. */
+struct mem_handle {
+    mem_node *node;
+    mem_file *file;
+    mem_handle *next; /* the file's next handle */
+};
+
+static mem_handle *mem_handle_of(storage_file *file) {
+    assert(file != NULL);
+    return (mem_handle *)(void *)file;
+}
+
 typedef struct mem_ghost {
     char *name;  /* full name to restore */
     char *owner; /* full name whose sync makes the rename durable */
@@ -37,12 +59,12 @@ typedef struct mem_ghost {
     size_t len;
 } mem_ghost;
 
-typedef struct mem_node {
+struct mem_node {
     storage view;
     mem_storage *mem;
     int32_t id;
     int64_t fail_after; /* < 0: disarmed */
-} mem_node;
+};
 
 struct mem_storage {
     mem_file **files;
@@ -107,8 +129,15 @@ static mem_file *mem_insert(mem_storage *mem, const char *full) {
     return f;
 }
 
+/* Handles of f see STORAGE_ENOENT from now on (f is going, or changing name). */
+static void mem_file_cut_handles(mem_file *f) {
+    for (mem_handle *h = f->handles; h; h = h->next) h->file = NULL;
+    f->handles = NULL;
+}
+
 static void mem_file_free(mem_file *f) {
     assert(f);
+    mem_file_cut_handles(f);
     free(f->name);
     free(f->data);
     free(f);
@@ -188,6 +217,23 @@ static bool mem_should_fail(mem_node *node) {
     return true;
 }
 
+/* The file a named call works on: STORAGE_OK and *file_out, or the error it returns. */
+static int mem_resolve(mem_node *node, const char *name, mem_file **file_out) {
+    char full[MEM_NAME_BYTES_MAX];
+    mem_full_name(node, name, full);
+    if (mem_should_fail(node)) return STORAGE_EIO;
+    *file_out = mem_find(node->mem, full, NULL);
+    return *file_out ? STORAGE_OK : STORAGE_ENOENT;
+}
+
+/* The same for a handle: the same fault counting, no name to look up. */
+static int mem_resolve_handle(storage_file *file, mem_file **file_out) {
+    mem_handle *h = mem_handle_of(file);
+    if (mem_should_fail(h->node)) return STORAGE_EIO;
+    *file_out = h->file;
+    return *file_out ? STORAGE_OK : STORAGE_ENOENT;
+}
+
 static int mem_op_create(void *ctx, const char *name) {
     mem_node *node = ctx;
     char full[MEM_NAME_BYTES_MAX];
@@ -198,13 +244,7 @@ static int mem_op_create(void *ctx, const char *name) {
     return STORAGE_OK;
 }
 
-static int mem_op_append(void *ctx, const char *name, const void *bytes, size_t len) {
-    mem_node *node = ctx;
-    char full[MEM_NAME_BYTES_MAX];
-    mem_full_name(node, name, full);
-    if (mem_should_fail(node)) return STORAGE_EIO;
-    mem_file *f = mem_find(node->mem, full, NULL);
-    if (!f) return STORAGE_ENOENT;
+static int mem_do_append(mem_node *node, mem_file *f, const void *bytes, size_t len) {
     if (len == 0) return STORAGE_OK;
     mem_file_reserve(f, f->len + len);
     memcpy(f->data + f->len, bytes, len);
@@ -213,54 +253,137 @@ static int mem_op_append(void *ctx, const char *name, const void *bytes, size_t 
     return STORAGE_OK;
 }
 
-static int64_t mem_op_pread(void *ctx, const char *name, int64_t offset, void *buf, size_t len) {
-    mem_node *node = ctx;
-    char full[MEM_NAME_BYTES_MAX];
-    mem_full_name(node, name, full);
-    if (mem_should_fail(node)) return STORAGE_EIO;
-    mem_file *f = mem_find(node->mem, full, NULL);
-    if (!f) return STORAGE_ENOENT;
+/* How many bytes a read of len at offset gets: 0 at or past the end. */
+static size_t mem_readable(const mem_file *f, int64_t offset, size_t len) {
     assert(offset >= 0);
     if ((uint64_t)offset >= f->len) return 0;
     size_t n = f->len - (size_t)offset;
-    if (n > len) n = len;
-    memcpy(buf, f->data + offset, n);
+    return n < len ? n : len;
+}
+
+static int64_t mem_do_pread(const mem_file *f, int64_t offset, void *buf, size_t len) {
+    size_t n = mem_readable(f, offset, len);
+    if (n) memcpy(buf, f->data + offset, n);
     return (int64_t)n;
 }
 
-static int64_t mem_op_size(void *ctx, const char *name) {
-    mem_node *node = ctx;
-    char full[MEM_NAME_BYTES_MAX];
-    mem_full_name(node, name, full);
-    if (mem_should_fail(node)) return STORAGE_EIO;
-    mem_file *f = mem_find(node->mem, full, NULL);
-    return f ? (int64_t)f->len : STORAGE_ENOENT;
-}
-
-static int mem_op_truncate(void *ctx, const char *name, int64_t len) {
-    mem_node *node = ctx;
-    char full[MEM_NAME_BYTES_MAX];
-    mem_full_name(node, name, full);
-    if (mem_should_fail(node)) return STORAGE_EIO;
-    mem_file *f = mem_find(node->mem, full, NULL);
-    if (!f) return STORAGE_ENOENT;
+static int mem_do_truncate(mem_file *f, int64_t len) {
     assert(len >= 0 && (uint64_t)len <= f->len);
     f->len = (size_t)len;
     if (f->synced_len > f->len) f->synced_len = f->len;
     return STORAGE_OK;
 }
 
+static int mem_do_sync(mem_storage *mem, mem_file *f) {
+    f->synced_len = f->len;
+    f->durable = true;
+    if (mem->ghost_count) mem_ghost_drop_owned(mem, f->name);
+    return STORAGE_OK;
+}
+
+static int mem_op_append(void *ctx, const char *name, const void *bytes, size_t len) {
+    mem_file *f;
+    int rc = mem_resolve(ctx, name, &f);
+    return rc ? rc : mem_do_append(ctx, f, bytes, len);
+}
+
+static int64_t mem_op_pread(void *ctx, const char *name, int64_t offset, void *buf, size_t len) {
+    mem_file *f;
+    int rc = mem_resolve(ctx, name, &f);
+    return rc ? rc : mem_do_pread(f, offset, buf, len);
+}
+
+static int64_t mem_op_size(void *ctx, const char *name) {
+    mem_file *f;
+    int rc = mem_resolve(ctx, name, &f);
+    return rc ? rc : (int64_t)f->len;
+}
+
+static int mem_op_truncate(void *ctx, const char *name, int64_t len) {
+    mem_file *f;
+    int rc = mem_resolve(ctx, name, &f);
+    return rc ? rc : mem_do_truncate(f, len);
+}
+
 static int mem_op_sync(void *ctx, const char *name) {
+    mem_file *f;
+    int rc = mem_resolve(ctx, name, &f);
+    return rc ? rc : mem_do_sync(((mem_node *)ctx)->mem, f);
+}
+
+/* ---- handles ------------------------------------------------------------------------ */
+
+static int mem_op_open(void *ctx, const char *name, storage_file **file_out) {
     mem_node *node = ctx;
     char full[MEM_NAME_BYTES_MAX];
     mem_full_name(node, name, full);
-    if (mem_should_fail(node)) return STORAGE_EIO;
     mem_file *f = mem_find(node->mem, full, NULL);
     if (!f) return STORAGE_ENOENT;
-    f->synced_len = f->len;
-    f->durable = true;
-    mem_ghost_drop_owned(node->mem, full);
+    mem_handle *h = mem_xrealloc(NULL, sizeof *h);
+    *h = (mem_handle){.node = node, .file = f, .next = f->handles};
+    f->handles = h;
+    *file_out = (storage_file *)(void *)h;
     return STORAGE_OK;
+}
+
+static void mem_op_close(void *ctx, storage_file *file) {
+    (void)ctx;
+    if (!file) return;
+    mem_handle *h = mem_handle_of(file);
+    if (h->file) {
+        mem_handle **link = &h->file->handles;
+        while (*link != h) link = &(*link)->next;
+        *link = h->next;
+    }
+    free(h);
+}
+
+static int mem_op_append_file(void *ctx, storage_file *file, const void *bytes, size_t len) {
+    mem_file *f;
+    int rc = mem_resolve_handle(file, &f);
+    return rc ? rc : mem_do_append(ctx, f, bytes, len);
+}
+
+static int64_t mem_op_pread_file(void *ctx, storage_file *file, int64_t offset, void *buf,
+                                 size_t len) {
+    (void)ctx;
+    mem_file *f;
+    int rc = mem_resolve_handle(file, &f);
+    return rc ? rc : mem_do_pread(f, offset, buf, len);
+}
+
+static int64_t mem_op_size_file(void *ctx, storage_file *file) {
+    (void)ctx;
+    mem_file *f;
+    int rc = mem_resolve_handle(file, &f);
+    return rc ? rc : (int64_t)f->len;
+}
+
+static int mem_op_truncate_file(void *ctx, storage_file *file, int64_t len) {
+    (void)ctx;
+    mem_file *f;
+    int rc = mem_resolve_handle(file, &f);
+    return rc ? rc : mem_do_truncate(f, len);
+}
+
+static int mem_op_sync_file(void *ctx, storage_file *file) {
+    mem_file *f;
+    int rc = mem_resolve_handle(file, &f);
+    return rc ? rc : mem_do_sync(((mem_node *)ctx)->mem, f);
+}
+
+/* A pread that hands out the stored bytes: valid until the file changes (an append
+ * may move them). */
+static int64_t mem_op_view_file(void *ctx, storage_file *file, int64_t offset, size_t len,
+                                const uint8_t **bytes_out) {
+    (void)ctx;
+    mem_file *f;
+    *bytes_out = NULL;
+    int rc = mem_resolve_handle(file, &f);
+    if (rc) return rc;
+    size_t n = mem_readable(f, offset, len);
+    if (n) *bytes_out = f->data + offset;
+    return (int64_t)n;
 }
 
 static int mem_op_rename(void *ctx, const char *from, const char *to) {
@@ -294,6 +417,7 @@ static int mem_op_rename(void *ctx, const char *from, const char *to) {
     memmove(mem->files + fpos, mem->files + fpos + 1,
             (mem->file_count - fpos - 1) * sizeof *mem->files);
     mem->file_count--;
+    mem_file_cut_handles(f);
     free(f->name);
     f->name = mem_strdup(tfull);
     f->durable = false;
@@ -373,7 +497,15 @@ static mem_node *mem_node_get(mem_storage *mem, int32_t node_id) {
                            .sync = mem_op_sync,
                            .rename = mem_op_rename,
                            .remove = mem_op_remove,
-                           .list = mem_op_list};
+                           .list = mem_op_list,
+                           .open = mem_op_open,
+                           .close = mem_op_close,
+                           .append_file = mem_op_append_file,
+                           .pread_file = mem_op_pread_file,
+                           .size_file = mem_op_size_file,
+                           .truncate_file = mem_op_truncate_file,
+                           .sync_file = mem_op_sync_file,
+                           .view_file = mem_op_view_file};
     mem->nodes[mem->node_count++] = node;
     return node;
 }

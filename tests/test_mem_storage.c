@@ -133,3 +133,48 @@ Test(mem_storage, fail_after_fails_exactly_one_op) {
     cr_assert_eq(s->size(s->ctx, "a"), 2);
     mem_storage_destroy(mem);
 }
+
+/* A handle does what the named calls do, counts for fault injection like them,
+ * hands out views of the stored bytes, and sees ENOENT once its file is removed or
+ * renamed (never the bytes of a file that took the name). */
+Test(mem_storage, handles_match_named_calls) {
+    mem_storage *mem = mem_storage_create();
+    const storage *s = mem_storage_view(mem, 1);
+    storage_file *f, *g;
+    cr_assert_eq(s->open(s->ctx, "h", &f), STORAGE_ENOENT);
+    s->create(s->ctx, "h");
+    cr_assert_eq(s->open(s->ctx, "h", &f), 0);
+    cr_assert_eq(s->append_file(s->ctx, f, "hello", 5), 0);
+    cr_assert_eq(s->append(s->ctx, "h", " world", 6), 0);
+    cr_assert_eq(s->size_file(s->ctx, f), 11);
+    char buf[16] = "";
+    cr_assert_eq(s->pread_file(s->ctx, f, 6, buf, sizeof buf), 5);
+    cr_assert_eq(memcmp(buf, "world", 5), 0);
+    const uint8_t *view;
+    cr_assert_eq(s->view_file(s->ctx, f, 6, 3, &view), 3);
+    cr_assert_eq(memcmp(view, "wor", 3), 0);
+    cr_assert_eq(s->view_file(s->ctx, f, 11, 3, &view), 0);
+    cr_assert_eq(s->truncate_file(s->ctx, f, 5), 0);
+    cr_assert_eq(s->size(s->ctx, "h"), 5);
+    cr_assert_eq(s->sync_file(s->ctx, f), 0);
+    cr_assert_eq(s->append_file(s->ctx, f, "!", 1), 0);
+    mem_storage_power_off(mem, 1, 0); /* the synced 5 bytes stay, the handle too */
+    cr_assert_eq(s->size_file(s->ctx, f), 5);
+    mem_storage_fail_after(mem, 1, 1);
+    cr_assert_eq(s->size_file(s->ctx, f), 5);
+    cr_assert_eq(s->append_file(s->ctx, f, "x", 1), STORAGE_EIO);
+    cr_assert_eq(s->size_file(s->ctx, f), 5);
+    /* remove and rename cut the handles loose */
+    cr_assert_eq(s->open(s->ctx, "h", &g), 0);
+    s->create(s->ctx, "other");
+    cr_assert_eq(s->rename(s->ctx, "other", "h"), 0);
+    cr_assert_eq(s->size_file(s->ctx, f), STORAGE_ENOENT);
+    cr_assert_eq(s->append_file(s->ctx, g, "x", 1), STORAGE_ENOENT);
+    s->close(s->ctx, g);
+    cr_assert_eq(s->open(s->ctx, "h", &g), 0);
+    cr_assert_eq(s->remove(s->ctx, "h"), 0);
+    cr_assert_eq(s->sync_file(s->ctx, g), STORAGE_ENOENT);
+    s->close(s->ctx, g);
+    s->close(s->ctx, f);
+    mem_storage_destroy(mem);
+}

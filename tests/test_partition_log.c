@@ -65,9 +65,23 @@ static void check_reads(partition_log *log) {
         cr_assert_eq(record_batch_validate(out.bytes, out.len, NULL, 0), 0);
         cr_assert_leq(record_batch_base_offset(out.bytes), o);
         cr_assert_geq(record_batch_last_offset(out.bytes), o);
+        for (size_t max = 1; max <= 4096; max *= 64) { /* the view reads the same bytes */
+            const uint8_t *view;
+            size_t view_len;
+            cr_assert_eq(partition_log_read(log, o, max, &out), 0);
+            cr_assert_eq(partition_log_read_view(log, o, max, &view, &view_len), 0);
+            cr_assert_eq(view_len, out.len, "offset %lld max %zu", (long long)o, max);
+            cr_assert_eq(memcmp(view, out.bytes, view_len), 0);
+        }
     }
     cr_assert_eq(partition_log_read(log, end, 1000, &out), 0);
     cr_assert_eq(out.len, 0);
+    const uint8_t *view;
+    size_t view_len = 1;
+    cr_assert_eq(partition_log_read_view(log, end, 1000, &view, &view_len), 0);
+    cr_assert_eq(view_len, 0);
+    cr_assert_eq(partition_log_read_view(log, end + 1, 1000, &view, &view_len),
+                 PARTITION_LOG_ERANGE);
     cr_assert_eq(partition_log_read(log, end + 1, 1000, &out), PARTITION_LOG_ERANGE);
     if (start > 0)
         cr_assert_eq(partition_log_read(log, start - 1, 1000, &out), PARTITION_LOG_ERANGE);

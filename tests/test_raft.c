@@ -220,6 +220,44 @@ static int fs_list(void *ctx, const char *prefix, storage_list_fn *each, void *a
     return disk_of(ctx)->list(disk_of(ctx)->ctx, prefix, each, arg);
 }
 
+static int fs_open(void *ctx, const char *name, storage_file **file_out) {
+    return disk_of(ctx)->open(disk_of(ctx)->ctx, name, file_out);
+}
+
+static void fs_close(void *ctx, storage_file *file) {
+    disk_of(ctx)->close(disk_of(ctx)->ctx, file);
+}
+
+static int fs_append_file(void *ctx, storage_file *file, const void *bytes, size_t len) {
+    return disk_of(ctx)->append_file(disk_of(ctx)->ctx, file, bytes, len);
+}
+
+static int64_t fs_pread_file(void *ctx, storage_file *file, int64_t offset, void *buf, size_t len) {
+    return disk_of(ctx)->pread_file(disk_of(ctx)->ctx, file, offset, buf, len);
+}
+
+static int64_t fs_size_file(void *ctx, storage_file *file) {
+    return disk_of(ctx)->size_file(disk_of(ctx)->ctx, file);
+}
+
+static int fs_truncate_file(void *ctx, storage_file *file, int64_t len) {
+    return disk_of(ctx)->truncate_file(disk_of(ctx)->ctx, file, len);
+}
+
+static int fs_sync_file(void *ctx, storage_file *file) {
+    node *nd = ctx;
+    if (nd->fail_next_sync) {
+        nd->fail_next_sync = false;
+        return STORAGE_EIO;
+    }
+    return nd->disk->sync_file(nd->disk->ctx, file);
+}
+
+static int64_t fs_view_file(void *ctx, storage_file *file, int64_t offset, size_t len,
+                            const uint8_t **bytes_out) {
+    return disk_of(ctx)->view_file(disk_of(ctx)->ctx, file, offset, len, bytes_out);
+}
+
 static const storage *node_storage(cluster *c, node *nd) {
     nd->disk = mem_storage_view(c->mem, node_id(nd->index));
     nd->fs = (storage){.ctx = nd,
@@ -231,7 +269,15 @@ static const storage *node_storage(cluster *c, node *nd) {
                        .sync = fs_sync,
                        .rename = fs_rename,
                        .remove = fs_remove,
-                       .list = fs_list};
+                       .list = fs_list,
+                       .open = fs_open,
+                       .close = fs_close,
+                       .append_file = fs_append_file,
+                       .pread_file = fs_pread_file,
+                       .size_file = fs_size_file,
+                       .truncate_file = fs_truncate_file,
+                       .sync_file = fs_sync_file,
+                       .view_file = fs_view_file};
     return &nd->fs;
 }
 
