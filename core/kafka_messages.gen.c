@@ -82,8 +82,9 @@ int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
 /* ---- AlterPartitionRequest ---- */
 
 void kafka_alter_partition_request_broker_state_init(kafka_alter_partition_request_broker_state *m) {
-    memset(m, 0, sizeof(*m));
-    m->broker_epoch = INT64_C(-1);
+    *m = (kafka_alter_partition_request_broker_state){
+        .broker_epoch = INT64_C(-1),
+    };
 }
 
 static void kafka_alter_partition_request_broker_state_write(const kafka_alter_partition_request_broker_state *m, wire_writer *w, int16_t version) {
@@ -154,7 +155,7 @@ static int kafka_alter_partition_request_partition_data_read(kafka_alter_partiti
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->new_isr = NULL;
                 if (n > 0) {
-                    m->new_isr = arena_alloc(a, (size_t)n * sizeof(*m->new_isr));
+                    m->new_isr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->new_isr));
                     if (m->new_isr == NULL) return wire_fail(r);
                 }
                 m->new_isr_count = n;
@@ -174,12 +175,15 @@ static int kafka_alter_partition_request_partition_data_read(kafka_alter_partiti
                 if ((size_t)n > wire_remaining(r) / 13) return wire_fail(r);
                 m->new_isr_with_epochs = NULL;
                 if (n > 0) {
-                    m->new_isr_with_epochs = arena_alloc(a, (size_t)n * sizeof(*m->new_isr_with_epochs));
+                    m->new_isr_with_epochs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->new_isr_with_epochs));
                     if (m->new_isr_with_epochs == NULL) return wire_fail(r);
                 }
                 m->new_isr_with_epochs_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_alter_partition_request_broker_state_read(&m->new_isr_with_epochs[i], r, version, a) != 0) return -1;
+                    if (kafka_alter_partition_request_broker_state_read(&m->new_isr_with_epochs[i], r, version, a) != 0) {
+                        m->new_isr_with_epochs_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -233,12 +237,15 @@ static int kafka_alter_partition_request_topic_data_read(kafka_alter_partition_r
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_alter_partition_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_alter_partition_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -253,8 +260,9 @@ static int kafka_alter_partition_request_topic_data_read(kafka_alter_partition_r
 }
 
 void kafka_alter_partition_request_init(kafka_alter_partition_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->broker_epoch = INT64_C(-1);
+    *m = (kafka_alter_partition_request){
+        .broker_epoch = INT64_C(-1),
+    };
 }
 
 static void kafka_alter_partition_request_write(const kafka_alter_partition_request *m, wire_writer *w, int16_t version) {
@@ -280,12 +288,15 @@ static int kafka_alter_partition_request_read(kafka_alter_partition_request *m, 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_alter_partition_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_alter_partition_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -355,7 +366,7 @@ static int kafka_alter_partition_response_partition_data_read(kafka_alter_partit
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->isr = NULL;
             if (n > 0) {
-                m->isr = arena_alloc(a, (size_t)n * sizeof(*m->isr));
+                m->isr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->isr));
                 if (m->isr == NULL) return wire_fail(r);
             }
             m->isr_count = n;
@@ -413,12 +424,15 @@ static int kafka_alter_partition_response_topic_data_read(kafka_alter_partition_
             if ((size_t)n > wire_remaining(r) / 20) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_alter_partition_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_alter_partition_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -459,12 +473,15 @@ static int kafka_alter_partition_response_read(kafka_alter_partition_response *m
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_alter_partition_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_alter_partition_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -671,8 +688,9 @@ static int kafka_api_versions_response_finalized_feature_key_read(kafka_api_vers
 }
 
 void kafka_api_versions_response_init(kafka_api_versions_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->finalized_features_epoch = INT64_C(-1);
+    *m = (kafka_api_versions_response){
+        .finalized_features_epoch = INT64_C(-1),
+    };
 }
 
 static void kafka_api_versions_response_write(const kafka_api_versions_response *m, wire_writer *w, int16_t version) {
@@ -740,12 +758,15 @@ static int kafka_api_versions_response_read(kafka_api_versions_response *m, wire
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->api_keys = NULL;
             if (n > 0) {
-                m->api_keys = arena_alloc(a, (size_t)n * sizeof(*m->api_keys));
+                m->api_keys = arena_alloc_uninit(a, (size_t)n * sizeof(*m->api_keys));
                 if (m->api_keys == NULL) return wire_fail(r);
             }
             m->api_keys_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_api_versions_response_api_version_read(&m->api_keys[i], r, version, a) != 0) return -1;
+                if (kafka_api_versions_response_api_version_read(&m->api_keys[i], r, version, a) != 0) {
+                    m->api_keys_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -773,12 +794,15 @@ static int kafka_api_versions_response_read(kafka_api_versions_response *m, wire
                         if ((size_t)n > wire_remaining(tr) / 6) return wire_fail(tr);
                         m->supported_features = NULL;
                         if (n > 0) {
-                            m->supported_features = arena_alloc(a, (size_t)n * sizeof(*m->supported_features));
+                            m->supported_features = arena_alloc_uninit(a, (size_t)n * sizeof(*m->supported_features));
                             if (m->supported_features == NULL) return wire_fail(tr);
                         }
                         m->supported_features_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_api_versions_response_supported_feature_key_read(&m->supported_features[i], tr, version, a) != 0) return -1;
+                            if (kafka_api_versions_response_supported_feature_key_read(&m->supported_features[i], tr, version, a) != 0) {
+                                m->supported_features_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -798,12 +822,15 @@ static int kafka_api_versions_response_read(kafka_api_versions_response *m, wire
                         if ((size_t)n > wire_remaining(tr) / 6) return wire_fail(tr);
                         m->finalized_features = NULL;
                         if (n > 0) {
-                            m->finalized_features = arena_alloc(a, (size_t)n * sizeof(*m->finalized_features));
+                            m->finalized_features = arena_alloc_uninit(a, (size_t)n * sizeof(*m->finalized_features));
                             if (m->finalized_features == NULL) return wire_fail(tr);
                         }
                         m->finalized_features_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_api_versions_response_finalized_feature_key_read(&m->finalized_features[i], tr, version, a) != 0) return -1;
+                            if (kafka_api_versions_response_finalized_feature_key_read(&m->finalized_features[i], tr, version, a) != 0) {
+                                m->finalized_features_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -917,12 +944,15 @@ static int kafka_begin_quorum_epoch_request_topic_data_read(kafka_begin_quorum_e
             if ((size_t)n > wire_remaining(r) / 12) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_begin_quorum_epoch_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_begin_quorum_epoch_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -981,9 +1011,10 @@ static int kafka_begin_quorum_epoch_request_leader_endpoint_read(kafka_begin_quo
 }
 
 void kafka_begin_quorum_epoch_request_init(kafka_begin_quorum_epoch_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
-    m->voter_id = -1;
+    *m = (kafka_begin_quorum_epoch_request){
+        .cluster_id = {NULL, -1},
+        .voter_id = -1,
+    };
 }
 
 static void kafka_begin_quorum_epoch_request_write(const kafka_begin_quorum_epoch_request *m, wire_writer *w, int16_t version) {
@@ -1033,12 +1064,15 @@ static int kafka_begin_quorum_epoch_request_read(kafka_begin_quorum_epoch_reques
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_begin_quorum_epoch_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_begin_quorum_epoch_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1052,12 +1086,15 @@ static int kafka_begin_quorum_epoch_request_read(kafka_begin_quorum_epoch_reques
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->leader_endpoints = NULL;
                 if (n > 0) {
-                    m->leader_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->leader_endpoints));
+                    m->leader_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->leader_endpoints));
                     if (m->leader_endpoints == NULL) return wire_fail(r);
                 }
                 m->leader_endpoints_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_begin_quorum_epoch_request_leader_endpoint_read(&m->leader_endpoints[i], r, version, a) != 0) return -1;
+                    if (kafka_begin_quorum_epoch_request_leader_endpoint_read(&m->leader_endpoints[i], r, version, a) != 0) {
+                        m->leader_endpoints_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -1166,12 +1203,15 @@ static int kafka_begin_quorum_epoch_response_topic_data_read(kafka_begin_quorum_
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_begin_quorum_epoch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_begin_quorum_epoch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1271,12 +1311,15 @@ static int kafka_begin_quorum_epoch_response_read(kafka_begin_quorum_epoch_respo
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_begin_quorum_epoch_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_begin_quorum_epoch_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1301,12 +1344,15 @@ static int kafka_begin_quorum_epoch_response_read(kafka_begin_quorum_epoch_respo
                         if ((size_t)n > wire_remaining(tr) / 8) return wire_fail(tr);
                         m->node_endpoints = NULL;
                         if (n > 0) {
-                            m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                            m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                             if (m->node_endpoints == NULL) return wire_fail(tr);
                         }
                         m->node_endpoints_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_begin_quorum_epoch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                            if (kafka_begin_quorum_epoch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                m->node_endpoints_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -1342,8 +1388,9 @@ void kafka_begin_quorum_epoch_response_encode(const kafka_begin_quorum_epoch_res
 /* ---- BrokerHeartbeatRequest ---- */
 
 void kafka_broker_heartbeat_request_init(kafka_broker_heartbeat_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->broker_epoch = INT64_C(-1);
+    *m = (kafka_broker_heartbeat_request){
+        .broker_epoch = INT64_C(-1),
+    };
 }
 
 static void kafka_broker_heartbeat_request_write(const kafka_broker_heartbeat_request *m, wire_writer *w, int16_t version) {
@@ -1394,7 +1441,7 @@ static int kafka_broker_heartbeat_request_read(kafka_broker_heartbeat_request *m
                         if ((size_t)n > wire_remaining(tr) / 16) return wire_fail(tr);
                         m->offline_log_dirs = NULL;
                         if (n > 0) {
-                            m->offline_log_dirs = arena_alloc(a, (size_t)n * sizeof(*m->offline_log_dirs));
+                            m->offline_log_dirs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->offline_log_dirs));
                             if (m->offline_log_dirs == NULL) return wire_fail(tr);
                         }
                         m->offline_log_dirs_count = n;
@@ -1435,8 +1482,9 @@ void kafka_broker_heartbeat_request_encode(const kafka_broker_heartbeat_request 
 /* ---- BrokerHeartbeatResponse ---- */
 
 void kafka_broker_heartbeat_response_init(kafka_broker_heartbeat_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->is_fenced = 1;
+    *m = (kafka_broker_heartbeat_response){
+        .is_fenced = 1,
+    };
 }
 
 static void kafka_broker_heartbeat_response_write(const kafka_broker_heartbeat_response *m, wire_writer *w, int16_t version) {
@@ -1556,7 +1604,7 @@ static int kafka_broker_registration_change_record_read(kafka_broker_registratio
                         if ((size_t)n > wire_remaining(tr) / 16) return wire_fail(tr);
                         m->log_dirs = NULL;
                         if (n > 0) {
-                            m->log_dirs = arena_alloc(a, (size_t)n * sizeof(*m->log_dirs));
+                            m->log_dirs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->log_dirs));
                             if (m->log_dirs == NULL) return wire_fail(tr);
                         }
                         m->log_dirs_count = n;
@@ -1651,8 +1699,9 @@ static int kafka_broker_registration_request_feature_read(kafka_broker_registrat
 }
 
 void kafka_broker_registration_request_init(kafka_broker_registration_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->previous_broker_epoch = INT64_C(-1);
+    *m = (kafka_broker_registration_request){
+        .previous_broker_epoch = INT64_C(-1),
+    };
 }
 
 static void kafka_broker_registration_request_write(const kafka_broker_registration_request *m, wire_writer *w, int16_t version) {
@@ -1697,12 +1746,15 @@ static int kafka_broker_registration_request_read(kafka_broker_registration_requ
             if ((size_t)n > wire_remaining(r) / 7) return wire_fail(r);
             m->listeners = NULL;
             if (n > 0) {
-                m->listeners = arena_alloc(a, (size_t)n * sizeof(*m->listeners));
+                m->listeners = arena_alloc_uninit(a, (size_t)n * sizeof(*m->listeners));
                 if (m->listeners == NULL) return wire_fail(r);
             }
             m->listeners_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_broker_registration_request_listener_read(&m->listeners[i], r, version, a) != 0) return -1;
+                if (kafka_broker_registration_request_listener_read(&m->listeners[i], r, version, a) != 0) {
+                    m->listeners_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1715,12 +1767,15 @@ static int kafka_broker_registration_request_read(kafka_broker_registration_requ
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->features = NULL;
             if (n > 0) {
-                m->features = arena_alloc(a, (size_t)n * sizeof(*m->features));
+                m->features = arena_alloc_uninit(a, (size_t)n * sizeof(*m->features));
                 if (m->features == NULL) return wire_fail(r);
             }
             m->features_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_broker_registration_request_feature_read(&m->features[i], r, version, a) != 0) return -1;
+                if (kafka_broker_registration_request_feature_read(&m->features[i], r, version, a) != 0) {
+                    m->features_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1738,7 +1793,7 @@ static int kafka_broker_registration_request_read(kafka_broker_registration_requ
                 if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
                 m->log_dirs = NULL;
                 if (n > 0) {
-                    m->log_dirs = arena_alloc(a, (size_t)n * sizeof(*m->log_dirs));
+                    m->log_dirs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->log_dirs));
                     if (m->log_dirs == NULL) return wire_fail(r);
                 }
                 m->log_dirs_count = n;
@@ -1783,8 +1838,9 @@ void kafka_broker_registration_request_encode(const kafka_broker_registration_re
 /* ---- BrokerRegistrationResponse ---- */
 
 void kafka_broker_registration_response_init(kafka_broker_registration_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->broker_epoch = INT64_C(-1);
+    *m = (kafka_broker_registration_response){
+        .broker_epoch = INT64_C(-1),
+    };
 }
 
 static void kafka_broker_registration_response_write(const kafka_broker_registration_response *m, wire_writer *w, int16_t version) {
@@ -1903,7 +1959,7 @@ static int kafka_consumer_protocol_assignment_topic_partition_read(kafka_consume
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
@@ -1916,8 +1972,9 @@ static int kafka_consumer_protocol_assignment_topic_partition_read(kafka_consume
 }
 
 void kafka_consumer_protocol_assignment_init(kafka_consumer_protocol_assignment *m) {
-    memset(m, 0, sizeof(*m));
-    m->user_data.len = -1;
+    *m = (kafka_consumer_protocol_assignment){
+        .user_data = {NULL, -1},
+    };
 }
 
 static void kafka_consumer_protocol_assignment_write(const kafka_consumer_protocol_assignment *m, wire_writer *w, int16_t version) {
@@ -1939,12 +1996,15 @@ static int kafka_consumer_protocol_assignment_read(kafka_consumer_protocol_assig
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->assigned_partitions = NULL;
             if (n > 0) {
-                m->assigned_partitions = arena_alloc(a, (size_t)n * sizeof(*m->assigned_partitions));
+                m->assigned_partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->assigned_partitions));
                 if (m->assigned_partitions == NULL) return wire_fail(r);
             }
             m->assigned_partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_consumer_protocol_assignment_topic_partition_read(&m->assigned_partitions[i], r, version, a) != 0) return -1;
+                if (kafka_consumer_protocol_assignment_topic_partition_read(&m->assigned_partitions[i], r, version, a) != 0) {
+                    m->assigned_partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2004,7 +2064,7 @@ static int kafka_consumer_protocol_subscription_topic_partition_read(kafka_consu
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->partitions = NULL;
                 if (n > 0) {
-                    m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                    m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                     if (m->partitions == NULL) return wire_fail(r);
                 }
                 m->partitions_count = n;
@@ -2018,10 +2078,11 @@ static int kafka_consumer_protocol_subscription_topic_partition_read(kafka_consu
 }
 
 void kafka_consumer_protocol_subscription_init(kafka_consumer_protocol_subscription *m) {
-    memset(m, 0, sizeof(*m));
-    m->user_data.len = -1;
-    m->generation_id = -1;
-    m->rack_id.len = -1;
+    *m = (kafka_consumer_protocol_subscription){
+        .user_data = {NULL, -1},
+        .generation_id = -1,
+        .rack_id = {NULL, -1},
+    };
 }
 
 static void kafka_consumer_protocol_subscription_write(const kafka_consumer_protocol_subscription *m, wire_writer *w, int16_t version) {
@@ -2055,7 +2116,7 @@ static int kafka_consumer_protocol_subscription_read(kafka_consumer_protocol_sub
             if ((size_t)n > wire_remaining(r)) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
@@ -2075,12 +2136,15 @@ static int kafka_consumer_protocol_subscription_read(kafka_consumer_protocol_sub
                 if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
                 m->owned_partitions = NULL;
                 if (n > 0) {
-                    m->owned_partitions = arena_alloc(a, (size_t)n * sizeof(*m->owned_partitions));
+                    m->owned_partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->owned_partitions));
                     if (m->owned_partitions == NULL) return wire_fail(r);
                 }
                 m->owned_partitions_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_consumer_protocol_subscription_topic_partition_read(&m->owned_partitions[i], r, version, a) != 0) return -1;
+                    if (kafka_consumer_protocol_subscription_topic_partition_read(&m->owned_partitions[i], r, version, a) != 0) {
+                        m->owned_partitions_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -2146,7 +2210,7 @@ static int kafka_create_topics_request_creatable_replica_assignment_read(kafka_c
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->broker_ids = NULL;
             if (n > 0) {
-                m->broker_ids = arena_alloc(a, (size_t)n * sizeof(*m->broker_ids));
+                m->broker_ids = arena_alloc_uninit(a, (size_t)n * sizeof(*m->broker_ids));
                 if (m->broker_ids == NULL) return wire_fail(r);
             }
             m->broker_ids_count = n;
@@ -2262,12 +2326,15 @@ static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->assignments = NULL;
             if (n > 0) {
-                m->assignments = arena_alloc(a, (size_t)n * sizeof(*m->assignments));
+                m->assignments = arena_alloc_uninit(a, (size_t)n * sizeof(*m->assignments));
                 if (m->assignments == NULL) return wire_fail(r);
             }
             m->assignments_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_create_topics_request_creatable_replica_assignment_read(&m->assignments[i], r, version, a) != 0) return -1;
+                if (kafka_create_topics_request_creatable_replica_assignment_read(&m->assignments[i], r, version, a) != 0) {
+                    m->assignments_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2280,12 +2347,15 @@ static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->configs = NULL;
             if (n > 0) {
-                m->configs = arena_alloc(a, (size_t)n * sizeof(*m->configs));
+                m->configs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->configs));
                 if (m->configs == NULL) return wire_fail(r);
             }
             m->configs_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_create_topics_request_creatable_topic_config_read(&m->configs[i], r, version, a) != 0) return -1;
+                if (kafka_create_topics_request_creatable_topic_config_read(&m->configs[i], r, version, a) != 0) {
+                    m->configs_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2302,8 +2372,9 @@ static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_
 }
 
 void kafka_create_topics_request_init(kafka_create_topics_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->timeout_ms = 60000;
+    *m = (kafka_create_topics_request){
+        .timeout_ms = 60000,
+    };
 }
 
 static void kafka_create_topics_request_write(const kafka_create_topics_request *m, wire_writer *w, int16_t version) {
@@ -2335,12 +2406,15 @@ static int kafka_create_topics_request_read(kafka_create_topics_request *m, wire
             if ((size_t)n > wire_remaining(r) / 10) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_create_topics_request_creatable_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_create_topics_request_creatable_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2382,8 +2456,9 @@ void kafka_create_topics_request_encode(const kafka_create_topics_request *m, wi
 /* ---- CreateTopicsResponse ---- */
 
 void kafka_create_topics_response_creatable_topic_configs_init(kafka_create_topics_response_creatable_topic_configs *m) {
-    memset(m, 0, sizeof(*m));
-    m->config_source = -1;
+    *m = (kafka_create_topics_response_creatable_topic_configs){
+        .config_source = -1,
+    };
 }
 
 static void kafka_create_topics_response_creatable_topic_configs_write(const kafka_create_topics_response_creatable_topic_configs *m, wire_writer *w, int16_t version) {
@@ -2437,9 +2512,10 @@ static int kafka_create_topics_response_creatable_topic_configs_read(kafka_creat
 }
 
 void kafka_create_topics_response_creatable_topic_result_init(kafka_create_topics_response_creatable_topic_result *m) {
-    memset(m, 0, sizeof(*m));
-    m->num_partitions = -1;
-    m->replication_factor = -1;
+    *m = (kafka_create_topics_response_creatable_topic_result){
+        .num_partitions = -1,
+        .replication_factor = -1,
+    };
 }
 
 static void kafka_create_topics_response_creatable_topic_result_write(const kafka_create_topics_response_creatable_topic_result *m, wire_writer *w, int16_t version) {
@@ -2519,12 +2595,15 @@ static int kafka_create_topics_response_creatable_topic_result_read(kafka_create
                 if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
                 m->configs = NULL;
                 if (n > 0) {
-                    m->configs = arena_alloc(a, (size_t)n * sizeof(*m->configs));
+                    m->configs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->configs));
                     if (m->configs == NULL) return wire_fail(r);
                 }
                 m->configs_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_create_topics_response_creatable_topic_configs_read(&m->configs[i], r, version, a) != 0) return -1;
+                    if (kafka_create_topics_response_creatable_topic_configs_read(&m->configs[i], r, version, a) != 0) {
+                        m->configs_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -2587,12 +2666,15 @@ static int kafka_create_topics_response_read(kafka_create_topics_response *m, wi
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_create_topics_response_creatable_topic_result_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_create_topics_response_creatable_topic_result_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2630,8 +2712,9 @@ void kafka_create_topics_response_encode(const kafka_create_topics_response *m, 
 /* ---- DeleteTopicsRequest ---- */
 
 void kafka_delete_topics_request_delete_topic_state_init(kafka_delete_topics_request_delete_topic_state *m) {
-    memset(m, 0, sizeof(*m));
-    m->name.len = -1;
+    *m = (kafka_delete_topics_request_delete_topic_state){
+        .name = {NULL, -1},
+    };
 }
 
 static void kafka_delete_topics_request_delete_topic_state_write(const kafka_delete_topics_request_delete_topic_state *m, wire_writer *w, int16_t version) {
@@ -2709,12 +2792,15 @@ static int kafka_delete_topics_request_read(kafka_delete_topics_request *m, wire
                 if ((size_t)n > wire_remaining(r) / 18) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_delete_topics_request_delete_topic_state_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_delete_topics_request_delete_topic_state_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -2729,7 +2815,7 @@ static int kafka_delete_topics_request_read(kafka_delete_topics_request *m, wire
                 if ((size_t)n > wire_remaining(r)) return wire_fail(r);
                 m->topic_names = NULL;
                 if (n > 0) {
-                    m->topic_names = arena_alloc(a, (size_t)n * sizeof(*m->topic_names));
+                    m->topic_names = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topic_names));
                     if (m->topic_names == NULL) return wire_fail(r);
                 }
                 m->topic_names_count = n;
@@ -2778,8 +2864,9 @@ void kafka_delete_topics_request_encode(const kafka_delete_topics_request *m, wi
 /* ---- DeleteTopicsResponse ---- */
 
 void kafka_delete_topics_response_deletable_topic_result_init(kafka_delete_topics_response_deletable_topic_result *m) {
-    memset(m, 0, sizeof(*m));
-    m->error_message.len = -1;
+    *m = (kafka_delete_topics_response_deletable_topic_result){
+        .error_message = {NULL, -1},
+    };
 }
 
 static void kafka_delete_topics_response_deletable_topic_result_write(const kafka_delete_topics_response_deletable_topic_result *m, wire_writer *w, int16_t version) {
@@ -2869,12 +2956,15 @@ static int kafka_delete_topics_response_read(kafka_delete_topics_response *m, wi
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->responses = NULL;
             if (n > 0) {
-                m->responses = arena_alloc(a, (size_t)n * sizeof(*m->responses));
+                m->responses = arena_alloc_uninit(a, (size_t)n * sizeof(*m->responses));
                 if (m->responses == NULL) return wire_fail(r);
             }
             m->responses_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_delete_topics_response_deletable_topic_result_read(&m->responses[i], r, version, a) != 0) return -1;
+                if (kafka_delete_topics_response_deletable_topic_result_read(&m->responses[i], r, version, a) != 0) {
+                    m->responses_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2947,7 +3037,7 @@ static int kafka_describe_groups_request_read(kafka_describe_groups_request *m, 
             if ((size_t)n > wire_remaining(r)) return wire_fail(r);
             m->groups = NULL;
             if (n > 0) {
-                m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                 if (m->groups == NULL) return wire_fail(r);
             }
             m->groups_count = n;
@@ -2997,8 +3087,9 @@ void kafka_describe_groups_request_encode(const kafka_describe_groups_request *m
 /* ---- DescribeGroupsResponse ---- */
 
 void kafka_describe_groups_response_described_group_member_init(kafka_describe_groups_response_described_group_member *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
+    *m = (kafka_describe_groups_response_described_group_member){
+        .group_instance_id = {NULL, -1},
+    };
 }
 
 static void kafka_describe_groups_response_described_group_member_write(const kafka_describe_groups_response_described_group_member *m, wire_writer *w, int16_t version) {
@@ -3086,8 +3177,9 @@ static int kafka_describe_groups_response_described_group_member_read(kafka_desc
 }
 
 void kafka_describe_groups_response_described_group_init(kafka_describe_groups_response_described_group *m) {
-    memset(m, 0, sizeof(*m));
-    m->authorized_operations = INT32_MIN;
+    *m = (kafka_describe_groups_response_described_group){
+        .authorized_operations = INT32_MIN,
+    };
 }
 
 static void kafka_describe_groups_response_described_group_write(const kafka_describe_groups_response_described_group *m, wire_writer *w, int16_t version) {
@@ -3160,12 +3252,15 @@ static int kafka_describe_groups_response_described_group_read(kafka_describe_gr
             if ((size_t)n > wire_remaining(r) / 7) return wire_fail(r);
             m->members = NULL;
             if (n > 0) {
-                m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                 if (m->members == NULL) return wire_fail(r);
             }
             m->members_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_groups_response_described_group_member_read(&m->members[i], r, version, a) != 0) return -1;
+                if (kafka_describe_groups_response_described_group_member_read(&m->members[i], r, version, a) != 0) {
+                    m->members_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3219,12 +3314,15 @@ static int kafka_describe_groups_response_read(kafka_describe_groups_response *m
             if ((size_t)n > wire_remaining(r) / 12) return wire_fail(r);
             m->groups = NULL;
             if (n > 0) {
-                m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                 if (m->groups == NULL) return wire_fail(r);
             }
             m->groups_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_groups_response_described_group_read(&m->groups[i], r, version, a) != 0) return -1;
+                if (kafka_describe_groups_response_described_group_read(&m->groups[i], r, version, a) != 0) {
+                    m->groups_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3308,12 +3406,15 @@ static int kafka_describe_quorum_request_topic_data_read(kafka_describe_quorum_r
             if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3350,12 +3451,15 @@ static int kafka_describe_quorum_request_read(kafka_describe_quorum_request *m, 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3391,9 +3495,10 @@ void kafka_describe_quorum_request_encode(const kafka_describe_quorum_request *m
 /* ---- DescribeQuorumResponse ---- */
 
 void kafka_describe_quorum_response_replica_state_init(kafka_describe_quorum_response_replica_state *m) {
-    memset(m, 0, sizeof(*m));
-    m->last_fetch_timestamp = INT64_C(-1);
-    m->last_caught_up_timestamp = INT64_C(-1);
+    *m = (kafka_describe_quorum_response_replica_state){
+        .last_fetch_timestamp = INT64_C(-1),
+        .last_caught_up_timestamp = INT64_C(-1),
+    };
 }
 
 static void kafka_describe_quorum_response_replica_state_write(const kafka_describe_quorum_response_replica_state *m, wire_writer *w, int16_t version) {
@@ -3477,12 +3582,15 @@ static int kafka_describe_quorum_response_partition_data_read(kafka_describe_quo
             if ((size_t)n > wire_remaining(r) / 13) return wire_fail(r);
             m->current_voters = NULL;
             if (n > 0) {
-                m->current_voters = arena_alloc(a, (size_t)n * sizeof(*m->current_voters));
+                m->current_voters = arena_alloc_uninit(a, (size_t)n * sizeof(*m->current_voters));
                 if (m->current_voters == NULL) return wire_fail(r);
             }
             m->current_voters_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_response_replica_state_read(&m->current_voters[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_response_replica_state_read(&m->current_voters[i], r, version, a) != 0) {
+                    m->current_voters_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3495,12 +3603,15 @@ static int kafka_describe_quorum_response_partition_data_read(kafka_describe_quo
             if ((size_t)n > wire_remaining(r) / 13) return wire_fail(r);
             m->observers = NULL;
             if (n > 0) {
-                m->observers = arena_alloc(a, (size_t)n * sizeof(*m->observers));
+                m->observers = arena_alloc_uninit(a, (size_t)n * sizeof(*m->observers));
                 if (m->observers == NULL) return wire_fail(r);
             }
             m->observers_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_response_replica_state_read(&m->observers[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_response_replica_state_read(&m->observers[i], r, version, a) != 0) {
+                    m->observers_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3539,12 +3650,15 @@ static int kafka_describe_quorum_response_topic_data_read(kafka_describe_quorum_
             if ((size_t)n > wire_remaining(r) / 25) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3628,12 +3742,15 @@ static int kafka_describe_quorum_response_node_read(kafka_describe_quorum_respon
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->listeners = NULL;
                 if (n > 0) {
-                    m->listeners = arena_alloc(a, (size_t)n * sizeof(*m->listeners));
+                    m->listeners = arena_alloc_uninit(a, (size_t)n * sizeof(*m->listeners));
                     if (m->listeners == NULL) return wire_fail(r);
                 }
                 m->listeners_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_describe_quorum_response_listener_read(&m->listeners[i], r, version, a) != 0) return -1;
+                    if (kafka_describe_quorum_response_listener_read(&m->listeners[i], r, version, a) != 0) {
+                        m->listeners_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -3685,12 +3802,15 @@ static int kafka_describe_quorum_response_read(kafka_describe_quorum_response *m
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3704,12 +3824,15 @@ static int kafka_describe_quorum_response_read(kafka_describe_quorum_response *m
                 if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
                 m->nodes = NULL;
                 if (n > 0) {
-                    m->nodes = arena_alloc(a, (size_t)n * sizeof(*m->nodes));
+                    m->nodes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->nodes));
                     if (m->nodes == NULL) return wire_fail(r);
                 }
                 m->nodes_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_describe_quorum_response_node_read(&m->nodes[i], r, version, a) != 0) return -1;
+                    if (kafka_describe_quorum_response_node_read(&m->nodes[i], r, version, a) != 0) {
+                        m->nodes_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -3821,7 +3944,7 @@ static int kafka_end_quorum_epoch_request_partition_data_read(kafka_end_quorum_e
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->preferred_successors = NULL;
                 if (n > 0) {
-                    m->preferred_successors = arena_alloc(a, (size_t)n * sizeof(*m->preferred_successors));
+                    m->preferred_successors = arena_alloc_uninit(a, (size_t)n * sizeof(*m->preferred_successors));
                     if (m->preferred_successors == NULL) return wire_fail(r);
                 }
                 m->preferred_successors_count = n;
@@ -3841,12 +3964,15 @@ static int kafka_end_quorum_epoch_request_partition_data_read(kafka_end_quorum_e
                 if ((size_t)n > wire_remaining(r) / 21) return wire_fail(r);
                 m->preferred_candidates = NULL;
                 if (n > 0) {
-                    m->preferred_candidates = arena_alloc(a, (size_t)n * sizeof(*m->preferred_candidates));
+                    m->preferred_candidates = arena_alloc_uninit(a, (size_t)n * sizeof(*m->preferred_candidates));
                     if (m->preferred_candidates == NULL) return wire_fail(r);
                 }
                 m->preferred_candidates_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_end_quorum_epoch_request_replica_info_read(&m->preferred_candidates[i], r, version, a) != 0) return -1;
+                    if (kafka_end_quorum_epoch_request_replica_info_read(&m->preferred_candidates[i], r, version, a) != 0) {
+                        m->preferred_candidates_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -3902,12 +4028,15 @@ static int kafka_end_quorum_epoch_request_topic_data_read(kafka_end_quorum_epoch
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_end_quorum_epoch_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_end_quorum_epoch_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3966,8 +4095,9 @@ static int kafka_end_quorum_epoch_request_leader_endpoint_read(kafka_end_quorum_
 }
 
 void kafka_end_quorum_epoch_request_init(kafka_end_quorum_epoch_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
+    *m = (kafka_end_quorum_epoch_request){
+        .cluster_id = {NULL, -1},
+    };
 }
 
 static void kafka_end_quorum_epoch_request_write(const kafka_end_quorum_epoch_request *m, wire_writer *w, int16_t version) {
@@ -4011,12 +4141,15 @@ static int kafka_end_quorum_epoch_request_read(kafka_end_quorum_epoch_request *m
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_end_quorum_epoch_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_end_quorum_epoch_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4030,12 +4163,15 @@ static int kafka_end_quorum_epoch_request_read(kafka_end_quorum_epoch_request *m
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->leader_endpoints = NULL;
                 if (n > 0) {
-                    m->leader_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->leader_endpoints));
+                    m->leader_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->leader_endpoints));
                     if (m->leader_endpoints == NULL) return wire_fail(r);
                 }
                 m->leader_endpoints_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_end_quorum_epoch_request_leader_endpoint_read(&m->leader_endpoints[i], r, version, a) != 0) return -1;
+                    if (kafka_end_quorum_epoch_request_leader_endpoint_read(&m->leader_endpoints[i], r, version, a) != 0) {
+                        m->leader_endpoints_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -4144,12 +4280,15 @@ static int kafka_end_quorum_epoch_response_topic_data_read(kafka_end_quorum_epoc
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_end_quorum_epoch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_end_quorum_epoch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4249,12 +4388,15 @@ static int kafka_end_quorum_epoch_response_read(kafka_end_quorum_epoch_response 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_end_quorum_epoch_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_end_quorum_epoch_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4279,12 +4421,15 @@ static int kafka_end_quorum_epoch_response_read(kafka_end_quorum_epoch_response 
                         if ((size_t)n > wire_remaining(tr) / 8) return wire_fail(tr);
                         m->node_endpoints = NULL;
                         if (n > 0) {
-                            m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                            m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                             if (m->node_endpoints == NULL) return wire_fail(tr);
                         }
                         m->node_endpoints_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_end_quorum_epoch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                            if (kafka_end_quorum_epoch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                m->node_endpoints_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -4410,9 +4555,10 @@ void kafka_fence_broker_record_encode(const kafka_fence_broker_record *m, wire_w
 /* ---- FetchRequest ---- */
 
 void kafka_fetch_request_replica_state_init(kafka_fetch_request_replica_state *m) {
-    memset(m, 0, sizeof(*m));
-    m->replica_id = -1;
-    m->replica_epoch = INT64_C(-1);
+    *m = (kafka_fetch_request_replica_state){
+        .replica_id = -1,
+        .replica_epoch = INT64_C(-1),
+    };
 }
 
 static int kafka_fetch_request_replica_state_is_default(const kafka_fetch_request_replica_state *m) {
@@ -4453,10 +4599,11 @@ static int kafka_fetch_request_replica_state_read(kafka_fetch_request_replica_st
 }
 
 void kafka_fetch_request_fetch_partition_init(kafka_fetch_request_fetch_partition *m) {
-    memset(m, 0, sizeof(*m));
-    m->current_leader_epoch = -1;
-    m->last_fetched_epoch = -1;
-    m->log_start_offset = INT64_C(-1);
+    *m = (kafka_fetch_request_fetch_partition){
+        .current_leader_epoch = -1,
+        .last_fetched_epoch = -1,
+        .log_start_offset = INT64_C(-1),
+    };
 }
 
 static void kafka_fetch_request_fetch_partition_write(const kafka_fetch_request_fetch_partition *m, wire_writer *w, int16_t version) {
@@ -4573,12 +4720,15 @@ static int kafka_fetch_request_fetch_topic_read(kafka_fetch_request_fetch_topic 
             if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_request_fetch_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_request_fetch_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4646,7 +4796,7 @@ static int kafka_fetch_request_forgotten_topic_read(kafka_fetch_request_forgotte
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->partitions = NULL;
                 if (n > 0) {
-                    m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                    m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                     if (m->partitions == NULL) return wire_fail(r);
                 }
                 m->partitions_count = n;
@@ -4669,12 +4819,13 @@ static int kafka_fetch_request_forgotten_topic_read(kafka_fetch_request_forgotte
 }
 
 void kafka_fetch_request_init(kafka_fetch_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
-    m->replica_id = -1;
-    kafka_fetch_request_replica_state_init(&m->replica_state);
-    m->max_bytes = 2147483647;
-    m->session_epoch = -1;
+    *m = (kafka_fetch_request){
+        .cluster_id = {NULL, -1},
+        .replica_id = -1,
+        .replica_state = {.replica_id = -1, .replica_epoch = INT64_C(-1)},
+        .max_bytes = 2147483647,
+        .session_epoch = -1,
+    };
 }
 
 static void kafka_fetch_request_write(const kafka_fetch_request *m, wire_writer *w, int16_t version) {
@@ -4768,12 +4919,15 @@ static int kafka_fetch_request_read(kafka_fetch_request *m, wire_reader *r, int1
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_request_fetch_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_request_fetch_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4787,12 +4941,15 @@ static int kafka_fetch_request_read(kafka_fetch_request *m, wire_reader *r, int1
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->forgotten_topics_data = NULL;
                 if (n > 0) {
-                    m->forgotten_topics_data = arena_alloc(a, (size_t)n * sizeof(*m->forgotten_topics_data));
+                    m->forgotten_topics_data = arena_alloc_uninit(a, (size_t)n * sizeof(*m->forgotten_topics_data));
                     if (m->forgotten_topics_data == NULL) return wire_fail(r);
                 }
                 m->forgotten_topics_data_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_fetch_request_forgotten_topic_read(&m->forgotten_topics_data[i], r, version, a) != 0) return -1;
+                    if (kafka_fetch_request_forgotten_topic_read(&m->forgotten_topics_data[i], r, version, a) != 0) {
+                        m->forgotten_topics_data_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -4855,9 +5012,10 @@ void kafka_fetch_request_encode(const kafka_fetch_request *m, wire_writer *w, in
 /* ---- FetchResponse ---- */
 
 void kafka_fetch_response_epoch_end_offset_init(kafka_fetch_response_epoch_end_offset *m) {
-    memset(m, 0, sizeof(*m));
-    m->epoch = -1;
-    m->end_offset = INT64_C(-1);
+    *m = (kafka_fetch_response_epoch_end_offset){
+        .epoch = -1,
+        .end_offset = INT64_C(-1),
+    };
 }
 
 static int kafka_fetch_response_epoch_end_offset_is_default(const kafka_fetch_response_epoch_end_offset *m) {
@@ -4898,9 +5056,10 @@ static int kafka_fetch_response_epoch_end_offset_read(kafka_fetch_response_epoch
 }
 
 void kafka_fetch_response_leader_id_and_epoch_init(kafka_fetch_response_leader_id_and_epoch *m) {
-    memset(m, 0, sizeof(*m));
-    m->leader_id = -1;
-    m->leader_epoch = -1;
+    *m = (kafka_fetch_response_leader_id_and_epoch){
+        .leader_id = -1,
+        .leader_epoch = -1,
+    };
 }
 
 static int kafka_fetch_response_leader_id_and_epoch_is_default(const kafka_fetch_response_leader_id_and_epoch *m) {
@@ -4941,9 +5100,10 @@ static int kafka_fetch_response_leader_id_and_epoch_read(kafka_fetch_response_le
 }
 
 void kafka_fetch_response_snapshot_id_init(kafka_fetch_response_snapshot_id *m) {
-    memset(m, 0, sizeof(*m));
-    m->end_offset = INT64_C(-1);
-    m->epoch = -1;
+    *m = (kafka_fetch_response_snapshot_id){
+        .end_offset = INT64_C(-1),
+        .epoch = -1,
+    };
 }
 
 static int kafka_fetch_response_snapshot_id_is_default(const kafka_fetch_response_snapshot_id *m) {
@@ -5012,14 +5172,15 @@ static int kafka_fetch_response_aborted_transaction_read(kafka_fetch_response_ab
 }
 
 void kafka_fetch_response_partition_data_init(kafka_fetch_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
-    m->last_stable_offset = INT64_C(-1);
-    m->log_start_offset = INT64_C(-1);
-    kafka_fetch_response_epoch_end_offset_init(&m->diverging_epoch);
-    kafka_fetch_response_leader_id_and_epoch_init(&m->current_leader);
-    kafka_fetch_response_snapshot_id_init(&m->snapshot_id);
-    m->preferred_read_replica = -1;
-    m->records.len = -1;
+    *m = (kafka_fetch_response_partition_data){
+        .last_stable_offset = INT64_C(-1),
+        .log_start_offset = INT64_C(-1),
+        .diverging_epoch = {.epoch = -1, .end_offset = INT64_C(-1)},
+        .current_leader = {.leader_id = -1, .leader_epoch = -1},
+        .snapshot_id = {.end_offset = INT64_C(-1), .epoch = -1},
+        .preferred_read_replica = -1,
+        .records = {NULL, -1},
+    };
 }
 
 static void kafka_fetch_response_partition_data_write(const kafka_fetch_response_partition_data *m, wire_writer *w, int16_t version) {
@@ -5099,12 +5260,15 @@ static int kafka_fetch_response_partition_data_read(kafka_fetch_response_partiti
                 if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
                 m->aborted_transactions = NULL;
                 if (n > 0) {
-                    m->aborted_transactions = arena_alloc(a, (size_t)n * sizeof(*m->aborted_transactions));
+                    m->aborted_transactions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->aborted_transactions));
                     if (m->aborted_transactions == NULL) return wire_fail(r);
                 }
                 m->aborted_transactions_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_fetch_response_aborted_transaction_read(&m->aborted_transactions[i], r, version, a) != 0) return -1;
+                    if (kafka_fetch_response_aborted_transaction_read(&m->aborted_transactions[i], r, version, a) != 0) {
+                        m->aborted_transactions_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -5197,12 +5361,15 @@ static int kafka_fetch_response_fetchable_topic_response_read(kafka_fetch_respon
             if ((size_t)n > wire_remaining(r) / 18) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5219,8 +5386,9 @@ static int kafka_fetch_response_fetchable_topic_response_read(kafka_fetch_respon
 }
 
 void kafka_fetch_response_node_endpoint_init(kafka_fetch_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
-    m->rack.len = -1;
+    *m = (kafka_fetch_response_node_endpoint){
+        .rack = {NULL, -1},
+    };
 }
 
 static void kafka_fetch_response_node_endpoint_write(const kafka_fetch_response_node_endpoint *m, wire_writer *w, int16_t version) {
@@ -5325,12 +5493,15 @@ static int kafka_fetch_response_read(kafka_fetch_response *m, wire_reader *r, in
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->responses = NULL;
             if (n > 0) {
-                m->responses = arena_alloc(a, (size_t)n * sizeof(*m->responses));
+                m->responses = arena_alloc_uninit(a, (size_t)n * sizeof(*m->responses));
                 if (m->responses == NULL) return wire_fail(r);
             }
             m->responses_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_response_fetchable_topic_response_read(&m->responses[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_response_fetchable_topic_response_read(&m->responses[i], r, version, a) != 0) {
+                    m->responses_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5356,12 +5527,15 @@ static int kafka_fetch_response_read(kafka_fetch_response *m, wire_reader *r, in
                             if ((size_t)n > wire_remaining(tr) / 11) return wire_fail(tr);
                             m->node_endpoints = NULL;
                             if (n > 0) {
-                                m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                                m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                                 if (m->node_endpoints == NULL) return wire_fail(tr);
                             }
                             m->node_endpoints_count = n;
                             for (int32_t i = 0; i < n; i++) {
-                                if (kafka_fetch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                                if (kafka_fetch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                    m->node_endpoints_count = i + 1;
+                                    return -1;
+                                }
                             }
                         }
                     }
@@ -5423,7 +5597,6 @@ static int kafka_fetch_snapshot_request_snapshot_id_read(kafka_fetch_snapshot_re
 
 void kafka_fetch_snapshot_request_partition_snapshot_init(kafka_fetch_snapshot_request_partition_snapshot *m) {
     memset(m, 0, sizeof(*m));
-    kafka_fetch_snapshot_request_snapshot_id_init(&m->snapshot_id);
 }
 
 static void kafka_fetch_snapshot_request_partition_snapshot_write(const kafka_fetch_snapshot_request_partition_snapshot *m, wire_writer *w, int16_t version) {
@@ -5496,12 +5669,15 @@ static int kafka_fetch_snapshot_request_topic_snapshot_read(kafka_fetch_snapshot
             if ((size_t)n > wire_remaining(r) / 30) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_snapshot_request_partition_snapshot_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_snapshot_request_partition_snapshot_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5516,10 +5692,11 @@ static int kafka_fetch_snapshot_request_topic_snapshot_read(kafka_fetch_snapshot
 }
 
 void kafka_fetch_snapshot_request_init(kafka_fetch_snapshot_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
-    m->replica_id = -1;
-    m->max_bytes = 2147483647;
+    *m = (kafka_fetch_snapshot_request){
+        .cluster_id = {NULL, -1},
+        .replica_id = -1,
+        .max_bytes = 2147483647,
+    };
 }
 
 static void kafka_fetch_snapshot_request_write(const kafka_fetch_snapshot_request *m, wire_writer *w, int16_t version) {
@@ -5553,12 +5730,15 @@ static int kafka_fetch_snapshot_request_read(kafka_fetch_snapshot_request *m, wi
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_snapshot_request_topic_snapshot_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_snapshot_request_topic_snapshot_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5658,10 +5838,9 @@ static int kafka_fetch_snapshot_response_leader_id_and_epoch_read(kafka_fetch_sn
 }
 
 void kafka_fetch_snapshot_response_partition_snapshot_init(kafka_fetch_snapshot_response_partition_snapshot *m) {
-    memset(m, 0, sizeof(*m));
-    kafka_fetch_snapshot_response_snapshot_id_init(&m->snapshot_id);
-    kafka_fetch_snapshot_response_leader_id_and_epoch_init(&m->current_leader);
-    m->unaligned_records.len = -1;
+    *m = (kafka_fetch_snapshot_response_partition_snapshot){
+        .unaligned_records = {NULL, -1},
+    };
 }
 
 static void kafka_fetch_snapshot_response_partition_snapshot_write(const kafka_fetch_snapshot_response_partition_snapshot *m, wire_writer *w, int16_t version) {
@@ -5736,12 +5915,15 @@ static int kafka_fetch_snapshot_response_topic_snapshot_read(kafka_fetch_snapsho
             if ((size_t)n > wire_remaining(r) / 37) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_snapshot_response_partition_snapshot_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_snapshot_response_partition_snapshot_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5831,12 +6013,15 @@ static int kafka_fetch_snapshot_response_read(kafka_fetch_snapshot_response *m, 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_snapshot_response_topic_snapshot_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_snapshot_response_topic_snapshot_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5861,12 +6046,15 @@ static int kafka_fetch_snapshot_response_read(kafka_fetch_snapshot_response *m, 
                         if ((size_t)n > wire_remaining(tr) / 8) return wire_fail(tr);
                         m->node_endpoints = NULL;
                         if (n > 0) {
-                            m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                            m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                             if (m->node_endpoints == NULL) return wire_fail(tr);
                         }
                         m->node_endpoints_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_fetch_snapshot_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                            if (kafka_fetch_snapshot_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                m->node_endpoints_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -5949,7 +6137,7 @@ static int kafka_find_coordinator_request_read(kafka_find_coordinator_request *m
                 if ((size_t)n > wire_remaining(r)) return wire_fail(r);
                 m->coordinator_keys = NULL;
                 if (n > 0) {
-                    m->coordinator_keys = arena_alloc(a, (size_t)n * sizeof(*m->coordinator_keys));
+                    m->coordinator_keys = arena_alloc_uninit(a, (size_t)n * sizeof(*m->coordinator_keys));
                     if (m->coordinator_keys == NULL) return wire_fail(r);
                 }
                 m->coordinator_keys_count = n;
@@ -6132,12 +6320,15 @@ static int kafka_find_coordinator_response_read(kafka_find_coordinator_response 
                 if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
                 m->coordinators = NULL;
                 if (n > 0) {
-                    m->coordinators = arena_alloc(a, (size_t)n * sizeof(*m->coordinators));
+                    m->coordinators = arena_alloc_uninit(a, (size_t)n * sizeof(*m->coordinators));
                     if (m->coordinators == NULL) return wire_fail(r);
                 }
                 m->coordinators_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_find_coordinator_response_coordinator_read(&m->coordinators[i], r, version, a) != 0) return -1;
+                    if (kafka_find_coordinator_response_coordinator_read(&m->coordinators[i], r, version, a) != 0) {
+                        m->coordinators_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -6211,9 +6402,10 @@ void kafka_group_metadata_key_encode(const kafka_group_metadata_key *m, wire_wri
 /* ---- GroupMetadataValue ---- */
 
 void kafka_group_metadata_value_member_metadata_init(kafka_group_metadata_value_member_metadata *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
-    m->rebalance_timeout = -1;
+    *m = (kafka_group_metadata_value_member_metadata){
+        .group_instance_id = {NULL, -1},
+        .rebalance_timeout = -1,
+    };
 }
 
 static void kafka_group_metadata_value_member_metadata_write(const kafka_group_metadata_value_member_metadata *m, wire_writer *w, int16_t version) {
@@ -6309,8 +6501,9 @@ static int kafka_group_metadata_value_member_metadata_read(kafka_group_metadata_
 }
 
 void kafka_group_metadata_value_init(kafka_group_metadata_value *m) {
-    memset(m, 0, sizeof(*m));
-    m->current_state_timestamp = INT64_C(-1);
+    *m = (kafka_group_metadata_value){
+        .current_state_timestamp = INT64_C(-1),
+    };
 }
 
 static void kafka_group_metadata_value_write(const kafka_group_metadata_value *m, wire_writer *w, int16_t version) {
@@ -6376,12 +6569,15 @@ static int kafka_group_metadata_value_read(kafka_group_metadata_value *m, wire_r
             if ((size_t)n > wire_remaining(r) / 15) return wire_fail(r);
             m->members = NULL;
             if (n > 0) {
-                m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                 if (m->members == NULL) return wire_fail(r);
             }
             m->members_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_group_metadata_value_member_metadata_read(&m->members[i], r, version, a) != 0) return -1;
+                if (kafka_group_metadata_value_member_metadata_read(&m->members[i], r, version, a) != 0) {
+                    m->members_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -6419,8 +6615,9 @@ void kafka_group_metadata_value_encode(const kafka_group_metadata_value *m, wire
 /* ---- HeartbeatRequest ---- */
 
 void kafka_heartbeat_request_init(kafka_heartbeat_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
+    *m = (kafka_heartbeat_request){
+        .group_instance_id = {NULL, -1},
+    };
 }
 
 static void kafka_heartbeat_request_write(const kafka_heartbeat_request *m, wire_writer *w, int16_t version) {
@@ -6554,9 +6751,10 @@ void kafka_heartbeat_response_encode(const kafka_heartbeat_response *m, wire_wri
 /* ---- InitProducerIdRequest ---- */
 
 void kafka_init_producer_id_request_init(kafka_init_producer_id_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->producer_id = INT64_C(-1);
-    m->producer_epoch = -1;
+    *m = (kafka_init_producer_id_request){
+        .producer_id = INT64_C(-1),
+        .producer_epoch = -1,
+    };
 }
 
 static void kafka_init_producer_id_request_write(const kafka_init_producer_id_request *m, wire_writer *w, int16_t version) {
@@ -6625,8 +6823,9 @@ void kafka_init_producer_id_request_encode(const kafka_init_producer_id_request 
 /* ---- InitProducerIdResponse ---- */
 
 void kafka_init_producer_id_response_init(kafka_init_producer_id_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->producer_id = INT64_C(-1);
+    *m = (kafka_init_producer_id_response){
+        .producer_id = INT64_C(-1),
+    };
 }
 
 static void kafka_init_producer_id_response_write(const kafka_init_producer_id_response *m, wire_writer *w, int16_t version) {
@@ -6723,10 +6922,11 @@ static int kafka_join_group_request_join_group_request_protocol_read(kafka_join_
 }
 
 void kafka_join_group_request_init(kafka_join_group_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->rebalance_timeout_ms = -1;
-    m->group_instance_id.len = -1;
-    m->reason.len = -1;
+    *m = (kafka_join_group_request){
+        .rebalance_timeout_ms = -1,
+        .group_instance_id = {NULL, -1},
+        .reason = {NULL, -1},
+    };
 }
 
 static void kafka_join_group_request_write(const kafka_join_group_request *m, wire_writer *w, int16_t version) {
@@ -6809,12 +7009,15 @@ static int kafka_join_group_request_read(kafka_join_group_request *m, wire_reade
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->protocols = NULL;
             if (n > 0) {
-                m->protocols = arena_alloc(a, (size_t)n * sizeof(*m->protocols));
+                m->protocols = arena_alloc_uninit(a, (size_t)n * sizeof(*m->protocols));
                 if (m->protocols == NULL) return wire_fail(r);
             }
             m->protocols_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_join_group_request_join_group_request_protocol_read(&m->protocols[i], r, version, a) != 0) return -1;
+                if (kafka_join_group_request_join_group_request_protocol_read(&m->protocols[i], r, version, a) != 0) {
+                    m->protocols_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -6855,8 +7058,9 @@ void kafka_join_group_request_encode(const kafka_join_group_request *m, wire_wri
 /* ---- JoinGroupResponse ---- */
 
 void kafka_join_group_response_join_group_response_member_init(kafka_join_group_response_join_group_response_member *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
+    *m = (kafka_join_group_response_join_group_response_member){
+        .group_instance_id = {NULL, -1},
+    };
 }
 
 static void kafka_join_group_response_join_group_response_member_write(const kafka_join_group_response_join_group_response_member *m, wire_writer *w, int16_t version) {
@@ -6914,9 +7118,10 @@ static int kafka_join_group_response_join_group_response_member_read(kafka_join_
 }
 
 void kafka_join_group_response_init(kafka_join_group_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->generation_id = -1;
-    m->protocol_type.len = -1;
+    *m = (kafka_join_group_response){
+        .generation_id = -1,
+        .protocol_type = {NULL, -1},
+    };
 }
 
 static void kafka_join_group_response_write(const kafka_join_group_response *m, wire_writer *w, int16_t version) {
@@ -7004,12 +7209,15 @@ static int kafka_join_group_response_read(kafka_join_group_response *m, wire_rea
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->members = NULL;
             if (n > 0) {
-                m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                 if (m->members == NULL) return wire_fail(r);
             }
             m->members_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_join_group_response_join_group_response_member_read(&m->members[i], r, version, a) != 0) return -1;
+                if (kafka_join_group_response_join_group_response_member_read(&m->members[i], r, version, a) != 0) {
+                    m->members_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7150,12 +7358,15 @@ static int kafka_leader_change_message_read(kafka_leader_change_message *m, wire
             if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
             m->voters = NULL;
             if (n > 0) {
-                m->voters = arena_alloc(a, (size_t)n * sizeof(*m->voters));
+                m->voters = arena_alloc_uninit(a, (size_t)n * sizeof(*m->voters));
                 if (m->voters == NULL) return wire_fail(r);
             }
             m->voters_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_leader_change_message_voter_read(&m->voters[i], r, version, a) != 0) return -1;
+                if (kafka_leader_change_message_voter_read(&m->voters[i], r, version, a) != 0) {
+                    m->voters_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7168,12 +7379,15 @@ static int kafka_leader_change_message_read(kafka_leader_change_message *m, wire
             if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
             m->granting_voters = NULL;
             if (n > 0) {
-                m->granting_voters = arena_alloc(a, (size_t)n * sizeof(*m->granting_voters));
+                m->granting_voters = arena_alloc_uninit(a, (size_t)n * sizeof(*m->granting_voters));
                 if (m->granting_voters == NULL) return wire_fail(r);
             }
             m->granting_voters_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_leader_change_message_voter_read(&m->granting_voters[i], r, version, a) != 0) return -1;
+                if (kafka_leader_change_message_voter_read(&m->granting_voters[i], r, version, a) != 0) {
+                    m->granting_voters_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7209,9 +7423,10 @@ void kafka_leader_change_message_encode(const kafka_leader_change_message *m, wi
 /* ---- LeaveGroupRequest ---- */
 
 void kafka_leave_group_request_member_identity_init(kafka_leave_group_request_member_identity *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
-    m->reason.len = -1;
+    *m = (kafka_leave_group_request_member_identity){
+        .group_instance_id = {NULL, -1},
+        .reason = {NULL, -1},
+    };
 }
 
 static void kafka_leave_group_request_member_identity_write(const kafka_leave_group_request_member_identity *m, wire_writer *w, int16_t version) {
@@ -7316,12 +7531,15 @@ static int kafka_leave_group_request_read(kafka_leave_group_request *m, wire_rea
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->members = NULL;
                 if (n > 0) {
-                    m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                    m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                     if (m->members == NULL) return wire_fail(r);
                 }
                 m->members_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_leave_group_request_member_identity_read(&m->members[i], r, version, a) != 0) return -1;
+                    if (kafka_leave_group_request_member_identity_read(&m->members[i], r, version, a) != 0) {
+                        m->members_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -7457,12 +7675,15 @@ static int kafka_leave_group_response_read(kafka_leave_group_response *m, wire_r
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->members = NULL;
                 if (n > 0) {
-                    m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                    m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                     if (m->members == NULL) return wire_fail(r);
                 }
                 m->members_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_leave_group_response_member_response_read(&m->members[i], r, version, a) != 0) return -1;
+                    if (kafka_leave_group_response_member_response_read(&m->members[i], r, version, a) != 0) {
+                        m->members_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -7534,7 +7755,7 @@ static int kafka_list_groups_request_read(kafka_list_groups_request *m, wire_rea
                 if ((size_t)n > wire_remaining(r)) return wire_fail(r);
                 m->states_filter = NULL;
                 if (n > 0) {
-                    m->states_filter = arena_alloc(a, (size_t)n * sizeof(*m->states_filter));
+                    m->states_filter = arena_alloc_uninit(a, (size_t)n * sizeof(*m->states_filter));
                     if (m->states_filter == NULL) return wire_fail(r);
                 }
                 m->states_filter_count = n;
@@ -7554,7 +7775,7 @@ static int kafka_list_groups_request_read(kafka_list_groups_request *m, wire_rea
                 if ((size_t)n > wire_remaining(r)) return wire_fail(r);
                 m->types_filter = NULL;
                 if (n > 0) {
-                    m->types_filter = arena_alloc(a, (size_t)n * sizeof(*m->types_filter));
+                    m->types_filter = arena_alloc_uninit(a, (size_t)n * sizeof(*m->types_filter));
                     if (m->types_filter == NULL) return wire_fail(r);
                 }
                 m->types_filter_count = n;
@@ -7690,12 +7911,15 @@ static int kafka_list_groups_response_read(kafka_list_groups_response *m, wire_r
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->groups = NULL;
             if (n > 0) {
-                m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                 if (m->groups == NULL) return wire_fail(r);
             }
             m->groups_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_groups_response_listed_group_read(&m->groups[i], r, version, a) != 0) return -1;
+                if (kafka_list_groups_response_listed_group_read(&m->groups[i], r, version, a) != 0) {
+                    m->groups_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7733,9 +7957,10 @@ void kafka_list_groups_response_encode(const kafka_list_groups_response *m, wire
 /* ---- ListOffsetsRequest ---- */
 
 void kafka_list_offsets_request_list_offsets_partition_init(kafka_list_offsets_request_list_offsets_partition *m) {
-    memset(m, 0, sizeof(*m));
-    m->current_leader_epoch = -1;
-    m->max_num_offsets = 1;
+    *m = (kafka_list_offsets_request_list_offsets_partition){
+        .current_leader_epoch = -1,
+        .max_num_offsets = 1,
+    };
 }
 
 static void kafka_list_offsets_request_list_offsets_partition_write(const kafka_list_offsets_request_list_offsets_partition *m, wire_writer *w, int16_t version) {
@@ -7813,12 +8038,15 @@ static int kafka_list_offsets_request_list_offsets_topic_read(kafka_list_offsets
             if ((size_t)n > wire_remaining(r) / 12) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_offsets_request_list_offsets_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_list_offsets_request_list_offsets_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7874,12 +8102,15 @@ static int kafka_list_offsets_request_read(kafka_list_offsets_request *m, wire_r
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_offsets_request_list_offsets_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_list_offsets_request_list_offsets_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7920,10 +8151,11 @@ void kafka_list_offsets_request_encode(const kafka_list_offsets_request *m, wire
 /* ---- ListOffsetsResponse ---- */
 
 void kafka_list_offsets_response_list_offsets_partition_response_init(kafka_list_offsets_response_list_offsets_partition_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->timestamp = INT64_C(-1);
-    m->offset = INT64_C(-1);
-    m->leader_epoch = -1;
+    *m = (kafka_list_offsets_response_list_offsets_partition_response){
+        .timestamp = INT64_C(-1),
+        .offset = INT64_C(-1),
+        .leader_epoch = -1,
+    };
 }
 
 static void kafka_list_offsets_response_list_offsets_partition_response_write(const kafka_list_offsets_response_list_offsets_partition_response *m, wire_writer *w, int16_t version) {
@@ -7963,7 +8195,7 @@ static int kafka_list_offsets_response_list_offsets_partition_response_read(kafk
                 if ((size_t)n > wire_remaining(r) / 8) return wire_fail(r);
                 m->old_style_offsets = NULL;
                 if (n > 0) {
-                    m->old_style_offsets = arena_alloc(a, (size_t)n * sizeof(*m->old_style_offsets));
+                    m->old_style_offsets = arena_alloc_uninit(a, (size_t)n * sizeof(*m->old_style_offsets));
                     if (m->old_style_offsets == NULL) return wire_fail(r);
                 }
                 m->old_style_offsets_count = n;
@@ -8033,12 +8265,15 @@ static int kafka_list_offsets_response_list_offsets_topic_response_read(kafka_li
             if ((size_t)n > wire_remaining(r) / 10) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_offsets_response_list_offsets_partition_response_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_list_offsets_response_list_offsets_partition_response_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8089,12 +8324,15 @@ static int kafka_list_offsets_response_read(kafka_list_offsets_response *m, wire
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_offsets_response_list_offsets_topic_response_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_list_offsets_response_list_offsets_topic_response_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8180,8 +8418,9 @@ static int kafka_metadata_request_metadata_request_topic_read(kafka_metadata_req
 }
 
 void kafka_metadata_request_init(kafka_metadata_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->allow_auto_topic_creation = 1;
+    *m = (kafka_metadata_request){
+        .allow_auto_topic_creation = 1,
+    };
 }
 
 static void kafka_metadata_request_write(const kafka_metadata_request *m, wire_writer *w, int16_t version) {
@@ -8220,12 +8459,15 @@ static int kafka_metadata_request_read(kafka_metadata_request *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 2) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_metadata_request_metadata_request_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_metadata_request_metadata_request_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8272,8 +8514,9 @@ void kafka_metadata_request_encode(const kafka_metadata_request *m, wire_writer 
 /* ---- MetadataResponse ---- */
 
 void kafka_metadata_response_metadata_response_broker_init(kafka_metadata_response_metadata_response_broker *m) {
-    memset(m, 0, sizeof(*m));
-    m->rack.len = -1;
+    *m = (kafka_metadata_response_metadata_response_broker){
+        .rack = {NULL, -1},
+    };
 }
 
 static void kafka_metadata_response_metadata_response_broker_write(const kafka_metadata_response_metadata_response_broker *m, wire_writer *w, int16_t version) {
@@ -8325,8 +8568,9 @@ static int kafka_metadata_response_metadata_response_broker_read(kafka_metadata_
 }
 
 void kafka_metadata_response_metadata_response_partition_init(kafka_metadata_response_metadata_response_partition *m) {
-    memset(m, 0, sizeof(*m));
-    m->leader_epoch = -1;
+    *m = (kafka_metadata_response_metadata_response_partition){
+        .leader_epoch = -1,
+    };
 }
 
 static void kafka_metadata_response_metadata_response_partition_write(const kafka_metadata_response_metadata_response_partition *m, wire_writer *w, int16_t version) {
@@ -8384,7 +8628,7 @@ static int kafka_metadata_response_metadata_response_partition_read(kafka_metada
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->replica_nodes = NULL;
             if (n > 0) {
-                m->replica_nodes = arena_alloc(a, (size_t)n * sizeof(*m->replica_nodes));
+                m->replica_nodes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->replica_nodes));
                 if (m->replica_nodes == NULL) return wire_fail(r);
             }
             m->replica_nodes_count = n;
@@ -8402,7 +8646,7 @@ static int kafka_metadata_response_metadata_response_partition_read(kafka_metada
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->isr_nodes = NULL;
             if (n > 0) {
-                m->isr_nodes = arena_alloc(a, (size_t)n * sizeof(*m->isr_nodes));
+                m->isr_nodes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->isr_nodes));
                 if (m->isr_nodes == NULL) return wire_fail(r);
             }
             m->isr_nodes_count = n;
@@ -8421,7 +8665,7 @@ static int kafka_metadata_response_metadata_response_partition_read(kafka_metada
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->offline_replicas = NULL;
                 if (n > 0) {
-                    m->offline_replicas = arena_alloc(a, (size_t)n * sizeof(*m->offline_replicas));
+                    m->offline_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->offline_replicas));
                     if (m->offline_replicas == NULL) return wire_fail(r);
                 }
                 m->offline_replicas_count = n;
@@ -8444,8 +8688,9 @@ static int kafka_metadata_response_metadata_response_partition_read(kafka_metada
 }
 
 void kafka_metadata_response_metadata_response_topic_init(kafka_metadata_response_metadata_response_topic *m) {
-    memset(m, 0, sizeof(*m));
-    m->topic_authorized_operations = INT32_MIN;
+    *m = (kafka_metadata_response_metadata_response_topic){
+        .topic_authorized_operations = INT32_MIN,
+    };
 }
 
 static void kafka_metadata_response_metadata_response_topic_write(const kafka_metadata_response_metadata_response_topic *m, wire_writer *w, int16_t version) {
@@ -8508,12 +8753,15 @@ static int kafka_metadata_response_metadata_response_topic_read(kafka_metadata_r
             if ((size_t)n > wire_remaining(r) / 18) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_metadata_response_metadata_response_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_metadata_response_metadata_response_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8533,10 +8781,11 @@ static int kafka_metadata_response_metadata_response_topic_read(kafka_metadata_r
 }
 
 void kafka_metadata_response_init(kafka_metadata_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
-    m->controller_id = -1;
-    m->cluster_authorized_operations = INT32_MIN;
+    *m = (kafka_metadata_response){
+        .cluster_id = {NULL, -1},
+        .controller_id = -1,
+        .cluster_authorized_operations = INT32_MIN,
+    };
 }
 
 static void kafka_metadata_response_write(const kafka_metadata_response *m, wire_writer *w, int16_t version) {
@@ -8591,12 +8840,15 @@ static int kafka_metadata_response_read(kafka_metadata_response *m, wire_reader 
             if ((size_t)n > wire_remaining(r) / 10) return wire_fail(r);
             m->brokers = NULL;
             if (n > 0) {
-                m->brokers = arena_alloc(a, (size_t)n * sizeof(*m->brokers));
+                m->brokers = arena_alloc_uninit(a, (size_t)n * sizeof(*m->brokers));
                 if (m->brokers == NULL) return wire_fail(r);
             }
             m->brokers_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_metadata_response_metadata_response_broker_read(&m->brokers[i], r, version, a) != 0) return -1;
+                if (kafka_metadata_response_metadata_response_broker_read(&m->brokers[i], r, version, a) != 0) {
+                    m->brokers_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8619,12 +8871,15 @@ static int kafka_metadata_response_read(kafka_metadata_response *m, wire_reader 
             if ((size_t)n > wire_remaining(r) / 8) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_metadata_response_metadata_response_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_metadata_response_metadata_response_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8745,9 +9000,10 @@ void kafka_offset_commit_key_encode(const kafka_offset_commit_key *m, wire_write
 /* ---- OffsetCommitRequest ---- */
 
 void kafka_offset_commit_request_offset_commit_request_partition_init(kafka_offset_commit_request_offset_commit_request_partition *m) {
-    memset(m, 0, sizeof(*m));
-    m->committed_leader_epoch = -1;
-    m->commit_timestamp = INT64_C(-1);
+    *m = (kafka_offset_commit_request_offset_commit_request_partition){
+        .committed_leader_epoch = -1,
+        .commit_timestamp = INT64_C(-1),
+    };
 }
 
 static void kafka_offset_commit_request_offset_commit_request_partition_write(const kafka_offset_commit_request_offset_commit_request_partition *m, wire_writer *w, int16_t version) {
@@ -8835,12 +9091,15 @@ static int kafka_offset_commit_request_offset_commit_request_topic_read(kafka_of
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_commit_request_offset_commit_request_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_offset_commit_request_offset_commit_request_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8857,10 +9116,11 @@ static int kafka_offset_commit_request_offset_commit_request_topic_read(kafka_of
 }
 
 void kafka_offset_commit_request_init(kafka_offset_commit_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->generation_id_or_member_epoch = -1;
-    m->group_instance_id.len = -1;
-    m->retention_time_ms = INT64_C(-1);
+    *m = (kafka_offset_commit_request){
+        .generation_id_or_member_epoch = -1,
+        .group_instance_id = {NULL, -1},
+        .retention_time_ms = INT64_C(-1),
+    };
 }
 
 static void kafka_offset_commit_request_write(const kafka_offset_commit_request *m, wire_writer *w, int16_t version) {
@@ -8938,12 +9198,15 @@ static int kafka_offset_commit_request_read(kafka_offset_commit_request *m, wire
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_commit_request_offset_commit_request_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_offset_commit_request_offset_commit_request_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -9047,12 +9310,15 @@ static int kafka_offset_commit_response_offset_commit_response_topic_read(kafka_
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_commit_response_offset_commit_response_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_offset_commit_response_offset_commit_response_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -9103,12 +9369,15 @@ static int kafka_offset_commit_response_read(kafka_offset_commit_response *m, wi
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_commit_response_offset_commit_response_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_offset_commit_response_offset_commit_response_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -9146,9 +9415,10 @@ void kafka_offset_commit_response_encode(const kafka_offset_commit_response *m, 
 /* ---- OffsetCommitValue ---- */
 
 void kafka_offset_commit_value_init(kafka_offset_commit_value *m) {
-    memset(m, 0, sizeof(*m));
-    m->leader_epoch = -1;
-    m->expire_timestamp = INT64_C(-1);
+    *m = (kafka_offset_commit_value){
+        .leader_epoch = -1,
+        .expire_timestamp = INT64_C(-1),
+    };
 }
 
 static void kafka_offset_commit_value_write(const kafka_offset_commit_value *m, wire_writer *w, int16_t version) {
@@ -9264,7 +9534,7 @@ static int kafka_offset_fetch_request_offset_fetch_request_topic_read(kafka_offs
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->partition_indexes = NULL;
                 if (n > 0) {
-                    m->partition_indexes = arena_alloc(a, (size_t)n * sizeof(*m->partition_indexes));
+                    m->partition_indexes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partition_indexes));
                     if (m->partition_indexes == NULL) return wire_fail(r);
                 }
                 m->partition_indexes_count = n;
@@ -9320,7 +9590,7 @@ static int kafka_offset_fetch_request_offset_fetch_request_topics_read(kafka_off
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->partition_indexes = NULL;
                 if (n > 0) {
-                    m->partition_indexes = arena_alloc(a, (size_t)n * sizeof(*m->partition_indexes));
+                    m->partition_indexes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partition_indexes));
                     if (m->partition_indexes == NULL) return wire_fail(r);
                 }
                 m->partition_indexes_count = n;
@@ -9343,9 +9613,10 @@ static int kafka_offset_fetch_request_offset_fetch_request_topics_read(kafka_off
 }
 
 void kafka_offset_fetch_request_offset_fetch_request_group_init(kafka_offset_fetch_request_offset_fetch_request_group *m) {
-    memset(m, 0, sizeof(*m));
-    m->member_id.len = -1;
-    m->member_epoch = -1;
+    *m = (kafka_offset_fetch_request_offset_fetch_request_group){
+        .member_id = {NULL, -1},
+        .member_epoch = -1,
+    };
 }
 
 static void kafka_offset_fetch_request_offset_fetch_request_group_write(const kafka_offset_fetch_request_offset_fetch_request_group *m, wire_writer *w, int16_t version) {
@@ -9391,12 +9662,15 @@ static int kafka_offset_fetch_request_offset_fetch_request_group_read(kafka_offs
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_request_offset_fetch_request_topics_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_request_offset_fetch_request_topics_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9470,12 +9744,15 @@ static int kafka_offset_fetch_request_read(kafka_offset_fetch_request *m, wire_r
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_request_offset_fetch_request_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_request_offset_fetch_request_topic_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9490,12 +9767,15 @@ static int kafka_offset_fetch_request_read(kafka_offset_fetch_request *m, wire_r
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->groups = NULL;
                 if (n > 0) {
-                    m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                    m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                     if (m->groups == NULL) return wire_fail(r);
                 }
                 m->groups_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_request_offset_fetch_request_group_read(&m->groups[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_request_offset_fetch_request_group_read(&m->groups[i], r, version, a) != 0) {
+                        m->groups_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9537,8 +9817,9 @@ void kafka_offset_fetch_request_encode(const kafka_offset_fetch_request *m, wire
 /* ---- OffsetFetchResponse ---- */
 
 void kafka_offset_fetch_response_offset_fetch_response_partition_init(kafka_offset_fetch_response_offset_fetch_response_partition *m) {
-    memset(m, 0, sizeof(*m));
-    m->committed_leader_epoch = -1;
+    *m = (kafka_offset_fetch_response_offset_fetch_response_partition){
+        .committed_leader_epoch = -1,
+    };
 }
 
 static void kafka_offset_fetch_response_offset_fetch_response_partition_write(const kafka_offset_fetch_response_offset_fetch_response_partition *m, wire_writer *w, int16_t version) {
@@ -9645,12 +9926,15 @@ static int kafka_offset_fetch_response_offset_fetch_response_topic_read(kafka_of
                 if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
                 m->partitions = NULL;
                 if (n > 0) {
-                    m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                    m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                     if (m->partitions == NULL) return wire_fail(r);
                 }
                 m->partitions_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_partition_read(&m->partitions[i], r, version, a) != 0) {
+                        m->partitions_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9668,8 +9952,9 @@ static int kafka_offset_fetch_response_offset_fetch_response_topic_read(kafka_of
 }
 
 void kafka_offset_fetch_response_offset_fetch_response_partitions_init(kafka_offset_fetch_response_offset_fetch_response_partitions *m) {
-    memset(m, 0, sizeof(*m));
-    m->committed_leader_epoch = -1;
+    *m = (kafka_offset_fetch_response_offset_fetch_response_partitions){
+        .committed_leader_epoch = -1,
+    };
 }
 
 static void kafka_offset_fetch_response_offset_fetch_response_partitions_write(const kafka_offset_fetch_response_offset_fetch_response_partitions *m, wire_writer *w, int16_t version) {
@@ -9756,12 +10041,15 @@ static int kafka_offset_fetch_response_offset_fetch_response_topics_read(kafka_o
                 if ((size_t)n > wire_remaining(r) / 20) return wire_fail(r);
                 m->partitions = NULL;
                 if (n > 0) {
-                    m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                    m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                     if (m->partitions == NULL) return wire_fail(r);
                 }
                 m->partitions_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_partitions_read(&m->partitions[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_partitions_read(&m->partitions[i], r, version, a) != 0) {
+                        m->partitions_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9815,12 +10103,15 @@ static int kafka_offset_fetch_response_offset_fetch_response_group_read(kafka_of
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_topics_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_topics_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9887,12 +10178,15 @@ static int kafka_offset_fetch_response_read(kafka_offset_fetch_response *m, wire
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_topic_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9910,12 +10204,15 @@ static int kafka_offset_fetch_response_read(kafka_offset_fetch_response *m, wire
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->groups = NULL;
                 if (n > 0) {
-                    m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                    m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                     if (m->groups == NULL) return wire_fail(r);
                 }
                 m->groups_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_group_read(&m->groups[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_group_read(&m->groups[i], r, version, a) != 0) {
+                        m->groups_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9954,8 +10251,9 @@ void kafka_offset_fetch_response_encode(const kafka_offset_fetch_response *m, wi
 /* ---- OffsetForLeaderEpochRequest ---- */
 
 void kafka_offset_for_leader_epoch_request_offset_for_leader_partition_init(kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m) {
-    memset(m, 0, sizeof(*m));
-    m->current_leader_epoch = -1;
+    *m = (kafka_offset_for_leader_epoch_request_offset_for_leader_partition){
+        .current_leader_epoch = -1,
+    };
 }
 
 static void kafka_offset_for_leader_epoch_request_offset_for_leader_partition_write(const kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, wire_writer *w, int16_t version) {
@@ -10027,12 +10325,15 @@ static int kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(ka
             if ((size_t)n > wire_remaining(r) / 8) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_for_leader_epoch_request_offset_for_leader_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_offset_for_leader_epoch_request_offset_for_leader_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10049,8 +10350,9 @@ static int kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(ka
 }
 
 void kafka_offset_for_leader_epoch_request_init(kafka_offset_for_leader_epoch_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->replica_id = -2;
+    *m = (kafka_offset_for_leader_epoch_request){
+        .replica_id = -2,
+    };
 }
 
 static void kafka_offset_for_leader_epoch_request_write(const kafka_offset_for_leader_epoch_request *m, wire_writer *w, int16_t version) {
@@ -10084,12 +10386,15 @@ static int kafka_offset_for_leader_epoch_request_read(kafka_offset_for_leader_ep
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10127,9 +10432,10 @@ void kafka_offset_for_leader_epoch_request_encode(const kafka_offset_for_leader_
 /* ---- OffsetForLeaderEpochResponse ---- */
 
 void kafka_offset_for_leader_epoch_response_epoch_end_offset_init(kafka_offset_for_leader_epoch_response_epoch_end_offset *m) {
-    memset(m, 0, sizeof(*m));
-    m->leader_epoch = -1;
-    m->end_offset = INT64_C(-1);
+    *m = (kafka_offset_for_leader_epoch_response_epoch_end_offset){
+        .leader_epoch = -1,
+        .end_offset = INT64_C(-1),
+    };
 }
 
 static void kafka_offset_for_leader_epoch_response_epoch_end_offset_write(const kafka_offset_for_leader_epoch_response_epoch_end_offset *m, wire_writer *w, int16_t version) {
@@ -10203,12 +10509,15 @@ static int kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_for_leader_epoch_response_epoch_end_offset_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_offset_for_leader_epoch_response_epoch_end_offset_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10259,12 +10568,15 @@ static int kafka_offset_for_leader_epoch_response_read(kafka_offset_for_leader_e
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10302,17 +10614,18 @@ void kafka_offset_for_leader_epoch_response_encode(const kafka_offset_for_leader
 /* ---- PartitionChangeRecord ---- */
 
 void kafka_partition_change_record_init(kafka_partition_change_record *m) {
-    memset(m, 0, sizeof(*m));
-    m->partition_id = -1;
-    m->isr_count = -1;
-    m->leader = -2;
-    m->replicas_count = -1;
-    m->removing_replicas_count = -1;
-    m->adding_replicas_count = -1;
-    m->leader_recovery_state = -1;
-    m->directories_count = -1;
-    m->eligible_leader_replicas_count = -1;
-    m->last_known_elr_count = -1;
+    *m = (kafka_partition_change_record){
+        .partition_id = -1,
+        .isr_count = -1,
+        .leader = -2,
+        .replicas_count = -1,
+        .removing_replicas_count = -1,
+        .adding_replicas_count = -1,
+        .leader_recovery_state = -1,
+        .directories_count = -1,
+        .eligible_leader_replicas_count = -1,
+        .last_known_elr_count = -1,
+    };
 }
 
 static void kafka_partition_change_record_write(const kafka_partition_change_record *m, wire_writer *w, int16_t version) {
@@ -10431,7 +10744,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                     if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                     m->isr = NULL;
                     if (n > 0) {
-                        m->isr = arena_alloc(a, (size_t)n * sizeof(*m->isr));
+                        m->isr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->isr));
                         if (m->isr == NULL) return wire_fail(tr);
                     }
                     m->isr_count = n;
@@ -10457,7 +10770,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                     if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                     m->replicas = NULL;
                     if (n > 0) {
-                        m->replicas = arena_alloc(a, (size_t)n * sizeof(*m->replicas));
+                        m->replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->replicas));
                         if (m->replicas == NULL) return wire_fail(tr);
                     }
                     m->replicas_count = n;
@@ -10479,7 +10792,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                     if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                     m->removing_replicas = NULL;
                     if (n > 0) {
-                        m->removing_replicas = arena_alloc(a, (size_t)n * sizeof(*m->removing_replicas));
+                        m->removing_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->removing_replicas));
                         if (m->removing_replicas == NULL) return wire_fail(tr);
                     }
                     m->removing_replicas_count = n;
@@ -10501,7 +10814,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                     if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                     m->adding_replicas = NULL;
                     if (n > 0) {
-                        m->adding_replicas = arena_alloc(a, (size_t)n * sizeof(*m->adding_replicas));
+                        m->adding_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->adding_replicas));
                         if (m->adding_replicas == NULL) return wire_fail(tr);
                     }
                     m->adding_replicas_count = n;
@@ -10528,7 +10841,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                         if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                         m->eligible_leader_replicas = NULL;
                         if (n > 0) {
-                            m->eligible_leader_replicas = arena_alloc(a, (size_t)n * sizeof(*m->eligible_leader_replicas));
+                            m->eligible_leader_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->eligible_leader_replicas));
                             if (m->eligible_leader_replicas == NULL) return wire_fail(tr);
                         }
                         m->eligible_leader_replicas_count = n;
@@ -10552,7 +10865,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                         if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                         m->last_known_elr = NULL;
                         if (n > 0) {
-                            m->last_known_elr = arena_alloc(a, (size_t)n * sizeof(*m->last_known_elr));
+                            m->last_known_elr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->last_known_elr));
                             if (m->last_known_elr == NULL) return wire_fail(tr);
                         }
                         m->last_known_elr_count = n;
@@ -10576,7 +10889,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                         if ((size_t)n > wire_remaining(tr) / 16) return wire_fail(tr);
                         m->directories = NULL;
                         if (n > 0) {
-                            m->directories = arena_alloc(a, (size_t)n * sizeof(*m->directories));
+                            m->directories = arena_alloc_uninit(a, (size_t)n * sizeof(*m->directories));
                             if (m->directories == NULL) return wire_fail(tr);
                         }
                         m->directories_count = n;
@@ -10617,13 +10930,14 @@ void kafka_partition_change_record_encode(const kafka_partition_change_record *m
 /* ---- PartitionRecord ---- */
 
 void kafka_partition_record_init(kafka_partition_record *m) {
-    memset(m, 0, sizeof(*m));
-    m->partition_id = -1;
-    m->leader = -1;
-    m->leader_epoch = -1;
-    m->partition_epoch = -1;
-    m->eligible_leader_replicas_count = -1;
-    m->last_known_elr_count = -1;
+    *m = (kafka_partition_record){
+        .partition_id = -1,
+        .leader = -1,
+        .leader_epoch = -1,
+        .partition_epoch = -1,
+        .eligible_leader_replicas_count = -1,
+        .last_known_elr_count = -1,
+    };
 }
 
 static void kafka_partition_record_write(const kafka_partition_record *m, wire_writer *w, int16_t version) {
@@ -10698,7 +11012,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->replicas = NULL;
             if (n > 0) {
-                m->replicas = arena_alloc(a, (size_t)n * sizeof(*m->replicas));
+                m->replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->replicas));
                 if (m->replicas == NULL) return wire_fail(r);
             }
             m->replicas_count = n;
@@ -10716,7 +11030,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->isr = NULL;
             if (n > 0) {
-                m->isr = arena_alloc(a, (size_t)n * sizeof(*m->isr));
+                m->isr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->isr));
                 if (m->isr == NULL) return wire_fail(r);
             }
             m->isr_count = n;
@@ -10734,7 +11048,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->removing_replicas = NULL;
             if (n > 0) {
-                m->removing_replicas = arena_alloc(a, (size_t)n * sizeof(*m->removing_replicas));
+                m->removing_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->removing_replicas));
                 if (m->removing_replicas == NULL) return wire_fail(r);
             }
             m->removing_replicas_count = n;
@@ -10752,7 +11066,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->adding_replicas = NULL;
             if (n > 0) {
-                m->adding_replicas = arena_alloc(a, (size_t)n * sizeof(*m->adding_replicas));
+                m->adding_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->adding_replicas));
                 if (m->adding_replicas == NULL) return wire_fail(r);
             }
             m->adding_replicas_count = n;
@@ -10774,7 +11088,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
                 if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
                 m->directories = NULL;
                 if (n > 0) {
-                    m->directories = arena_alloc(a, (size_t)n * sizeof(*m->directories));
+                    m->directories = arena_alloc_uninit(a, (size_t)n * sizeof(*m->directories));
                     if (m->directories == NULL) return wire_fail(r);
                 }
                 m->directories_count = n;
@@ -10810,7 +11124,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
                         if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                         m->eligible_leader_replicas = NULL;
                         if (n > 0) {
-                            m->eligible_leader_replicas = arena_alloc(a, (size_t)n * sizeof(*m->eligible_leader_replicas));
+                            m->eligible_leader_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->eligible_leader_replicas));
                             if (m->eligible_leader_replicas == NULL) return wire_fail(tr);
                         }
                         m->eligible_leader_replicas_count = n;
@@ -10834,7 +11148,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
                         if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                         m->last_known_elr = NULL;
                         if (n > 0) {
-                            m->last_known_elr = arena_alloc(a, (size_t)n * sizeof(*m->last_known_elr));
+                            m->last_known_elr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->last_known_elr));
                             if (m->last_known_elr == NULL) return wire_fail(tr);
                         }
                         m->last_known_elr_count = n;
@@ -10875,8 +11189,9 @@ void kafka_partition_record_encode(const kafka_partition_record *m, wire_writer 
 /* ---- ProduceRequest ---- */
 
 void kafka_produce_request_partition_produce_data_init(kafka_produce_request_partition_produce_data *m) {
-    memset(m, 0, sizeof(*m));
-    m->records.len = -1;
+    *m = (kafka_produce_request_partition_produce_data){
+        .records = {NULL, -1},
+    };
 }
 
 static void kafka_produce_request_partition_produce_data_write(const kafka_produce_request_partition_produce_data *m, wire_writer *w, int16_t version) {
@@ -10950,12 +11265,15 @@ static int kafka_produce_request_topic_produce_data_read(kafka_produce_request_t
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->partition_data = NULL;
             if (n > 0) {
-                m->partition_data = arena_alloc(a, (size_t)n * sizeof(*m->partition_data));
+                m->partition_data = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partition_data));
                 if (m->partition_data == NULL) return wire_fail(r);
             }
             m->partition_data_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_produce_request_partition_produce_data_read(&m->partition_data[i], r, version, a) != 0) return -1;
+                if (kafka_produce_request_partition_produce_data_read(&m->partition_data[i], r, version, a) != 0) {
+                    m->partition_data_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10972,8 +11290,9 @@ static int kafka_produce_request_topic_produce_data_read(kafka_produce_request_t
 }
 
 void kafka_produce_request_init(kafka_produce_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->transactional_id.len = -1;
+    *m = (kafka_produce_request){
+        .transactional_id = {NULL, -1},
+    };
 }
 
 static void kafka_produce_request_write(const kafka_produce_request *m, wire_writer *w, int16_t version) {
@@ -11019,12 +11338,15 @@ static int kafka_produce_request_read(kafka_produce_request *m, wire_reader *r, 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topic_data = NULL;
             if (n > 0) {
-                m->topic_data = arena_alloc(a, (size_t)n * sizeof(*m->topic_data));
+                m->topic_data = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topic_data));
                 if (m->topic_data == NULL) return wire_fail(r);
             }
             m->topic_data_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_produce_request_topic_produce_data_read(&m->topic_data[i], r, version, a) != 0) return -1;
+                if (kafka_produce_request_topic_produce_data_read(&m->topic_data[i], r, version, a) != 0) {
+                    m->topic_data_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -11062,8 +11384,9 @@ void kafka_produce_request_encode(const kafka_produce_request *m, wire_writer *w
 /* ---- ProduceResponse ---- */
 
 void kafka_produce_response_batch_index_and_error_message_init(kafka_produce_response_batch_index_and_error_message *m) {
-    memset(m, 0, sizeof(*m));
-    m->batch_index_error_message.len = -1;
+    *m = (kafka_produce_response_batch_index_and_error_message){
+        .batch_index_error_message = {NULL, -1},
+    };
 }
 
 static void kafka_produce_response_batch_index_and_error_message_write(const kafka_produce_response_batch_index_and_error_message *m, wire_writer *w, int16_t version) {
@@ -11107,9 +11430,10 @@ static int kafka_produce_response_batch_index_and_error_message_read(kafka_produ
 }
 
 void kafka_produce_response_leader_id_and_epoch_init(kafka_produce_response_leader_id_and_epoch *m) {
-    memset(m, 0, sizeof(*m));
-    m->leader_id = -1;
-    m->leader_epoch = -1;
+    *m = (kafka_produce_response_leader_id_and_epoch){
+        .leader_id = -1,
+        .leader_epoch = -1,
+    };
 }
 
 static int kafka_produce_response_leader_id_and_epoch_is_default(const kafka_produce_response_leader_id_and_epoch *m) {
@@ -11150,11 +11474,12 @@ static int kafka_produce_response_leader_id_and_epoch_read(kafka_produce_respons
 }
 
 void kafka_produce_response_partition_produce_response_init(kafka_produce_response_partition_produce_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->log_append_time_ms = INT64_C(-1);
-    m->log_start_offset = INT64_C(-1);
-    m->error_message.len = -1;
-    kafka_produce_response_leader_id_and_epoch_init(&m->current_leader);
+    *m = (kafka_produce_response_partition_produce_response){
+        .log_append_time_ms = INT64_C(-1),
+        .log_start_offset = INT64_C(-1),
+        .error_message = {NULL, -1},
+        .current_leader = {.leader_id = -1, .leader_epoch = -1},
+    };
 }
 
 static void kafka_produce_response_partition_produce_response_write(const kafka_produce_response_partition_produce_response *m, wire_writer *w, int16_t version) {
@@ -11218,12 +11543,15 @@ static int kafka_produce_response_partition_produce_response_read(kafka_produce_
                 if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
                 m->record_errors = NULL;
                 if (n > 0) {
-                    m->record_errors = arena_alloc(a, (size_t)n * sizeof(*m->record_errors));
+                    m->record_errors = arena_alloc_uninit(a, (size_t)n * sizeof(*m->record_errors));
                     if (m->record_errors == NULL) return wire_fail(r);
                 }
                 m->record_errors_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_produce_response_batch_index_and_error_message_read(&m->record_errors[i], r, version, a) != 0) return -1;
+                    if (kafka_produce_response_batch_index_and_error_message_read(&m->record_errors[i], r, version, a) != 0) {
+                        m->record_errors_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -11299,12 +11627,15 @@ static int kafka_produce_response_topic_produce_response_read(kafka_produce_resp
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partition_responses = NULL;
             if (n > 0) {
-                m->partition_responses = arena_alloc(a, (size_t)n * sizeof(*m->partition_responses));
+                m->partition_responses = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partition_responses));
                 if (m->partition_responses == NULL) return wire_fail(r);
             }
             m->partition_responses_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_produce_response_partition_produce_response_read(&m->partition_responses[i], r, version, a) != 0) return -1;
+                if (kafka_produce_response_partition_produce_response_read(&m->partition_responses[i], r, version, a) != 0) {
+                    m->partition_responses_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -11321,8 +11652,9 @@ static int kafka_produce_response_topic_produce_response_read(kafka_produce_resp
 }
 
 void kafka_produce_response_node_endpoint_init(kafka_produce_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
-    m->rack.len = -1;
+    *m = (kafka_produce_response_node_endpoint){
+        .rack = {NULL, -1},
+    };
 }
 
 static void kafka_produce_response_node_endpoint_write(const kafka_produce_response_node_endpoint *m, wire_writer *w, int16_t version) {
@@ -11412,12 +11744,15 @@ static int kafka_produce_response_read(kafka_produce_response *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->responses = NULL;
             if (n > 0) {
-                m->responses = arena_alloc(a, (size_t)n * sizeof(*m->responses));
+                m->responses = arena_alloc_uninit(a, (size_t)n * sizeof(*m->responses));
                 if (m->responses == NULL) return wire_fail(r);
             }
             m->responses_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_produce_response_topic_produce_response_read(&m->responses[i], r, version, a) != 0) return -1;
+                if (kafka_produce_response_topic_produce_response_read(&m->responses[i], r, version, a) != 0) {
+                    m->responses_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -11446,12 +11781,15 @@ static int kafka_produce_response_read(kafka_produce_response *m, wire_reader *r
                             if ((size_t)n > wire_remaining(tr) / 11) return wire_fail(tr);
                             m->node_endpoints = NULL;
                             if (n > 0) {
-                                m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                                m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                                 if (m->node_endpoints == NULL) return wire_fail(tr);
                             }
                             m->node_endpoints_count = n;
                             for (int32_t i = 0; i < n; i++) {
-                                if (kafka_produce_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                                if (kafka_produce_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                    m->node_endpoints_count = i + 1;
+                                    return -1;
+                                }
                             }
                         }
                     }
@@ -11488,8 +11826,9 @@ void kafka_produce_response_encode(const kafka_produce_response *m, wire_writer 
 /* ---- ProducerIdsRecord ---- */
 
 void kafka_producer_ids_record_init(kafka_producer_ids_record *m) {
-    memset(m, 0, sizeof(*m));
-    m->broker_epoch = INT64_C(-1);
+    *m = (kafka_producer_ids_record){
+        .broker_epoch = INT64_C(-1),
+    };
 }
 
 static void kafka_producer_ids_record_write(const kafka_producer_ids_record *m, wire_writer *w, int16_t version) {
@@ -11590,8 +11929,9 @@ static int kafka_register_broker_record_broker_feature_read(kafka_register_broke
 }
 
 void kafka_register_broker_record_init(kafka_register_broker_record *m) {
-    memset(m, 0, sizeof(*m));
-    m->fenced = 1;
+    *m = (kafka_register_broker_record){
+        .fenced = 1,
+    };
 }
 
 static void kafka_register_broker_record_write(const kafka_register_broker_record *m, wire_writer *w, int16_t version) {
@@ -11645,12 +11985,15 @@ static int kafka_register_broker_record_read(kafka_register_broker_record *m, wi
             if ((size_t)n > wire_remaining(r) / 7) return wire_fail(r);
             m->end_points = NULL;
             if (n > 0) {
-                m->end_points = arena_alloc(a, (size_t)n * sizeof(*m->end_points));
+                m->end_points = arena_alloc_uninit(a, (size_t)n * sizeof(*m->end_points));
                 if (m->end_points == NULL) return wire_fail(r);
             }
             m->end_points_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_register_broker_record_broker_endpoint_read(&m->end_points[i], r, version, a) != 0) return -1;
+                if (kafka_register_broker_record_broker_endpoint_read(&m->end_points[i], r, version, a) != 0) {
+                    m->end_points_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -11663,12 +12006,15 @@ static int kafka_register_broker_record_read(kafka_register_broker_record *m, wi
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->features = NULL;
             if (n > 0) {
-                m->features = arena_alloc(a, (size_t)n * sizeof(*m->features));
+                m->features = arena_alloc_uninit(a, (size_t)n * sizeof(*m->features));
                 if (m->features == NULL) return wire_fail(r);
             }
             m->features_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_register_broker_record_broker_feature_read(&m->features[i], r, version, a) != 0) return -1;
+                if (kafka_register_broker_record_broker_feature_read(&m->features[i], r, version, a) != 0) {
+                    m->features_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -11698,7 +12044,7 @@ static int kafka_register_broker_record_read(kafka_register_broker_record *m, wi
                         if ((size_t)n > wire_remaining(tr) / 16) return wire_fail(tr);
                         m->log_dirs = NULL;
                         if (n > 0) {
-                            m->log_dirs = arena_alloc(a, (size_t)n * sizeof(*m->log_dirs));
+                            m->log_dirs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->log_dirs));
                             if (m->log_dirs == NULL) return wire_fail(tr);
                         }
                         m->log_dirs_count = n;
@@ -12072,7 +12418,7 @@ static int kafka_sasl_handshake_response_read(kafka_sasl_handshake_response *m, 
             if ((size_t)n > wire_remaining(r)) return wire_fail(r);
             m->mechanisms = NULL;
             if (n > 0) {
-                m->mechanisms = arena_alloc(a, (size_t)n * sizeof(*m->mechanisms));
+                m->mechanisms = arena_alloc_uninit(a, (size_t)n * sizeof(*m->mechanisms));
                 if (m->mechanisms == NULL) return wire_fail(r);
             }
             m->mechanisms_count = n;
@@ -12238,10 +12584,11 @@ static int kafka_sync_group_request_sync_group_request_assignment_read(kafka_syn
 }
 
 void kafka_sync_group_request_init(kafka_sync_group_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
-    m->protocol_type.len = -1;
-    m->protocol_name.len = -1;
+    *m = (kafka_sync_group_request){
+        .group_instance_id = {NULL, -1},
+        .protocol_type = {NULL, -1},
+        .protocol_name = {NULL, -1},
+    };
 }
 
 static void kafka_sync_group_request_write(const kafka_sync_group_request *m, wire_writer *w, int16_t version) {
@@ -12317,12 +12664,15 @@ static int kafka_sync_group_request_read(kafka_sync_group_request *m, wire_reade
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->assignments = NULL;
             if (n > 0) {
-                m->assignments = arena_alloc(a, (size_t)n * sizeof(*m->assignments));
+                m->assignments = arena_alloc_uninit(a, (size_t)n * sizeof(*m->assignments));
                 if (m->assignments == NULL) return wire_fail(r);
             }
             m->assignments_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_sync_group_request_sync_group_request_assignment_read(&m->assignments[i], r, version, a) != 0) return -1;
+                if (kafka_sync_group_request_sync_group_request_assignment_read(&m->assignments[i], r, version, a) != 0) {
+                    m->assignments_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12360,9 +12710,10 @@ void kafka_sync_group_request_encode(const kafka_sync_group_request *m, wire_wri
 /* ---- SyncGroupResponse ---- */
 
 void kafka_sync_group_response_init(kafka_sync_group_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->protocol_type.len = -1;
-    m->protocol_name.len = -1;
+    *m = (kafka_sync_group_response){
+        .protocol_type = {NULL, -1},
+        .protocol_name = {NULL, -1},
+    };
 }
 
 static void kafka_sync_group_response_write(const kafka_sync_group_response *m, wire_writer *w, int16_t version) {
@@ -12638,12 +12989,15 @@ static int kafka_vote_request_topic_data_read(kafka_vote_request_topic_data *m, 
             if ((size_t)n > wire_remaining(r) / 25) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_vote_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_vote_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12658,9 +13012,10 @@ static int kafka_vote_request_topic_data_read(kafka_vote_request_topic_data *m, 
 }
 
 void kafka_vote_request_init(kafka_vote_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
-    m->voter_id = -1;
+    *m = (kafka_vote_request){
+        .cluster_id = {NULL, -1},
+        .voter_id = -1,
+    };
 }
 
 static void kafka_vote_request_write(const kafka_vote_request *m, wire_writer *w, int16_t version) {
@@ -12690,12 +13045,15 @@ static int kafka_vote_request_read(kafka_vote_request *m, wire_reader *r, int16_
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_vote_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_vote_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12785,12 +13143,15 @@ static int kafka_vote_response_topic_data_read(kafka_vote_response_topic_data *m
             if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_vote_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_vote_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12878,12 +13239,15 @@ static int kafka_vote_response_read(kafka_vote_response *m, wire_reader *r, int1
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_vote_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_vote_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12908,12 +13272,15 @@ static int kafka_vote_response_read(kafka_vote_response *m, wire_reader *r, int1
                         if ((size_t)n > wire_remaining(tr) / 8) return wire_fail(tr);
                         m->node_endpoints = NULL;
                         if (n > 0) {
-                            m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                            m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                             if (m->node_endpoints == NULL) return wire_fail(tr);
                         }
                         m->node_endpoints_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_vote_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                            if (kafka_vote_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                m->node_endpoints_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -13000,7 +13367,6 @@ static int kafka_voters_record_kraft_version_feature_read(kafka_voters_record_kr
 
 void kafka_voters_record_voter_init(kafka_voters_record_voter *m) {
     memset(m, 0, sizeof(*m));
-    kafka_voters_record_kraft_version_feature_init(&m->kraft_version_feature);
 }
 
 static void kafka_voters_record_voter_write(const kafka_voters_record_voter *m, wire_writer *w, int16_t version) {
@@ -13027,12 +13393,15 @@ static int kafka_voters_record_voter_read(kafka_voters_record_voter *m, wire_rea
             if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
             m->endpoints = NULL;
             if (n > 0) {
-                m->endpoints = arena_alloc(a, (size_t)n * sizeof(*m->endpoints));
+                m->endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->endpoints));
                 if (m->endpoints == NULL) return wire_fail(r);
             }
             m->endpoints_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_voters_record_endpoint_read(&m->endpoints[i], r, version, a) != 0) return -1;
+                if (kafka_voters_record_endpoint_read(&m->endpoints[i], r, version, a) != 0) {
+                    m->endpoints_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -13072,12 +13441,15 @@ static int kafka_voters_record_read(kafka_voters_record *m, wire_reader *r, int1
             if ((size_t)n > wire_remaining(r) / 27) return wire_fail(r);
             m->voters = NULL;
             if (n > 0) {
-                m->voters = arena_alloc(a, (size_t)n * sizeof(*m->voters));
+                m->voters = arena_alloc_uninit(a, (size_t)n * sizeof(*m->voters));
                 if (m->voters == NULL) return wire_fail(r);
             }
             m->voters_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_voters_record_voter_read(&m->voters[i], r, version, a) != 0) return -1;
+                if (kafka_voters_record_voter_read(&m->voters[i], r, version, a) != 0) {
+                    m->voters_count = i + 1;
+                    return -1;
+                }
             }
         }
     }

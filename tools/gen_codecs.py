@@ -541,12 +541,21 @@ class Emitter:
         self.out(i + 1, "if ((size_t)n > %s) return wire_fail(%s);" % (lim, rd))
         self.out(i + 1, "%s = NULL;" % expr)
         self.out(i + 1, "if (n > 0) {")
-        self.out(i + 2, "%s = arena_alloc(a, (size_t)n * sizeof(*%s));" % (expr, expr))
+        # every element is written by the loop below (a struct by its _read's init)
+        self.out(i + 2, "%s = arena_alloc_uninit(a, (size_t)n * sizeof(*%s));" % (expr, expr))
         self.out(i + 2, "if (%s == NULL) return wire_fail(%s);" % (expr, rd))
         self.out(i + 1, "}")
         self.out(i + 1, "%s_count = n;" % expr)
         self.out(i + 1, "for (int32_t i = 0; i < n; i++) {")
-        self.dec_scalar(i + 2, f, expr + "[i]", flexc, frozenset(), rd)
+        if f.kind() == "struct":
+            # on failure, count only the elements initialised so far
+            self.out(i + 2, "if (%s_read(&%s[i], %s, version, a) != 0) {"
+                     % (f.struct.cname, expr, rd))
+            self.out(i + 3, "%s_count = i + 1;" % expr)
+            self.out(i + 3, "return -1;")
+            self.out(i + 2, "}")
+        else:
+            self.dec_scalar(i + 2, f, expr + "[i]", flexc, frozenset(), rd)
         self.out(i + 1, "}")
         self.out(i, "}")
         self.out(ind, "}")
@@ -603,28 +612,44 @@ class Emitter:
         self.out(0, "}")
         self.out(0, "")
 
-    def emit_init(self, sd):
-        self.out(0, "void %s_init(%s *m) {" % (sd.cname, sd.cname))
-        self.out(1, "memset(m, 0, sizeof(*m));")
+    def init_fields(self, sd):
+        """Designated initialisers of sd's non-zero defaults (nested structs inline),
+        so an init is one store of a literal rather than a memset and calls."""
+        items = []
         for f in sd.fields:
-            e = "m->" + f.cname
+            e = "." + f.cname
             if f.is_array:
                 if default_count(f) == -1:
-                    self.out(1, "%s_count = -1;" % e)
+                    items.append("%s_count = -1" % e)
             elif f.struct:
-                self.out(1, "%s_init(&%s);" % (f.struct.cname, e))
+                sub = self.init_fields(f.struct)
+                if sub:
+                    items.append("%s = {%s}" % (e, ", ".join(sub)))
             elif f.kind() == "string":
                 if f.default == "null":
-                    self.out(1, "%s.len = -1;" % e)
+                    items.append("%s = {NULL, -1}" % e)
                 elif f.default:
-                    self.out(1, "%s = kafka_str_c(%s);" % (e, c_string(f.default)))
+                    lit = c_string(f.default)
+                    items.append("%s = {%s, (int32_t)sizeof(%s) - 1}" % (e, lit, lit))
             elif f.kind() in ("bytes", "records"):
                 if f.default == "null" or f.kind() == "records":
-                    self.out(1, "%s.len = -1;" % e)
+                    items.append("%s = {NULL, -1}" % e)
             else:
                 d = c_default_scalar(f)
                 if d is not None:
-                    self.out(1, "%s = %s;" % (e, d))
+                    items.append("%s = %s" % (e, d))
+        return items
+
+    def emit_init(self, sd):
+        self.out(0, "void %s_init(%s *m) {" % (sd.cname, sd.cname))
+        items = self.init_fields(sd)
+        if not items:
+            self.out(1, "memset(m, 0, sizeof(*m));")
+        else:
+            self.out(1, "*m = (%s){" % sd.cname)
+            for it in items:
+                self.out(2, it + ",")
+            self.out(1, "};")
         self.out(0, "}")
         self.out(0, "")
 
