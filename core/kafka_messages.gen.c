@@ -87,14 +87,32 @@ void kafka_alter_partition_request_broker_state_init(kafka_alter_partition_reque
     };
 }
 
-static void kafka_alter_partition_request_broker_state_write(const kafka_alter_partition_request_broker_state *m, wire_writer *w, int16_t version) {
+static size_t kafka_alter_partition_request_broker_state_size(const kafka_alter_partition_request_broker_state *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->broker_id);
+        n += 4;
     }
     if (version >= 3) {
-        wire_put_i64(w, m->broker_epoch);
+        n += 8;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_request_broker_state_put(const kafka_alter_partition_request_broker_state *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->broker_id);
+    }
+    if (version >= 3) {
+        p = wire_cur_i64(p, m->broker_epoch);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_request_broker_state_read(kafka_alter_partition_request_broker_state *m, wire_reader *r, int16_t version, arena *a) {
@@ -119,26 +137,54 @@ void kafka_alter_partition_request_partition_data_init(kafka_alter_partition_req
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_alter_partition_request_partition_data_write(const kafka_alter_partition_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i32(w, m->leader_epoch);
+static size_t kafka_alter_partition_request_partition_data_size(const kafka_alter_partition_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
     if (version <= 2) {
-        wire_put_compact_array_len(w, m->new_isr_count < 0 ? 0 : m->new_isr_count);
-        for (int32_t i = 0; i < m->new_isr_count; i++) {
-            wire_put_i32(w, m->new_isr[i]);
-        }
+        n += wire_size_compact_array_len(m->new_isr_count < 0 ? 0 : m->new_isr_count);
+        if (m->new_isr_count > 0) n += (size_t)m->new_isr_count * 4;
     }
     if (version >= 3) {
-        wire_put_compact_array_len(w, m->new_isr_with_epochs_count < 0 ? 0 : m->new_isr_with_epochs_count);
+        n += wire_size_compact_array_len(m->new_isr_with_epochs_count < 0 ? 0 : m->new_isr_with_epochs_count);
         for (int32_t i = 0; i < m->new_isr_with_epochs_count; i++) {
-            kafka_alter_partition_request_broker_state_write(&m->new_isr_with_epochs[i], w, version);
+            n += kafka_alter_partition_request_broker_state_size(&m->new_isr_with_epochs[i], version, bad);
         }
     }
     if (version >= 1) {
-        wire_put_i8(w, m->leader_recovery_state);
+        n += 1;
     }
-    wire_put_i32(w, m->partition_epoch);
-    wire_put_uvarint(w, 0);
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_request_partition_data_put(const kafka_alter_partition_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version <= 2) {
+        p = wire_cur_compact_array_len(p, m->new_isr_count < 0 ? 0 : m->new_isr_count);
+        for (int32_t i = 0; i < m->new_isr_count; i++) {
+            p = wire_cur_i32(p, m->new_isr[i]);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_compact_array_len(p, m->new_isr_with_epochs_count < 0 ? 0 : m->new_isr_with_epochs_count);
+        for (int32_t i = 0; i < m->new_isr_with_epochs_count; i++) {
+            p = kafka_alter_partition_request_broker_state_put(&m->new_isr_with_epochs[i], p, version);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_i8(p, m->leader_recovery_state);
+    }
+    p = wire_cur_i32(p, m->partition_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_request_partition_data_read(kafka_alter_partition_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -206,18 +252,40 @@ void kafka_alter_partition_request_topic_data_init(kafka_alter_partition_request
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_alter_partition_request_topic_data_write(const kafka_alter_partition_request_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_alter_partition_request_topic_data_size(const kafka_alter_partition_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     }
     if (version >= 2) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_alter_partition_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_alter_partition_request_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_request_topic_data_put(const kafka_alter_partition_request_topic_data *m, uint8_t *p, int16_t version) {
+    if (version <= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_alter_partition_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_request_topic_data_read(kafka_alter_partition_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -265,14 +333,32 @@ void kafka_alter_partition_request_init(kafka_alter_partition_request *m) {
     };
 }
 
-static void kafka_alter_partition_request_write(const kafka_alter_partition_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_alter_partition_request_size(const kafka_alter_partition_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_alter_partition_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_alter_partition_request_topic_data_size(&m->topics[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_request_put(const kafka_alter_partition_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_alter_partition_request_topic_data_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_request_read(kafka_alter_partition_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -326,7 +412,17 @@ void kafka_alter_partition_request_encode(const kafka_alter_partition_request *m
         w->failed = 1;
         return;
     }
-    kafka_alter_partition_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_alter_partition_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_alter_partition_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- AlterPartitionResponse ---- */
@@ -335,20 +431,42 @@ void kafka_alter_partition_response_partition_data_init(kafka_alter_partition_re
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_alter_partition_response_partition_data_write(const kafka_alter_partition_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_compact_array_len(w, m->isr_count < 0 ? 0 : m->isr_count);
+static size_t kafka_alter_partition_response_partition_data_size(const kafka_alter_partition_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 4;
+    n += 4;
+    n += wire_size_compact_array_len(m->isr_count < 0 ? 0 : m->isr_count);
+    if (m->isr_count > 0) n += (size_t)m->isr_count * 4;
+    if (version >= 1) {
+        n += 1;
+    }
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_response_partition_data_put(const kafka_alter_partition_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_compact_array_len(p, m->isr_count < 0 ? 0 : m->isr_count);
     for (int32_t i = 0; i < m->isr_count; i++) {
-        wire_put_i32(w, m->isr[i]);
+        p = wire_cur_i32(p, m->isr[i]);
     }
     if (version >= 1) {
-        wire_put_i8(w, m->leader_recovery_state);
+        p = wire_cur_i8(p, m->leader_recovery_state);
     }
-    wire_put_i32(w, m->partition_epoch);
-    wire_put_uvarint(w, 0);
+    p = wire_cur_i32(p, m->partition_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_response_partition_data_read(kafka_alter_partition_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -393,18 +511,40 @@ void kafka_alter_partition_response_topic_data_init(kafka_alter_partition_respon
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_alter_partition_response_topic_data_write(const kafka_alter_partition_response_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_alter_partition_response_topic_data_size(const kafka_alter_partition_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     }
     if (version >= 2) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_alter_partition_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_alter_partition_response_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_response_topic_data_put(const kafka_alter_partition_response_topic_data *m, uint8_t *p, int16_t version) {
+    if (version <= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_alter_partition_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_response_topic_data_read(kafka_alter_partition_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -450,14 +590,32 @@ void kafka_alter_partition_response_init(kafka_alter_partition_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_alter_partition_response_write(const kafka_alter_partition_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_alter_partition_response_size(const kafka_alter_partition_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_alter_partition_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_alter_partition_response_topic_data_size(&m->topics[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_response_put(const kafka_alter_partition_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_alter_partition_response_topic_data_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_response_read(kafka_alter_partition_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -511,7 +669,17 @@ void kafka_alter_partition_response_encode(const kafka_alter_partition_response 
         w->failed = 1;
         return;
     }
-    kafka_alter_partition_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_alter_partition_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_alter_partition_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ApiVersionsRequest ---- */
@@ -520,16 +688,36 @@ void kafka_api_versions_request_init(kafka_api_versions_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_api_versions_request_write(const kafka_api_versions_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_api_versions_request_size(const kafka_api_versions_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_compact_string(w, m->client_software_name.ptr, m->client_software_name.len);
+        n += wire_size_compact(m->client_software_name.len);
     }
     if (version >= 3) {
-        wire_put_compact_string(w, m->client_software_version.ptr, m->client_software_version.len);
+        n += wire_size_compact(m->client_software_version.len);
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_request_put(const kafka_api_versions_request *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->client_software_name.ptr, m->client_software_name.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->client_software_version.ptr, m->client_software_version.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_api_versions_request_read(kafka_api_versions_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -568,7 +756,17 @@ void kafka_api_versions_request_encode(const kafka_api_versions_request *m, wire
         w->failed = 1;
         return;
     }
-    kafka_api_versions_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_api_versions_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_api_versions_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ApiVersionsResponse ---- */
@@ -577,13 +775,30 @@ void kafka_api_versions_response_api_version_init(kafka_api_versions_response_ap
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_api_versions_response_api_version_write(const kafka_api_versions_response_api_version *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->api_key);
-    wire_put_i16(w, m->min_version);
-    wire_put_i16(w, m->max_version);
+static size_t kafka_api_versions_response_api_version_size(const kafka_api_versions_response_api_version *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 2;
+    n += 2;
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_response_api_version_put(const kafka_api_versions_response_api_version *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->api_key);
+    p = wire_cur_i16(p, m->min_version);
+    p = wire_cur_i16(p, m->max_version);
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_api_versions_response_api_version_read(kafka_api_versions_response_api_version *m, wire_reader *r, int16_t version, arena *a) {
@@ -607,19 +822,42 @@ void kafka_api_versions_response_supported_feature_key_init(kafka_api_versions_r
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_api_versions_response_supported_feature_key_write(const kafka_api_versions_response_supported_feature_key *m, wire_writer *w, int16_t version) {
+static size_t kafka_api_versions_response_supported_feature_key_size(const kafka_api_versions_response_supported_feature_key *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 3) {
-        wire_put_i16(w, m->min_version);
+        n += 2;
     }
     if (version >= 3) {
-        wire_put_i16(w, m->max_version);
+        n += 2;
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_response_supported_feature_key_put(const kafka_api_versions_response_supported_feature_key *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->min_version);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->max_version);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_api_versions_response_supported_feature_key_read(kafka_api_versions_response_supported_feature_key *m, wire_reader *r, int16_t version, arena *a) {
@@ -649,19 +887,42 @@ void kafka_api_versions_response_finalized_feature_key_init(kafka_api_versions_r
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_api_versions_response_finalized_feature_key_write(const kafka_api_versions_response_finalized_feature_key *m, wire_writer *w, int16_t version) {
+static size_t kafka_api_versions_response_finalized_feature_key_size(const kafka_api_versions_response_finalized_feature_key *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 3) {
-        wire_put_i16(w, m->max_version_level);
+        n += 2;
     }
     if (version >= 3) {
-        wire_put_i16(w, m->min_version_level);
+        n += 2;
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_response_finalized_feature_key_put(const kafka_api_versions_response_finalized_feature_key *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->max_version_level);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->min_version_level);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_api_versions_response_finalized_feature_key_read(kafka_api_versions_response_finalized_feature_key *m, wire_reader *r, int16_t version, arena *a) {
@@ -693,18 +954,19 @@ void kafka_api_versions_response_init(kafka_api_versions_response *m) {
     };
 }
 
-static void kafka_api_versions_response_write(const kafka_api_versions_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_api_versions_response_size(const kafka_api_versions_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 3) {
-        wire_put_compact_array_len(w, m->api_keys_count < 0 ? 0 : m->api_keys_count);
+        n += wire_size_compact_array_len(m->api_keys_count < 0 ? 0 : m->api_keys_count);
     } else {
-        wire_put_array_len(w, m->api_keys_count < 0 ? 0 : m->api_keys_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->api_keys_count; i++) {
-        kafka_api_versions_response_api_version_write(&m->api_keys[i], w, version);
+        n += kafka_api_versions_response_api_version_size(&m->api_keys[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 3) {
         uint32_t tags = 0;
@@ -712,38 +974,116 @@ static void kafka_api_versions_response_write(const kafka_api_versions_response 
         tags += (m->finalized_features_epoch != INT64_C(-1)) ? 1u : 0u;
         tags += (m->finalized_features_count != 0) ? 1u : 0u;
         tags += (m->zk_migration_ready != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (m->supported_features_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->supported_features_count < 0 ? 0 : m->supported_features_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->supported_features_count < 0 ? 0 : m->supported_features_count);
             for (int32_t i = 0; i < m->supported_features_count; i++) {
-                kafka_api_versions_response_supported_feature_key_write(&m->supported_features[i], w, version);
+                t += kafka_api_versions_response_supported_feature_key_size(&m->supported_features[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (m->finalized_features_epoch != INT64_C(-1)) {
-            wire_put_uvarint(w, 1);
-            size_t at = wire_sized_begin(w);
-            wire_put_i64(w, m->finalized_features_epoch);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += 8;
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (m->finalized_features_count != 0) {
-            wire_put_uvarint(w, 2);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->finalized_features_count < 0 ? 0 : m->finalized_features_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->finalized_features_count < 0 ? 0 : m->finalized_features_count);
             for (int32_t i = 0; i < m->finalized_features_count; i++) {
-                kafka_api_versions_response_finalized_feature_key_write(&m->finalized_features[i], w, version);
+                t += kafka_api_versions_response_finalized_feature_key_size(&m->finalized_features[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (m->zk_migration_ready != 0) {
-            wire_put_uvarint(w, 3);
-            size_t at = wire_sized_begin(w);
-            wire_put_bool(w, m->zk_migration_ready);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += 1;
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(3) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_response_put(const kafka_api_versions_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 3) {
+        p = wire_cur_compact_array_len(p, m->api_keys_count < 0 ? 0 : m->api_keys_count);
+    } else {
+        p = wire_cur_array_len(p, m->api_keys_count < 0 ? 0 : m->api_keys_count);
+    }
+    for (int32_t i = 0; i < m->api_keys_count; i++) {
+        p = kafka_api_versions_response_api_version_put(&m->api_keys[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 3) {
+        uint32_t tags = 0;
+        tags += (m->supported_features_count != 0) ? 1u : 0u;
+        tags += (m->finalized_features_epoch != INT64_C(-1)) ? 1u : 0u;
+        tags += (m->finalized_features_count != 0) ? 1u : 0u;
+        tags += (m->zk_migration_ready != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (m->supported_features_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->supported_features_count < 0 ? 0 : m->supported_features_count);
+            for (int32_t i = 0; i < m->supported_features_count; i++) {
+                t += kafka_api_versions_response_supported_feature_key_size(&m->supported_features[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->supported_features_count < 0 ? 0 : m->supported_features_count);
+            for (int32_t i = 0; i < m->supported_features_count; i++) {
+                p = kafka_api_versions_response_supported_feature_key_put(&m->supported_features[i], p, version);
+            }
+        }
+        if (m->finalized_features_epoch != INT64_C(-1)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += 8;
+            (void)bad;
+            p = wire_cur_uvarint(p, 1);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_i64(p, m->finalized_features_epoch);
+        }
+        if (m->finalized_features_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->finalized_features_count < 0 ? 0 : m->finalized_features_count);
+            for (int32_t i = 0; i < m->finalized_features_count; i++) {
+                t += kafka_api_versions_response_finalized_feature_key_size(&m->finalized_features[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 2);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->finalized_features_count < 0 ? 0 : m->finalized_features_count);
+            for (int32_t i = 0; i < m->finalized_features_count; i++) {
+                p = kafka_api_versions_response_finalized_feature_key_put(&m->finalized_features[i], p, version);
+            }
+        }
+        if (m->zk_migration_ready != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += 1;
+            (void)bad;
+            p = wire_cur_uvarint(p, 3);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_bool(p, m->zk_migration_ready);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_api_versions_response_read(kafka_api_versions_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -864,7 +1204,17 @@ void kafka_api_versions_response_encode(const kafka_api_versions_response *m, wi
         w->failed = 1;
         return;
     }
-    kafka_api_versions_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_api_versions_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_api_versions_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BeginQuorumEpochRequest ---- */
@@ -873,16 +1223,36 @@ void kafka_begin_quorum_epoch_request_partition_data_init(kafka_begin_quorum_epo
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_begin_quorum_epoch_request_partition_data_write(const kafka_begin_quorum_epoch_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
+static size_t kafka_begin_quorum_epoch_request_partition_data_size(const kafka_begin_quorum_epoch_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 1) {
-        wire_put_uuid(w, m->voter_directory_id);
+        n += 16;
     }
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_request_partition_data_put(const kafka_begin_quorum_epoch_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->voter_directory_id);
+    }
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_request_partition_data_read(kafka_begin_quorum_epoch_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -909,23 +1279,50 @@ void kafka_begin_quorum_epoch_request_topic_data_init(kafka_begin_quorum_epoch_r
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_begin_quorum_epoch_request_topic_data_write(const kafka_begin_quorum_epoch_request_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_request_topic_data_size(const kafka_begin_quorum_epoch_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     } else {
-        wire_put_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_str16(m->topic_name.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_begin_quorum_epoch_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_begin_quorum_epoch_request_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_request_topic_data_put(const kafka_begin_quorum_epoch_request_topic_data *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_begin_quorum_epoch_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_request_topic_data_read(kafka_begin_quorum_epoch_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -972,19 +1369,42 @@ void kafka_begin_quorum_epoch_request_leader_endpoint_init(kafka_begin_quorum_ep
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_begin_quorum_epoch_request_leader_endpoint_write(const kafka_begin_quorum_epoch_request_leader_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_request_leader_endpoint_size(const kafka_begin_quorum_epoch_request_leader_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_request_leader_endpoint_put(const kafka_begin_quorum_epoch_request_leader_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_request_leader_endpoint_read(kafka_begin_quorum_epoch_request_leader_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -1017,32 +1437,68 @@ void kafka_begin_quorum_epoch_request_init(kafka_begin_quorum_epoch_request *m) 
     };
 }
 
-static void kafka_begin_quorum_epoch_request_write(const kafka_begin_quorum_epoch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_request_size(const kafka_begin_quorum_epoch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+        n += wire_size_compact(m->cluster_id.len);
     } else {
-        wire_put_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+        n += wire_size_str16(m->cluster_id.len, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->voter_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_begin_quorum_epoch_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_begin_quorum_epoch_request_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
+        n += wire_size_compact_array_len(m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
         for (int32_t i = 0; i < m->leader_endpoints_count; i++) {
-            kafka_begin_quorum_epoch_request_leader_endpoint_write(&m->leader_endpoints[i], w, version);
+            n += kafka_begin_quorum_epoch_request_leader_endpoint_size(&m->leader_endpoints[i], version, bad);
         }
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_request_put(const kafka_begin_quorum_epoch_request *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->voter_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_begin_quorum_epoch_request_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
+        for (int32_t i = 0; i < m->leader_endpoints_count; i++) {
+            p = kafka_begin_quorum_epoch_request_leader_endpoint_put(&m->leader_endpoints[i], p, version);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_request_read(kafka_begin_quorum_epoch_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -1127,7 +1583,17 @@ void kafka_begin_quorum_epoch_request_encode(const kafka_begin_quorum_epoch_requ
         w->failed = 1;
         return;
     }
-    kafka_begin_quorum_epoch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_begin_quorum_epoch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_begin_quorum_epoch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BeginQuorumEpochResponse ---- */
@@ -1136,14 +1602,32 @@ void kafka_begin_quorum_epoch_response_partition_data_init(kafka_begin_quorum_ep
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_begin_quorum_epoch_response_partition_data_write(const kafka_begin_quorum_epoch_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
+static size_t kafka_begin_quorum_epoch_response_partition_data_size(const kafka_begin_quorum_epoch_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_response_partition_data_put(const kafka_begin_quorum_epoch_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_response_partition_data_read(kafka_begin_quorum_epoch_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -1168,23 +1652,50 @@ void kafka_begin_quorum_epoch_response_topic_data_init(kafka_begin_quorum_epoch_
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_begin_quorum_epoch_response_topic_data_write(const kafka_begin_quorum_epoch_response_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_response_topic_data_size(const kafka_begin_quorum_epoch_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     } else {
-        wire_put_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_str16(m->topic_name.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_begin_quorum_epoch_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_begin_quorum_epoch_response_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_response_topic_data_put(const kafka_begin_quorum_epoch_response_topic_data *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_begin_quorum_epoch_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_response_topic_data_read(kafka_begin_quorum_epoch_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -1231,19 +1742,42 @@ void kafka_begin_quorum_epoch_response_node_endpoint_init(kafka_begin_quorum_epo
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_begin_quorum_epoch_response_node_endpoint_write(const kafka_begin_quorum_epoch_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_response_node_endpoint_size(const kafka_begin_quorum_epoch_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_response_node_endpoint_put(const kafka_begin_quorum_epoch_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_response_node_endpoint_read(kafka_begin_quorum_epoch_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -1273,30 +1807,70 @@ void kafka_begin_quorum_epoch_response_init(kafka_begin_quorum_epoch_response *m
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_begin_quorum_epoch_response_write(const kafka_begin_quorum_epoch_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_begin_quorum_epoch_response_size(const kafka_begin_quorum_epoch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_begin_quorum_epoch_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_begin_quorum_epoch_response_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 1) {
         uint32_t tags = 0;
         tags += (m->node_endpoints_count != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (m->node_endpoints_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-                kafka_begin_quorum_epoch_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+                t += kafka_begin_quorum_epoch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_response_put(const kafka_begin_quorum_epoch_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_begin_quorum_epoch_response_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 1) {
+        uint32_t tags = 0;
+        tags += (m->node_endpoints_count != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (m->node_endpoints_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                t += kafka_begin_quorum_epoch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                p = kafka_begin_quorum_epoch_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+            }
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_response_read(kafka_begin_quorum_epoch_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -1382,7 +1956,17 @@ void kafka_begin_quorum_epoch_response_encode(const kafka_begin_quorum_epoch_res
         w->failed = 1;
         return;
     }
-    kafka_begin_quorum_epoch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_begin_quorum_epoch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_begin_quorum_epoch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerHeartbeatRequest ---- */
@@ -1393,24 +1977,54 @@ void kafka_broker_heartbeat_request_init(kafka_broker_heartbeat_request *m) {
     };
 }
 
-static void kafka_broker_heartbeat_request_write(const kafka_broker_heartbeat_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_i64(w, m->current_metadata_offset);
-    wire_put_bool(w, m->want_fence);
-    wire_put_bool(w, m->want_shut_down);
+static size_t kafka_broker_heartbeat_request_size(const kafka_broker_heartbeat_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 8;
+    n += 1;
+    n += 1;
     uint32_t tags = 0;
     tags += ((version >= 1) && m->offline_log_dirs_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 1) && m->offline_log_dirs_count != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->offline_log_dirs_count < 0 ? 0 : m->offline_log_dirs_count);
-        for (int32_t i = 0; i < m->offline_log_dirs_count; i++) {
-            wire_put_uuid(w, m->offline_log_dirs[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->offline_log_dirs_count < 0 ? 0 : m->offline_log_dirs_count);
+        if (m->offline_log_dirs_count > 0) t += (size_t)m->offline_log_dirs_count * 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_heartbeat_request_put(const kafka_broker_heartbeat_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_i64(p, m->current_metadata_offset);
+    p = wire_cur_bool(p, m->want_fence);
+    p = wire_cur_bool(p, m->want_shut_down);
+    uint32_t tags = 0;
+    tags += ((version >= 1) && m->offline_log_dirs_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 1) && m->offline_log_dirs_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->offline_log_dirs_count < 0 ? 0 : m->offline_log_dirs_count);
+        if (m->offline_log_dirs_count > 0) t += (size_t)m->offline_log_dirs_count * 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->offline_log_dirs_count < 0 ? 0 : m->offline_log_dirs_count);
+        for (int32_t i = 0; i < m->offline_log_dirs_count; i++) {
+            p = wire_cur_uuid(p, m->offline_log_dirs[i]);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_heartbeat_request_read(kafka_broker_heartbeat_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -1476,7 +2090,17 @@ void kafka_broker_heartbeat_request_encode(const kafka_broker_heartbeat_request 
         w->failed = 1;
         return;
     }
-    kafka_broker_heartbeat_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_heartbeat_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_heartbeat_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerHeartbeatResponse ---- */
@@ -1487,13 +2111,30 @@ void kafka_broker_heartbeat_response_init(kafka_broker_heartbeat_response *m) {
     };
 }
 
-static void kafka_broker_heartbeat_response_write(const kafka_broker_heartbeat_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_bool(w, m->is_caught_up);
-    wire_put_bool(w, m->is_fenced);
-    wire_put_bool(w, m->should_shut_down);
-    wire_put_uvarint(w, 0);
+static size_t kafka_broker_heartbeat_response_size(const kafka_broker_heartbeat_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 1;
+    n += 1;
+    n += 1;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_heartbeat_response_put(const kafka_broker_heartbeat_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_bool(p, m->is_caught_up);
+    p = wire_cur_bool(p, m->is_fenced);
+    p = wire_cur_bool(p, m->should_shut_down);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_heartbeat_response_read(kafka_broker_heartbeat_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -1529,7 +2170,17 @@ void kafka_broker_heartbeat_response_encode(const kafka_broker_heartbeat_respons
         w->failed = 1;
         return;
     }
-    kafka_broker_heartbeat_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_heartbeat_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_heartbeat_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerRegistrationChangeRecord ---- */
@@ -1538,35 +2189,82 @@ void kafka_broker_registration_change_record_init(kafka_broker_registration_chan
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_broker_registration_change_record_write(const kafka_broker_registration_change_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
+static size_t kafka_broker_registration_change_record_size(const kafka_broker_registration_change_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
     uint32_t tags = 0;
     tags += (m->fenced != 0) ? 1u : 0u;
     tags += ((version >= 1) && m->in_controlled_shutdown != 0) ? 1u : 0u;
     tags += ((version >= 2) && m->log_dirs_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if (m->fenced != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_i8(w, m->fenced);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 1;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 1) && m->in_controlled_shutdown != 0) {
-        wire_put_uvarint(w, 1);
-        size_t at = wire_sized_begin(w);
-        wire_put_i8(w, m->in_controlled_shutdown);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 1;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 2) && m->log_dirs_count != 0) {
-        wire_put_uvarint(w, 2);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
-        for (int32_t i = 0; i < m->log_dirs_count; i++) {
-            wire_put_uuid(w, m->log_dirs[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) t += (size_t)m->log_dirs_count * 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_change_record_put(const kafka_broker_registration_change_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    uint32_t tags = 0;
+    tags += (m->fenced != 0) ? 1u : 0u;
+    tags += ((version >= 1) && m->in_controlled_shutdown != 0) ? 1u : 0u;
+    tags += ((version >= 2) && m->log_dirs_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if (m->fenced != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 1;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i8(p, m->fenced);
+    }
+    if ((version >= 1) && m->in_controlled_shutdown != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 1;
+        (void)bad;
+        p = wire_cur_uvarint(p, 1);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i8(p, m->in_controlled_shutdown);
+    }
+    if ((version >= 2) && m->log_dirs_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) t += (size_t)m->log_dirs_count * 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 2);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        for (int32_t i = 0; i < m->log_dirs_count; i++) {
+            p = wire_cur_uuid(p, m->log_dirs[i]);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_change_record_read(kafka_broker_registration_change_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -1639,7 +2337,17 @@ void kafka_broker_registration_change_record_encode(const kafka_broker_registrat
         w->failed = 1;
         return;
     }
-    kafka_broker_registration_change_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_registration_change_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_registration_change_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerRegistrationRequest ---- */
@@ -1648,12 +2356,28 @@ void kafka_broker_registration_request_listener_init(kafka_broker_registration_r
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_broker_registration_request_listener_write(const kafka_broker_registration_request_listener *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_string(w, m->host.ptr, m->host.len);
-    wire_put_u16(w, m->port);
-    wire_put_i16(w, m->security_protocol);
-    wire_put_uvarint(w, 0);
+static size_t kafka_broker_registration_request_listener_size(const kafka_broker_registration_request_listener *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact(m->host.len);
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_request_listener_put(const kafka_broker_registration_request_listener *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    p = wire_cur_u16(p, m->port);
+    p = wire_cur_i16(p, m->security_protocol);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_request_listener_read(kafka_broker_registration_request_listener *m, wire_reader *r, int16_t version, arena *a) {
@@ -1676,11 +2400,26 @@ void kafka_broker_registration_request_feature_init(kafka_broker_registration_re
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_broker_registration_request_feature_write(const kafka_broker_registration_request_feature *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_i16(w, m->min_supported_version);
-    wire_put_i16(w, m->max_supported_version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_broker_registration_request_feature_size(const kafka_broker_registration_request_feature *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_request_feature_put(const kafka_broker_registration_request_feature *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_i16(p, m->min_supported_version);
+    p = wire_cur_i16(p, m->max_supported_version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_request_feature_read(kafka_broker_registration_request_feature *m, wire_reader *r, int16_t version, arena *a) {
@@ -1704,32 +2443,66 @@ void kafka_broker_registration_request_init(kafka_broker_registration_request *m
     };
 }
 
-static void kafka_broker_registration_request_write(const kafka_broker_registration_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_compact_string(w, m->cluster_id.ptr, m->cluster_id.len);
-    wire_put_uuid(w, m->incarnation_id);
-    wire_put_compact_array_len(w, m->listeners_count < 0 ? 0 : m->listeners_count);
+static size_t kafka_broker_registration_request_size(const kafka_broker_registration_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += wire_size_compact(m->cluster_id.len);
+    n += 16;
+    n += wire_size_compact_array_len(m->listeners_count < 0 ? 0 : m->listeners_count);
     for (int32_t i = 0; i < m->listeners_count; i++) {
-        kafka_broker_registration_request_listener_write(&m->listeners[i], w, version);
+        n += kafka_broker_registration_request_listener_size(&m->listeners[i], version, bad);
     }
-    wire_put_compact_array_len(w, m->features_count < 0 ? 0 : m->features_count);
+    n += wire_size_compact_array_len(m->features_count < 0 ? 0 : m->features_count);
     for (int32_t i = 0; i < m->features_count; i++) {
-        kafka_broker_registration_request_feature_write(&m->features[i], w, version);
+        n += kafka_broker_registration_request_feature_size(&m->features[i], version, bad);
     }
-    wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
+    n += wire_size_compact(m->rack.len);
     if (version >= 1) {
-        wire_put_bool(w, m->is_migrating_zk_broker);
+        n += 1;
     }
     if (version >= 2) {
-        wire_put_compact_array_len(w, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        n += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) n += (size_t)m->log_dirs_count * 16;
+    }
+    if (version >= 3) {
+        n += 8;
+    }
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_request_put(const kafka_broker_registration_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 0);
+    p = wire_cur_uuid(p, m->incarnation_id);
+    p = wire_cur_compact_array_len(p, m->listeners_count < 0 ? 0 : m->listeners_count);
+    for (int32_t i = 0; i < m->listeners_count; i++) {
+        p = kafka_broker_registration_request_listener_put(&m->listeners[i], p, version);
+    }
+    p = wire_cur_compact_array_len(p, m->features_count < 0 ? 0 : m->features_count);
+    for (int32_t i = 0; i < m->features_count; i++) {
+        p = kafka_broker_registration_request_feature_put(&m->features[i], p, version);
+    }
+    p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+    if (version >= 1) {
+        p = wire_cur_bool(p, m->is_migrating_zk_broker);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact_array_len(p, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
         for (int32_t i = 0; i < m->log_dirs_count; i++) {
-            wire_put_uuid(w, m->log_dirs[i]);
+            p = wire_cur_uuid(p, m->log_dirs[i]);
         }
     }
     if (version >= 3) {
-        wire_put_i64(w, m->previous_broker_epoch);
+        p = wire_cur_i64(p, m->previous_broker_epoch);
     }
-    wire_put_uvarint(w, 0);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_request_read(kafka_broker_registration_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -1832,7 +2605,17 @@ void kafka_broker_registration_request_encode(const kafka_broker_registration_re
         w->failed = 1;
         return;
     }
-    kafka_broker_registration_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_registration_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_registration_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerRegistrationResponse ---- */
@@ -1843,11 +2626,26 @@ void kafka_broker_registration_response_init(kafka_broker_registration_response 
     };
 }
 
-static void kafka_broker_registration_response_write(const kafka_broker_registration_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_broker_registration_response_size(const kafka_broker_registration_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_response_put(const kafka_broker_registration_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_response_read(kafka_broker_registration_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -1881,7 +2679,17 @@ void kafka_broker_registration_response_encode(const kafka_broker_registration_r
         w->failed = 1;
         return;
     }
-    kafka_broker_registration_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_registration_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_registration_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ConfigRecord ---- */
@@ -1890,12 +2698,28 @@ void kafka_config_record_init(kafka_config_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_config_record_write(const kafka_config_record *m, wire_writer *w, int16_t version) {
-    wire_put_i8(w, m->resource_type);
-    wire_put_compact_string(w, m->resource_name.ptr, m->resource_name.len);
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_nullable_string(w, m->value.ptr, m->value.len);
-    wire_put_uvarint(w, 0);
+static size_t kafka_config_record_size(const kafka_config_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 1;
+    n += wire_size_compact(m->resource_name.len);
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact(m->value.len);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_config_record_put(const kafka_config_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i8(p, m->resource_type);
+    p = wire_cur_compact(p, m->resource_name.ptr, m->resource_name.len, 0);
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact(p, m->value.ptr, m->value.len, 1);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_config_record_read(kafka_config_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -1930,7 +2754,17 @@ void kafka_config_record_encode(const kafka_config_record *m, wire_writer *w, in
         w->failed = 1;
         return;
     }
-    kafka_config_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_config_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_config_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ConsumerProtocolAssignment ---- */
@@ -1939,12 +2773,26 @@ void kafka_consumer_protocol_assignment_topic_partition_init(kafka_consumer_prot
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_consumer_protocol_assignment_topic_partition_write(const kafka_consumer_protocol_assignment_topic_partition *m, wire_writer *w, int16_t version) {
-    wire_put_string(w, m->topic.ptr, m->topic.len);
-    wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_consumer_protocol_assignment_topic_partition_size(const kafka_consumer_protocol_assignment_topic_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_str16(m->topic.len, bad);
+    n += 4;
+    if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_consumer_protocol_assignment_topic_partition_put(const kafka_consumer_protocol_assignment_topic_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        wire_put_i32(w, m->partitions[i]);
+        p = wire_cur_i32(p, m->partitions[i]);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_consumer_protocol_assignment_topic_partition_read(kafka_consumer_protocol_assignment_topic_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -1977,12 +2825,28 @@ void kafka_consumer_protocol_assignment_init(kafka_consumer_protocol_assignment 
     };
 }
 
-static void kafka_consumer_protocol_assignment_write(const kafka_consumer_protocol_assignment *m, wire_writer *w, int16_t version) {
-    wire_put_array_len(w, m->assigned_partitions_count < 0 ? 0 : m->assigned_partitions_count);
+static size_t kafka_consumer_protocol_assignment_size(const kafka_consumer_protocol_assignment *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     for (int32_t i = 0; i < m->assigned_partitions_count; i++) {
-        kafka_consumer_protocol_assignment_topic_partition_write(&m->assigned_partitions[i], w, version);
+        n += kafka_consumer_protocol_assignment_topic_partition_size(&m->assigned_partitions[i], version, bad);
     }
-    wire_put_nullable_bytes(w, m->user_data.ptr, m->user_data.len);
+    n += wire_size_bytes32(m->user_data.len);
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_consumer_protocol_assignment_put(const kafka_consumer_protocol_assignment *m, uint8_t *p, int16_t version) {
+    p = wire_cur_array_len(p, m->assigned_partitions_count < 0 ? 0 : m->assigned_partitions_count);
+    for (int32_t i = 0; i < m->assigned_partitions_count; i++) {
+        p = kafka_consumer_protocol_assignment_topic_partition_put(&m->assigned_partitions[i], p, version);
+    }
+    p = wire_cur_bytes32(p, m->user_data.ptr, m->user_data.len, 1);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_consumer_protocol_assignment_read(kafka_consumer_protocol_assignment *m, wire_reader *r, int16_t version, arena *a) {
@@ -2028,7 +2892,17 @@ void kafka_consumer_protocol_assignment_encode(const kafka_consumer_protocol_ass
         w->failed = 1;
         return;
     }
-    kafka_consumer_protocol_assignment_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_consumer_protocol_assignment_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_consumer_protocol_assignment_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ConsumerProtocolSubscription ---- */
@@ -2037,16 +2911,34 @@ void kafka_consumer_protocol_subscription_topic_partition_init(kafka_consumer_pr
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_consumer_protocol_subscription_topic_partition_write(const kafka_consumer_protocol_subscription_topic_partition *m, wire_writer *w, int16_t version) {
+static size_t kafka_consumer_protocol_subscription_topic_partition_size(const kafka_consumer_protocol_subscription_topic_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_str16(m->topic.len, bad);
     }
     if (version >= 1) {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
+        if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_consumer_protocol_subscription_topic_partition_put(const kafka_consumer_protocol_subscription_topic_partition *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
         for (int32_t i = 0; i < m->partitions_count; i++) {
-            wire_put_i32(w, m->partitions[i]);
+            p = wire_cur_i32(p, m->partitions[i]);
         }
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_consumer_protocol_subscription_topic_partition_read(kafka_consumer_protocol_subscription_topic_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -2085,24 +2977,52 @@ void kafka_consumer_protocol_subscription_init(kafka_consumer_protocol_subscript
     };
 }
 
-static void kafka_consumer_protocol_subscription_write(const kafka_consumer_protocol_subscription *m, wire_writer *w, int16_t version) {
-    wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_consumer_protocol_subscription_size(const kafka_consumer_protocol_subscription *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     for (int32_t i = 0; i < m->topics_count; i++) {
-        wire_put_string(w, m->topics[i].ptr, m->topics[i].len);
+        n += wire_size_str16(m->topics[i].len, bad);
     }
-    wire_put_nullable_bytes(w, m->user_data.ptr, m->user_data.len);
+    n += wire_size_bytes32(m->user_data.len);
     if (version >= 1) {
-        wire_put_array_len(w, m->owned_partitions_count < 0 ? 0 : m->owned_partitions_count);
+        n += 4;
         for (int32_t i = 0; i < m->owned_partitions_count; i++) {
-            kafka_consumer_protocol_subscription_topic_partition_write(&m->owned_partitions[i], w, version);
+            n += kafka_consumer_protocol_subscription_topic_partition_size(&m->owned_partitions[i], version, bad);
         }
     }
     if (version >= 2) {
-        wire_put_i32(w, m->generation_id);
+        n += 4;
     }
     if (version >= 3) {
-        wire_put_nullable_string(w, m->rack_id.ptr, m->rack_id.len);
+        n += wire_size_str16(m->rack_id.len, bad);
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_consumer_protocol_subscription_put(const kafka_consumer_protocol_subscription *m, uint8_t *p, int16_t version) {
+    p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = wire_cur_str16(p, m->topics[i].ptr, m->topics[i].len, 0);
+    }
+    p = wire_cur_bytes32(p, m->user_data.ptr, m->user_data.len, 1);
+    if (version >= 1) {
+        p = wire_cur_array_len(p, m->owned_partitions_count < 0 ? 0 : m->owned_partitions_count);
+        for (int32_t i = 0; i < m->owned_partitions_count; i++) {
+            p = kafka_consumer_protocol_subscription_topic_partition_put(&m->owned_partitions[i], p, version);
+        }
+    }
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->generation_id);
+    }
+    if (version >= 3) {
+        p = wire_cur_str16(p, m->rack_id.ptr, m->rack_id.len, 1);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_consumer_protocol_subscription_read(kafka_consumer_protocol_subscription *m, wire_reader *r, int16_t version, arena *a) {
@@ -2174,7 +3094,17 @@ void kafka_consumer_protocol_subscription_encode(const kafka_consumer_protocol_s
         w->failed = 1;
         return;
     }
-    kafka_consumer_protocol_subscription_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_consumer_protocol_subscription_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_consumer_protocol_subscription_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- CreateTopicsRequest ---- */
@@ -2183,19 +3113,40 @@ void kafka_create_topics_request_creatable_replica_assignment_init(kafka_create_
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_create_topics_request_creatable_replica_assignment_write(const kafka_create_topics_request_creatable_replica_assignment *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
+static size_t kafka_create_topics_request_creatable_replica_assignment_size(const kafka_create_topics_request_creatable_replica_assignment *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
+        n += wire_size_compact_array_len(m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
     } else {
-        wire_put_array_len(w, m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
+        n += 4;
+    }
+    if (m->broker_ids_count > 0) n += (size_t)m->broker_ids_count * 4;
+    if (version >= 5) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_request_creatable_replica_assignment_put(const kafka_create_topics_request_creatable_replica_assignment *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
+    } else {
+        p = wire_cur_array_len(p, m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
     }
     for (int32_t i = 0; i < m->broker_ids_count; i++) {
-        wire_put_i32(w, m->broker_ids[i]);
+        p = wire_cur_i32(p, m->broker_ids[i]);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_request_creatable_replica_assignment_read(kafka_create_topics_request_creatable_replica_assignment *m, wire_reader *r, int16_t version, arena *a) {
@@ -2235,20 +3186,44 @@ void kafka_create_topics_request_creatable_topic_config_init(kafka_create_topics
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_create_topics_request_creatable_topic_config_write(const kafka_create_topics_request_creatable_topic_config *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_request_creatable_topic_config_size(const kafka_create_topics_request_creatable_topic_config *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->value.ptr, m->value.len);
+        n += wire_size_compact(m->value.len);
     } else {
-        wire_put_nullable_string(w, m->value.ptr, m->value.len);
+        n += wire_size_str16(m->value.len, bad);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_request_creatable_topic_config_put(const kafka_create_topics_request_creatable_topic_config *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->value.ptr, m->value.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->value.ptr, m->value.len, 1);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_request_creatable_topic_config_read(kafka_create_topics_request_creatable_topic_config *m, wire_reader *r, int16_t version, arena *a) {
@@ -2279,33 +3254,70 @@ void kafka_create_topics_request_creatable_topic_init(kafka_create_topics_reques
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_create_topics_request_creatable_topic_write(const kafka_create_topics_request_creatable_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_request_creatable_topic_size(const kafka_create_topics_request_creatable_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
-    wire_put_i32(w, m->num_partitions);
-    wire_put_i16(w, m->replication_factor);
+    n += 4;
+    n += 2;
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->assignments_count < 0 ? 0 : m->assignments_count);
+        n += wire_size_compact_array_len(m->assignments_count < 0 ? 0 : m->assignments_count);
     } else {
-        wire_put_array_len(w, m->assignments_count < 0 ? 0 : m->assignments_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->assignments_count; i++) {
-        kafka_create_topics_request_creatable_replica_assignment_write(&m->assignments[i], w, version);
+        n += kafka_create_topics_request_creatable_replica_assignment_size(&m->assignments[i], version, bad);
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->configs_count < 0 ? 0 : m->configs_count);
+        n += wire_size_compact_array_len(m->configs_count < 0 ? 0 : m->configs_count);
     } else {
-        wire_put_array_len(w, m->configs_count < 0 ? 0 : m->configs_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->configs_count; i++) {
-        kafka_create_topics_request_creatable_topic_config_write(&m->configs[i], w, version);
+        n += kafka_create_topics_request_creatable_topic_config_size(&m->configs[i], version, bad);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_request_creatable_topic_put(const kafka_create_topics_request_creatable_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    p = wire_cur_i32(p, m->num_partitions);
+    p = wire_cur_i16(p, m->replication_factor);
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->assignments_count < 0 ? 0 : m->assignments_count);
+    } else {
+        p = wire_cur_array_len(p, m->assignments_count < 0 ? 0 : m->assignments_count);
+    }
+    for (int32_t i = 0; i < m->assignments_count; i++) {
+        p = kafka_create_topics_request_creatable_replica_assignment_put(&m->assignments[i], p, version);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->configs_count < 0 ? 0 : m->configs_count);
+    } else {
+        p = wire_cur_array_len(p, m->configs_count < 0 ? 0 : m->configs_count);
+    }
+    for (int32_t i = 0; i < m->configs_count; i++) {
+        p = kafka_create_topics_request_creatable_topic_config_put(&m->configs[i], p, version);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_request_creatable_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -2377,22 +3389,48 @@ void kafka_create_topics_request_init(kafka_create_topics_request *m) {
     };
 }
 
-static void kafka_create_topics_request_write(const kafka_create_topics_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_request_size(const kafka_create_topics_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_create_topics_request_creatable_topic_write(&m->topics[i], w, version);
+        n += kafka_create_topics_request_creatable_topic_size(&m->topics[i], version, bad);
     }
-    wire_put_i32(w, m->timeout_ms);
+    n += 4;
     if (version >= 1) {
-        wire_put_bool(w, m->validate_only);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_request_put(const kafka_create_topics_request *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_create_topics_request_creatable_topic_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_i32(p, m->timeout_ms);
+    if (version >= 1) {
+        p = wire_cur_bool(p, m->validate_only);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_request_read(kafka_create_topics_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -2450,7 +3488,17 @@ void kafka_create_topics_request_encode(const kafka_create_topics_request *m, wi
         w->failed = 1;
         return;
     }
-    kafka_create_topics_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_create_topics_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_create_topics_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- CreateTopicsResponse ---- */
@@ -2461,25 +3509,54 @@ void kafka_create_topics_response_creatable_topic_configs_init(kafka_create_topi
     };
 }
 
-static void kafka_create_topics_response_creatable_topic_configs_write(const kafka_create_topics_response_creatable_topic_configs *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_response_creatable_topic_configs_size(const kafka_create_topics_response_creatable_topic_configs *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->value.ptr, m->value.len);
+        n += wire_size_compact(m->value.len);
     }
     if (version >= 5) {
-        wire_put_bool(w, m->read_only);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_i8(w, m->config_source);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_bool(w, m->is_sensitive);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_response_creatable_topic_configs_put(const kafka_create_topics_response_creatable_topic_configs *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->value.ptr, m->value.len, 1);
+    }
+    if (version >= 5) {
+        p = wire_cur_bool(p, m->read_only);
+    }
+    if (version >= 5) {
+        p = wire_cur_i8(p, m->config_source);
+    }
+    if (version >= 5) {
+        p = wire_cur_bool(p, m->is_sensitive);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_response_creatable_topic_configs_read(kafka_create_topics_response_creatable_topic_configs *m, wire_reader *r, int16_t version, arena *a) {
@@ -2518,46 +3595,99 @@ void kafka_create_topics_response_creatable_topic_result_init(kafka_create_topic
     };
 }
 
-static void kafka_create_topics_response_creatable_topic_result_write(const kafka_create_topics_response_creatable_topic_result *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_response_creatable_topic_result_size(const kafka_create_topics_response_creatable_topic_result *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 7) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 1) {
         if (version >= 5) {
-            wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_compact(m->error_message.len);
         } else {
-            wire_put_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_str16(m->error_message.len, bad);
         }
     }
     if (version >= 5) {
-        wire_put_i32(w, m->num_partitions);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_i16(w, m->replication_factor);
+        n += 2;
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->configs_count);
+        n += wire_size_compact_array_len(m->configs_count);
         for (int32_t i = 0; i < m->configs_count; i++) {
-            kafka_create_topics_response_creatable_topic_configs_write(&m->configs[i], w, version);
+            n += kafka_create_topics_response_creatable_topic_configs_size(&m->configs[i], version, bad);
         }
     }
     if (version >= 5) {
         uint32_t tags = 0;
         tags += (m->topic_config_error_code != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (m->topic_config_error_code != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_i16(w, m->topic_config_error_code);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += 2;
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_response_creatable_topic_result_put(const kafka_create_topics_response_creatable_topic_result *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 7) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 1) {
+        if (version >= 5) {
+            p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->error_message.ptr, m->error_message.len, 1);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_i32(p, m->num_partitions);
+    }
+    if (version >= 5) {
+        p = wire_cur_i16(p, m->replication_factor);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->configs_count);
+        for (int32_t i = 0; i < m->configs_count; i++) {
+            p = kafka_create_topics_response_creatable_topic_configs_put(&m->configs[i], p, version);
+        }
+    }
+    if (version >= 5) {
+        uint32_t tags = 0;
+        tags += (m->topic_config_error_code != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (m->topic_config_error_code != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += 2;
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_i16(p, m->topic_config_error_code);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_response_creatable_topic_result_read(kafka_create_topics_response_creatable_topic_result *m, wire_reader *r, int16_t version, arena *a) {
@@ -2635,21 +3765,46 @@ void kafka_create_topics_response_init(kafka_create_topics_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_create_topics_response_write(const kafka_create_topics_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_response_size(const kafka_create_topics_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_create_topics_response_creatable_topic_result_write(&m->topics[i], w, version);
+        n += kafka_create_topics_response_creatable_topic_result_size(&m->topics[i], version, bad);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_response_put(const kafka_create_topics_response *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_create_topics_response_creatable_topic_result_put(&m->topics[i], p, version);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_response_read(kafka_create_topics_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -2706,7 +3861,17 @@ void kafka_create_topics_response_encode(const kafka_create_topics_response *m, 
         w->failed = 1;
         return;
     }
-    kafka_create_topics_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_create_topics_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_create_topics_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DeleteTopicsRequest ---- */
@@ -2717,16 +3882,36 @@ void kafka_delete_topics_request_delete_topic_state_init(kafka_delete_topics_req
     };
 }
 
-static void kafka_delete_topics_request_delete_topic_state_write(const kafka_delete_topics_request_delete_topic_state *m, wire_writer *w, int16_t version) {
+static size_t kafka_delete_topics_request_delete_topic_state_size(const kafka_delete_topics_request_delete_topic_state *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_nullable_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 6) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_delete_topics_request_delete_topic_state_put(const kafka_delete_topics_request_delete_topic_state *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 1);
+    }
+    if (version >= 6) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_delete_topics_request_delete_topic_state_read(kafka_delete_topics_request_delete_topic_state *m, wire_reader *r, int16_t version, arena *a) {
@@ -2753,31 +3938,66 @@ void kafka_delete_topics_request_init(kafka_delete_topics_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_delete_topics_request_write(const kafka_delete_topics_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_delete_topics_request_size(const kafka_delete_topics_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_delete_topics_request_delete_topic_state_write(&m->topics[i], w, version);
+            n += kafka_delete_topics_request_delete_topic_state_size(&m->topics[i], version, bad);
         }
     }
     if (version <= 5) {
         if (version >= 4) {
-            wire_put_compact_array_len(w, m->topic_names_count < 0 ? 0 : m->topic_names_count);
+            n += wire_size_compact_array_len(m->topic_names_count < 0 ? 0 : m->topic_names_count);
         } else {
-            wire_put_array_len(w, m->topic_names_count < 0 ? 0 : m->topic_names_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->topic_names_count; i++) {
             if (version >= 4) {
-                wire_put_compact_string(w, m->topic_names[i].ptr, m->topic_names[i].len);
+                n += wire_size_compact(m->topic_names[i].len);
             } else {
-                wire_put_string(w, m->topic_names[i].ptr, m->topic_names[i].len);
+                n += wire_size_str16(m->topic_names[i].len, bad);
             }
         }
     }
-    wire_put_i32(w, m->timeout_ms);
+    n += 4;
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_delete_topics_request_put(const kafka_delete_topics_request *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_delete_topics_request_delete_topic_state_put(&m->topics[i], p, version);
+        }
+    }
+    if (version <= 5) {
+        if (version >= 4) {
+            p = wire_cur_compact_array_len(p, m->topic_names_count < 0 ? 0 : m->topic_names_count);
+        } else {
+            p = wire_cur_array_len(p, m->topic_names_count < 0 ? 0 : m->topic_names_count);
+        }
+        for (int32_t i = 0; i < m->topic_names_count; i++) {
+            if (version >= 4) {
+                p = wire_cur_compact(p, m->topic_names[i].ptr, m->topic_names[i].len, 0);
+            } else {
+                p = wire_cur_str16(p, m->topic_names[i].ptr, m->topic_names[i].len, 0);
+            }
+        }
+    }
+    p = wire_cur_i32(p, m->timeout_ms);
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_delete_topics_request_read(kafka_delete_topics_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -2858,7 +4078,17 @@ void kafka_delete_topics_request_encode(const kafka_delete_topics_request *m, wi
         w->failed = 1;
         return;
     }
-    kafka_delete_topics_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_delete_topics_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_delete_topics_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DeleteTopicsResponse ---- */
@@ -2869,26 +4099,52 @@ void kafka_delete_topics_response_deletable_topic_result_init(kafka_delete_topic
     };
 }
 
-static void kafka_delete_topics_response_deletable_topic_result_write(const kafka_delete_topics_response_deletable_topic_result *m, wire_writer *w, int16_t version) {
+static size_t kafka_delete_topics_response_deletable_topic_result_size(const kafka_delete_topics_response_deletable_topic_result *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        if (version >= 6) {
-            wire_put_compact_nullable_string(w, m->name.ptr, m->name.len);
-        } else {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
-        }
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 6) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_delete_topics_response_deletable_topic_result_put(const kafka_delete_topics_response_deletable_topic_result *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 1);
+        } else {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+        }
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_delete_topics_response_deletable_topic_result_read(kafka_delete_topics_response_deletable_topic_result *m, wire_reader *r, int16_t version, arena *a) {
@@ -2925,21 +4181,46 @@ void kafka_delete_topics_response_init(kafka_delete_topics_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_delete_topics_response_write(const kafka_delete_topics_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_delete_topics_response_size(const kafka_delete_topics_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += wire_size_compact_array_len(m->responses_count < 0 ? 0 : m->responses_count);
     } else {
-        wire_put_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->responses_count; i++) {
-        kafka_delete_topics_response_deletable_topic_result_write(&m->responses[i], w, version);
+        n += kafka_delete_topics_response_deletable_topic_result_size(&m->responses[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_delete_topics_response_put(const kafka_delete_topics_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    } else {
+        p = wire_cur_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    }
+    for (int32_t i = 0; i < m->responses_count; i++) {
+        p = kafka_delete_topics_response_deletable_topic_result_put(&m->responses[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_delete_topics_response_read(kafka_delete_topics_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -2996,7 +4277,17 @@ void kafka_delete_topics_response_encode(const kafka_delete_topics_response *m, 
         w->failed = 1;
         return;
     }
-    kafka_delete_topics_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_delete_topics_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_delete_topics_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DescribeGroupsRequest ---- */
@@ -3005,25 +4296,54 @@ void kafka_describe_groups_request_init(kafka_describe_groups_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_groups_request_write(const kafka_describe_groups_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_groups_request_size(const kafka_describe_groups_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
     } else {
-        wire_put_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->groups_count; i++) {
         if (version >= 5) {
-            wire_put_compact_string(w, m->groups[i].ptr, m->groups[i].len);
+            n += wire_size_compact(m->groups[i].len);
         } else {
-            wire_put_string(w, m->groups[i].ptr, m->groups[i].len);
+            n += wire_size_str16(m->groups[i].len, bad);
         }
     }
     if (version >= 3) {
-        wire_put_bool(w, m->include_authorized_operations);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_groups_request_put(const kafka_describe_groups_request *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    } else {
+        p = wire_cur_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    }
+    for (int32_t i = 0; i < m->groups_count; i++) {
+        if (version >= 5) {
+            p = wire_cur_compact(p, m->groups[i].ptr, m->groups[i].len, 0);
+        } else {
+            p = wire_cur_str16(p, m->groups[i].ptr, m->groups[i].len, 0);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_bool(p, m->include_authorized_operations);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_groups_request_read(kafka_describe_groups_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -3081,7 +4401,17 @@ void kafka_describe_groups_request_encode(const kafka_describe_groups_request *m
         w->failed = 1;
         return;
     }
-    kafka_describe_groups_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_describe_groups_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_describe_groups_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DescribeGroupsResponse ---- */
@@ -3092,42 +4422,88 @@ void kafka_describe_groups_response_described_group_member_init(kafka_describe_g
     };
 }
 
-static void kafka_describe_groups_response_described_group_member_write(const kafka_describe_groups_response_described_group_member *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_groups_response_described_group_member_size(const kafka_describe_groups_response_described_group_member *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 4) {
         if (version >= 5) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_compact(m->client_id.len);
     } else {
-        wire_put_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_str16(m->client_id.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->client_host.ptr, m->client_host.len);
+        n += wire_size_compact(m->client_host.len);
     } else {
-        wire_put_string(w, m->client_host.ptr, m->client_host.len);
+        n += wire_size_str16(m->client_host.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_bytes(w, m->member_metadata.ptr, m->member_metadata.len);
+        n += wire_size_compact(m->member_metadata.len);
     } else {
-        wire_put_bytes(w, m->member_metadata.ptr, m->member_metadata.len);
+        n += wire_size_bytes32(m->member_metadata.len);
     }
     if (version >= 5) {
-        wire_put_compact_bytes(w, m->member_assignment.ptr, m->member_assignment.len);
+        n += wire_size_compact(m->member_assignment.len);
     } else {
-        wire_put_bytes(w, m->member_assignment.ptr, m->member_assignment.len);
+        n += wire_size_bytes32(m->member_assignment.len);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_groups_response_described_group_member_put(const kafka_describe_groups_response_described_group_member *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 4) {
+        if (version >= 5) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->client_id.ptr, m->client_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->client_id.ptr, m->client_id.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->client_host.ptr, m->client_host.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->client_host.ptr, m->client_host.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->member_metadata.ptr, m->member_metadata.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->member_metadata.ptr, m->member_metadata.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->member_assignment.ptr, m->member_assignment.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->member_assignment.ptr, m->member_assignment.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_groups_response_described_group_member_read(kafka_describe_groups_response_described_group_member *m, wire_reader *r, int16_t version, arena *a) {
@@ -3182,42 +4558,88 @@ void kafka_describe_groups_response_described_group_init(kafka_describe_groups_r
     };
 }
 
-static void kafka_describe_groups_response_described_group_write(const kafka_describe_groups_response_described_group *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_describe_groups_response_described_group_size(const kafka_describe_groups_response_described_group *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 5) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->group_state.ptr, m->group_state.len);
+        n += wire_size_compact(m->group_state.len);
     } else {
-        wire_put_string(w, m->group_state.ptr, m->group_state.len);
+        n += wire_size_str16(m->group_state.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     } else {
-        wire_put_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_str16(m->protocol_type.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->protocol_data.ptr, m->protocol_data.len);
+        n += wire_size_compact(m->protocol_data.len);
     } else {
-        wire_put_string(w, m->protocol_data.ptr, m->protocol_data.len);
+        n += wire_size_str16(m->protocol_data.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
     } else {
-        wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->members_count; i++) {
-        kafka_describe_groups_response_described_group_member_write(&m->members[i], w, version);
+        n += kafka_describe_groups_response_described_group_member_size(&m->members[i], version, bad);
     }
     if (version >= 3) {
-        wire_put_i32(w, m->authorized_operations);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_groups_response_described_group_put(const kafka_describe_groups_response_described_group *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->group_state.ptr, m->group_state.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_state.ptr, m->group_state.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_data.ptr, m->protocol_data.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_data.ptr, m->protocol_data.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+    } else {
+        p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+    }
+    for (int32_t i = 0; i < m->members_count; i++) {
+        p = kafka_describe_groups_response_described_group_member_put(&m->members[i], p, version);
+    }
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->authorized_operations);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_groups_response_described_group_read(kafka_describe_groups_response_described_group *m, wire_reader *r, int16_t version, arena *a) {
@@ -3283,21 +4705,46 @@ void kafka_describe_groups_response_init(kafka_describe_groups_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_groups_response_write(const kafka_describe_groups_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_groups_response_size(const kafka_describe_groups_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
     } else {
-        wire_put_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->groups_count; i++) {
-        kafka_describe_groups_response_described_group_write(&m->groups[i], w, version);
+        n += kafka_describe_groups_response_described_group_size(&m->groups[i], version, bad);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_groups_response_put(const kafka_describe_groups_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    } else {
+        p = wire_cur_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    }
+    for (int32_t i = 0; i < m->groups_count; i++) {
+        p = kafka_describe_groups_response_described_group_put(&m->groups[i], p, version);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_groups_response_read(kafka_describe_groups_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -3354,7 +4801,17 @@ void kafka_describe_groups_response_encode(const kafka_describe_groups_response 
         w->failed = 1;
         return;
     }
-    kafka_describe_groups_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_describe_groups_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_describe_groups_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DescribeQuorumRequest ---- */
@@ -3363,9 +4820,22 @@ void kafka_describe_quorum_request_partition_data_init(kafka_describe_quorum_req
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_quorum_request_partition_data_write(const kafka_describe_quorum_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_uvarint(w, 0);
+static size_t kafka_describe_quorum_request_partition_data_size(const kafka_describe_quorum_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_request_partition_data_put(const kafka_describe_quorum_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_request_partition_data_read(kafka_describe_quorum_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -3385,13 +4855,30 @@ void kafka_describe_quorum_request_topic_data_init(kafka_describe_quorum_request
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_quorum_request_topic_data_write(const kafka_describe_quorum_request_topic_data *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_describe_quorum_request_topic_data_size(const kafka_describe_quorum_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->topic_name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_describe_quorum_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_describe_quorum_request_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_request_topic_data_put(const kafka_describe_quorum_request_topic_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_describe_quorum_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_request_topic_data_read(kafka_describe_quorum_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -3432,12 +4919,28 @@ void kafka_describe_quorum_request_init(kafka_describe_quorum_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_quorum_request_write(const kafka_describe_quorum_request *m, wire_writer *w, int16_t version) {
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_describe_quorum_request_size(const kafka_describe_quorum_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_describe_quorum_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_describe_quorum_request_topic_data_size(&m->topics[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_request_put(const kafka_describe_quorum_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_describe_quorum_request_topic_data_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_request_read(kafka_describe_quorum_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -3489,7 +4992,17 @@ void kafka_describe_quorum_request_encode(const kafka_describe_quorum_request *m
         w->failed = 1;
         return;
     }
-    kafka_describe_quorum_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_describe_quorum_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_describe_quorum_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DescribeQuorumResponse ---- */
@@ -3501,19 +5014,42 @@ void kafka_describe_quorum_response_replica_state_init(kafka_describe_quorum_res
     };
 }
 
-static void kafka_describe_quorum_response_replica_state_write(const kafka_describe_quorum_response_replica_state *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->replica_id);
+static size_t kafka_describe_quorum_response_replica_state_size(const kafka_describe_quorum_response_replica_state *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 2) {
-        wire_put_uuid(w, m->replica_directory_id);
+        n += 16;
     }
-    wire_put_i64(w, m->log_end_offset);
+    n += 8;
     if (version >= 1) {
-        wire_put_i64(w, m->last_fetch_timestamp);
+        n += 8;
     }
     if (version >= 1) {
-        wire_put_i64(w, m->last_caught_up_timestamp);
+        n += 8;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_replica_state_put(const kafka_describe_quorum_response_replica_state *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->replica_id);
+    if (version >= 2) {
+        p = wire_cur_uuid(p, m->replica_directory_id);
+    }
+    p = wire_cur_i64(p, m->log_end_offset);
+    if (version >= 1) {
+        p = wire_cur_i64(p, m->last_fetch_timestamp);
+    }
+    if (version >= 1) {
+        p = wire_cur_i64(p, m->last_caught_up_timestamp);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_replica_state_read(kafka_describe_quorum_response_replica_state *m, wire_reader *r, int16_t version, arena *a) {
@@ -3543,24 +5079,52 @@ void kafka_describe_quorum_response_partition_data_init(kafka_describe_quorum_re
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_quorum_response_partition_data_write(const kafka_describe_quorum_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
+static size_t kafka_describe_quorum_response_partition_data_size(const kafka_describe_quorum_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
     if (version >= 2) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     }
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_i64(w, m->high_watermark);
-    wire_put_compact_array_len(w, m->current_voters_count < 0 ? 0 : m->current_voters_count);
+    n += 4;
+    n += 4;
+    n += 8;
+    n += wire_size_compact_array_len(m->current_voters_count < 0 ? 0 : m->current_voters_count);
     for (int32_t i = 0; i < m->current_voters_count; i++) {
-        kafka_describe_quorum_response_replica_state_write(&m->current_voters[i], w, version);
+        n += kafka_describe_quorum_response_replica_state_size(&m->current_voters[i], version, bad);
     }
-    wire_put_compact_array_len(w, m->observers_count < 0 ? 0 : m->observers_count);
+    n += wire_size_compact_array_len(m->observers_count < 0 ? 0 : m->observers_count);
     for (int32_t i = 0; i < m->observers_count; i++) {
-        kafka_describe_quorum_response_replica_state_write(&m->observers[i], w, version);
+        n += kafka_describe_quorum_response_replica_state_size(&m->observers[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_partition_data_put(const kafka_describe_quorum_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_i64(p, m->high_watermark);
+    p = wire_cur_compact_array_len(p, m->current_voters_count < 0 ? 0 : m->current_voters_count);
+    for (int32_t i = 0; i < m->current_voters_count; i++) {
+        p = kafka_describe_quorum_response_replica_state_put(&m->current_voters[i], p, version);
+    }
+    p = wire_cur_compact_array_len(p, m->observers_count < 0 ? 0 : m->observers_count);
+    for (int32_t i = 0; i < m->observers_count; i++) {
+        p = kafka_describe_quorum_response_replica_state_put(&m->observers[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_partition_data_read(kafka_describe_quorum_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -3629,13 +5193,30 @@ void kafka_describe_quorum_response_topic_data_init(kafka_describe_quorum_respon
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_quorum_response_topic_data_write(const kafka_describe_quorum_response_topic_data *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_describe_quorum_response_topic_data_size(const kafka_describe_quorum_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->topic_name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_describe_quorum_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_describe_quorum_response_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_topic_data_put(const kafka_describe_quorum_response_topic_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_describe_quorum_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_topic_data_read(kafka_describe_quorum_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -3676,17 +5257,38 @@ void kafka_describe_quorum_response_listener_init(kafka_describe_quorum_response
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_quorum_response_listener_write(const kafka_describe_quorum_response_listener *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_quorum_response_listener_size(const kafka_describe_quorum_response_listener *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 2) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 2) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_listener_put(const kafka_describe_quorum_response_listener *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_u16(p, m->port);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_listener_read(kafka_describe_quorum_response_listener *m, wire_reader *r, int16_t version, arena *a) {
@@ -3714,17 +5316,38 @@ void kafka_describe_quorum_response_node_init(kafka_describe_quorum_response_nod
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_quorum_response_node_write(const kafka_describe_quorum_response_node *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_quorum_response_node_size(const kafka_describe_quorum_response_node *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 2) {
-        wire_put_compact_array_len(w, m->listeners_count < 0 ? 0 : m->listeners_count);
+        n += wire_size_compact_array_len(m->listeners_count < 0 ? 0 : m->listeners_count);
         for (int32_t i = 0; i < m->listeners_count; i++) {
-            kafka_describe_quorum_response_listener_write(&m->listeners[i], w, version);
+            n += kafka_describe_quorum_response_listener_size(&m->listeners[i], version, bad);
         }
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_node_put(const kafka_describe_quorum_response_node *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact_array_len(p, m->listeners_count < 0 ? 0 : m->listeners_count);
+        for (int32_t i = 0; i < m->listeners_count; i++) {
+            p = kafka_describe_quorum_response_listener_put(&m->listeners[i], p, version);
+        }
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_node_read(kafka_describe_quorum_response_node *m, wire_reader *r, int16_t version, arena *a) {
@@ -3769,22 +5392,48 @@ void kafka_describe_quorum_response_init(kafka_describe_quorum_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_describe_quorum_response_write(const kafka_describe_quorum_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_describe_quorum_response_size(const kafka_describe_quorum_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 2) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     }
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_describe_quorum_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_describe_quorum_response_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 2) {
-        wire_put_compact_array_len(w, m->nodes_count < 0 ? 0 : m->nodes_count);
+        n += wire_size_compact_array_len(m->nodes_count < 0 ? 0 : m->nodes_count);
         for (int32_t i = 0; i < m->nodes_count; i++) {
-            kafka_describe_quorum_response_node_write(&m->nodes[i], w, version);
+            n += kafka_describe_quorum_response_node_size(&m->nodes[i], version, bad);
         }
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_put(const kafka_describe_quorum_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_describe_quorum_response_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact_array_len(p, m->nodes_count < 0 ? 0 : m->nodes_count);
+        for (int32_t i = 0; i < m->nodes_count; i++) {
+            p = kafka_describe_quorum_response_node_put(&m->nodes[i], p, version);
+        }
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_read(kafka_describe_quorum_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -3863,7 +5512,17 @@ void kafka_describe_quorum_response_encode(const kafka_describe_quorum_response 
         w->failed = 1;
         return;
     }
-    kafka_describe_quorum_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_describe_quorum_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_describe_quorum_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- EndQuorumEpochRequest ---- */
@@ -3872,16 +5531,36 @@ void kafka_end_quorum_epoch_request_replica_info_init(kafka_end_quorum_epoch_req
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_end_quorum_epoch_request_replica_info_write(const kafka_end_quorum_epoch_request_replica_info *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_request_replica_info_size(const kafka_end_quorum_epoch_request_replica_info *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->candidate_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_uuid(w, m->candidate_directory_id);
+        n += 16;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_replica_info_put(const kafka_end_quorum_epoch_request_replica_info *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->candidate_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->candidate_directory_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_replica_info_read(kafka_end_quorum_epoch_request_replica_info *m, wire_reader *r, int16_t version, arena *a) {
@@ -3908,25 +5587,52 @@ void kafka_end_quorum_epoch_request_partition_data_init(kafka_end_quorum_epoch_r
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_end_quorum_epoch_request_partition_data_write(const kafka_end_quorum_epoch_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
+static size_t kafka_end_quorum_epoch_request_partition_data_size(const kafka_end_quorum_epoch_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += 4;
     if (version <= 0) {
-        wire_put_array_len(w, m->preferred_successors_count < 0 ? 0 : m->preferred_successors_count);
-        for (int32_t i = 0; i < m->preferred_successors_count; i++) {
-            wire_put_i32(w, m->preferred_successors[i]);
-        }
+        n += 4;
+        if (m->preferred_successors_count > 0) n += (size_t)m->preferred_successors_count * 4;
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->preferred_candidates_count < 0 ? 0 : m->preferred_candidates_count);
+        n += wire_size_compact_array_len(m->preferred_candidates_count < 0 ? 0 : m->preferred_candidates_count);
         for (int32_t i = 0; i < m->preferred_candidates_count; i++) {
-            kafka_end_quorum_epoch_request_replica_info_write(&m->preferred_candidates[i], w, version);
+            n += kafka_end_quorum_epoch_request_replica_info_size(&m->preferred_candidates[i], version, bad);
         }
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_partition_data_put(const kafka_end_quorum_epoch_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version <= 0) {
+        p = wire_cur_array_len(p, m->preferred_successors_count < 0 ? 0 : m->preferred_successors_count);
+        for (int32_t i = 0; i < m->preferred_successors_count; i++) {
+            p = wire_cur_i32(p, m->preferred_successors[i]);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->preferred_candidates_count < 0 ? 0 : m->preferred_candidates_count);
+        for (int32_t i = 0; i < m->preferred_candidates_count; i++) {
+            p = kafka_end_quorum_epoch_request_replica_info_put(&m->preferred_candidates[i], p, version);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_partition_data_read(kafka_end_quorum_epoch_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -3993,23 +5699,50 @@ void kafka_end_quorum_epoch_request_topic_data_init(kafka_end_quorum_epoch_reque
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_end_quorum_epoch_request_topic_data_write(const kafka_end_quorum_epoch_request_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_request_topic_data_size(const kafka_end_quorum_epoch_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     } else {
-        wire_put_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_str16(m->topic_name.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_end_quorum_epoch_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_end_quorum_epoch_request_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_topic_data_put(const kafka_end_quorum_epoch_request_topic_data *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_end_quorum_epoch_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_topic_data_read(kafka_end_quorum_epoch_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -4056,19 +5789,42 @@ void kafka_end_quorum_epoch_request_leader_endpoint_init(kafka_end_quorum_epoch_
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_end_quorum_epoch_request_leader_endpoint_write(const kafka_end_quorum_epoch_request_leader_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_request_leader_endpoint_size(const kafka_end_quorum_epoch_request_leader_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_leader_endpoint_put(const kafka_end_quorum_epoch_request_leader_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_leader_endpoint_read(kafka_end_quorum_epoch_request_leader_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -4100,29 +5856,62 @@ void kafka_end_quorum_epoch_request_init(kafka_end_quorum_epoch_request *m) {
     };
 }
 
-static void kafka_end_quorum_epoch_request_write(const kafka_end_quorum_epoch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_request_size(const kafka_end_quorum_epoch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+        n += wire_size_compact(m->cluster_id.len);
     } else {
-        wire_put_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+        n += wire_size_str16(m->cluster_id.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_end_quorum_epoch_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_end_quorum_epoch_request_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
+        n += wire_size_compact_array_len(m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
         for (int32_t i = 0; i < m->leader_endpoints_count; i++) {
-            kafka_end_quorum_epoch_request_leader_endpoint_write(&m->leader_endpoints[i], w, version);
+            n += kafka_end_quorum_epoch_request_leader_endpoint_size(&m->leader_endpoints[i], version, bad);
         }
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_put(const kafka_end_quorum_epoch_request *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_end_quorum_epoch_request_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
+        for (int32_t i = 0; i < m->leader_endpoints_count; i++) {
+            p = kafka_end_quorum_epoch_request_leader_endpoint_put(&m->leader_endpoints[i], p, version);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_read(kafka_end_quorum_epoch_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -4204,7 +5993,17 @@ void kafka_end_quorum_epoch_request_encode(const kafka_end_quorum_epoch_request 
         w->failed = 1;
         return;
     }
-    kafka_end_quorum_epoch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_end_quorum_epoch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_end_quorum_epoch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- EndQuorumEpochResponse ---- */
@@ -4213,14 +6012,32 @@ void kafka_end_quorum_epoch_response_partition_data_init(kafka_end_quorum_epoch_
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_end_quorum_epoch_response_partition_data_write(const kafka_end_quorum_epoch_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
+static size_t kafka_end_quorum_epoch_response_partition_data_size(const kafka_end_quorum_epoch_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_response_partition_data_put(const kafka_end_quorum_epoch_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_response_partition_data_read(kafka_end_quorum_epoch_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -4245,23 +6062,50 @@ void kafka_end_quorum_epoch_response_topic_data_init(kafka_end_quorum_epoch_resp
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_end_quorum_epoch_response_topic_data_write(const kafka_end_quorum_epoch_response_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_response_topic_data_size(const kafka_end_quorum_epoch_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     } else {
-        wire_put_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_str16(m->topic_name.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_end_quorum_epoch_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_end_quorum_epoch_response_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_response_topic_data_put(const kafka_end_quorum_epoch_response_topic_data *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_end_quorum_epoch_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_response_topic_data_read(kafka_end_quorum_epoch_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -4308,19 +6152,42 @@ void kafka_end_quorum_epoch_response_node_endpoint_init(kafka_end_quorum_epoch_r
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_end_quorum_epoch_response_node_endpoint_write(const kafka_end_quorum_epoch_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_response_node_endpoint_size(const kafka_end_quorum_epoch_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_response_node_endpoint_put(const kafka_end_quorum_epoch_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_response_node_endpoint_read(kafka_end_quorum_epoch_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -4350,30 +6217,70 @@ void kafka_end_quorum_epoch_response_init(kafka_end_quorum_epoch_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_end_quorum_epoch_response_write(const kafka_end_quorum_epoch_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_end_quorum_epoch_response_size(const kafka_end_quorum_epoch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_end_quorum_epoch_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_end_quorum_epoch_response_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 1) {
         uint32_t tags = 0;
         tags += (m->node_endpoints_count != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (m->node_endpoints_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-                kafka_end_quorum_epoch_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+                t += kafka_end_quorum_epoch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_response_put(const kafka_end_quorum_epoch_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_end_quorum_epoch_response_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 1) {
+        uint32_t tags = 0;
+        tags += (m->node_endpoints_count != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (m->node_endpoints_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                t += kafka_end_quorum_epoch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                p = kafka_end_quorum_epoch_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+            }
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_response_read(kafka_end_quorum_epoch_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -4459,7 +6366,17 @@ void kafka_end_quorum_epoch_response_encode(const kafka_end_quorum_epoch_respons
         w->failed = 1;
         return;
     }
-    kafka_end_quorum_epoch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_end_quorum_epoch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_end_quorum_epoch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FeatureLevelRecord ---- */
@@ -4468,10 +6385,24 @@ void kafka_feature_level_record_init(kafka_feature_level_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_feature_level_record_write(const kafka_feature_level_record *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_i16(w, m->feature_level);
-    wire_put_uvarint(w, 0);
+static size_t kafka_feature_level_record_size(const kafka_feature_level_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_feature_level_record_put(const kafka_feature_level_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_i16(p, m->feature_level);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_feature_level_record_read(kafka_feature_level_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -4504,7 +6435,17 @@ void kafka_feature_level_record_encode(const kafka_feature_level_record *m, wire
         w->failed = 1;
         return;
     }
-    kafka_feature_level_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_feature_level_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_feature_level_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FenceBrokerRecord ---- */
@@ -4513,10 +6454,24 @@ void kafka_fence_broker_record_init(kafka_fence_broker_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fence_broker_record_write(const kafka_fence_broker_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->id);
-    wire_put_i64(w, m->epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_fence_broker_record_size(const kafka_fence_broker_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fence_broker_record_put(const kafka_fence_broker_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->id);
+    p = wire_cur_i64(p, m->epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fence_broker_record_read(kafka_fence_broker_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -4549,7 +6504,17 @@ void kafka_fence_broker_record_encode(const kafka_fence_broker_record *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_fence_broker_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fence_broker_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fence_broker_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FetchRequest ---- */
@@ -4566,16 +6531,36 @@ static int kafka_fetch_request_replica_state_is_default(const kafka_fetch_reques
              m->replica_epoch != INT64_C(-1));
 }
 
-static void kafka_fetch_request_replica_state_write(const kafka_fetch_request_replica_state *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_request_replica_state_size(const kafka_fetch_request_replica_state *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 15) {
-        wire_put_i32(w, m->replica_id);
+        n += 4;
     }
     if (version >= 15) {
-        wire_put_i64(w, m->replica_epoch);
+        n += 8;
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_replica_state_put(const kafka_fetch_request_replica_state *m, uint8_t *p, int16_t version) {
+    if (version >= 15) {
+        p = wire_cur_i32(p, m->replica_id);
+    }
+    if (version >= 15) {
+        p = wire_cur_i64(p, m->replica_epoch);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_replica_state_read(kafka_fetch_request_replica_state *m, wire_reader *r, int16_t version, arena *a) {
@@ -4606,30 +6591,67 @@ void kafka_fetch_request_fetch_partition_init(kafka_fetch_request_fetch_partitio
     };
 }
 
-static void kafka_fetch_request_fetch_partition_write(const kafka_fetch_request_fetch_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition);
+static size_t kafka_fetch_request_fetch_partition_size(const kafka_fetch_request_fetch_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 9) {
-        wire_put_i32(w, m->current_leader_epoch);
+        n += 4;
     }
-    wire_put_i64(w, m->fetch_offset);
+    n += 8;
     if (version >= 12) {
-        wire_put_i32(w, m->last_fetched_epoch);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_i64(w, m->log_start_offset);
+        n += 8;
     }
-    wire_put_i32(w, m->partition_max_bytes);
+    n += 4;
     if (version >= 12) {
         uint32_t tags = 0;
         tags += ((version >= 17) && !kafka_uuid_is_zero(m->replica_directory_id)) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if ((version >= 17) && !kafka_uuid_is_zero(m->replica_directory_id)) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_uuid(w, m->replica_directory_id);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += 16;
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_fetch_partition_put(const kafka_fetch_request_fetch_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition);
+    if (version >= 9) {
+        p = wire_cur_i32(p, m->current_leader_epoch);
+    }
+    p = wire_cur_i64(p, m->fetch_offset);
+    if (version >= 12) {
+        p = wire_cur_i32(p, m->last_fetched_epoch);
+    }
+    if (version >= 5) {
+        p = wire_cur_i64(p, m->log_start_offset);
+    }
+    p = wire_cur_i32(p, m->partition_max_bytes);
+    if (version >= 12) {
+        uint32_t tags = 0;
+        tags += ((version >= 17) && !kafka_uuid_is_zero(m->replica_directory_id)) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if ((version >= 17) && !kafka_uuid_is_zero(m->replica_directory_id)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += 16;
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_uuid(p, m->replica_directory_id);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_fetch_partition_read(kafka_fetch_request_fetch_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -4675,28 +6697,60 @@ void kafka_fetch_request_fetch_topic_init(kafka_fetch_request_fetch_topic *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_request_fetch_topic_write(const kafka_fetch_request_fetch_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_request_fetch_topic_size(const kafka_fetch_request_fetch_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 12) {
         if (version >= 12) {
-            wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_compact(m->topic.len);
         } else {
-            wire_put_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_str16(m->topic.len, bad);
         }
     }
     if (version >= 13) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 12) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_fetch_request_fetch_partition_write(&m->partitions[i], w, version);
+        n += kafka_fetch_request_fetch_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_fetch_topic_put(const kafka_fetch_request_fetch_topic *m, uint8_t *p, int16_t version) {
+    if (version <= 12) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+        }
+    }
+    if (version >= 13) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_fetch_request_fetch_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_fetch_topic_read(kafka_fetch_request_fetch_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -4748,30 +6802,62 @@ void kafka_fetch_request_forgotten_topic_init(kafka_fetch_request_forgotten_topi
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_request_forgotten_topic_write(const kafka_fetch_request_forgotten_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_request_forgotten_topic_size(const kafka_fetch_request_forgotten_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 7 && version <= 12) {
         if (version >= 12) {
-            wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_compact(m->topic.len);
         } else {
-            wire_put_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_str16(m->topic.len, bad);
         }
     }
     if (version >= 13) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 7) {
         if (version >= 12) {
-            wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+            n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
         } else {
-            wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+            n += 4;
+        }
+        if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
+    }
+    if (version >= 12) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_forgotten_topic_put(const kafka_fetch_request_forgotten_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 7 && version <= 12) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+        }
+    }
+    if (version >= 13) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 7) {
+        if (version >= 12) {
+            p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+        } else {
+            p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
         }
         for (int32_t i = 0; i < m->partitions_count; i++) {
-            wire_put_i32(w, m->partitions[i]);
+            p = wire_cur_i32(p, m->partitions[i]);
         }
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_forgotten_topic_read(kafka_fetch_request_forgotten_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -4828,67 +6914,144 @@ void kafka_fetch_request_init(kafka_fetch_request *m) {
     };
 }
 
-static void kafka_fetch_request_write(const kafka_fetch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_request_size(const kafka_fetch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 14) {
-        wire_put_i32(w, m->replica_id);
+        n += 4;
     }
-    wire_put_i32(w, m->max_wait_ms);
-    wire_put_i32(w, m->min_bytes);
+    n += 4;
+    n += 4;
     if (version >= 3) {
-        wire_put_i32(w, m->max_bytes);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_i8(w, m->isolation_level);
+        n += 1;
     }
     if (version >= 7) {
-        wire_put_i32(w, m->session_id);
+        n += 4;
     }
     if (version >= 7) {
-        wire_put_i32(w, m->session_epoch);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_fetch_request_fetch_topic_write(&m->topics[i], w, version);
+        n += kafka_fetch_request_fetch_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 7) {
         if (version >= 12) {
-            wire_put_compact_array_len(w, m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
+            n += wire_size_compact_array_len(m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
         } else {
-            wire_put_array_len(w, m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->forgotten_topics_data_count; i++) {
-            kafka_fetch_request_forgotten_topic_write(&m->forgotten_topics_data[i], w, version);
+            n += kafka_fetch_request_forgotten_topic_size(&m->forgotten_topics_data[i], version, bad);
         }
     }
     if (version >= 11) {
         if (version >= 12) {
-            wire_put_compact_string(w, m->rack_id.ptr, m->rack_id.len);
+            n += wire_size_compact(m->rack_id.len);
         } else {
-            wire_put_string(w, m->rack_id.ptr, m->rack_id.len);
+            n += wire_size_str16(m->rack_id.len, bad);
         }
     }
     if (version >= 12) {
         uint32_t tags = 0;
         tags += (!kafka_str_eq(m->cluster_id, NULL)) ? 1u : 0u;
         tags += ((version >= 15) && !kafka_fetch_request_replica_state_is_default(&m->replica_state)) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (!kafka_str_eq(m->cluster_id, NULL)) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += wire_size_compact(m->cluster_id.len);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
         if ((version >= 15) && !kafka_fetch_request_replica_state_is_default(&m->replica_state)) {
-            wire_put_uvarint(w, 1);
-            size_t at = wire_sized_begin(w);
-            kafka_fetch_request_replica_state_write(&m->replica_state, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_fetch_request_replica_state_size(&m->replica_state, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_put(const kafka_fetch_request *m, uint8_t *p, int16_t version) {
+    if (version <= 14) {
+        p = wire_cur_i32(p, m->replica_id);
+    }
+    p = wire_cur_i32(p, m->max_wait_ms);
+    p = wire_cur_i32(p, m->min_bytes);
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->max_bytes);
+    }
+    if (version >= 4) {
+        p = wire_cur_i8(p, m->isolation_level);
+    }
+    if (version >= 7) {
+        p = wire_cur_i32(p, m->session_id);
+    }
+    if (version >= 7) {
+        p = wire_cur_i32(p, m->session_epoch);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_fetch_request_fetch_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 7) {
+        if (version >= 12) {
+            p = wire_cur_compact_array_len(p, m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
+        } else {
+            p = wire_cur_array_len(p, m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
+        }
+        for (int32_t i = 0; i < m->forgotten_topics_data_count; i++) {
+            p = kafka_fetch_request_forgotten_topic_put(&m->forgotten_topics_data[i], p, version);
+        }
+    }
+    if (version >= 11) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->rack_id.ptr, m->rack_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->rack_id.ptr, m->rack_id.len, 0);
+        }
+    }
+    if (version >= 12) {
+        uint32_t tags = 0;
+        tags += (!kafka_str_eq(m->cluster_id, NULL)) ? 1u : 0u;
+        tags += ((version >= 15) && !kafka_fetch_request_replica_state_is_default(&m->replica_state)) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (!kafka_str_eq(m->cluster_id, NULL)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact(m->cluster_id.len);
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+        }
+        if ((version >= 15) && !kafka_fetch_request_replica_state_is_default(&m->replica_state)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_fetch_request_replica_state_size(&m->replica_state, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 1);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_fetch_request_replica_state_put(&m->replica_state, p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_read(kafka_fetch_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -5006,7 +7169,17 @@ void kafka_fetch_request_encode(const kafka_fetch_request *m, wire_writer *w, in
         w->failed = 1;
         return;
     }
-    kafka_fetch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fetch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fetch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FetchResponse ---- */
@@ -5023,16 +7196,36 @@ static int kafka_fetch_response_epoch_end_offset_is_default(const kafka_fetch_re
              m->end_offset != INT64_C(-1));
 }
 
-static void kafka_fetch_response_epoch_end_offset_write(const kafka_fetch_response_epoch_end_offset *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_epoch_end_offset_size(const kafka_fetch_response_epoch_end_offset *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 12) {
-        wire_put_i32(w, m->epoch);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_i64(w, m->end_offset);
+        n += 8;
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_epoch_end_offset_put(const kafka_fetch_response_epoch_end_offset *m, uint8_t *p, int16_t version) {
+    if (version >= 12) {
+        p = wire_cur_i32(p, m->epoch);
+    }
+    if (version >= 12) {
+        p = wire_cur_i64(p, m->end_offset);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_epoch_end_offset_read(kafka_fetch_response_epoch_end_offset *m, wire_reader *r, int16_t version, arena *a) {
@@ -5067,16 +7260,36 @@ static int kafka_fetch_response_leader_id_and_epoch_is_default(const kafka_fetch
              m->leader_epoch != -1);
 }
 
-static void kafka_fetch_response_leader_id_and_epoch_write(const kafka_fetch_response_leader_id_and_epoch *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_leader_id_and_epoch_size(const kafka_fetch_response_leader_id_and_epoch *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 12) {
-        wire_put_i32(w, m->leader_id);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_leader_id_and_epoch_put(const kafka_fetch_response_leader_id_and_epoch *m, uint8_t *p, int16_t version) {
+    if (version >= 12) {
+        p = wire_cur_i32(p, m->leader_id);
+    }
+    if (version >= 12) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_leader_id_and_epoch_read(kafka_fetch_response_leader_id_and_epoch *m, wire_reader *r, int16_t version, arena *a) {
@@ -5111,12 +7324,28 @@ static int kafka_fetch_response_snapshot_id_is_default(const kafka_fetch_respons
              m->epoch != -1);
 }
 
-static void kafka_fetch_response_snapshot_id_write(const kafka_fetch_response_snapshot_id *m, wire_writer *w, int16_t version) {
-    wire_put_i64(w, m->end_offset);
-    wire_put_i32(w, m->epoch);
+static size_t kafka_fetch_response_snapshot_id_size(const kafka_fetch_response_snapshot_id *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 8;
+    n += 4;
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_snapshot_id_put(const kafka_fetch_response_snapshot_id *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i64(p, m->end_offset);
+    p = wire_cur_i32(p, m->epoch);
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_snapshot_id_read(kafka_fetch_response_snapshot_id *m, wire_reader *r, int16_t version, arena *a) {
@@ -5139,16 +7368,36 @@ void kafka_fetch_response_aborted_transaction_init(kafka_fetch_response_aborted_
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_response_aborted_transaction_write(const kafka_fetch_response_aborted_transaction *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_aborted_transaction_size(const kafka_fetch_response_aborted_transaction *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_i64(w, m->producer_id);
+        n += 8;
     }
     if (version >= 4) {
-        wire_put_i64(w, m->first_offset);
+        n += 8;
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_aborted_transaction_put(const kafka_fetch_response_aborted_transaction *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_i64(p, m->producer_id);
+    }
+    if (version >= 4) {
+        p = wire_cur_i64(p, m->first_offset);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_aborted_transaction_read(kafka_fetch_response_aborted_transaction *m, wire_reader *r, int16_t version, arena *a) {
@@ -5183,59 +7432,131 @@ void kafka_fetch_response_partition_data_init(kafka_fetch_response_partition_dat
     };
 }
 
-static void kafka_fetch_response_partition_data_write(const kafka_fetch_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i64(w, m->high_watermark);
+static size_t kafka_fetch_response_partition_data_size(const kafka_fetch_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 8;
     if (version >= 4) {
-        wire_put_i64(w, m->last_stable_offset);
+        n += 8;
     }
     if (version >= 5) {
-        wire_put_i64(w, m->log_start_offset);
+        n += 8;
     }
     if (version >= 4) {
         if (version >= 12) {
-            wire_put_compact_array_len(w, m->aborted_transactions_count);
+            n += wire_size_compact_array_len(m->aborted_transactions_count);
         } else {
-            wire_put_array_len(w, m->aborted_transactions_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->aborted_transactions_count; i++) {
-            kafka_fetch_response_aborted_transaction_write(&m->aborted_transactions[i], w, version);
+            n += kafka_fetch_response_aborted_transaction_size(&m->aborted_transactions[i], version, bad);
         }
     }
     if (version >= 11) {
-        wire_put_i32(w, m->preferred_read_replica);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_compact_nullable_bytes(w, m->records.ptr, m->records.len);
+        n += wire_size_compact(m->records.len);
     } else {
-        wire_put_nullable_bytes(w, m->records.ptr, m->records.len);
+        n += wire_size_bytes32(m->records.len);
     }
     if (version >= 12) {
         uint32_t tags = 0;
         tags += (!kafka_fetch_response_epoch_end_offset_is_default(&m->diverging_epoch)) ? 1u : 0u;
         tags += (!kafka_fetch_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
         tags += (!kafka_fetch_response_snapshot_id_is_default(&m->snapshot_id)) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (!kafka_fetch_response_epoch_end_offset_is_default(&m->diverging_epoch)) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            kafka_fetch_response_epoch_end_offset_write(&m->diverging_epoch, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_fetch_response_epoch_end_offset_size(&m->diverging_epoch, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (!kafka_fetch_response_leader_id_and_epoch_is_default(&m->current_leader)) {
-            wire_put_uvarint(w, 1);
-            size_t at = wire_sized_begin(w);
-            kafka_fetch_response_leader_id_and_epoch_write(&m->current_leader, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_fetch_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (!kafka_fetch_response_snapshot_id_is_default(&m->snapshot_id)) {
-            wire_put_uvarint(w, 2);
-            size_t at = wire_sized_begin(w);
-            kafka_fetch_response_snapshot_id_write(&m->snapshot_id, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_fetch_response_snapshot_id_size(&m->snapshot_id, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_partition_data_put(const kafka_fetch_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i64(p, m->high_watermark);
+    if (version >= 4) {
+        p = wire_cur_i64(p, m->last_stable_offset);
+    }
+    if (version >= 5) {
+        p = wire_cur_i64(p, m->log_start_offset);
+    }
+    if (version >= 4) {
+        if (version >= 12) {
+            p = wire_cur_compact_array_len(p, m->aborted_transactions_count);
+        } else {
+            p = wire_cur_array_len(p, m->aborted_transactions_count);
+        }
+        for (int32_t i = 0; i < m->aborted_transactions_count; i++) {
+            p = kafka_fetch_response_aborted_transaction_put(&m->aborted_transactions[i], p, version);
+        }
+    }
+    if (version >= 11) {
+        p = wire_cur_i32(p, m->preferred_read_replica);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact(p, m->records.ptr, m->records.len, 1);
+    } else {
+        p = wire_cur_bytes32(p, m->records.ptr, m->records.len, 1);
+    }
+    if (version >= 12) {
+        uint32_t tags = 0;
+        tags += (!kafka_fetch_response_epoch_end_offset_is_default(&m->diverging_epoch)) ? 1u : 0u;
+        tags += (!kafka_fetch_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
+        tags += (!kafka_fetch_response_snapshot_id_is_default(&m->snapshot_id)) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (!kafka_fetch_response_epoch_end_offset_is_default(&m->diverging_epoch)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_fetch_response_epoch_end_offset_size(&m->diverging_epoch, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_fetch_response_epoch_end_offset_put(&m->diverging_epoch, p, version);
+        }
+        if (!kafka_fetch_response_leader_id_and_epoch_is_default(&m->current_leader)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_fetch_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 1);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_fetch_response_leader_id_and_epoch_put(&m->current_leader, p, version);
+        }
+        if (!kafka_fetch_response_snapshot_id_is_default(&m->snapshot_id)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_fetch_response_snapshot_id_size(&m->snapshot_id, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 2);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_fetch_response_snapshot_id_put(&m->snapshot_id, p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_partition_data_read(kafka_fetch_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -5316,28 +7637,60 @@ void kafka_fetch_response_fetchable_topic_response_init(kafka_fetch_response_fet
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_response_fetchable_topic_response_write(const kafka_fetch_response_fetchable_topic_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_fetchable_topic_response_size(const kafka_fetch_response_fetchable_topic_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 12) {
         if (version >= 12) {
-            wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_compact(m->topic.len);
         } else {
-            wire_put_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_str16(m->topic.len, bad);
         }
     }
     if (version >= 13) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 12) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_fetch_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_fetch_response_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_fetchable_topic_response_put(const kafka_fetch_response_fetchable_topic_response *m, uint8_t *p, int16_t version) {
+    if (version <= 12) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+        }
+    }
+    if (version >= 13) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_fetch_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_fetchable_topic_response_read(kafka_fetch_response_fetchable_topic_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -5391,22 +7744,48 @@ void kafka_fetch_response_node_endpoint_init(kafka_fetch_response_node_endpoint 
     };
 }
 
-static void kafka_fetch_response_node_endpoint_write(const kafka_fetch_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_node_endpoint_size(const kafka_fetch_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 16) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 16) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 16) {
-        wire_put_i32(w, m->port);
+        n += 4;
     }
     if (version >= 16) {
-        wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
+        n += wire_size_compact(m->rack.len);
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_node_endpoint_put(const kafka_fetch_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 16) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 16) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 16) {
+        p = wire_cur_i32(p, m->port);
+    }
+    if (version >= 16) {
+        p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_node_endpoint_read(kafka_fetch_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -5439,38 +7818,86 @@ void kafka_fetch_response_init(kafka_fetch_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_response_write(const kafka_fetch_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_size(const kafka_fetch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 7) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 7) {
-        wire_put_i32(w, m->session_id);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_compact_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += wire_size_compact_array_len(m->responses_count < 0 ? 0 : m->responses_count);
     } else {
-        wire_put_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->responses_count; i++) {
-        kafka_fetch_response_fetchable_topic_response_write(&m->responses[i], w, version);
+        n += kafka_fetch_response_fetchable_topic_response_size(&m->responses[i], version, bad);
     }
     if (version >= 12) {
         uint32_t tags = 0;
         tags += ((version >= 16) && m->node_endpoints_count != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if ((version >= 16) && m->node_endpoints_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-                kafka_fetch_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+                t += kafka_fetch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_put(const kafka_fetch_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 7) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 7) {
+        p = wire_cur_i32(p, m->session_id);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    } else {
+        p = wire_cur_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    }
+    for (int32_t i = 0; i < m->responses_count; i++) {
+        p = kafka_fetch_response_fetchable_topic_response_put(&m->responses[i], p, version);
+    }
+    if (version >= 12) {
+        uint32_t tags = 0;
+        tags += ((version >= 16) && m->node_endpoints_count != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if ((version >= 16) && m->node_endpoints_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                t += kafka_fetch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                p = kafka_fetch_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+            }
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_read(kafka_fetch_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -5566,7 +7993,17 @@ void kafka_fetch_response_encode(const kafka_fetch_response *m, wire_writer *w, 
         w->failed = 1;
         return;
     }
-    kafka_fetch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fetch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fetch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FetchSnapshotRequest ---- */
@@ -5575,10 +8012,24 @@ void kafka_fetch_snapshot_request_snapshot_id_init(kafka_fetch_snapshot_request_
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_snapshot_request_snapshot_id_write(const kafka_fetch_snapshot_request_snapshot_id *m, wire_writer *w, int16_t version) {
-    wire_put_i64(w, m->end_offset);
-    wire_put_i32(w, m->epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_fetch_snapshot_request_snapshot_id_size(const kafka_fetch_snapshot_request_snapshot_id *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 8;
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_request_snapshot_id_put(const kafka_fetch_snapshot_request_snapshot_id *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i64(p, m->end_offset);
+    p = wire_cur_i32(p, m->epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_request_snapshot_id_read(kafka_fetch_snapshot_request_snapshot_id *m, wire_reader *r, int16_t version, arena *a) {
@@ -5599,20 +8050,47 @@ void kafka_fetch_snapshot_request_partition_snapshot_init(kafka_fetch_snapshot_r
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_snapshot_request_partition_snapshot_write(const kafka_fetch_snapshot_request_partition_snapshot *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition);
-    wire_put_i32(w, m->current_leader_epoch);
-    kafka_fetch_snapshot_request_snapshot_id_write(&m->snapshot_id, w, version);
-    wire_put_i64(w, m->position);
+static size_t kafka_fetch_snapshot_request_partition_snapshot_size(const kafka_fetch_snapshot_request_partition_snapshot *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += kafka_fetch_snapshot_request_snapshot_id_size(&m->snapshot_id, version, bad);
+    n += 8;
     uint32_t tags = 0;
     tags += ((version >= 1) && !kafka_uuid_is_zero(m->replica_directory_id)) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 1) && !kafka_uuid_is_zero(m->replica_directory_id)) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_uuid(w, m->replica_directory_id);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_request_partition_snapshot_put(const kafka_fetch_snapshot_request_partition_snapshot *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition);
+    p = wire_cur_i32(p, m->current_leader_epoch);
+    p = kafka_fetch_snapshot_request_snapshot_id_put(&m->snapshot_id, p, version);
+    p = wire_cur_i64(p, m->position);
+    uint32_t tags = 0;
+    tags += ((version >= 1) && !kafka_uuid_is_zero(m->replica_directory_id)) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 1) && !kafka_uuid_is_zero(m->replica_directory_id)) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_uuid(p, m->replica_directory_id);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_request_partition_snapshot_read(kafka_fetch_snapshot_request_partition_snapshot *m, wire_reader *r, int16_t version, arena *a) {
@@ -5648,13 +8126,30 @@ void kafka_fetch_snapshot_request_topic_snapshot_init(kafka_fetch_snapshot_reque
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_snapshot_request_topic_snapshot_write(const kafka_fetch_snapshot_request_topic_snapshot *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_fetch_snapshot_request_topic_snapshot_size(const kafka_fetch_snapshot_request_topic_snapshot *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_fetch_snapshot_request_partition_snapshot_write(&m->partitions[i], w, version);
+        n += kafka_fetch_snapshot_request_partition_snapshot_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_request_topic_snapshot_put(const kafka_fetch_snapshot_request_topic_snapshot *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_fetch_snapshot_request_partition_snapshot_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_request_topic_snapshot_read(kafka_fetch_snapshot_request_topic_snapshot *m, wire_reader *r, int16_t version, arena *a) {
@@ -5699,22 +8194,51 @@ void kafka_fetch_snapshot_request_init(kafka_fetch_snapshot_request *m) {
     };
 }
 
-static void kafka_fetch_snapshot_request_write(const kafka_fetch_snapshot_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->replica_id);
-    wire_put_i32(w, m->max_bytes);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_fetch_snapshot_request_size(const kafka_fetch_snapshot_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_fetch_snapshot_request_topic_snapshot_write(&m->topics[i], w, version);
+        n += kafka_fetch_snapshot_request_topic_snapshot_size(&m->topics[i], version, bad);
     }
     uint32_t tags = 0;
     tags += (!kafka_str_eq(m->cluster_id, NULL)) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if (!kafka_str_eq(m->cluster_id, NULL)) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact(m->cluster_id.len);
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_request_put(const kafka_fetch_snapshot_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->replica_id);
+    p = wire_cur_i32(p, m->max_bytes);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_fetch_snapshot_request_topic_snapshot_put(&m->topics[i], p, version);
+    }
+    uint32_t tags = 0;
+    tags += (!kafka_str_eq(m->cluster_id, NULL)) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if (!kafka_str_eq(m->cluster_id, NULL)) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact(m->cluster_id.len);
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_request_read(kafka_fetch_snapshot_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -5779,7 +8303,17 @@ void kafka_fetch_snapshot_request_encode(const kafka_fetch_snapshot_request *m, 
         w->failed = 1;
         return;
     }
-    kafka_fetch_snapshot_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fetch_snapshot_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fetch_snapshot_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FetchSnapshotResponse ---- */
@@ -5788,10 +8322,24 @@ void kafka_fetch_snapshot_response_snapshot_id_init(kafka_fetch_snapshot_respons
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_snapshot_response_snapshot_id_write(const kafka_fetch_snapshot_response_snapshot_id *m, wire_writer *w, int16_t version) {
-    wire_put_i64(w, m->end_offset);
-    wire_put_i32(w, m->epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_fetch_snapshot_response_snapshot_id_size(const kafka_fetch_snapshot_response_snapshot_id *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 8;
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_snapshot_id_put(const kafka_fetch_snapshot_response_snapshot_id *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i64(p, m->end_offset);
+    p = wire_cur_i32(p, m->epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_snapshot_id_read(kafka_fetch_snapshot_response_snapshot_id *m, wire_reader *r, int16_t version, arena *a) {
@@ -5817,10 +8365,24 @@ static int kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(const ka
              m->leader_epoch != 0);
 }
 
-static void kafka_fetch_snapshot_response_leader_id_and_epoch_write(const kafka_fetch_snapshot_response_leader_id_and_epoch *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_fetch_snapshot_response_leader_id_and_epoch_size(const kafka_fetch_snapshot_response_leader_id_and_epoch *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_leader_id_and_epoch_put(const kafka_fetch_snapshot_response_leader_id_and_epoch *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_leader_id_and_epoch_read(kafka_fetch_snapshot_response_leader_id_and_epoch *m, wire_reader *r, int16_t version, arena *a) {
@@ -5843,22 +8405,51 @@ void kafka_fetch_snapshot_response_partition_snapshot_init(kafka_fetch_snapshot_
     };
 }
 
-static void kafka_fetch_snapshot_response_partition_snapshot_write(const kafka_fetch_snapshot_response_partition_snapshot *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->index);
-    wire_put_i16(w, m->error_code);
-    kafka_fetch_snapshot_response_snapshot_id_write(&m->snapshot_id, w, version);
-    wire_put_i64(w, m->size);
-    wire_put_i64(w, m->position);
-    wire_put_compact_bytes(w, m->unaligned_records.ptr, m->unaligned_records.len);
+static size_t kafka_fetch_snapshot_response_partition_snapshot_size(const kafka_fetch_snapshot_response_partition_snapshot *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += kafka_fetch_snapshot_response_snapshot_id_size(&m->snapshot_id, version, bad);
+    n += 8;
+    n += 8;
+    n += wire_size_compact(m->unaligned_records.len);
     uint32_t tags = 0;
     tags += (!kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if (!kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader)) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        kafka_fetch_snapshot_response_leader_id_and_epoch_write(&m->current_leader, w, version);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += kafka_fetch_snapshot_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_partition_snapshot_put(const kafka_fetch_snapshot_response_partition_snapshot *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->index);
+    p = wire_cur_i16(p, m->error_code);
+    p = kafka_fetch_snapshot_response_snapshot_id_put(&m->snapshot_id, p, version);
+    p = wire_cur_i64(p, m->size);
+    p = wire_cur_i64(p, m->position);
+    p = wire_cur_compact(p, m->unaligned_records.ptr, m->unaligned_records.len, 0);
+    uint32_t tags = 0;
+    tags += (!kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if (!kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader)) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += kafka_fetch_snapshot_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = kafka_fetch_snapshot_response_leader_id_and_epoch_put(&m->current_leader, p, version);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_partition_snapshot_read(kafka_fetch_snapshot_response_partition_snapshot *m, wire_reader *r, int16_t version, arena *a) {
@@ -5894,13 +8485,30 @@ void kafka_fetch_snapshot_response_topic_snapshot_init(kafka_fetch_snapshot_resp
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_snapshot_response_topic_snapshot_write(const kafka_fetch_snapshot_response_topic_snapshot *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_fetch_snapshot_response_topic_snapshot_size(const kafka_fetch_snapshot_response_topic_snapshot *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_fetch_snapshot_response_partition_snapshot_write(&m->partitions[i], w, version);
+        n += kafka_fetch_snapshot_response_partition_snapshot_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_topic_snapshot_put(const kafka_fetch_snapshot_response_topic_snapshot *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_fetch_snapshot_response_partition_snapshot_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_topic_snapshot_read(kafka_fetch_snapshot_response_topic_snapshot *m, wire_reader *r, int16_t version, arena *a) {
@@ -5941,17 +8549,38 @@ void kafka_fetch_snapshot_response_node_endpoint_init(kafka_fetch_snapshot_respo
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_snapshot_response_node_endpoint_write(const kafka_fetch_snapshot_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_snapshot_response_node_endpoint_size(const kafka_fetch_snapshot_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_node_endpoint_put(const kafka_fetch_snapshot_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_node_endpoint_read(kafka_fetch_snapshot_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -5979,25 +8608,60 @@ void kafka_fetch_snapshot_response_init(kafka_fetch_snapshot_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_fetch_snapshot_response_write(const kafka_fetch_snapshot_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_fetch_snapshot_response_size(const kafka_fetch_snapshot_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_fetch_snapshot_response_topic_snapshot_write(&m->topics[i], w, version);
+        n += kafka_fetch_snapshot_response_topic_snapshot_size(&m->topics[i], version, bad);
     }
     uint32_t tags = 0;
     tags += ((version >= 1) && m->node_endpoints_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 1) && m->node_endpoints_count != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
         for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-            kafka_fetch_snapshot_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+            t += kafka_fetch_snapshot_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
         }
-        wire_sized_end(w, at);
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_put(const kafka_fetch_snapshot_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_fetch_snapshot_response_topic_snapshot_put(&m->topics[i], p, version);
+    }
+    uint32_t tags = 0;
+    tags += ((version >= 1) && m->node_endpoints_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 1) && m->node_endpoints_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+            t += kafka_fetch_snapshot_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+        }
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+            p = kafka_fetch_snapshot_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_read(kafka_fetch_snapshot_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -6084,7 +8748,17 @@ void kafka_fetch_snapshot_response_encode(const kafka_fetch_snapshot_response *m
         w->failed = 1;
         return;
     }
-    kafka_fetch_snapshot_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fetch_snapshot_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fetch_snapshot_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FindCoordinatorRequest ---- */
@@ -6093,26 +8767,56 @@ void kafka_find_coordinator_request_init(kafka_find_coordinator_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_find_coordinator_request_write(const kafka_find_coordinator_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_find_coordinator_request_size(const kafka_find_coordinator_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 3) {
         if (version >= 3) {
-            wire_put_compact_string(w, m->key.ptr, m->key.len);
+            n += wire_size_compact(m->key.len);
         } else {
-            wire_put_string(w, m->key.ptr, m->key.len);
+            n += wire_size_str16(m->key.len, bad);
         }
     }
     if (version >= 1) {
-        wire_put_i8(w, m->key_type);
+        n += 1;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->coordinator_keys_count < 0 ? 0 : m->coordinator_keys_count);
+        n += wire_size_compact_array_len(m->coordinator_keys_count < 0 ? 0 : m->coordinator_keys_count);
         for (int32_t i = 0; i < m->coordinator_keys_count; i++) {
-            wire_put_compact_string(w, m->coordinator_keys[i].ptr, m->coordinator_keys[i].len);
+            n += wire_size_compact(m->coordinator_keys[i].len);
         }
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_find_coordinator_request_put(const kafka_find_coordinator_request *m, uint8_t *p, int16_t version) {
+    if (version <= 3) {
+        if (version >= 3) {
+            p = wire_cur_compact(p, m->key.ptr, m->key.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->key.ptr, m->key.len, 0);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_i8(p, m->key_type);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->coordinator_keys_count < 0 ? 0 : m->coordinator_keys_count);
+        for (int32_t i = 0; i < m->coordinator_keys_count; i++) {
+            p = wire_cur_compact(p, m->coordinator_keys[i].ptr, m->coordinator_keys[i].len, 0);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_find_coordinator_request_read(kafka_find_coordinator_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -6175,7 +8879,17 @@ void kafka_find_coordinator_request_encode(const kafka_find_coordinator_request 
         w->failed = 1;
         return;
     }
-    kafka_find_coordinator_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_find_coordinator_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_find_coordinator_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FindCoordinatorResponse ---- */
@@ -6184,28 +8898,60 @@ void kafka_find_coordinator_response_coordinator_init(kafka_find_coordinator_res
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_find_coordinator_response_coordinator_write(const kafka_find_coordinator_response_coordinator *m, wire_writer *w, int16_t version) {
+static size_t kafka_find_coordinator_response_coordinator_size(const kafka_find_coordinator_response_coordinator *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->key.ptr, m->key.len);
+        n += wire_size_compact(m->key.len);
     }
     if (version >= 4) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 4) {
-        wire_put_i32(w, m->port);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 4) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_find_coordinator_response_coordinator_put(const kafka_find_coordinator_response_coordinator *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->key.ptr, m->key.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_i32(p, m->port);
+    }
+    if (version >= 4) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_find_coordinator_response_coordinator_read(kafka_find_coordinator_response_coordinator *m, wire_reader *r, int16_t version, arena *a) {
@@ -6244,42 +8990,88 @@ void kafka_find_coordinator_response_init(kafka_find_coordinator_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_find_coordinator_response_write(const kafka_find_coordinator_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_find_coordinator_response_size(const kafka_find_coordinator_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version <= 3) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 1 && version <= 3) {
         if (version >= 3) {
-            wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_compact(m->error_message.len);
         } else {
-            wire_put_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_str16(m->error_message.len, bad);
         }
     }
     if (version <= 3) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version <= 3) {
         if (version >= 3) {
-            wire_put_compact_string(w, m->host.ptr, m->host.len);
+            n += wire_size_compact(m->host.len);
         } else {
-            wire_put_string(w, m->host.ptr, m->host.len);
+            n += wire_size_str16(m->host.len, bad);
         }
     }
     if (version <= 3) {
-        wire_put_i32(w, m->port);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->coordinators_count < 0 ? 0 : m->coordinators_count);
+        n += wire_size_compact_array_len(m->coordinators_count < 0 ? 0 : m->coordinators_count);
         for (int32_t i = 0; i < m->coordinators_count; i++) {
-            kafka_find_coordinator_response_coordinator_write(&m->coordinators[i], w, version);
+            n += kafka_find_coordinator_response_coordinator_size(&m->coordinators[i], version, bad);
         }
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_find_coordinator_response_put(const kafka_find_coordinator_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version <= 3) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 1 && version <= 3) {
+        if (version >= 3) {
+            p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->error_message.ptr, m->error_message.len, 1);
+        }
+    }
+    if (version <= 3) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version <= 3) {
+        if (version >= 3) {
+            p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->host.ptr, m->host.len, 0);
+        }
+    }
+    if (version <= 3) {
+        p = wire_cur_i32(p, m->port);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->coordinators_count < 0 ? 0 : m->coordinators_count);
+        for (int32_t i = 0; i < m->coordinators_count; i++) {
+            p = kafka_find_coordinator_response_coordinator_put(&m->coordinators[i], p, version);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_find_coordinator_response_read(kafka_find_coordinator_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -6361,7 +9153,17 @@ void kafka_find_coordinator_response_encode(const kafka_find_coordinator_respons
         w->failed = 1;
         return;
     }
-    kafka_find_coordinator_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_find_coordinator_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_find_coordinator_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- GroupMetadataKey ---- */
@@ -6370,8 +9172,20 @@ void kafka_group_metadata_key_init(kafka_group_metadata_key *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_group_metadata_key_write(const kafka_group_metadata_key *m, wire_writer *w, int16_t version) {
-    wire_put_string(w, m->group.ptr, m->group.len);
+static size_t kafka_group_metadata_key_size(const kafka_group_metadata_key *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_str16(m->group.len, bad);
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_group_metadata_key_put(const kafka_group_metadata_key *m, uint8_t *p, int16_t version) {
+    p = wire_cur_str16(p, m->group.ptr, m->group.len, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_group_metadata_key_read(kafka_group_metadata_key *m, wire_reader *r, int16_t version, arena *a) {
@@ -6396,7 +9210,17 @@ void kafka_group_metadata_key_encode(const kafka_group_metadata_key *m, wire_wri
         w->failed = 1;
         return;
     }
-    kafka_group_metadata_key_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_group_metadata_key_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_group_metadata_key_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- GroupMetadataValue ---- */
@@ -6408,46 +9232,96 @@ void kafka_group_metadata_value_member_metadata_init(kafka_group_metadata_value_
     };
 }
 
-static void kafka_group_metadata_value_member_metadata_write(const kafka_group_metadata_value_member_metadata *m, wire_writer *w, int16_t version) {
+static size_t kafka_group_metadata_value_member_metadata_size(const kafka_group_metadata_value_member_metadata *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_compact(m->client_id.len);
     } else {
-        wire_put_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_str16(m->client_id.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->client_host.ptr, m->client_host.len);
+        n += wire_size_compact(m->client_host.len);
     } else {
-        wire_put_string(w, m->client_host.ptr, m->client_host.len);
+        n += wire_size_str16(m->client_host.len, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->rebalance_timeout);
+        n += 4;
     }
-    wire_put_i32(w, m->session_timeout);
+    n += 4;
     if (version >= 4) {
-        wire_put_compact_bytes(w, m->subscription.ptr, m->subscription.len);
+        n += wire_size_compact(m->subscription.len);
     } else {
-        wire_put_bytes(w, m->subscription.ptr, m->subscription.len);
+        n += wire_size_bytes32(m->subscription.len);
     }
     if (version >= 4) {
-        wire_put_compact_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_compact(m->assignment.len);
     } else {
-        wire_put_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_bytes32(m->assignment.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_group_metadata_value_member_metadata_put(const kafka_group_metadata_value_member_metadata *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->client_id.ptr, m->client_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->client_id.ptr, m->client_id.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->client_host.ptr, m->client_host.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->client_host.ptr, m->client_host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->rebalance_timeout);
+    }
+    p = wire_cur_i32(p, m->session_timeout);
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->subscription.ptr, m->subscription.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->subscription.ptr, m->subscription.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->assignment.ptr, m->assignment.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->assignment.ptr, m->assignment.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_group_metadata_value_member_metadata_read(kafka_group_metadata_value_member_metadata *m, wire_reader *r, int16_t version, arena *a) {
@@ -6506,37 +9380,78 @@ void kafka_group_metadata_value_init(kafka_group_metadata_value *m) {
     };
 }
 
-static void kafka_group_metadata_value_write(const kafka_group_metadata_value *m, wire_writer *w, int16_t version) {
+static size_t kafka_group_metadata_value_size(const kafka_group_metadata_value *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     } else {
-        wire_put_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_str16(m->protocol_type.len, bad);
     }
-    wire_put_i32(w, m->generation);
+    n += 4;
     if (version >= 4) {
-        wire_put_compact_nullable_string(w, m->protocol.ptr, m->protocol.len);
+        n += wire_size_compact(m->protocol.len);
     } else {
-        wire_put_nullable_string(w, m->protocol.ptr, m->protocol.len);
+        n += wire_size_str16(m->protocol.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_nullable_string(w, m->leader.ptr, m->leader.len);
+        n += wire_size_compact(m->leader.len);
     } else {
-        wire_put_nullable_string(w, m->leader.ptr, m->leader.len);
+        n += wire_size_str16(m->leader.len, bad);
     }
     if (version >= 2) {
-        wire_put_i64(w, m->current_state_timestamp);
+        n += 8;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
     } else {
-        wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->members_count; i++) {
-        kafka_group_metadata_value_member_metadata_write(&m->members[i], w, version);
+        n += kafka_group_metadata_value_member_metadata_size(&m->members[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_group_metadata_value_put(const kafka_group_metadata_value *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    }
+    p = wire_cur_i32(p, m->generation);
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->protocol.ptr, m->protocol.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->protocol.ptr, m->protocol.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->leader.ptr, m->leader.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->leader.ptr, m->leader.len, 1);
+    }
+    if (version >= 2) {
+        p = wire_cur_i64(p, m->current_state_timestamp);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+    } else {
+        p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+    }
+    for (int32_t i = 0; i < m->members_count; i++) {
+        p = kafka_group_metadata_value_member_metadata_put(&m->members[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_group_metadata_value_read(kafka_group_metadata_value *m, wire_reader *r, int16_t version, arena *a) {
@@ -6609,7 +9524,17 @@ void kafka_group_metadata_value_encode(const kafka_group_metadata_value *m, wire
         w->failed = 1;
         return;
     }
-    kafka_group_metadata_value_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_group_metadata_value_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_group_metadata_value_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- HeartbeatRequest ---- */
@@ -6620,28 +9545,60 @@ void kafka_heartbeat_request_init(kafka_heartbeat_request *m) {
     };
 }
 
-static void kafka_heartbeat_request_write(const kafka_heartbeat_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_heartbeat_request_size(const kafka_heartbeat_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
-    wire_put_i32(w, m->generation_id);
+    n += 4;
     if (version >= 4) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_heartbeat_request_put(const kafka_heartbeat_request *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    p = wire_cur_i32(p, m->generation_id);
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_heartbeat_request_read(kafka_heartbeat_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -6692,7 +9649,17 @@ void kafka_heartbeat_request_encode(const kafka_heartbeat_request *m, wire_write
         w->failed = 1;
         return;
     }
-    kafka_heartbeat_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_heartbeat_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_heartbeat_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- HeartbeatResponse ---- */
@@ -6701,14 +9668,32 @@ void kafka_heartbeat_response_init(kafka_heartbeat_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_heartbeat_response_write(const kafka_heartbeat_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_heartbeat_response_size(const kafka_heartbeat_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_heartbeat_response_put(const kafka_heartbeat_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_heartbeat_response_read(kafka_heartbeat_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -6745,7 +9730,17 @@ void kafka_heartbeat_response_encode(const kafka_heartbeat_response *m, wire_wri
         w->failed = 1;
         return;
     }
-    kafka_heartbeat_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_heartbeat_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_heartbeat_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- InitProducerIdRequest ---- */
@@ -6757,22 +9752,48 @@ void kafka_init_producer_id_request_init(kafka_init_producer_id_request *m) {
     };
 }
 
-static void kafka_init_producer_id_request_write(const kafka_init_producer_id_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_init_producer_id_request_size(const kafka_init_producer_id_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_compact_nullable_string(w, m->transactional_id.ptr, m->transactional_id.len);
+        n += wire_size_compact(m->transactional_id.len);
     } else {
-        wire_put_nullable_string(w, m->transactional_id.ptr, m->transactional_id.len);
+        n += wire_size_str16(m->transactional_id.len, bad);
     }
-    wire_put_i32(w, m->transaction_timeout_ms);
+    n += 4;
     if (version >= 3) {
-        wire_put_i64(w, m->producer_id);
+        n += 8;
     }
     if (version >= 3) {
-        wire_put_i16(w, m->producer_epoch);
+        n += 2;
     }
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_init_producer_id_request_put(const kafka_init_producer_id_request *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->transactional_id.ptr, m->transactional_id.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->transactional_id.ptr, m->transactional_id.len, 1);
+    }
+    p = wire_cur_i32(p, m->transaction_timeout_ms);
+    if (version >= 3) {
+        p = wire_cur_i64(p, m->producer_id);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->producer_epoch);
+    }
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_init_producer_id_request_read(kafka_init_producer_id_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -6817,7 +9838,17 @@ void kafka_init_producer_id_request_encode(const kafka_init_producer_id_request 
         w->failed = 1;
         return;
     }
-    kafka_init_producer_id_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_init_producer_id_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_init_producer_id_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- InitProducerIdResponse ---- */
@@ -6828,14 +9859,32 @@ void kafka_init_producer_id_response_init(kafka_init_producer_id_response *m) {
     };
 }
 
-static void kafka_init_producer_id_response_write(const kafka_init_producer_id_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_i64(w, m->producer_id);
-    wire_put_i16(w, m->producer_epoch);
+static size_t kafka_init_producer_id_response_size(const kafka_init_producer_id_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 8;
+    n += 2;
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_init_producer_id_response_put(const kafka_init_producer_id_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i64(p, m->producer_id);
+    p = wire_cur_i16(p, m->producer_epoch);
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_init_producer_id_response_read(kafka_init_producer_id_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -6872,7 +9921,17 @@ void kafka_init_producer_id_response_encode(const kafka_init_producer_id_respons
         w->failed = 1;
         return;
     }
-    kafka_init_producer_id_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_init_producer_id_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_init_producer_id_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- JoinGroupRequest ---- */
@@ -6881,20 +9940,44 @@ void kafka_join_group_request_join_group_request_protocol_init(kafka_join_group_
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_join_group_request_join_group_request_protocol_write(const kafka_join_group_request_join_group_request_protocol *m, wire_writer *w, int16_t version) {
+static size_t kafka_join_group_request_join_group_request_protocol_size(const kafka_join_group_request_join_group_request_protocol *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 6) {
-        wire_put_compact_bytes(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_compact(m->metadata.len);
     } else {
-        wire_put_bytes(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_bytes32(m->metadata.len);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_join_group_request_join_group_request_protocol_put(const kafka_join_group_request_join_group_request_protocol *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->metadata.ptr, m->metadata.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_join_group_request_join_group_request_protocol_read(kafka_join_group_request_join_group_request_protocol *m, wire_reader *r, int16_t version, arena *a) {
@@ -6929,47 +10012,98 @@ void kafka_join_group_request_init(kafka_join_group_request *m) {
     };
 }
 
-static void kafka_join_group_request_write(const kafka_join_group_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_join_group_request_size(const kafka_join_group_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
-    wire_put_i32(w, m->session_timeout_ms);
+    n += 4;
     if (version >= 1) {
-        wire_put_i32(w, m->rebalance_timeout_ms);
+        n += 4;
     }
     if (version >= 6) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 5) {
         if (version >= 6) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 6) {
-        wire_put_compact_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     } else {
-        wire_put_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_str16(m->protocol_type.len, bad);
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->protocols_count < 0 ? 0 : m->protocols_count);
+        n += wire_size_compact_array_len(m->protocols_count < 0 ? 0 : m->protocols_count);
     } else {
-        wire_put_array_len(w, m->protocols_count < 0 ? 0 : m->protocols_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->protocols_count; i++) {
-        kafka_join_group_request_join_group_request_protocol_write(&m->protocols[i], w, version);
+        n += kafka_join_group_request_join_group_request_protocol_size(&m->protocols[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_compact_nullable_string(w, m->reason.ptr, m->reason.len);
+        n += wire_size_compact(m->reason.len);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_join_group_request_put(const kafka_join_group_request *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    p = wire_cur_i32(p, m->session_timeout_ms);
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->rebalance_timeout_ms);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 5) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->protocols_count < 0 ? 0 : m->protocols_count);
+    } else {
+        p = wire_cur_array_len(p, m->protocols_count < 0 ? 0 : m->protocols_count);
+    }
+    for (int32_t i = 0; i < m->protocols_count; i++) {
+        p = kafka_join_group_request_join_group_request_protocol_put(&m->protocols[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->reason.ptr, m->reason.len, 1);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_join_group_request_read(kafka_join_group_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -7052,7 +10186,17 @@ void kafka_join_group_request_encode(const kafka_join_group_request *m, wire_wri
         w->failed = 1;
         return;
     }
-    kafka_join_group_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_join_group_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_join_group_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- JoinGroupResponse ---- */
@@ -7063,27 +10207,58 @@ void kafka_join_group_response_join_group_response_member_init(kafka_join_group_
     };
 }
 
-static void kafka_join_group_response_join_group_response_member_write(const kafka_join_group_response_join_group_response_member *m, wire_writer *w, int16_t version) {
+static size_t kafka_join_group_response_join_group_response_member_size(const kafka_join_group_response_join_group_response_member *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 5) {
         if (version >= 6) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 6) {
-        wire_put_compact_bytes(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_compact(m->metadata.len);
     } else {
-        wire_put_bytes(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_bytes32(m->metadata.len);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_join_group_response_join_group_response_member_put(const kafka_join_group_response_join_group_response_member *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 5) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->metadata.ptr, m->metadata.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_join_group_response_join_group_response_member_read(kafka_join_group_response_join_group_response_member *m, wire_reader *r, int16_t version, arena *a) {
@@ -7124,48 +10299,96 @@ void kafka_join_group_response_init(kafka_join_group_response *m) {
     };
 }
 
-static void kafka_join_group_response_write(const kafka_join_group_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_join_group_response_size(const kafka_join_group_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->generation_id);
+    n += 2;
+    n += 4;
     if (version >= 7) {
-        wire_put_compact_nullable_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
+    }
+    if (version >= 6) {
+        n += wire_size_compact(m->protocol_name.len);
+    } else {
+        n += wire_size_str16(m->protocol_name.len, bad);
+    }
+    if (version >= 6) {
+        n += wire_size_compact(m->leader.len);
+    } else {
+        n += wire_size_str16(m->leader.len, bad);
+    }
+    if (version >= 9) {
+        n += 1;
+    }
+    if (version >= 6) {
+        n += wire_size_compact(m->member_id.len);
+    } else {
+        n += wire_size_str16(m->member_id.len, bad);
+    }
+    if (version >= 6) {
+        n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
+    } else {
+        n += 4;
+    }
+    for (int32_t i = 0; i < m->members_count; i++) {
+        n += kafka_join_group_response_join_group_response_member_size(&m->members[i], version, bad);
+    }
+    if (version >= 6) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_join_group_response_put(const kafka_join_group_response *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->generation_id);
+    if (version >= 7) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 1);
     }
     if (version >= 6) {
         if (version >= 7) {
-            wire_put_compact_nullable_string(w, m->protocol_name.ptr, m->protocol_name.len);
+            p = wire_cur_compact(p, m->protocol_name.ptr, m->protocol_name.len, 1);
         } else {
-            wire_put_compact_string(w, m->protocol_name.ptr, m->protocol_name.len);
+            p = wire_cur_compact(p, m->protocol_name.ptr, m->protocol_name.len, 0);
         }
     } else {
-        wire_put_string(w, m->protocol_name.ptr, m->protocol_name.len);
+        p = wire_cur_str16(p, m->protocol_name.ptr, m->protocol_name.len, 0);
     }
     if (version >= 6) {
-        wire_put_compact_string(w, m->leader.ptr, m->leader.len);
+        p = wire_cur_compact(p, m->leader.ptr, m->leader.len, 0);
     } else {
-        wire_put_string(w, m->leader.ptr, m->leader.len);
+        p = wire_cur_str16(p, m->leader.ptr, m->leader.len, 0);
     }
     if (version >= 9) {
-        wire_put_bool(w, m->skip_assignment);
+        p = wire_cur_bool(p, m->skip_assignment);
     }
     if (version >= 6) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
     } else {
-        wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
     }
     for (int32_t i = 0; i < m->members_count; i++) {
-        kafka_join_group_response_join_group_response_member_write(&m->members[i], w, version);
+        p = kafka_join_group_response_join_group_response_member_put(&m->members[i], p, version);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_join_group_response_read(kafka_join_group_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -7249,7 +10472,17 @@ void kafka_join_group_response_encode(const kafka_join_group_response *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_join_group_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_join_group_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_join_group_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- KRaftVersionRecord ---- */
@@ -7258,10 +10491,24 @@ void kafka_kraft_version_record_init(kafka_kraft_version_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_kraft_version_record_write(const kafka_kraft_version_record *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_i16(w, m->kraft_version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_kraft_version_record_size(const kafka_kraft_version_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_kraft_version_record_put(const kafka_kraft_version_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_i16(p, m->kraft_version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_kraft_version_record_read(kafka_kraft_version_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -7294,7 +10541,17 @@ void kafka_kraft_version_record_encode(const kafka_kraft_version_record *m, wire
         w->failed = 1;
         return;
     }
-    kafka_kraft_version_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_kraft_version_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_kraft_version_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- LeaderChangeMessage ---- */
@@ -7303,12 +10560,28 @@ void kafka_leader_change_message_voter_init(kafka_leader_change_message_voter *m
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_leader_change_message_voter_write(const kafka_leader_change_message_voter *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->voter_id);
+static size_t kafka_leader_change_message_voter_size(const kafka_leader_change_message_voter *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 1) {
-        wire_put_uuid(w, m->voter_directory_id);
+        n += 16;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leader_change_message_voter_put(const kafka_leader_change_message_voter *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->voter_id);
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->voter_directory_id);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leader_change_message_voter_read(kafka_leader_change_message_voter *m, wire_reader *r, int16_t version, arena *a) {
@@ -7331,18 +10604,40 @@ void kafka_leader_change_message_init(kafka_leader_change_message *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_leader_change_message_write(const kafka_leader_change_message *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_i32(w, m->leader_id);
-    wire_put_compact_array_len(w, m->voters_count < 0 ? 0 : m->voters_count);
+static size_t kafka_leader_change_message_size(const kafka_leader_change_message *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 4;
+    n += wire_size_compact_array_len(m->voters_count < 0 ? 0 : m->voters_count);
     for (int32_t i = 0; i < m->voters_count; i++) {
-        kafka_leader_change_message_voter_write(&m->voters[i], w, version);
+        n += kafka_leader_change_message_voter_size(&m->voters[i], version, bad);
     }
-    wire_put_compact_array_len(w, m->granting_voters_count < 0 ? 0 : m->granting_voters_count);
+    n += wire_size_compact_array_len(m->granting_voters_count < 0 ? 0 : m->granting_voters_count);
     for (int32_t i = 0; i < m->granting_voters_count; i++) {
-        kafka_leader_change_message_voter_write(&m->granting_voters[i], w, version);
+        n += kafka_leader_change_message_voter_size(&m->granting_voters[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leader_change_message_put(const kafka_leader_change_message *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_compact_array_len(p, m->voters_count < 0 ? 0 : m->voters_count);
+    for (int32_t i = 0; i < m->voters_count; i++) {
+        p = kafka_leader_change_message_voter_put(&m->voters[i], p, version);
+    }
+    p = wire_cur_compact_array_len(p, m->granting_voters_count < 0 ? 0 : m->granting_voters_count);
+    for (int32_t i = 0; i < m->granting_voters_count; i++) {
+        p = kafka_leader_change_message_voter_put(&m->granting_voters[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leader_change_message_read(kafka_leader_change_message *m, wire_reader *r, int16_t version, arena *a) {
@@ -7417,7 +10712,17 @@ void kafka_leader_change_message_encode(const kafka_leader_change_message *m, wi
         w->failed = 1;
         return;
     }
-    kafka_leader_change_message_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_leader_change_message_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_leader_change_message_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- LeaveGroupRequest ---- */
@@ -7429,27 +10734,58 @@ void kafka_leave_group_request_member_identity_init(kafka_leave_group_request_me
     };
 }
 
-static void kafka_leave_group_request_member_identity_write(const kafka_leave_group_request_member_identity *m, wire_writer *w, int16_t version) {
+static size_t kafka_leave_group_request_member_identity_size(const kafka_leave_group_request_member_identity *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_compact(m->member_id.len);
         } else {
-            wire_put_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_str16(m->member_id.len, bad);
         }
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->reason.ptr, m->reason.len);
+        n += wire_size_compact(m->reason.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leave_group_request_member_identity_put(const kafka_leave_group_request_member_identity *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+        }
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->reason.ptr, m->reason.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leave_group_request_member_identity_read(kafka_leave_group_request_member_identity *m, wire_reader *r, int16_t version, arena *a) {
@@ -7487,28 +10823,60 @@ void kafka_leave_group_request_init(kafka_leave_group_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_leave_group_request_write(const kafka_leave_group_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_leave_group_request_size(const kafka_leave_group_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
     if (version <= 2) {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+            n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
         } else {
-            wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->members_count; i++) {
-            kafka_leave_group_request_member_identity_write(&m->members[i], w, version);
+            n += kafka_leave_group_request_member_identity_size(&m->members[i], version, bad);
         }
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leave_group_request_put(const kafka_leave_group_request *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version <= 2) {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+        } else {
+            p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+        }
+        for (int32_t i = 0; i < m->members_count; i++) {
+            p = kafka_leave_group_request_member_identity_put(&m->members[i], p, version);
+        }
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leave_group_request_read(kafka_leave_group_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -7572,7 +10940,17 @@ void kafka_leave_group_request_encode(const kafka_leave_group_request *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_leave_group_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_leave_group_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_leave_group_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- LeaveGroupResponse ---- */
@@ -7581,27 +10959,58 @@ void kafka_leave_group_response_member_response_init(kafka_leave_group_response_
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_leave_group_response_member_response_write(const kafka_leave_group_response_member_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_leave_group_response_member_response_size(const kafka_leave_group_response_member_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_compact(m->member_id.len);
         } else {
-            wire_put_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_str16(m->member_id.len, bad);
         }
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 3) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leave_group_response_member_response_put(const kafka_leave_group_response_member_response *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+        }
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leave_group_response_member_response_read(kafka_leave_group_response_member_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -7639,24 +11048,52 @@ void kafka_leave_group_response_init(kafka_leave_group_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_leave_group_response_write(const kafka_leave_group_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_leave_group_response_size(const kafka_leave_group_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+            n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
         } else {
-            wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->members_count; i++) {
-            kafka_leave_group_response_member_response_write(&m->members[i], w, version);
+            n += kafka_leave_group_response_member_response_size(&m->members[i], version, bad);
         }
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leave_group_response_put(const kafka_leave_group_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+        } else {
+            p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+        }
+        for (int32_t i = 0; i < m->members_count; i++) {
+            p = kafka_leave_group_response_member_response_put(&m->members[i], p, version);
+        }
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leave_group_response_read(kafka_leave_group_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -7716,7 +11153,17 @@ void kafka_leave_group_response_encode(const kafka_leave_group_response *m, wire
         w->failed = 1;
         return;
     }
-    kafka_leave_group_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_leave_group_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_leave_group_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ListGroupsRequest ---- */
@@ -7725,22 +11172,48 @@ void kafka_list_groups_request_init(kafka_list_groups_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_list_groups_request_write(const kafka_list_groups_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_groups_request_size(const kafka_list_groups_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->states_filter_count < 0 ? 0 : m->states_filter_count);
+        n += wire_size_compact_array_len(m->states_filter_count < 0 ? 0 : m->states_filter_count);
         for (int32_t i = 0; i < m->states_filter_count; i++) {
-            wire_put_compact_string(w, m->states_filter[i].ptr, m->states_filter[i].len);
+            n += wire_size_compact(m->states_filter[i].len);
         }
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->types_filter_count < 0 ? 0 : m->types_filter_count);
+        n += wire_size_compact_array_len(m->types_filter_count < 0 ? 0 : m->types_filter_count);
         for (int32_t i = 0; i < m->types_filter_count; i++) {
-            wire_put_compact_string(w, m->types_filter[i].ptr, m->types_filter[i].len);
+            n += wire_size_compact(m->types_filter[i].len);
         }
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_groups_request_put(const kafka_list_groups_request *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->states_filter_count < 0 ? 0 : m->states_filter_count);
+        for (int32_t i = 0; i < m->states_filter_count; i++) {
+            p = wire_cur_compact(p, m->states_filter[i].ptr, m->states_filter[i].len, 0);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->types_filter_count < 0 ? 0 : m->types_filter_count);
+        for (int32_t i = 0; i < m->types_filter_count; i++) {
+            p = wire_cur_compact(p, m->types_filter[i].ptr, m->types_filter[i].len, 0);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_groups_request_read(kafka_list_groups_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -7813,7 +11286,17 @@ void kafka_list_groups_request_encode(const kafka_list_groups_request *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_list_groups_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_list_groups_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_list_groups_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ListGroupsResponse ---- */
@@ -7822,26 +11305,56 @@ void kafka_list_groups_response_listed_group_init(kafka_list_groups_response_lis
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_list_groups_response_listed_group_write(const kafka_list_groups_response_listed_group *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_groups_response_listed_group_size(const kafka_list_groups_response_listed_group *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
     if (version >= 3) {
-        wire_put_compact_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     } else {
-        wire_put_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_str16(m->protocol_type.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->group_state.ptr, m->group_state.len);
+        n += wire_size_compact(m->group_state.len);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->group_type.ptr, m->group_type.len);
+        n += wire_size_compact(m->group_type.len);
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_groups_response_listed_group_put(const kafka_list_groups_response_listed_group *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->group_state.ptr, m->group_state.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->group_type.ptr, m->group_type.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_groups_response_listed_group_read(kafka_list_groups_response_listed_group *m, wire_reader *r, int16_t version, arena *a) {
@@ -7878,22 +11391,48 @@ void kafka_list_groups_response_init(kafka_list_groups_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_list_groups_response_write(const kafka_list_groups_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_groups_response_size(const kafka_list_groups_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 3) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
     } else {
-        wire_put_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->groups_count; i++) {
-        kafka_list_groups_response_listed_group_write(&m->groups[i], w, version);
+        n += kafka_list_groups_response_listed_group_size(&m->groups[i], version, bad);
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_groups_response_put(const kafka_list_groups_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 3) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    } else {
+        p = wire_cur_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    }
+    for (int32_t i = 0; i < m->groups_count; i++) {
+        p = kafka_list_groups_response_listed_group_put(&m->groups[i], p, version);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_groups_response_read(kafka_list_groups_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -7951,7 +11490,17 @@ void kafka_list_groups_response_encode(const kafka_list_groups_response *m, wire
         w->failed = 1;
         return;
     }
-    kafka_list_groups_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_list_groups_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_list_groups_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ListOffsetsRequest ---- */
@@ -7963,18 +11512,40 @@ void kafka_list_offsets_request_list_offsets_partition_init(kafka_list_offsets_r
     };
 }
 
-static void kafka_list_offsets_request_list_offsets_partition_write(const kafka_list_offsets_request_list_offsets_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
+static size_t kafka_list_offsets_request_list_offsets_partition_size(const kafka_list_offsets_request_list_offsets_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 4) {
-        wire_put_i32(w, m->current_leader_epoch);
+        n += 4;
     }
-    wire_put_i64(w, m->timestamp);
+    n += 8;
     if (version <= 0) {
-        wire_put_i32(w, m->max_num_offsets);
+        n += 4;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_request_list_offsets_partition_put(const kafka_list_offsets_request_list_offsets_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    if (version >= 4) {
+        p = wire_cur_i32(p, m->current_leader_epoch);
+    }
+    p = wire_cur_i64(p, m->timestamp);
+    if (version <= 0) {
+        p = wire_cur_i32(p, m->max_num_offsets);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_request_list_offsets_partition_read(kafka_list_offsets_request_list_offsets_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -8003,23 +11574,50 @@ void kafka_list_offsets_request_list_offsets_topic_init(kafka_list_offsets_reque
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_list_offsets_request_list_offsets_topic_write(const kafka_list_offsets_request_list_offsets_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_offsets_request_list_offsets_topic_size(const kafka_list_offsets_request_list_offsets_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_list_offsets_request_list_offsets_partition_write(&m->partitions[i], w, version);
+        n += kafka_list_offsets_request_list_offsets_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_request_list_offsets_topic_put(const kafka_list_offsets_request_list_offsets_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_list_offsets_request_list_offsets_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_request_list_offsets_topic_read(kafka_list_offsets_request_list_offsets_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -8066,25 +11664,54 @@ void kafka_list_offsets_request_init(kafka_list_offsets_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_list_offsets_request_write(const kafka_list_offsets_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->replica_id);
+static size_t kafka_list_offsets_request_size(const kafka_list_offsets_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 2) {
-        wire_put_i8(w, m->isolation_level);
+        n += 1;
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_list_offsets_request_list_offsets_topic_write(&m->topics[i], w, version);
+        n += kafka_list_offsets_request_list_offsets_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 10) {
-        wire_put_i32(w, m->timeout_ms);
+        n += 4;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_request_put(const kafka_list_offsets_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->replica_id);
+    if (version >= 2) {
+        p = wire_cur_i8(p, m->isolation_level);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_list_offsets_request_list_offsets_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->timeout_ms);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_request_read(kafka_list_offsets_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -8145,7 +11772,17 @@ void kafka_list_offsets_request_encode(const kafka_list_offsets_request *m, wire
         w->failed = 1;
         return;
     }
-    kafka_list_offsets_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_list_offsets_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_list_offsets_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ListOffsetsResponse ---- */
@@ -8158,27 +11795,56 @@ void kafka_list_offsets_response_list_offsets_partition_response_init(kafka_list
     };
 }
 
-static void kafka_list_offsets_response_list_offsets_partition_response_write(const kafka_list_offsets_response_list_offsets_partition_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
+static size_t kafka_list_offsets_response_list_offsets_partition_response_size(const kafka_list_offsets_response_list_offsets_partition_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
     if (version <= 0) {
-        wire_put_array_len(w, m->old_style_offsets_count < 0 ? 0 : m->old_style_offsets_count);
+        n += 4;
+        if (m->old_style_offsets_count > 0) n += (size_t)m->old_style_offsets_count * 8;
+    }
+    if (version >= 1) {
+        n += 8;
+    }
+    if (version >= 1) {
+        n += 8;
+    }
+    if (version >= 4) {
+        n += 4;
+    }
+    if (version >= 6) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_response_list_offsets_partition_response_put(const kafka_list_offsets_response_list_offsets_partition_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    if (version <= 0) {
+        p = wire_cur_array_len(p, m->old_style_offsets_count < 0 ? 0 : m->old_style_offsets_count);
         for (int32_t i = 0; i < m->old_style_offsets_count; i++) {
-            wire_put_i64(w, m->old_style_offsets[i]);
+            p = wire_cur_i64(p, m->old_style_offsets[i]);
         }
     }
     if (version >= 1) {
-        wire_put_i64(w, m->timestamp);
+        p = wire_cur_i64(p, m->timestamp);
     }
     if (version >= 1) {
-        wire_put_i64(w, m->offset);
+        p = wire_cur_i64(p, m->offset);
     }
     if (version >= 4) {
-        wire_put_i32(w, m->leader_epoch);
+        p = wire_cur_i32(p, m->leader_epoch);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_response_list_offsets_partition_response_read(kafka_list_offsets_response_list_offsets_partition_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -8230,23 +11896,50 @@ void kafka_list_offsets_response_list_offsets_topic_response_init(kafka_list_off
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_list_offsets_response_list_offsets_topic_response_write(const kafka_list_offsets_response_list_offsets_topic_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_offsets_response_list_offsets_topic_response_size(const kafka_list_offsets_response_list_offsets_topic_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_list_offsets_response_list_offsets_partition_response_write(&m->partitions[i], w, version);
+        n += kafka_list_offsets_response_list_offsets_partition_response_size(&m->partitions[i], version, bad);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_response_list_offsets_topic_response_put(const kafka_list_offsets_response_list_offsets_topic_response *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_list_offsets_response_list_offsets_partition_response_put(&m->partitions[i], p, version);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_response_list_offsets_topic_response_read(kafka_list_offsets_response_list_offsets_topic_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -8293,21 +11986,46 @@ void kafka_list_offsets_response_init(kafka_list_offsets_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_list_offsets_response_write(const kafka_list_offsets_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_offsets_response_size(const kafka_list_offsets_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_list_offsets_response_list_offsets_topic_response_write(&m->topics[i], w, version);
+        n += kafka_list_offsets_response_list_offsets_topic_response_size(&m->topics[i], version, bad);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_response_put(const kafka_list_offsets_response *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_list_offsets_response_list_offsets_topic_response_put(&m->topics[i], p, version);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_response_read(kafka_list_offsets_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -8364,7 +12082,17 @@ void kafka_list_offsets_response_encode(const kafka_list_offsets_response *m, wi
         w->failed = 1;
         return;
     }
-    kafka_list_offsets_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_list_offsets_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_list_offsets_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- MetadataRequest ---- */
@@ -8373,22 +12101,44 @@ void kafka_metadata_request_metadata_request_topic_init(kafka_metadata_request_m
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_metadata_request_metadata_request_topic_write(const kafka_metadata_request_metadata_request_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_metadata_request_metadata_request_topic_size(const kafka_metadata_request_metadata_request_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 10) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
+    }
+    if (version >= 9) {
+        n += wire_size_compact(m->name.len);
+    } else {
+        n += wire_size_str16(m->name.len, bad);
+    }
+    if (version >= 9) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_request_metadata_request_topic_put(const kafka_metadata_request_metadata_request_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 10) {
+        p = wire_cur_uuid(p, m->topic_id);
     }
     if (version >= 9) {
         if (version >= 10) {
-            wire_put_compact_nullable_string(w, m->name.ptr, m->name.len);
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 1);
         } else {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
         }
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_request_metadata_request_topic_read(kafka_metadata_request_metadata_request_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -8423,27 +12173,58 @@ void kafka_metadata_request_init(kafka_metadata_request *m) {
     };
 }
 
-static void kafka_metadata_request_write(const kafka_metadata_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_metadata_request_size(const kafka_metadata_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_metadata_request_metadata_request_topic_write(&m->topics[i], w, version);
+        n += kafka_metadata_request_metadata_request_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_bool(w, m->allow_auto_topic_creation);
+        n += 1;
     }
     if (version >= 8 && version <= 10) {
-        wire_put_bool(w, m->include_cluster_authorized_operations);
+        n += 1;
     }
     if (version >= 8) {
-        wire_put_bool(w, m->include_topic_authorized_operations);
+        n += 1;
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_request_put(const kafka_metadata_request *m, uint8_t *p, int16_t version) {
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_metadata_request_metadata_request_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_bool(p, m->allow_auto_topic_creation);
+    }
+    if (version >= 8 && version <= 10) {
+        p = wire_cur_bool(p, m->include_cluster_authorized_operations);
+    }
+    if (version >= 8) {
+        p = wire_cur_bool(p, m->include_topic_authorized_operations);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_request_read(kafka_metadata_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -8508,7 +12289,17 @@ void kafka_metadata_request_encode(const kafka_metadata_request *m, wire_writer 
         w->failed = 1;
         return;
     }
-    kafka_metadata_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_metadata_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_metadata_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- MetadataResponse ---- */
@@ -8519,24 +12310,52 @@ void kafka_metadata_response_metadata_response_broker_init(kafka_metadata_respon
     };
 }
 
-static void kafka_metadata_response_metadata_response_broker_write(const kafka_metadata_response_metadata_response_broker *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->node_id);
+static size_t kafka_metadata_response_metadata_response_broker_size(const kafka_metadata_response_metadata_response_broker *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 9) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     } else {
-        wire_put_string(w, m->host.ptr, m->host.len);
+        n += wire_size_str16(m->host.len, bad);
     }
-    wire_put_i32(w, m->port);
+    n += 4;
     if (version >= 1) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
+            n += wire_size_compact(m->rack.len);
         } else {
-            wire_put_nullable_string(w, m->rack.ptr, m->rack.len);
+            n += wire_size_str16(m->rack.len, bad);
         }
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_response_metadata_response_broker_put(const kafka_metadata_response_metadata_response_broker *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->node_id);
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->host.ptr, m->host.len, 0);
+    }
+    p = wire_cur_i32(p, m->port);
+    if (version >= 1) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->rack.ptr, m->rack.len, 1);
+        }
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_response_metadata_response_broker_read(kafka_metadata_response_metadata_response_broker *m, wire_reader *r, int16_t version, arena *a) {
@@ -8573,42 +12392,82 @@ void kafka_metadata_response_metadata_response_partition_init(kafka_metadata_res
     };
 }
 
-static void kafka_metadata_response_metadata_response_partition_write(const kafka_metadata_response_metadata_response_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->partition_index);
-    wire_put_i32(w, m->leader_id);
+static size_t kafka_metadata_response_metadata_response_partition_size(const kafka_metadata_response_metadata_response_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 4;
+    n += 4;
     if (version >= 7) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
+        n += wire_size_compact_array_len(m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
     } else {
-        wire_put_array_len(w, m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
+        n += 4;
+    }
+    if (m->replica_nodes_count > 0) n += (size_t)m->replica_nodes_count * 4;
+    if (version >= 9) {
+        n += wire_size_compact_array_len(m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
+    } else {
+        n += 4;
+    }
+    if (m->isr_nodes_count > 0) n += (size_t)m->isr_nodes_count * 4;
+    if (version >= 5) {
+        if (version >= 9) {
+            n += wire_size_compact_array_len(m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
+        } else {
+            n += 4;
+        }
+        if (m->offline_replicas_count > 0) n += (size_t)m->offline_replicas_count * 4;
+    }
+    if (version >= 9) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_response_metadata_response_partition_put(const kafka_metadata_response_metadata_response_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i32(p, m->leader_id);
+    if (version >= 7) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
+    } else {
+        p = wire_cur_array_len(p, m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
     }
     for (int32_t i = 0; i < m->replica_nodes_count; i++) {
-        wire_put_i32(w, m->replica_nodes[i]);
+        p = wire_cur_i32(p, m->replica_nodes[i]);
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
+        p = wire_cur_compact_array_len(p, m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
     } else {
-        wire_put_array_len(w, m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
+        p = wire_cur_array_len(p, m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
     }
     for (int32_t i = 0; i < m->isr_nodes_count; i++) {
-        wire_put_i32(w, m->isr_nodes[i]);
+        p = wire_cur_i32(p, m->isr_nodes[i]);
     }
     if (version >= 5) {
         if (version >= 9) {
-            wire_put_compact_array_len(w, m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
+            p = wire_cur_compact_array_len(p, m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
         } else {
-            wire_put_array_len(w, m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
+            p = wire_cur_array_len(p, m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
         }
         for (int32_t i = 0; i < m->offline_replicas_count; i++) {
-            wire_put_i32(w, m->offline_replicas[i]);
+            p = wire_cur_i32(p, m->offline_replicas[i]);
         }
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_response_metadata_response_partition_read(kafka_metadata_response_metadata_response_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -8693,37 +12552,74 @@ void kafka_metadata_response_metadata_response_topic_init(kafka_metadata_respons
     };
 }
 
-static void kafka_metadata_response_metadata_response_topic_write(const kafka_metadata_response_metadata_response_topic *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_metadata_response_metadata_response_topic_size(const kafka_metadata_response_metadata_response_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 9) {
-        if (version >= 12) {
-            wire_put_compact_nullable_string(w, m->name.ptr, m->name.len);
-        } else {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
-        }
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 10) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 1) {
-        wire_put_bool(w, m->is_internal);
+        n += 1;
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_metadata_response_metadata_response_partition_write(&m->partitions[i], w, version);
+        n += kafka_metadata_response_metadata_response_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_i32(w, m->topic_authorized_operations);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_response_metadata_response_topic_put(const kafka_metadata_response_metadata_response_topic *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 9) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 1);
+        } else {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+        }
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 10) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_bool(p, m->is_internal);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_metadata_response_metadata_response_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_i32(p, m->topic_authorized_operations);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_response_metadata_response_topic_read(kafka_metadata_response_metadata_response_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -8788,42 +12684,88 @@ void kafka_metadata_response_init(kafka_metadata_response *m) {
     };
 }
 
-static void kafka_metadata_response_write(const kafka_metadata_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_metadata_response_size(const kafka_metadata_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->brokers_count < 0 ? 0 : m->brokers_count);
+        n += wire_size_compact_array_len(m->brokers_count < 0 ? 0 : m->brokers_count);
     } else {
-        wire_put_array_len(w, m->brokers_count < 0 ? 0 : m->brokers_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->brokers_count; i++) {
-        kafka_metadata_response_metadata_response_broker_write(&m->brokers[i], w, version);
+        n += kafka_metadata_response_metadata_response_broker_size(&m->brokers[i], version, bad);
     }
     if (version >= 2) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+            n += wire_size_compact(m->cluster_id.len);
         } else {
-            wire_put_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+            n += wire_size_str16(m->cluster_id.len, bad);
         }
     }
     if (version >= 1) {
-        wire_put_i32(w, m->controller_id);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_metadata_response_metadata_response_topic_write(&m->topics[i], w, version);
+        n += kafka_metadata_response_metadata_response_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 8 && version <= 10) {
-        wire_put_i32(w, m->cluster_authorized_operations);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_response_put(const kafka_metadata_response *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->brokers_count < 0 ? 0 : m->brokers_count);
+    } else {
+        p = wire_cur_array_len(p, m->brokers_count < 0 ? 0 : m->brokers_count);
+    }
+    for (int32_t i = 0; i < m->brokers_count; i++) {
+        p = kafka_metadata_response_metadata_response_broker_put(&m->brokers[i], p, version);
+    }
+    if (version >= 2) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->controller_id);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_metadata_response_metadata_response_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 8 && version <= 10) {
+        p = wire_cur_i32(p, m->cluster_authorized_operations);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_response_read(kafka_metadata_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -8914,7 +12856,17 @@ void kafka_metadata_response_encode(const kafka_metadata_response *m, wire_write
         w->failed = 1;
         return;
     }
-    kafka_metadata_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_metadata_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_metadata_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- NoOpRecord ---- */
@@ -8923,8 +12875,20 @@ void kafka_no_op_record_init(kafka_no_op_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_no_op_record_write(const kafka_no_op_record *m, wire_writer *w, int16_t version) {
-    wire_put_uvarint(w, 0);
+static size_t kafka_no_op_record_size(const kafka_no_op_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_no_op_record_put(const kafka_no_op_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_no_op_record_read(kafka_no_op_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -8955,7 +12919,17 @@ void kafka_no_op_record_encode(const kafka_no_op_record *m, wire_writer *w, int1
         w->failed = 1;
         return;
     }
-    kafka_no_op_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_no_op_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_no_op_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetCommitKey ---- */
@@ -8964,10 +12938,24 @@ void kafka_offset_commit_key_init(kafka_offset_commit_key *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_commit_key_write(const kafka_offset_commit_key *m, wire_writer *w, int16_t version) {
-    wire_put_string(w, m->group.ptr, m->group.len);
-    wire_put_string(w, m->topic.ptr, m->topic.len);
-    wire_put_i32(w, m->partition);
+static size_t kafka_offset_commit_key_size(const kafka_offset_commit_key *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_str16(m->group.len, bad);
+    n += wire_size_str16(m->topic.len, bad);
+    n += 4;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_key_put(const kafka_offset_commit_key *m, uint8_t *p, int16_t version) {
+    p = wire_cur_str16(p, m->group.ptr, m->group.len, 0);
+    p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    p = wire_cur_i32(p, m->partition);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_key_read(kafka_offset_commit_key *m, wire_reader *r, int16_t version, arena *a) {
@@ -8994,7 +12982,17 @@ void kafka_offset_commit_key_encode(const kafka_offset_commit_key *m, wire_write
         w->failed = 1;
         return;
     }
-    kafka_offset_commit_key_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_commit_key_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_commit_key_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetCommitRequest ---- */
@@ -9006,23 +13004,50 @@ void kafka_offset_commit_request_offset_commit_request_partition_init(kafka_offs
     };
 }
 
-static void kafka_offset_commit_request_offset_commit_request_partition_write(const kafka_offset_commit_request_offset_commit_request_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i64(w, m->committed_offset);
+static size_t kafka_offset_commit_request_offset_commit_request_partition_size(const kafka_offset_commit_request_offset_commit_request_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
     if (version >= 6) {
-        wire_put_i32(w, m->committed_leader_epoch);
+        n += 4;
     }
     if (version >= 1 && version <= 1) {
-        wire_put_i64(w, m->commit_timestamp);
+        n += 8;
     }
     if (version >= 8) {
-        wire_put_compact_nullable_string(w, m->committed_metadata.ptr, m->committed_metadata.len);
+        n += wire_size_compact(m->committed_metadata.len);
     } else {
-        wire_put_nullable_string(w, m->committed_metadata.ptr, m->committed_metadata.len);
+        n += wire_size_str16(m->committed_metadata.len, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_request_offset_commit_request_partition_put(const kafka_offset_commit_request_offset_commit_request_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i64(p, m->committed_offset);
+    if (version >= 6) {
+        p = wire_cur_i32(p, m->committed_leader_epoch);
+    }
+    if (version >= 1 && version <= 1) {
+        p = wire_cur_i64(p, m->commit_timestamp);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->committed_metadata.ptr, m->committed_metadata.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->committed_metadata.ptr, m->committed_metadata.len, 1);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_request_offset_commit_request_partition_read(kafka_offset_commit_request_offset_commit_request_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -9056,23 +13081,50 @@ void kafka_offset_commit_request_offset_commit_request_topic_init(kafka_offset_c
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_commit_request_offset_commit_request_topic_write(const kafka_offset_commit_request_offset_commit_request_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_commit_request_offset_commit_request_topic_size(const kafka_offset_commit_request_offset_commit_request_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_offset_commit_request_offset_commit_request_partition_write(&m->partitions[i], w, version);
+        n += kafka_offset_commit_request_offset_commit_request_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_request_offset_commit_request_topic_put(const kafka_offset_commit_request_offset_commit_request_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_offset_commit_request_offset_commit_request_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_request_offset_commit_request_topic_read(kafka_offset_commit_request_offset_commit_request_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -9123,43 +13175,90 @@ void kafka_offset_commit_request_init(kafka_offset_commit_request *m) {
     };
 }
 
-static void kafka_offset_commit_request_write(const kafka_offset_commit_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_commit_request_size(const kafka_offset_commit_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->generation_id_or_member_epoch);
+        n += 4;
     }
     if (version >= 1) {
         if (version >= 8) {
-            wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_compact(m->member_id.len);
         } else {
-            wire_put_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_str16(m->member_id.len, bad);
         }
     }
     if (version >= 7) {
         if (version >= 8) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 2 && version <= 4) {
-        wire_put_i64(w, m->retention_time_ms);
+        n += 8;
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_offset_commit_request_offset_commit_request_topic_write(&m->topics[i], w, version);
+        n += kafka_offset_commit_request_offset_commit_request_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_request_put(const kafka_offset_commit_request *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->generation_id_or_member_epoch);
+    }
+    if (version >= 1) {
+        if (version >= 8) {
+            p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+        }
+    }
+    if (version >= 7) {
+        if (version >= 8) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 2 && version <= 4) {
+        p = wire_cur_i64(p, m->retention_time_ms);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_offset_commit_request_offset_commit_request_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_request_read(kafka_offset_commit_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -9238,7 +13337,17 @@ void kafka_offset_commit_request_encode(const kafka_offset_commit_request *m, wi
         w->failed = 1;
         return;
     }
-    kafka_offset_commit_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_commit_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_commit_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetCommitResponse ---- */
@@ -9247,12 +13356,28 @@ void kafka_offset_commit_response_offset_commit_response_partition_init(kafka_of
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_commit_response_offset_commit_response_partition_write(const kafka_offset_commit_response_offset_commit_response_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
+static size_t kafka_offset_commit_response_offset_commit_response_partition_size(const kafka_offset_commit_response_offset_commit_response_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_response_offset_commit_response_partition_put(const kafka_offset_commit_response_offset_commit_response_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_response_offset_commit_response_partition_read(kafka_offset_commit_response_offset_commit_response_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -9275,23 +13400,50 @@ void kafka_offset_commit_response_offset_commit_response_topic_init(kafka_offset
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_commit_response_offset_commit_response_topic_write(const kafka_offset_commit_response_offset_commit_response_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_commit_response_offset_commit_response_topic_size(const kafka_offset_commit_response_offset_commit_response_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_offset_commit_response_offset_commit_response_partition_write(&m->partitions[i], w, version);
+        n += kafka_offset_commit_response_offset_commit_response_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_response_offset_commit_response_topic_put(const kafka_offset_commit_response_offset_commit_response_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_offset_commit_response_offset_commit_response_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_response_offset_commit_response_topic_read(kafka_offset_commit_response_offset_commit_response_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -9338,21 +13490,46 @@ void kafka_offset_commit_response_init(kafka_offset_commit_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_commit_response_write(const kafka_offset_commit_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_commit_response_size(const kafka_offset_commit_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_offset_commit_response_offset_commit_response_topic_write(&m->topics[i], w, version);
+        n += kafka_offset_commit_response_offset_commit_response_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_response_put(const kafka_offset_commit_response *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_offset_commit_response_offset_commit_response_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_response_read(kafka_offset_commit_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -9409,7 +13586,17 @@ void kafka_offset_commit_response_encode(const kafka_offset_commit_response *m, 
         w->failed = 1;
         return;
     }
-    kafka_offset_commit_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_commit_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_commit_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetCommitValue ---- */
@@ -9421,23 +13608,50 @@ void kafka_offset_commit_value_init(kafka_offset_commit_value *m) {
     };
 }
 
-static void kafka_offset_commit_value_write(const kafka_offset_commit_value *m, wire_writer *w, int16_t version) {
-    wire_put_i64(w, m->offset);
+static size_t kafka_offset_commit_value_size(const kafka_offset_commit_value *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 8;
     if (version >= 3) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_compact(m->metadata.len);
     } else {
-        wire_put_string(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_str16(m->metadata.len, bad);
     }
-    wire_put_i64(w, m->commit_timestamp);
+    n += 8;
     if (version >= 1 && version <= 1) {
-        wire_put_i64(w, m->expire_timestamp);
+        n += 8;
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_value_put(const kafka_offset_commit_value *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i64(p, m->offset);
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->metadata.ptr, m->metadata.len, 0);
+    }
+    p = wire_cur_i64(p, m->commit_timestamp);
+    if (version >= 1 && version <= 1) {
+        p = wire_cur_i64(p, m->expire_timestamp);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_value_read(kafka_offset_commit_value *m, wire_reader *r, int16_t version, arena *a) {
@@ -9483,7 +13697,17 @@ void kafka_offset_commit_value_encode(const kafka_offset_commit_value *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_offset_commit_value_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_commit_value_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_commit_value_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetFetchRequest ---- */
@@ -9492,27 +13716,56 @@ void kafka_offset_fetch_request_offset_fetch_request_topic_init(kafka_offset_fet
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_fetch_request_offset_fetch_request_topic_write(const kafka_offset_fetch_request_offset_fetch_request_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_request_offset_fetch_request_topic_size(const kafka_offset_fetch_request_offset_fetch_request_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
+            n += wire_size_compact(m->name.len);
         } else {
-            wire_put_string(w, m->name.ptr, m->name.len);
+            n += wire_size_str16(m->name.len, bad);
         }
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_array_len(w, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+            n += wire_size_compact_array_len(m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
         } else {
-            wire_put_array_len(w, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+            n += 4;
+        }
+        if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
+    }
+    if (version >= 6) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_request_offset_fetch_request_topic_put(const kafka_offset_fetch_request_offset_fetch_request_topic *m, uint8_t *p, int16_t version) {
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+        }
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact_array_len(p, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+        } else {
+            p = wire_cur_array_len(p, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
         }
         for (int32_t i = 0; i < m->partition_indexes_count; i++) {
-            wire_put_i32(w, m->partition_indexes[i]);
+            p = wire_cur_i32(p, m->partition_indexes[i]);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_request_offset_fetch_request_topic_read(kafka_offset_fetch_request_offset_fetch_request_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -9560,19 +13813,40 @@ void kafka_offset_fetch_request_offset_fetch_request_topics_init(kafka_offset_fe
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_fetch_request_offset_fetch_request_topics_write(const kafka_offset_fetch_request_offset_fetch_request_topics *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_request_offset_fetch_request_topics_size(const kafka_offset_fetch_request_offset_fetch_request_topics *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+        n += wire_size_compact_array_len(m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+        if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
+    }
+    if (version >= 6) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_request_offset_fetch_request_topics_put(const kafka_offset_fetch_request_offset_fetch_request_topics *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
         for (int32_t i = 0; i < m->partition_indexes_count; i++) {
-            wire_put_i32(w, m->partition_indexes[i]);
+            p = wire_cur_i32(p, m->partition_indexes[i]);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_request_offset_fetch_request_topics_read(kafka_offset_fetch_request_offset_fetch_request_topics *m, wire_reader *r, int16_t version, arena *a) {
@@ -9619,25 +13893,54 @@ void kafka_offset_fetch_request_offset_fetch_request_group_init(kafka_offset_fet
     };
 }
 
-static void kafka_offset_fetch_request_offset_fetch_request_group_write(const kafka_offset_fetch_request_offset_fetch_request_group *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_request_offset_fetch_request_group_size(const kafka_offset_fetch_request_offset_fetch_request_group *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     }
     if (version >= 9) {
-        wire_put_compact_nullable_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     }
     if (version >= 9) {
-        wire_put_i32(w, m->member_epoch);
+        n += 4;
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_offset_fetch_request_offset_fetch_request_topics_write(&m->topics[i], w, version);
+            n += kafka_offset_fetch_request_offset_fetch_request_topics_size(&m->topics[i], version, bad);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_request_offset_fetch_request_group_put(const kafka_offset_fetch_request_offset_fetch_request_group *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 1);
+    }
+    if (version >= 9) {
+        p = wire_cur_i32(p, m->member_epoch);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_offset_fetch_request_offset_fetch_request_topics_put(&m->topics[i], p, version);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_request_offset_fetch_request_group_read(kafka_offset_fetch_request_offset_fetch_request_group *m, wire_reader *r, int16_t version, arena *a) {
@@ -9691,36 +13994,76 @@ void kafka_offset_fetch_request_init(kafka_offset_fetch_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_fetch_request_write(const kafka_offset_fetch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_request_size(const kafka_offset_fetch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+            n += wire_size_compact(m->group_id.len);
         } else {
-            wire_put_string(w, m->group_id.ptr, m->group_id.len);
+            n += wire_size_str16(m->group_id.len, bad);
         }
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_array_len(w, m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
+            n += wire_size_compact_array_len(m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
         } else {
-            wire_put_array_len(w, m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_offset_fetch_request_offset_fetch_request_topic_write(&m->topics[i], w, version);
+            n += kafka_offset_fetch_request_offset_fetch_request_topic_size(&m->topics[i], version, bad);
         }
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
         for (int32_t i = 0; i < m->groups_count; i++) {
-            kafka_offset_fetch_request_offset_fetch_request_group_write(&m->groups[i], w, version);
+            n += kafka_offset_fetch_request_offset_fetch_request_group_size(&m->groups[i], version, bad);
         }
     }
     if (version >= 7) {
-        wire_put_bool(w, m->require_stable);
+        n += 1;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_request_put(const kafka_offset_fetch_request *m, uint8_t *p, int16_t version) {
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+        }
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact_array_len(p, m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
+        } else {
+            p = wire_cur_array_len(p, m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
+        }
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_offset_fetch_request_offset_fetch_request_topic_put(&m->topics[i], p, version);
+        }
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++) {
+            p = kafka_offset_fetch_request_offset_fetch_request_group_put(&m->groups[i], p, version);
+        }
+    }
+    if (version >= 7) {
+        p = wire_cur_bool(p, m->require_stable);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_request_read(kafka_offset_fetch_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -9811,7 +14154,17 @@ void kafka_offset_fetch_request_encode(const kafka_offset_fetch_request *m, wire
         w->failed = 1;
         return;
     }
-    kafka_offset_fetch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_fetch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_fetch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetFetchResponse ---- */
@@ -9822,29 +14175,62 @@ void kafka_offset_fetch_response_offset_fetch_response_partition_init(kafka_offs
     };
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_partition_write(const kafka_offset_fetch_response_offset_fetch_response_partition *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_partition_size(const kafka_offset_fetch_response_offset_fetch_response_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 7) {
-        wire_put_i32(w, m->partition_index);
+        n += 4;
     }
     if (version <= 7) {
-        wire_put_i64(w, m->committed_offset);
+        n += 8;
     }
     if (version >= 5 && version <= 7) {
-        wire_put_i32(w, m->committed_leader_epoch);
+        n += 4;
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_nullable_string(w, m->metadata.ptr, m->metadata.len);
+            n += wire_size_compact(m->metadata.len);
         } else {
-            wire_put_nullable_string(w, m->metadata.ptr, m->metadata.len);
+            n += wire_size_str16(m->metadata.len, bad);
         }
     }
     if (version <= 7) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_partition_put(const kafka_offset_fetch_response_offset_fetch_response_partition *m, uint8_t *p, int16_t version) {
+    if (version <= 7) {
+        p = wire_cur_i32(p, m->partition_index);
+    }
+    if (version <= 7) {
+        p = wire_cur_i64(p, m->committed_offset);
+    }
+    if (version >= 5 && version <= 7) {
+        p = wire_cur_i32(p, m->committed_leader_epoch);
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->metadata.ptr, m->metadata.len, 1);
+        }
+    }
+    if (version <= 7) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_partition_read(kafka_offset_fetch_response_offset_fetch_response_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -9884,27 +14270,58 @@ void kafka_offset_fetch_response_offset_fetch_response_topic_init(kafka_offset_f
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_topic_write(const kafka_offset_fetch_response_offset_fetch_response_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_topic_size(const kafka_offset_fetch_response_offset_fetch_response_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
+            n += wire_size_compact(m->name.len);
         } else {
-            wire_put_string(w, m->name.ptr, m->name.len);
+            n += wire_size_str16(m->name.len, bad);
         }
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+            n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
         } else {
-            wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->partitions_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_partition_write(&m->partitions[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_partition_size(&m->partitions[i], version, bad);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_topic_put(const kafka_offset_fetch_response_offset_fetch_response_topic *m, uint8_t *p, int16_t version) {
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+        }
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+        } else {
+            p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+        }
+        for (int32_t i = 0; i < m->partitions_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_partition_put(&m->partitions[i], p, version);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_topic_read(kafka_offset_fetch_response_offset_fetch_response_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -9957,25 +14374,54 @@ void kafka_offset_fetch_response_offset_fetch_response_partitions_init(kafka_off
     };
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_partitions_write(const kafka_offset_fetch_response_offset_fetch_response_partitions *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_partitions_size(const kafka_offset_fetch_response_offset_fetch_response_partitions *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_i32(w, m->partition_index);
+        n += 4;
     }
     if (version >= 8) {
-        wire_put_i64(w, m->committed_offset);
+        n += 8;
     }
     if (version >= 8) {
-        wire_put_i32(w, m->committed_leader_epoch);
+        n += 4;
     }
     if (version >= 8) {
-        wire_put_compact_nullable_string(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_compact(m->metadata.len);
     }
     if (version >= 8) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_partitions_put(const kafka_offset_fetch_response_offset_fetch_response_partitions *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_i32(p, m->partition_index);
+    }
+    if (version >= 8) {
+        p = wire_cur_i64(p, m->committed_offset);
+    }
+    if (version >= 8) {
+        p = wire_cur_i32(p, m->committed_leader_epoch);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 1);
+    }
+    if (version >= 8) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_partitions_read(kafka_offset_fetch_response_offset_fetch_response_partitions *m, wire_reader *r, int16_t version, arena *a) {
@@ -10011,19 +14457,42 @@ void kafka_offset_fetch_response_offset_fetch_response_topics_init(kafka_offset_
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_topics_write(const kafka_offset_fetch_response_offset_fetch_response_topics *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_topics_size(const kafka_offset_fetch_response_offset_fetch_response_topics *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
         for (int32_t i = 0; i < m->partitions_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_partitions_write(&m->partitions[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_partitions_size(&m->partitions[i], version, bad);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_topics_put(const kafka_offset_fetch_response_offset_fetch_response_topics *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_partitions_put(&m->partitions[i], p, version);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_topics_read(kafka_offset_fetch_response_offset_fetch_response_topics *m, wire_reader *r, int16_t version, arena *a) {
@@ -10070,22 +14539,48 @@ void kafka_offset_fetch_response_offset_fetch_response_group_init(kafka_offset_f
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_group_write(const kafka_offset_fetch_response_offset_fetch_response_group *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_group_size(const kafka_offset_fetch_response_offset_fetch_response_group *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_topics_write(&m->topics[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_topics_size(&m->topics[i], version, bad);
         }
     }
     if (version >= 8) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_group_put(const kafka_offset_fetch_response_offset_fetch_response_group *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_topics_put(&m->topics[i], p, version);
+        }
+    }
+    if (version >= 8) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_group_read(kafka_offset_fetch_response_offset_fetch_response_group *m, wire_reader *r, int16_t version, arena *a) {
@@ -10135,32 +14630,68 @@ void kafka_offset_fetch_response_init(kafka_offset_fetch_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_fetch_response_write(const kafka_offset_fetch_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_size(const kafka_offset_fetch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+            n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
         } else {
-            wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_topic_write(&m->topics[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_topic_size(&m->topics[i], version, bad);
         }
     }
     if (version >= 2 && version <= 7) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
         for (int32_t i = 0; i < m->groups_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_group_write(&m->groups[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_group_size(&m->groups[i], version, bad);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_put(const kafka_offset_fetch_response *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+        } else {
+            p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+        }
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_topic_put(&m->topics[i], p, version);
+        }
+    }
+    if (version >= 2 && version <= 7) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_group_put(&m->groups[i], p, version);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_read(kafka_offset_fetch_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -10245,7 +14776,17 @@ void kafka_offset_fetch_response_encode(const kafka_offset_fetch_response *m, wi
         w->failed = 1;
         return;
     }
-    kafka_offset_fetch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_fetch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_fetch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetForLeaderEpochRequest ---- */
@@ -10256,15 +14797,34 @@ void kafka_offset_for_leader_epoch_request_offset_for_leader_partition_init(kafk
     };
 }
 
-static void kafka_offset_for_leader_epoch_request_offset_for_leader_partition_write(const kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition);
+static size_t kafka_offset_for_leader_epoch_request_offset_for_leader_partition_size(const kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 2) {
-        wire_put_i32(w, m->current_leader_epoch);
+        n += 4;
     }
-    wire_put_i32(w, m->leader_epoch);
+    n += 4;
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_request_offset_for_leader_partition_put(const kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition);
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->current_leader_epoch);
+    }
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_request_offset_for_leader_partition_read(kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -10290,23 +14850,50 @@ void kafka_offset_for_leader_epoch_request_offset_for_leader_topic_init(kafka_of
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_for_leader_epoch_request_offset_for_leader_topic_write(const kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_for_leader_epoch_request_offset_for_leader_topic_size(const kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_compact(m->topic.len);
     } else {
-        wire_put_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_str16(m->topic.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_offset_for_leader_epoch_request_offset_for_leader_partition_write(&m->partitions[i], w, version);
+        n += kafka_offset_for_leader_epoch_request_offset_for_leader_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_request_offset_for_leader_topic_put(const kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_offset_for_leader_epoch_request_offset_for_leader_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -10355,21 +14942,46 @@ void kafka_offset_for_leader_epoch_request_init(kafka_offset_for_leader_epoch_re
     };
 }
 
-static void kafka_offset_for_leader_epoch_request_write(const kafka_offset_for_leader_epoch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_for_leader_epoch_request_size(const kafka_offset_for_leader_epoch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->replica_id);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_offset_for_leader_epoch_request_offset_for_leader_topic_write(&m->topics[i], w, version);
+        n += kafka_offset_for_leader_epoch_request_offset_for_leader_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_request_put(const kafka_offset_for_leader_epoch_request *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->replica_id);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_offset_for_leader_epoch_request_offset_for_leader_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_request_read(kafka_offset_for_leader_epoch_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -10426,7 +15038,17 @@ void kafka_offset_for_leader_epoch_request_encode(const kafka_offset_for_leader_
         w->failed = 1;
         return;
     }
-    kafka_offset_for_leader_epoch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_for_leader_epoch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_for_leader_epoch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetForLeaderEpochResponse ---- */
@@ -10438,16 +15060,36 @@ void kafka_offset_for_leader_epoch_response_epoch_end_offset_init(kafka_offset_f
     };
 }
 
-static void kafka_offset_for_leader_epoch_response_epoch_end_offset_write(const kafka_offset_for_leader_epoch_response_epoch_end_offset *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->partition);
+static size_t kafka_offset_for_leader_epoch_response_epoch_end_offset_size(const kafka_offset_for_leader_epoch_response_epoch_end_offset *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 4;
     if (version >= 1) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
-    wire_put_i64(w, m->end_offset);
+    n += 8;
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_response_epoch_end_offset_put(const kafka_offset_for_leader_epoch_response_epoch_end_offset *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->partition);
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    p = wire_cur_i64(p, m->end_offset);
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_response_epoch_end_offset_read(kafka_offset_for_leader_epoch_response_epoch_end_offset *m, wire_reader *r, int16_t version, arena *a) {
@@ -10474,23 +15116,50 @@ void kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_init(
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_write(const kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_size(const kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_compact(m->topic.len);
     } else {
-        wire_put_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_str16(m->topic.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_offset_for_leader_epoch_response_epoch_end_offset_write(&m->partitions[i], w, version);
+        n += kafka_offset_for_leader_epoch_response_epoch_end_offset_size(&m->partitions[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_put(const kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_offset_for_leader_epoch_response_epoch_end_offset_put(&m->partitions[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_read(kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m, wire_reader *r, int16_t version, arena *a) {
@@ -10537,21 +15206,46 @@ void kafka_offset_for_leader_epoch_response_init(kafka_offset_for_leader_epoch_r
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_offset_for_leader_epoch_response_write(const kafka_offset_for_leader_epoch_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_for_leader_epoch_response_size(const kafka_offset_for_leader_epoch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_write(&m->topics[i], w, version);
+        n += kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_size(&m->topics[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_response_put(const kafka_offset_for_leader_epoch_response *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_put(&m->topics[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_response_read(kafka_offset_for_leader_epoch_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -10608,7 +15302,17 @@ void kafka_offset_for_leader_epoch_response_encode(const kafka_offset_for_leader
         w->failed = 1;
         return;
     }
-    kafka_offset_for_leader_epoch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_for_leader_epoch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_for_leader_epoch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- PartitionChangeRecord ---- */
@@ -10628,9 +15332,10 @@ void kafka_partition_change_record_init(kafka_partition_change_record *m) {
     };
 }
 
-static void kafka_partition_change_record_write(const kafka_partition_change_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_id);
-    wire_put_uuid(w, m->topic_id);
+static size_t kafka_partition_change_record_size(const kafka_partition_change_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 16;
     uint32_t tags = 0;
     tags += (m->isr_count != -1) ? 1u : 0u;
     tags += (m->leader != -2) ? 1u : 0u;
@@ -10641,82 +15346,200 @@ static void kafka_partition_change_record_write(const kafka_partition_change_rec
     tags += ((version >= 2) && m->eligible_leader_replicas_count != -1) ? 1u : 0u;
     tags += ((version >= 2) && m->last_known_elr_count != -1) ? 1u : 0u;
     tags += ((version >= 1) && m->directories_count != -1) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if (m->isr_count != -1) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->isr_count);
-        for (int32_t i = 0; i < m->isr_count; i++) {
-            wire_put_i32(w, m->isr[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->isr_count);
+        if (m->isr_count > 0) t += (size_t)m->isr_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->leader != -2) {
-        wire_put_uvarint(w, 1);
-        size_t at = wire_sized_begin(w);
-        wire_put_i32(w, m->leader);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->replicas_count != -1) {
-        wire_put_uvarint(w, 2);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->replicas_count);
-        for (int32_t i = 0; i < m->replicas_count; i++) {
-            wire_put_i32(w, m->replicas[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->replicas_count);
+        if (m->replicas_count > 0) t += (size_t)m->replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->removing_replicas_count != -1) {
-        wire_put_uvarint(w, 3);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->removing_replicas_count);
-        for (int32_t i = 0; i < m->removing_replicas_count; i++) {
-            wire_put_i32(w, m->removing_replicas[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->removing_replicas_count);
+        if (m->removing_replicas_count > 0) t += (size_t)m->removing_replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(3) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->adding_replicas_count != -1) {
-        wire_put_uvarint(w, 4);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->adding_replicas_count);
-        for (int32_t i = 0; i < m->adding_replicas_count; i++) {
-            wire_put_i32(w, m->adding_replicas[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->adding_replicas_count);
+        if (m->adding_replicas_count > 0) t += (size_t)m->adding_replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(4) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->leader_recovery_state != -1) {
-        wire_put_uvarint(w, 5);
-        size_t at = wire_sized_begin(w);
-        wire_put_i8(w, m->leader_recovery_state);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 1;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(5) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 2) && m->eligible_leader_replicas_count != -1) {
-        wire_put_uvarint(w, 6);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->eligible_leader_replicas_count);
-        for (int32_t i = 0; i < m->eligible_leader_replicas_count; i++) {
-            wire_put_i32(w, m->eligible_leader_replicas[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->eligible_leader_replicas_count);
+        if (m->eligible_leader_replicas_count > 0) t += (size_t)m->eligible_leader_replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(6) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 2) && m->last_known_elr_count != -1) {
-        wire_put_uvarint(w, 7);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->last_known_elr_count);
-        for (int32_t i = 0; i < m->last_known_elr_count; i++) {
-            wire_put_i32(w, m->last_known_elr[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->last_known_elr_count);
+        if (m->last_known_elr_count > 0) t += (size_t)m->last_known_elr_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(7) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 1) && m->directories_count != -1) {
-        wire_put_uvarint(w, 8);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->directories_count);
-        for (int32_t i = 0; i < m->directories_count; i++) {
-            wire_put_uuid(w, m->directories[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->directories_count);
+        if (m->directories_count > 0) t += (size_t)m->directories_count * 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(8) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_partition_change_record_put(const kafka_partition_change_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_id);
+    p = wire_cur_uuid(p, m->topic_id);
+    uint32_t tags = 0;
+    tags += (m->isr_count != -1) ? 1u : 0u;
+    tags += (m->leader != -2) ? 1u : 0u;
+    tags += (m->replicas_count != -1) ? 1u : 0u;
+    tags += (m->removing_replicas_count != -1) ? 1u : 0u;
+    tags += (m->adding_replicas_count != -1) ? 1u : 0u;
+    tags += (m->leader_recovery_state != -1) ? 1u : 0u;
+    tags += ((version >= 2) && m->eligible_leader_replicas_count != -1) ? 1u : 0u;
+    tags += ((version >= 2) && m->last_known_elr_count != -1) ? 1u : 0u;
+    tags += ((version >= 1) && m->directories_count != -1) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if (m->isr_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->isr_count);
+        if (m->isr_count > 0) t += (size_t)m->isr_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->isr_count);
+        for (int32_t i = 0; i < m->isr_count; i++) {
+            p = wire_cur_i32(p, m->isr[i]);
+        }
+    }
+    if (m->leader != -2) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 1);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i32(p, m->leader);
+    }
+    if (m->replicas_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->replicas_count);
+        if (m->replicas_count > 0) t += (size_t)m->replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 2);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->replicas_count);
+        for (int32_t i = 0; i < m->replicas_count; i++) {
+            p = wire_cur_i32(p, m->replicas[i]);
+        }
+    }
+    if (m->removing_replicas_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->removing_replicas_count);
+        if (m->removing_replicas_count > 0) t += (size_t)m->removing_replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 3);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->removing_replicas_count);
+        for (int32_t i = 0; i < m->removing_replicas_count; i++) {
+            p = wire_cur_i32(p, m->removing_replicas[i]);
+        }
+    }
+    if (m->adding_replicas_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->adding_replicas_count);
+        if (m->adding_replicas_count > 0) t += (size_t)m->adding_replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 4);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->adding_replicas_count);
+        for (int32_t i = 0; i < m->adding_replicas_count; i++) {
+            p = wire_cur_i32(p, m->adding_replicas[i]);
+        }
+    }
+    if (m->leader_recovery_state != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 1;
+        (void)bad;
+        p = wire_cur_uvarint(p, 5);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i8(p, m->leader_recovery_state);
+    }
+    if ((version >= 2) && m->eligible_leader_replicas_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->eligible_leader_replicas_count);
+        if (m->eligible_leader_replicas_count > 0) t += (size_t)m->eligible_leader_replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 6);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->eligible_leader_replicas_count);
+        for (int32_t i = 0; i < m->eligible_leader_replicas_count; i++) {
+            p = wire_cur_i32(p, m->eligible_leader_replicas[i]);
+        }
+    }
+    if ((version >= 2) && m->last_known_elr_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->last_known_elr_count);
+        if (m->last_known_elr_count > 0) t += (size_t)m->last_known_elr_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 7);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->last_known_elr_count);
+        for (int32_t i = 0; i < m->last_known_elr_count; i++) {
+            p = wire_cur_i32(p, m->last_known_elr[i]);
+        }
+    }
+    if ((version >= 1) && m->directories_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->directories_count);
+        if (m->directories_count > 0) t += (size_t)m->directories_count * 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 8);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->directories_count);
+        for (int32_t i = 0; i < m->directories_count; i++) {
+            p = wire_cur_uuid(p, m->directories[i]);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_partition_change_record_read(kafka_partition_change_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -10924,7 +15747,17 @@ void kafka_partition_change_record_encode(const kafka_partition_change_record *m
         w->failed = 1;
         return;
     }
-    kafka_partition_change_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_partition_change_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_partition_change_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- PartitionRecord ---- */
@@ -10940,63 +15773,127 @@ void kafka_partition_record_init(kafka_partition_record *m) {
     };
 }
 
-static void kafka_partition_record_write(const kafka_partition_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_id);
-    wire_put_uuid(w, m->topic_id);
-    wire_put_compact_array_len(w, m->replicas_count < 0 ? 0 : m->replicas_count);
-    for (int32_t i = 0; i < m->replicas_count; i++) {
-        wire_put_i32(w, m->replicas[i]);
-    }
-    wire_put_compact_array_len(w, m->isr_count < 0 ? 0 : m->isr_count);
-    for (int32_t i = 0; i < m->isr_count; i++) {
-        wire_put_i32(w, m->isr[i]);
-    }
-    wire_put_compact_array_len(w, m->removing_replicas_count < 0 ? 0 : m->removing_replicas_count);
-    for (int32_t i = 0; i < m->removing_replicas_count; i++) {
-        wire_put_i32(w, m->removing_replicas[i]);
-    }
-    wire_put_compact_array_len(w, m->adding_replicas_count < 0 ? 0 : m->adding_replicas_count);
-    for (int32_t i = 0; i < m->adding_replicas_count; i++) {
-        wire_put_i32(w, m->adding_replicas[i]);
-    }
-    wire_put_i32(w, m->leader);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_i32(w, m->partition_epoch);
+static size_t kafka_partition_record_size(const kafka_partition_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 16;
+    n += wire_size_compact_array_len(m->replicas_count < 0 ? 0 : m->replicas_count);
+    if (m->replicas_count > 0) n += (size_t)m->replicas_count * 4;
+    n += wire_size_compact_array_len(m->isr_count < 0 ? 0 : m->isr_count);
+    if (m->isr_count > 0) n += (size_t)m->isr_count * 4;
+    n += wire_size_compact_array_len(m->removing_replicas_count < 0 ? 0 : m->removing_replicas_count);
+    if (m->removing_replicas_count > 0) n += (size_t)m->removing_replicas_count * 4;
+    n += wire_size_compact_array_len(m->adding_replicas_count < 0 ? 0 : m->adding_replicas_count);
+    if (m->adding_replicas_count > 0) n += (size_t)m->adding_replicas_count * 4;
+    n += 4;
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->directories_count < 0 ? 0 : m->directories_count);
+        n += wire_size_compact_array_len(m->directories_count < 0 ? 0 : m->directories_count);
+        if (m->directories_count > 0) n += (size_t)m->directories_count * 16;
+    }
+    uint32_t tags = 0;
+    tags += (m->leader_recovery_state != 0) ? 1u : 0u;
+    tags += ((version >= 2) && m->eligible_leader_replicas_count != -1) ? 1u : 0u;
+    tags += ((version >= 2) && m->last_known_elr_count != -1) ? 1u : 0u;
+    n += wire_size_uvarint(tags);
+    if (m->leader_recovery_state != 0) {
+        size_t t = 0;
+        t += 1;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
+    }
+    if ((version >= 2) && m->eligible_leader_replicas_count != -1) {
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->eligible_leader_replicas_count);
+        if (m->eligible_leader_replicas_count > 0) t += (size_t)m->eligible_leader_replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
+    }
+    if ((version >= 2) && m->last_known_elr_count != -1) {
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->last_known_elr_count);
+        if (m->last_known_elr_count > 0) t += (size_t)m->last_known_elr_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_partition_record_put(const kafka_partition_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_id);
+    p = wire_cur_uuid(p, m->topic_id);
+    p = wire_cur_compact_array_len(p, m->replicas_count < 0 ? 0 : m->replicas_count);
+    for (int32_t i = 0; i < m->replicas_count; i++) {
+        p = wire_cur_i32(p, m->replicas[i]);
+    }
+    p = wire_cur_compact_array_len(p, m->isr_count < 0 ? 0 : m->isr_count);
+    for (int32_t i = 0; i < m->isr_count; i++) {
+        p = wire_cur_i32(p, m->isr[i]);
+    }
+    p = wire_cur_compact_array_len(p, m->removing_replicas_count < 0 ? 0 : m->removing_replicas_count);
+    for (int32_t i = 0; i < m->removing_replicas_count; i++) {
+        p = wire_cur_i32(p, m->removing_replicas[i]);
+    }
+    p = wire_cur_compact_array_len(p, m->adding_replicas_count < 0 ? 0 : m->adding_replicas_count);
+    for (int32_t i = 0; i < m->adding_replicas_count; i++) {
+        p = wire_cur_i32(p, m->adding_replicas[i]);
+    }
+    p = wire_cur_i32(p, m->leader);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_i32(p, m->partition_epoch);
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->directories_count < 0 ? 0 : m->directories_count);
         for (int32_t i = 0; i < m->directories_count; i++) {
-            wire_put_uuid(w, m->directories[i]);
+            p = wire_cur_uuid(p, m->directories[i]);
         }
     }
     uint32_t tags = 0;
     tags += (m->leader_recovery_state != 0) ? 1u : 0u;
     tags += ((version >= 2) && m->eligible_leader_replicas_count != -1) ? 1u : 0u;
     tags += ((version >= 2) && m->last_known_elr_count != -1) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    p = wire_cur_uvarint(p, tags);
     if (m->leader_recovery_state != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_i8(w, m->leader_recovery_state);
-        wire_sized_end(w, at);
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 1;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i8(p, m->leader_recovery_state);
     }
     if ((version >= 2) && m->eligible_leader_replicas_count != -1) {
-        wire_put_uvarint(w, 1);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->eligible_leader_replicas_count);
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->eligible_leader_replicas_count);
+        if (m->eligible_leader_replicas_count > 0) t += (size_t)m->eligible_leader_replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 1);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->eligible_leader_replicas_count);
         for (int32_t i = 0; i < m->eligible_leader_replicas_count; i++) {
-            wire_put_i32(w, m->eligible_leader_replicas[i]);
+            p = wire_cur_i32(p, m->eligible_leader_replicas[i]);
         }
-        wire_sized_end(w, at);
     }
     if ((version >= 2) && m->last_known_elr_count != -1) {
-        wire_put_uvarint(w, 2);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->last_known_elr_count);
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->last_known_elr_count);
+        if (m->last_known_elr_count > 0) t += (size_t)m->last_known_elr_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 2);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->last_known_elr_count);
         for (int32_t i = 0; i < m->last_known_elr_count; i++) {
-            wire_put_i32(w, m->last_known_elr[i]);
+            p = wire_cur_i32(p, m->last_known_elr[i]);
         }
-        wire_sized_end(w, at);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -11183,7 +16080,17 @@ void kafka_partition_record_encode(const kafka_partition_record *m, wire_writer 
         w->failed = 1;
         return;
     }
-    kafka_partition_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_partition_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_partition_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ProduceRequest ---- */
@@ -11194,16 +16101,36 @@ void kafka_produce_request_partition_produce_data_init(kafka_produce_request_par
     };
 }
 
-static void kafka_produce_request_partition_produce_data_write(const kafka_produce_request_partition_produce_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->index);
+static size_t kafka_produce_request_partition_produce_data_size(const kafka_produce_request_partition_produce_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 9) {
-        wire_put_compact_nullable_bytes(w, m->records.ptr, m->records.len);
+        n += wire_size_compact(m->records.len);
     } else {
-        wire_put_nullable_bytes(w, m->records.ptr, m->records.len);
+        n += wire_size_bytes32(m->records.len);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_request_partition_produce_data_put(const kafka_produce_request_partition_produce_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->index);
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->records.ptr, m->records.len, 1);
+    } else {
+        p = wire_cur_bytes32(p, m->records.ptr, m->records.len, 1);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_request_partition_produce_data_read(kafka_produce_request_partition_produce_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -11230,23 +16157,50 @@ void kafka_produce_request_topic_produce_data_init(kafka_produce_request_topic_p
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_produce_request_topic_produce_data_write(const kafka_produce_request_topic_produce_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_request_topic_produce_data_size(const kafka_produce_request_topic_produce_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 9) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->partition_data_count < 0 ? 0 : m->partition_data_count);
+        n += wire_size_compact_array_len(m->partition_data_count < 0 ? 0 : m->partition_data_count);
     } else {
-        wire_put_array_len(w, m->partition_data_count < 0 ? 0 : m->partition_data_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partition_data_count; i++) {
-        kafka_produce_request_partition_produce_data_write(&m->partition_data[i], w, version);
+        n += kafka_produce_request_partition_produce_data_size(&m->partition_data[i], version, bad);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_request_topic_produce_data_put(const kafka_produce_request_topic_produce_data *m, uint8_t *p, int16_t version) {
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->partition_data_count < 0 ? 0 : m->partition_data_count);
+    } else {
+        p = wire_cur_array_len(p, m->partition_data_count < 0 ? 0 : m->partition_data_count);
+    }
+    for (int32_t i = 0; i < m->partition_data_count; i++) {
+        p = kafka_produce_request_partition_produce_data_put(&m->partition_data[i], p, version);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_request_topic_produce_data_read(kafka_produce_request_topic_produce_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -11295,27 +16249,58 @@ void kafka_produce_request_init(kafka_produce_request *m) {
     };
 }
 
-static void kafka_produce_request_write(const kafka_produce_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_request_size(const kafka_produce_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->transactional_id.ptr, m->transactional_id.len);
+            n += wire_size_compact(m->transactional_id.len);
         } else {
-            wire_put_nullable_string(w, m->transactional_id.ptr, m->transactional_id.len);
+            n += wire_size_str16(m->transactional_id.len, bad);
         }
     }
-    wire_put_i16(w, m->acks);
-    wire_put_i32(w, m->timeout_ms);
+    n += 2;
+    n += 4;
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->topic_data_count < 0 ? 0 : m->topic_data_count);
+        n += wire_size_compact_array_len(m->topic_data_count < 0 ? 0 : m->topic_data_count);
     } else {
-        wire_put_array_len(w, m->topic_data_count < 0 ? 0 : m->topic_data_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topic_data_count; i++) {
-        kafka_produce_request_topic_produce_data_write(&m->topic_data[i], w, version);
+        n += kafka_produce_request_topic_produce_data_size(&m->topic_data[i], version, bad);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_request_put(const kafka_produce_request *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->transactional_id.ptr, m->transactional_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->transactional_id.ptr, m->transactional_id.len, 1);
+        }
+    }
+    p = wire_cur_i16(p, m->acks);
+    p = wire_cur_i32(p, m->timeout_ms);
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->topic_data_count < 0 ? 0 : m->topic_data_count);
+    } else {
+        p = wire_cur_array_len(p, m->topic_data_count < 0 ? 0 : m->topic_data_count);
+    }
+    for (int32_t i = 0; i < m->topic_data_count; i++) {
+        p = kafka_produce_request_topic_produce_data_put(&m->topic_data[i], p, version);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_request_read(kafka_produce_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -11378,7 +16363,17 @@ void kafka_produce_request_encode(const kafka_produce_request *m, wire_writer *w
         w->failed = 1;
         return;
     }
-    kafka_produce_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_produce_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_produce_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ProduceResponse ---- */
@@ -11389,20 +16384,44 @@ void kafka_produce_response_batch_index_and_error_message_init(kafka_produce_res
     };
 }
 
-static void kafka_produce_response_batch_index_and_error_message_write(const kafka_produce_response_batch_index_and_error_message *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_batch_index_and_error_message_size(const kafka_produce_response_batch_index_and_error_message *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_i32(w, m->batch_index);
+        n += 4;
     }
     if (version >= 8) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->batch_index_error_message.ptr, m->batch_index_error_message.len);
+            n += wire_size_compact(m->batch_index_error_message.len);
         } else {
-            wire_put_nullable_string(w, m->batch_index_error_message.ptr, m->batch_index_error_message.len);
+            n += wire_size_str16(m->batch_index_error_message.len, bad);
         }
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_batch_index_and_error_message_put(const kafka_produce_response_batch_index_and_error_message *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_i32(p, m->batch_index);
+    }
+    if (version >= 8) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->batch_index_error_message.ptr, m->batch_index_error_message.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->batch_index_error_message.ptr, m->batch_index_error_message.len, 1);
+        }
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_batch_index_and_error_message_read(kafka_produce_response_batch_index_and_error_message *m, wire_reader *r, int16_t version, arena *a) {
@@ -11441,16 +16460,36 @@ static int kafka_produce_response_leader_id_and_epoch_is_default(const kafka_pro
              m->leader_epoch != -1);
 }
 
-static void kafka_produce_response_leader_id_and_epoch_write(const kafka_produce_response_leader_id_and_epoch *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_leader_id_and_epoch_size(const kafka_produce_response_leader_id_and_epoch *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 10) {
-        wire_put_i32(w, m->leader_id);
+        n += 4;
     }
     if (version >= 10) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_leader_id_and_epoch_put(const kafka_produce_response_leader_id_and_epoch *m, uint8_t *p, int16_t version) {
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->leader_id);
+    }
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_leader_id_and_epoch_read(kafka_produce_response_leader_id_and_epoch *m, wire_reader *r, int16_t version, arena *a) {
@@ -11482,44 +16521,95 @@ void kafka_produce_response_partition_produce_response_init(kafka_produce_respon
     };
 }
 
-static void kafka_produce_response_partition_produce_response_write(const kafka_produce_response_partition_produce_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i64(w, m->base_offset);
+static size_t kafka_produce_response_partition_produce_response_size(const kafka_produce_response_partition_produce_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 8;
     if (version >= 2) {
-        wire_put_i64(w, m->log_append_time_ms);
+        n += 8;
     }
     if (version >= 5) {
-        wire_put_i64(w, m->log_start_offset);
+        n += 8;
     }
     if (version >= 8) {
         if (version >= 9) {
-            wire_put_compact_array_len(w, m->record_errors_count < 0 ? 0 : m->record_errors_count);
+            n += wire_size_compact_array_len(m->record_errors_count < 0 ? 0 : m->record_errors_count);
         } else {
-            wire_put_array_len(w, m->record_errors_count < 0 ? 0 : m->record_errors_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->record_errors_count; i++) {
-            kafka_produce_response_batch_index_and_error_message_write(&m->record_errors[i], w, version);
+            n += kafka_produce_response_batch_index_and_error_message_size(&m->record_errors[i], version, bad);
         }
     }
     if (version >= 8) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_compact(m->error_message.len);
         } else {
-            wire_put_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_str16(m->error_message.len, bad);
         }
     }
     if (version >= 9) {
         uint32_t tags = 0;
         tags += ((version >= 10) && !kafka_produce_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if ((version >= 10) && !kafka_produce_response_leader_id_and_epoch_is_default(&m->current_leader)) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            kafka_produce_response_leader_id_and_epoch_write(&m->current_leader, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_produce_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_partition_produce_response_put(const kafka_produce_response_partition_produce_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i64(p, m->base_offset);
+    if (version >= 2) {
+        p = wire_cur_i64(p, m->log_append_time_ms);
+    }
+    if (version >= 5) {
+        p = wire_cur_i64(p, m->log_start_offset);
+    }
+    if (version >= 8) {
+        if (version >= 9) {
+            p = wire_cur_compact_array_len(p, m->record_errors_count < 0 ? 0 : m->record_errors_count);
+        } else {
+            p = wire_cur_array_len(p, m->record_errors_count < 0 ? 0 : m->record_errors_count);
+        }
+        for (int32_t i = 0; i < m->record_errors_count; i++) {
+            p = kafka_produce_response_batch_index_and_error_message_put(&m->record_errors[i], p, version);
+        }
+    }
+    if (version >= 8) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->error_message.ptr, m->error_message.len, 1);
+        }
+    }
+    if (version >= 9) {
+        uint32_t tags = 0;
+        tags += ((version >= 10) && !kafka_produce_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if ((version >= 10) && !kafka_produce_response_leader_id_and_epoch_is_default(&m->current_leader)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_produce_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_produce_response_leader_id_and_epoch_put(&m->current_leader, p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_partition_produce_response_read(kafka_produce_response_partition_produce_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -11592,23 +16682,50 @@ void kafka_produce_response_topic_produce_response_init(kafka_produce_response_t
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_produce_response_topic_produce_response_write(const kafka_produce_response_topic_produce_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_topic_produce_response_size(const kafka_produce_response_topic_produce_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 9) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
+        n += wire_size_compact_array_len(m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
     } else {
-        wire_put_array_len(w, m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partition_responses_count; i++) {
-        kafka_produce_response_partition_produce_response_write(&m->partition_responses[i], w, version);
+        n += kafka_produce_response_partition_produce_response_size(&m->partition_responses[i], version, bad);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_topic_produce_response_put(const kafka_produce_response_topic_produce_response *m, uint8_t *p, int16_t version) {
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
+    } else {
+        p = wire_cur_array_len(p, m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
+    }
+    for (int32_t i = 0; i < m->partition_responses_count; i++) {
+        p = kafka_produce_response_partition_produce_response_put(&m->partition_responses[i], p, version);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_topic_produce_response_read(kafka_produce_response_topic_produce_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -11657,22 +16774,48 @@ void kafka_produce_response_node_endpoint_init(kafka_produce_response_node_endpo
     };
 }
 
-static void kafka_produce_response_node_endpoint_write(const kafka_produce_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_node_endpoint_size(const kafka_produce_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 10) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 10) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 10) {
-        wire_put_i32(w, m->port);
+        n += 4;
     }
     if (version >= 10) {
-        wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
+        n += wire_size_compact(m->rack.len);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_node_endpoint_put(const kafka_produce_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 10) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->port);
+    }
+    if (version >= 10) {
+        p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_node_endpoint_read(kafka_produce_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -11705,32 +16848,74 @@ void kafka_produce_response_init(kafka_produce_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_produce_response_write(const kafka_produce_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_size(const kafka_produce_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += wire_size_compact_array_len(m->responses_count < 0 ? 0 : m->responses_count);
     } else {
-        wire_put_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->responses_count; i++) {
-        kafka_produce_response_topic_produce_response_write(&m->responses[i], w, version);
+        n += kafka_produce_response_topic_produce_response_size(&m->responses[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 9) {
         uint32_t tags = 0;
         tags += ((version >= 10) && m->node_endpoints_count != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if ((version >= 10) && m->node_endpoints_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-                kafka_produce_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+                t += kafka_produce_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_put(const kafka_produce_response *m, uint8_t *p, int16_t version) {
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    } else {
+        p = wire_cur_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    }
+    for (int32_t i = 0; i < m->responses_count; i++) {
+        p = kafka_produce_response_topic_produce_response_put(&m->responses[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 9) {
+        uint32_t tags = 0;
+        tags += ((version >= 10) && m->node_endpoints_count != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if ((version >= 10) && m->node_endpoints_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                t += kafka_produce_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                p = kafka_produce_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+            }
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_read(kafka_produce_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -11820,7 +17005,17 @@ void kafka_produce_response_encode(const kafka_produce_response *m, wire_writer 
         w->failed = 1;
         return;
     }
-    kafka_produce_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_produce_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_produce_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ProducerIdsRecord ---- */
@@ -11831,11 +17026,26 @@ void kafka_producer_ids_record_init(kafka_producer_ids_record *m) {
     };
 }
 
-static void kafka_producer_ids_record_write(const kafka_producer_ids_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_i64(w, m->next_producer_id);
-    wire_put_uvarint(w, 0);
+static size_t kafka_producer_ids_record_size(const kafka_producer_ids_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_producer_ids_record_put(const kafka_producer_ids_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_i64(p, m->next_producer_id);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_producer_ids_record_read(kafka_producer_ids_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -11869,7 +17079,17 @@ void kafka_producer_ids_record_encode(const kafka_producer_ids_record *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_producer_ids_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_producer_ids_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_producer_ids_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- RegisterBrokerRecord ---- */
@@ -11878,12 +17098,28 @@ void kafka_register_broker_record_broker_endpoint_init(kafka_register_broker_rec
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_register_broker_record_broker_endpoint_write(const kafka_register_broker_record_broker_endpoint *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_string(w, m->host.ptr, m->host.len);
-    wire_put_u16(w, m->port);
-    wire_put_i16(w, m->security_protocol);
-    wire_put_uvarint(w, 0);
+static size_t kafka_register_broker_record_broker_endpoint_size(const kafka_register_broker_record_broker_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact(m->host.len);
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_register_broker_record_broker_endpoint_put(const kafka_register_broker_record_broker_endpoint *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    p = wire_cur_u16(p, m->port);
+    p = wire_cur_i16(p, m->security_protocol);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_register_broker_record_broker_endpoint_read(kafka_register_broker_record_broker_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -11906,11 +17142,26 @@ void kafka_register_broker_record_broker_feature_init(kafka_register_broker_reco
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_register_broker_record_broker_feature_write(const kafka_register_broker_record_broker_feature *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_i16(w, m->min_supported_version);
-    wire_put_i16(w, m->max_supported_version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_register_broker_record_broker_feature_size(const kafka_register_broker_record_broker_feature *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_register_broker_record_broker_feature_put(const kafka_register_broker_record_broker_feature *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_i16(p, m->min_supported_version);
+    p = wire_cur_i16(p, m->max_supported_version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_register_broker_record_broker_feature_read(kafka_register_broker_record_broker_feature *m, wire_reader *r, int16_t version, arena *a) {
@@ -11934,38 +17185,82 @@ void kafka_register_broker_record_init(kafka_register_broker_record *m) {
     };
 }
 
-static void kafka_register_broker_record_write(const kafka_register_broker_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
+static size_t kafka_register_broker_record_size(const kafka_register_broker_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 2) {
-        wire_put_bool(w, m->is_migrating_zk_broker);
+        n += 1;
     }
-    wire_put_uuid(w, m->incarnation_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_compact_array_len(w, m->end_points_count < 0 ? 0 : m->end_points_count);
+    n += 16;
+    n += 8;
+    n += wire_size_compact_array_len(m->end_points_count < 0 ? 0 : m->end_points_count);
     for (int32_t i = 0; i < m->end_points_count; i++) {
-        kafka_register_broker_record_broker_endpoint_write(&m->end_points[i], w, version);
+        n += kafka_register_broker_record_broker_endpoint_size(&m->end_points[i], version, bad);
     }
-    wire_put_compact_array_len(w, m->features_count < 0 ? 0 : m->features_count);
+    n += wire_size_compact_array_len(m->features_count < 0 ? 0 : m->features_count);
     for (int32_t i = 0; i < m->features_count; i++) {
-        kafka_register_broker_record_broker_feature_write(&m->features[i], w, version);
+        n += kafka_register_broker_record_broker_feature_size(&m->features[i], version, bad);
     }
-    wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
-    wire_put_bool(w, m->fenced);
+    n += wire_size_compact(m->rack.len);
+    n += 1;
     if (version >= 1) {
-        wire_put_bool(w, m->in_controlled_shutdown);
+        n += 1;
     }
     uint32_t tags = 0;
     tags += ((version >= 3) && m->log_dirs_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 3) && m->log_dirs_count != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
-        for (int32_t i = 0; i < m->log_dirs_count; i++) {
-            wire_put_uuid(w, m->log_dirs[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) t += (size_t)m->log_dirs_count * 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_register_broker_record_put(const kafka_register_broker_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    if (version >= 2) {
+        p = wire_cur_bool(p, m->is_migrating_zk_broker);
+    }
+    p = wire_cur_uuid(p, m->incarnation_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_compact_array_len(p, m->end_points_count < 0 ? 0 : m->end_points_count);
+    for (int32_t i = 0; i < m->end_points_count; i++) {
+        p = kafka_register_broker_record_broker_endpoint_put(&m->end_points[i], p, version);
+    }
+    p = wire_cur_compact_array_len(p, m->features_count < 0 ? 0 : m->features_count);
+    for (int32_t i = 0; i < m->features_count; i++) {
+        p = kafka_register_broker_record_broker_feature_put(&m->features[i], p, version);
+    }
+    p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+    p = wire_cur_bool(p, m->fenced);
+    if (version >= 1) {
+        p = wire_cur_bool(p, m->in_controlled_shutdown);
+    }
+    uint32_t tags = 0;
+    tags += ((version >= 3) && m->log_dirs_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 3) && m->log_dirs_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) t += (size_t)m->log_dirs_count * 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        for (int32_t i = 0; i < m->log_dirs_count; i++) {
+            p = wire_cur_uuid(p, m->log_dirs[i]);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_register_broker_record_read(kafka_register_broker_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -12079,7 +17374,17 @@ void kafka_register_broker_record_encode(const kafka_register_broker_record *m, 
         w->failed = 1;
         return;
     }
-    kafka_register_broker_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_register_broker_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_register_broker_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- RemoveTopicRecord ---- */
@@ -12088,9 +17393,22 @@ void kafka_remove_topic_record_init(kafka_remove_topic_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_remove_topic_record_write(const kafka_remove_topic_record *m, wire_writer *w, int16_t version) {
-    wire_put_uuid(w, m->topic_id);
-    wire_put_uvarint(w, 0);
+static size_t kafka_remove_topic_record_size(const kafka_remove_topic_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 16;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_remove_topic_record_put(const kafka_remove_topic_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_uuid(p, m->topic_id);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_remove_topic_record_read(kafka_remove_topic_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -12122,7 +17440,17 @@ void kafka_remove_topic_record_encode(const kafka_remove_topic_record *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_remove_topic_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_remove_topic_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_remove_topic_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- RequestHeader ---- */
@@ -12131,16 +17459,36 @@ void kafka_request_header_init(kafka_request_header *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_request_header_write(const kafka_request_header *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->request_api_key);
-    wire_put_i16(w, m->request_api_version);
-    wire_put_i32(w, m->correlation_id);
+static size_t kafka_request_header_size(const kafka_request_header *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 2;
+    n += 4;
     if (version >= 1) {
-        wire_put_nullable_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_str16(m->client_id.len, bad);
     }
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_request_header_put(const kafka_request_header *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->request_api_key);
+    p = wire_cur_i16(p, m->request_api_version);
+    p = wire_cur_i32(p, m->correlation_id);
+    if (version >= 1) {
+        p = wire_cur_str16(p, m->client_id.ptr, m->client_id.len, 1);
+    }
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_request_header_read(kafka_request_header *m, wire_reader *r, int16_t version, arena *a) {
@@ -12179,7 +17527,17 @@ void kafka_request_header_encode(const kafka_request_header *m, wire_writer *w, 
         w->failed = 1;
         return;
     }
-    kafka_request_header_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_request_header_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_request_header_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ResponseHeader ---- */
@@ -12188,11 +17546,26 @@ void kafka_response_header_init(kafka_response_header *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_response_header_write(const kafka_response_header *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->correlation_id);
+static size_t kafka_response_header_size(const kafka_response_header *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_response_header_put(const kafka_response_header *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->correlation_id);
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_response_header_read(kafka_response_header *m, wire_reader *r, int16_t version, arena *a) {
@@ -12226,7 +17599,17 @@ void kafka_response_header_encode(const kafka_response_header *m, wire_writer *w
         w->failed = 1;
         return;
     }
-    kafka_response_header_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_response_header_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_response_header_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SaslAuthenticateRequest ---- */
@@ -12235,15 +17618,34 @@ void kafka_sasl_authenticate_request_init(kafka_sasl_authenticate_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_sasl_authenticate_request_write(const kafka_sasl_authenticate_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_sasl_authenticate_request_size(const kafka_sasl_authenticate_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_compact_bytes(w, m->auth_bytes.ptr, m->auth_bytes.len);
+        n += wire_size_compact(m->auth_bytes.len);
     } else {
-        wire_put_bytes(w, m->auth_bytes.ptr, m->auth_bytes.len);
+        n += wire_size_bytes32(m->auth_bytes.len);
     }
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sasl_authenticate_request_put(const kafka_sasl_authenticate_request *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->auth_bytes.ptr, m->auth_bytes.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->auth_bytes.ptr, m->auth_bytes.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sasl_authenticate_request_read(kafka_sasl_authenticate_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -12281,7 +17683,17 @@ void kafka_sasl_authenticate_request_encode(const kafka_sasl_authenticate_reques
         w->failed = 1;
         return;
     }
-    kafka_sasl_authenticate_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sasl_authenticate_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sasl_authenticate_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SaslAuthenticateResponse ---- */
@@ -12290,24 +17702,52 @@ void kafka_sasl_authenticate_response_init(kafka_sasl_authenticate_response *m) 
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_sasl_authenticate_response_write(const kafka_sasl_authenticate_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_sasl_authenticate_response_size(const kafka_sasl_authenticate_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 2) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     } else {
-        wire_put_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_str16(m->error_message.len, bad);
     }
     if (version >= 2) {
-        wire_put_compact_bytes(w, m->auth_bytes.ptr, m->auth_bytes.len);
+        n += wire_size_compact(m->auth_bytes.len);
     } else {
-        wire_put_bytes(w, m->auth_bytes.ptr, m->auth_bytes.len);
+        n += wire_size_bytes32(m->auth_bytes.len);
     }
     if (version >= 1) {
-        wire_put_i64(w, m->session_lifetime_ms);
+        n += 8;
     }
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sasl_authenticate_response_put(const kafka_sasl_authenticate_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->auth_bytes.ptr, m->auth_bytes.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->auth_bytes.ptr, m->auth_bytes.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_i64(p, m->session_lifetime_ms);
+    }
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sasl_authenticate_response_read(kafka_sasl_authenticate_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -12354,7 +17794,17 @@ void kafka_sasl_authenticate_response_encode(const kafka_sasl_authenticate_respo
         w->failed = 1;
         return;
     }
-    kafka_sasl_authenticate_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sasl_authenticate_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sasl_authenticate_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SaslHandshakeRequest ---- */
@@ -12363,8 +17813,20 @@ void kafka_sasl_handshake_request_init(kafka_sasl_handshake_request *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_sasl_handshake_request_write(const kafka_sasl_handshake_request *m, wire_writer *w, int16_t version) {
-    wire_put_string(w, m->mechanism.ptr, m->mechanism.len);
+static size_t kafka_sasl_handshake_request_size(const kafka_sasl_handshake_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_str16(m->mechanism.len, bad);
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sasl_handshake_request_put(const kafka_sasl_handshake_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_str16(p, m->mechanism.ptr, m->mechanism.len, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sasl_handshake_request_read(kafka_sasl_handshake_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -12389,7 +17851,17 @@ void kafka_sasl_handshake_request_encode(const kafka_sasl_handshake_request *m, 
         w->failed = 1;
         return;
     }
-    kafka_sasl_handshake_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sasl_handshake_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sasl_handshake_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SaslHandshakeResponse ---- */
@@ -12398,12 +17870,28 @@ void kafka_sasl_handshake_response_init(kafka_sasl_handshake_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_sasl_handshake_response_write(const kafka_sasl_handshake_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
-    wire_put_array_len(w, m->mechanisms_count < 0 ? 0 : m->mechanisms_count);
+static size_t kafka_sasl_handshake_response_size(const kafka_sasl_handshake_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 4;
     for (int32_t i = 0; i < m->mechanisms_count; i++) {
-        wire_put_string(w, m->mechanisms[i].ptr, m->mechanisms[i].len);
+        n += wire_size_str16(m->mechanisms[i].len, bad);
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sasl_handshake_response_put(const kafka_sasl_handshake_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_array_len(p, m->mechanisms_count < 0 ? 0 : m->mechanisms_count);
+    for (int32_t i = 0; i < m->mechanisms_count; i++) {
+        p = wire_cur_str16(p, m->mechanisms[i].ptr, m->mechanisms[i].len, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sasl_handshake_response_read(kafka_sasl_handshake_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -12446,7 +17934,17 @@ void kafka_sasl_handshake_response_encode(const kafka_sasl_handshake_response *m
         w->failed = 1;
         return;
     }
-    kafka_sasl_handshake_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sasl_handshake_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sasl_handshake_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SnapshotFooterRecord ---- */
@@ -12455,9 +17953,22 @@ void kafka_snapshot_footer_record_init(kafka_snapshot_footer_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_snapshot_footer_record_write(const kafka_snapshot_footer_record *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_snapshot_footer_record_size(const kafka_snapshot_footer_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_snapshot_footer_record_put(const kafka_snapshot_footer_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_snapshot_footer_record_read(kafka_snapshot_footer_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -12489,7 +18000,17 @@ void kafka_snapshot_footer_record_encode(const kafka_snapshot_footer_record *m, 
         w->failed = 1;
         return;
     }
-    kafka_snapshot_footer_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_snapshot_footer_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_snapshot_footer_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SnapshotHeaderRecord ---- */
@@ -12498,10 +18019,24 @@ void kafka_snapshot_header_record_init(kafka_snapshot_header_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_snapshot_header_record_write(const kafka_snapshot_header_record *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_i64(w, m->last_contained_log_timestamp);
-    wire_put_uvarint(w, 0);
+static size_t kafka_snapshot_header_record_size(const kafka_snapshot_header_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_snapshot_header_record_put(const kafka_snapshot_header_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_i64(p, m->last_contained_log_timestamp);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_snapshot_header_record_read(kafka_snapshot_header_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -12534,7 +18069,17 @@ void kafka_snapshot_header_record_encode(const kafka_snapshot_header_record *m, 
         w->failed = 1;
         return;
     }
-    kafka_snapshot_header_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_snapshot_header_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_snapshot_header_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SyncGroupRequest ---- */
@@ -12543,20 +18088,44 @@ void kafka_sync_group_request_sync_group_request_assignment_init(kafka_sync_grou
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_sync_group_request_sync_group_request_assignment_write(const kafka_sync_group_request_sync_group_request_assignment *m, wire_writer *w, int16_t version) {
+static size_t kafka_sync_group_request_sync_group_request_assignment_size(const kafka_sync_group_request_sync_group_request_assignment *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_compact(m->assignment.len);
     } else {
-        wire_put_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_bytes32(m->assignment.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sync_group_request_sync_group_request_assignment_put(const kafka_sync_group_request_sync_group_request_assignment *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->assignment.ptr, m->assignment.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->assignment.ptr, m->assignment.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sync_group_request_sync_group_request_assignment_read(kafka_sync_group_request_sync_group_request_assignment *m, wire_reader *r, int16_t version, arena *a) {
@@ -12591,42 +18160,88 @@ void kafka_sync_group_request_init(kafka_sync_group_request *m) {
     };
 }
 
-static void kafka_sync_group_request_write(const kafka_sync_group_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_sync_group_request_size(const kafka_sync_group_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
-    wire_put_i32(w, m->generation_id);
+    n += 4;
     if (version >= 4) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->protocol_name.ptr, m->protocol_name.len);
+        n += wire_size_compact(m->protocol_name.len);
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->assignments_count < 0 ? 0 : m->assignments_count);
+        n += wire_size_compact_array_len(m->assignments_count < 0 ? 0 : m->assignments_count);
     } else {
-        wire_put_array_len(w, m->assignments_count < 0 ? 0 : m->assignments_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->assignments_count; i++) {
-        kafka_sync_group_request_sync_group_request_assignment_write(&m->assignments[i], w, version);
+        n += kafka_sync_group_request_sync_group_request_assignment_size(&m->assignments[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sync_group_request_put(const kafka_sync_group_request *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    p = wire_cur_i32(p, m->generation_id);
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 1);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_name.ptr, m->protocol_name.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->assignments_count < 0 ? 0 : m->assignments_count);
+    } else {
+        p = wire_cur_array_len(p, m->assignments_count < 0 ? 0 : m->assignments_count);
+    }
+    for (int32_t i = 0; i < m->assignments_count; i++) {
+        p = kafka_sync_group_request_sync_group_request_assignment_put(&m->assignments[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sync_group_request_read(kafka_sync_group_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -12704,7 +18319,17 @@ void kafka_sync_group_request_encode(const kafka_sync_group_request *m, wire_wri
         w->failed = 1;
         return;
     }
-    kafka_sync_group_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sync_group_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sync_group_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SyncGroupResponse ---- */
@@ -12716,25 +18341,54 @@ void kafka_sync_group_response_init(kafka_sync_group_response *m) {
     };
 }
 
-static void kafka_sync_group_response_write(const kafka_sync_group_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_sync_group_response_size(const kafka_sync_group_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->protocol_name.ptr, m->protocol_name.len);
+        n += wire_size_compact(m->protocol_name.len);
     }
     if (version >= 4) {
-        wire_put_compact_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_compact(m->assignment.len);
     } else {
-        wire_put_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_bytes32(m->assignment.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sync_group_response_put(const kafka_sync_group_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 1);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_name.ptr, m->protocol_name.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->assignment.ptr, m->assignment.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->assignment.ptr, m->assignment.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sync_group_response_read(kafka_sync_group_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -12782,7 +18436,17 @@ void kafka_sync_group_response_encode(const kafka_sync_group_response *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_sync_group_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sync_group_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sync_group_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- TopicRecord ---- */
@@ -12791,10 +18455,24 @@ void kafka_topic_record_init(kafka_topic_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_topic_record_write(const kafka_topic_record *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_uuid(w, m->topic_id);
-    wire_put_uvarint(w, 0);
+static size_t kafka_topic_record_size(const kafka_topic_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += 16;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_topic_record_put(const kafka_topic_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_uuid(p, m->topic_id);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_topic_record_read(kafka_topic_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -12827,7 +18505,17 @@ void kafka_topic_record_encode(const kafka_topic_record *m, wire_writer *w, int1
         w->failed = 1;
         return;
     }
-    kafka_topic_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_topic_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_topic_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- UnfenceBrokerRecord ---- */
@@ -12836,10 +18524,24 @@ void kafka_unfence_broker_record_init(kafka_unfence_broker_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_unfence_broker_record_write(const kafka_unfence_broker_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->id);
-    wire_put_i64(w, m->epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_unfence_broker_record_size(const kafka_unfence_broker_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_unfence_broker_record_put(const kafka_unfence_broker_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->id);
+    p = wire_cur_i64(p, m->epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_unfence_broker_record_read(kafka_unfence_broker_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -12872,7 +18574,17 @@ void kafka_unfence_broker_record_encode(const kafka_unfence_broker_record *m, wi
         w->failed = 1;
         return;
     }
-    kafka_unfence_broker_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_unfence_broker_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_unfence_broker_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- UnregisterBrokerRecord ---- */
@@ -12881,10 +18593,24 @@ void kafka_unregister_broker_record_init(kafka_unregister_broker_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_unregister_broker_record_write(const kafka_unregister_broker_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_unregister_broker_record_size(const kafka_unregister_broker_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_unregister_broker_record_put(const kafka_unregister_broker_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_unregister_broker_record_read(kafka_unregister_broker_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -12917,7 +18643,17 @@ void kafka_unregister_broker_record_encode(const kafka_unregister_broker_record 
         w->failed = 1;
         return;
     }
-    kafka_unregister_broker_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_unregister_broker_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_unregister_broker_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- VoteRequest ---- */
@@ -12926,19 +18662,42 @@ void kafka_vote_request_partition_data_init(kafka_vote_request_partition_data *m
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_vote_request_partition_data_write(const kafka_vote_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i32(w, m->candidate_epoch);
-    wire_put_i32(w, m->candidate_id);
+static size_t kafka_vote_request_partition_data_size(const kafka_vote_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_uuid(w, m->candidate_directory_id);
+        n += 16;
     }
     if (version >= 1) {
-        wire_put_uuid(w, m->voter_directory_id);
+        n += 16;
     }
-    wire_put_i32(w, m->last_offset_epoch);
-    wire_put_i64(w, m->last_offset);
-    wire_put_uvarint(w, 0);
+    n += 4;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_request_partition_data_put(const kafka_vote_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i32(p, m->candidate_epoch);
+    p = wire_cur_i32(p, m->candidate_id);
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->candidate_directory_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->voter_directory_id);
+    }
+    p = wire_cur_i32(p, m->last_offset_epoch);
+    p = wire_cur_i64(p, m->last_offset);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_request_partition_data_read(kafka_vote_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -12968,13 +18727,30 @@ void kafka_vote_request_topic_data_init(kafka_vote_request_topic_data *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_vote_request_topic_data_write(const kafka_vote_request_topic_data *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_vote_request_topic_data_size(const kafka_vote_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->topic_name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_vote_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_vote_request_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_request_topic_data_put(const kafka_vote_request_topic_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_vote_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_request_topic_data_read(kafka_vote_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -13018,16 +18794,36 @@ void kafka_vote_request_init(kafka_vote_request *m) {
     };
 }
 
-static void kafka_vote_request_write(const kafka_vote_request *m, wire_writer *w, int16_t version) {
-    wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+static size_t kafka_vote_request_size(const kafka_vote_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->cluster_id.len);
     if (version >= 1) {
-        wire_put_i32(w, m->voter_id);
+        n += 4;
     }
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_vote_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_vote_request_topic_data_size(&m->topics[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_request_put(const kafka_vote_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->voter_id);
+    }
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_vote_request_topic_data_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_request_read(kafka_vote_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -13083,7 +18879,17 @@ void kafka_vote_request_encode(const kafka_vote_request *m, wire_writer *w, int1
         w->failed = 1;
         return;
     }
-    kafka_vote_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_vote_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_vote_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- VoteResponse ---- */
@@ -13092,13 +18898,30 @@ void kafka_vote_response_partition_data_init(kafka_vote_response_partition_data 
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_vote_response_partition_data_write(const kafka_vote_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_bool(w, m->vote_granted);
-    wire_put_uvarint(w, 0);
+static size_t kafka_vote_response_partition_data_size(const kafka_vote_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 4;
+    n += 4;
+    n += 1;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_response_partition_data_put(const kafka_vote_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_bool(p, m->vote_granted);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_response_partition_data_read(kafka_vote_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -13122,13 +18945,30 @@ void kafka_vote_response_topic_data_init(kafka_vote_response_topic_data *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_vote_response_topic_data_write(const kafka_vote_response_topic_data *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_vote_response_topic_data_size(const kafka_vote_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->topic_name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_vote_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_vote_response_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_response_topic_data_put(const kafka_vote_response_topic_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_vote_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_response_topic_data_read(kafka_vote_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -13169,17 +19009,38 @@ void kafka_vote_response_node_endpoint_init(kafka_vote_response_node_endpoint *m
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_vote_response_node_endpoint_write(const kafka_vote_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_vote_response_node_endpoint_size(const kafka_vote_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_response_node_endpoint_put(const kafka_vote_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_response_node_endpoint_read(kafka_vote_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -13207,24 +19068,58 @@ void kafka_vote_response_init(kafka_vote_response *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_vote_response_write(const kafka_vote_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_vote_response_size(const kafka_vote_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_vote_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_vote_response_topic_data_size(&m->topics[i], version, bad);
     }
     uint32_t tags = 0;
     tags += ((version >= 1) && m->node_endpoints_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 1) && m->node_endpoints_count != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
         for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-            kafka_vote_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+            t += kafka_vote_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
         }
-        wire_sized_end(w, at);
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_response_put(const kafka_vote_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_vote_response_topic_data_put(&m->topics[i], p, version);
+    }
+    uint32_t tags = 0;
+    tags += ((version >= 1) && m->node_endpoints_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 1) && m->node_endpoints_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+            t += kafka_vote_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+        }
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+            p = kafka_vote_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_response_read(kafka_vote_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -13310,7 +19205,17 @@ void kafka_vote_response_encode(const kafka_vote_response *m, wire_writer *w, in
         w->failed = 1;
         return;
     }
-    kafka_vote_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_vote_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_vote_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- VotersRecord ---- */
@@ -13319,11 +19224,26 @@ void kafka_voters_record_endpoint_init(kafka_voters_record_endpoint *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_voters_record_endpoint_write(const kafka_voters_record_endpoint *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_string(w, m->host.ptr, m->host.len);
-    wire_put_u16(w, m->port);
-    wire_put_uvarint(w, 0);
+static size_t kafka_voters_record_endpoint_size(const kafka_voters_record_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact(m->host.len);
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_voters_record_endpoint_put(const kafka_voters_record_endpoint *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    p = wire_cur_u16(p, m->port);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_voters_record_endpoint_read(kafka_voters_record_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -13345,10 +19265,24 @@ void kafka_voters_record_kraft_version_feature_init(kafka_voters_record_kraft_ve
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_voters_record_kraft_version_feature_write(const kafka_voters_record_kraft_version_feature *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->min_supported_version);
-    wire_put_i16(w, m->max_supported_version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_voters_record_kraft_version_feature_size(const kafka_voters_record_kraft_version_feature *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_voters_record_kraft_version_feature_put(const kafka_voters_record_kraft_version_feature *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->min_supported_version);
+    p = wire_cur_i16(p, m->max_supported_version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_voters_record_kraft_version_feature_read(kafka_voters_record_kraft_version_feature *m, wire_reader *r, int16_t version, arena *a) {
@@ -13369,15 +19303,34 @@ void kafka_voters_record_voter_init(kafka_voters_record_voter *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_voters_record_voter_write(const kafka_voters_record_voter *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->voter_id);
-    wire_put_uuid(w, m->voter_directory_id);
-    wire_put_compact_array_len(w, m->endpoints_count < 0 ? 0 : m->endpoints_count);
+static size_t kafka_voters_record_voter_size(const kafka_voters_record_voter *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 16;
+    n += wire_size_compact_array_len(m->endpoints_count < 0 ? 0 : m->endpoints_count);
     for (int32_t i = 0; i < m->endpoints_count; i++) {
-        kafka_voters_record_endpoint_write(&m->endpoints[i], w, version);
+        n += kafka_voters_record_endpoint_size(&m->endpoints[i], version, bad);
     }
-    kafka_voters_record_kraft_version_feature_write(&m->kraft_version_feature, w, version);
-    wire_put_uvarint(w, 0);
+    n += kafka_voters_record_kraft_version_feature_size(&m->kraft_version_feature, version, bad);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_voters_record_voter_put(const kafka_voters_record_voter *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->voter_id);
+    p = wire_cur_uuid(p, m->voter_directory_id);
+    p = wire_cur_compact_array_len(p, m->endpoints_count < 0 ? 0 : m->endpoints_count);
+    for (int32_t i = 0; i < m->endpoints_count; i++) {
+        p = kafka_voters_record_endpoint_put(&m->endpoints[i], p, version);
+    }
+    p = kafka_voters_record_kraft_version_feature_put(&m->kraft_version_feature, p, version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_voters_record_voter_read(kafka_voters_record_voter *m, wire_reader *r, int16_t version, arena *a) {
@@ -13420,13 +19373,30 @@ void kafka_voters_record_init(kafka_voters_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_voters_record_write(const kafka_voters_record *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_compact_array_len(w, m->voters_count < 0 ? 0 : m->voters_count);
+static size_t kafka_voters_record_size(const kafka_voters_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += wire_size_compact_array_len(m->voters_count < 0 ? 0 : m->voters_count);
     for (int32_t i = 0; i < m->voters_count; i++) {
-        kafka_voters_record_voter_write(&m->voters[i], w, version);
+        n += kafka_voters_record_voter_size(&m->voters[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_voters_record_put(const kafka_voters_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_compact_array_len(p, m->voters_count < 0 ? 0 : m->voters_count);
+    for (int32_t i = 0; i < m->voters_count; i++) {
+        p = kafka_voters_record_voter_put(&m->voters[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_voters_record_read(kafka_voters_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -13479,5 +19449,15 @@ void kafka_voters_record_encode(const kafka_voters_record *m, wire_writer *w, in
         w->failed = 1;
         return;
     }
-    kafka_voters_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_voters_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_voters_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }

@@ -166,6 +166,96 @@ WIRE_INLINE void wire_put_compact_array_len(wire_writer *w, int32_t count) {
     wire_put_uvarint(w, count < 0 ? 0 : (uint32_t)count + 1);
 }
 
+/* ---- sized writing ------------------------------------------------------
+ * The generated encoders first add up a message's exact size with wire_size_*,
+ * reserve it once, then write through a cursor with wire_cur_*: no bounds check,
+ * no `failed` test and no reload of the writer per field.  Each wire_cur_* writes
+ * exactly what its wire_put_* counterpart does and returns the cursor past it. */
+WIRE_INLINE size_t wire_size_uvarint(uint32_t v) {
+    return v < (1u << 7) ? 1 : v < (1u << 14) ? 2 : v < (1u << 21) ? 3 : v < (1u << 28) ? 4 : 5;
+}
+/* An int16-prefixed string; sets *bad when it is too long for its prefix. */
+WIRE_INLINE size_t wire_size_str16(int32_t len, int *bad) {
+    if (len > INT16_MAX) *bad = 1;
+    return 2 + (len > 0 ? (size_t)len : 0);
+}
+WIRE_INLINE size_t wire_size_bytes32(int32_t len) {
+    return 4 + (len > 0 ? (size_t)len : 0);
+}
+/* Compact strings and bytes; a null takes one byte. */
+WIRE_INLINE size_t wire_size_compact(int32_t len) {
+    return len < 0 ? 1 : wire_size_uvarint((uint32_t)len + 1) + (size_t)len;
+}
+WIRE_INLINE size_t wire_size_compact_array_len(int32_t count) {
+    return wire_size_uvarint(count < 0 ? 0 : (uint32_t)count + 1);
+}
+
+WIRE_INLINE uint8_t *wire_cur_i8(uint8_t *p, int8_t v) {
+    *p = (uint8_t)v;
+    return p + 1;
+}
+WIRE_INLINE uint8_t *wire_cur_bool(uint8_t *p, int v) {
+    *p = v ? 1 : 0;
+    return p + 1;
+}
+WIRE_INLINE uint8_t *wire_cur_i16(uint8_t *p, int16_t v) {
+    be_store16(p, (uint16_t)v);
+    return p + 2;
+}
+WIRE_INLINE uint8_t *wire_cur_u16(uint8_t *p, uint16_t v) {
+    be_store16(p, v);
+    return p + 2;
+}
+WIRE_INLINE uint8_t *wire_cur_i32(uint8_t *p, int32_t v) {
+    be_store32(p, (uint32_t)v);
+    return p + 4;
+}
+WIRE_INLINE uint8_t *wire_cur_i64(uint8_t *p, int64_t v) {
+    be_store64(p, (uint64_t)v);
+    return p + 8;
+}
+WIRE_INLINE uint8_t *wire_cur_f64(uint8_t *p, double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    be_store64(p, bits);
+    return p + 8;
+}
+WIRE_INLINE uint8_t *wire_cur_uuid(uint8_t *p, const uint8_t uuid[16]) {
+    memcpy(p, uuid, 16);
+    return p + 16;
+}
+WIRE_INLINE uint8_t *wire_cur_uvarint(uint8_t *p, uint32_t v) {
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+WIRE_INLINE uint8_t *wire_cur_raw(uint8_t *p, const void *bytes, size_t len) {
+    if (len > 0) memcpy(p, bytes, len);
+    return p + len;
+}
+/* len < 0 is null: written as such when nullable, else as empty (as wire_put_*). */
+WIRE_INLINE uint8_t *wire_cur_str16(uint8_t *p, const char *s, int32_t len, int nullable) {
+    if (len < 0) return wire_cur_i16(p, nullable ? -1 : 0);
+    return wire_cur_raw(wire_cur_i16(p, (int16_t)len), s, (size_t)len);
+}
+WIRE_INLINE uint8_t *wire_cur_bytes32(uint8_t *p, const uint8_t *b, int32_t len, int nullable) {
+    if (len < 0) return wire_cur_i32(p, nullable ? -1 : 0);
+    return wire_cur_raw(wire_cur_i32(p, len), b, (size_t)len);
+}
+WIRE_INLINE uint8_t *wire_cur_compact(uint8_t *p, const void *b, int32_t len, int nullable) {
+    if (len < 0) return wire_cur_uvarint(p, nullable ? 0 : 1);
+    return wire_cur_raw(wire_cur_uvarint(p, (uint32_t)len + 1), b, (size_t)len);
+}
+WIRE_INLINE uint8_t *wire_cur_array_len(uint8_t *p, int32_t count) {
+    return wire_cur_i32(p, count < 0 ? -1 : count);
+}
+WIRE_INLINE uint8_t *wire_cur_compact_array_len(uint8_t *p, int32_t count) {
+    return wire_cur_uvarint(p, count < 0 ? 0 : (uint32_t)count + 1);
+}
+
 /* Overwrites 4 bytes at `at` (a length prefix written earlier as a placeholder). */
 void wire_patch_i32(wire_writer *w, size_t at, int32_t v);
 /* A tagged field's body is prefixed by its size as an unsigned varint: remember

@@ -225,9 +225,9 @@ def default_count(f):
 C_INT = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t",
          "uint16": "uint16_t", "float64": "double", "bool": "uint8_t",
          "string": "kafka_str", "bytes": "kafka_bytes", "records": "kafka_bytes"}
-PUT = {"int8": "wire_put_i8", "int16": "wire_put_i16", "int32": "wire_put_i32",
-       "int64": "wire_put_i64", "uint16": "wire_put_u16", "float64": "wire_put_f64",
-       "bool": "wire_put_bool"}
+CUR = {"int8": "wire_cur_i8", "int16": "wire_cur_i16", "int32": "wire_cur_i32",
+       "int64": "wire_cur_i64", "uint16": "wire_cur_u16", "float64": "wire_cur_f64",
+       "bool": "wire_cur_bool"}
 GET = {"int8": "wire_get_i8", "int16": "wire_get_i16", "int32": "wire_get_i32",
        "int64": "wire_get_i64", "uint16": "wire_get_u16", "float64": "wire_get_f64",
        "bool": "wire_get_bool"}
@@ -397,41 +397,69 @@ class Emitter:
             self.out(ind, "}")
 
     # ---- encode ----
-    def enc_scalar(self, ind, f, expr, flexc, nullc):
+    # A message is encoded in two passes: _size computes its exact length (and
+    # flags what cannot be encoded), the writer reserves that once, and _put
+    # writes through a cursor with no bounds checks.  Both passes are emitted from
+    # the same walk of the fields (`mode` "size" or "put"), so they cannot disagree.
+    def enc_scalar(self, ind, f, expr, flexc, nullc, mode, acc):
         k = f.kind()
-        if k in PUT:
-            self.out(ind, "%s(w, %s);" % (PUT[k], expr))
+        if mode == "size":
+            if k in FIXED_SIZE:
+                self.out(ind, "%s += %d;" % (acc, FIXED_SIZE[k]))
+            elif k == "struct":
+                self.out(ind, "%s += %s_size(&%s, version, bad);" % (acc, f.struct.cname, expr))
+            else:
+                what = "str16" if k == "string" else "bytes32"
+                self.branch(ind, flexc,
+                            lambda i: self.out(i, "%s += wire_size_compact(%s.len);" % (acc, expr)),
+                            lambda i: self.out(i, "%s += wire_size_%s(%s.len%s);" % (
+                                acc, what, expr, ", bad" if what == "str16" else "")))
+            return
+        if k in CUR:
+            self.out(ind, "p = %s(p, %s);" % (CUR[k], expr))
         elif k == "uuid":
-            self.out(ind, "wire_put_uuid(w, %s);" % expr)
+            self.out(ind, "p = wire_cur_uuid(p, %s);" % expr)
         elif k == "struct":
-            self.out(ind, "%s_write(&%s, w, version);" % (f.struct.cname, expr))
+            self.out(ind, "p = %s_put(&%s, p, version);" % (f.struct.cname, expr))
         else:
-            what = "string" if k == "string" else "bytes"
-            args = "(w, %s.ptr, %s.len);" % (expr, expr)
+            what = "str16" if k == "string" else "bytes32"
 
             def pick(compact):
                 def go(i):
-                    pre = "wire_put_compact_" if compact else "wire_put_"
-                    self.branch(i, nullc, lambda j: self.out(j, pre + "nullable_" + what + args),
-                                lambda j: self.out(j, pre + what + args))
+                    fn = "wire_cur_compact" if compact else "wire_cur_" + what
+                    self.branch(i, nullc,
+                                lambda j: self.out(j, "p = %s(p, %s.ptr, %s.len, 1);"
+                                                   % (fn, expr, expr)),
+                                lambda j: self.out(j, "p = %s(p, %s.ptr, %s.len, 0);"
+                                                   % (fn, expr, expr)))
                 return go
             self.branch(ind, flexc, pick(True), pick(False))
 
-    def enc_field(self, ind, f, flexc):
+    def enc_field(self, ind, f, flexc, mode, acc="n"):
         nullc = vcond(self.msg, f.nullable)
         expr = "m->" + f.cname
         if not f.is_array:
-            self.enc_scalar(ind, f, expr, flexc, nullc)
+            self.enc_scalar(ind, f, expr, flexc, nullc, mode, acc)
             return
         cnt = "m->%s_count" % f.cname
         nc = self.cx(nullc)
         cnt_out = {"1": cnt, "0": "%s < 0 ? 0 : %s" % (cnt, cnt)}.get(
             nc, "%s < 0 && !(%s) ? 0 : %s" % (cnt, nc, cnt))
-        self.branch(ind, flexc,
-                    lambda i: self.out(i, "wire_put_compact_array_len(w, %s);" % cnt_out),
-                    lambda i: self.out(i, "wire_put_array_len(w, %s);" % cnt_out))
+        if mode == "size":
+            self.branch(ind, flexc,
+                        lambda i: self.out(i, "%s += wire_size_compact_array_len(%s);"
+                                           % (acc, cnt_out)),
+                        lambda i: self.out(i, "%s += 4;" % acc))
+            k = f.kind()
+            if k in FIXED_SIZE:
+                self.out(ind, "if (%s > 0) %s += (size_t)%s * %d;" % (cnt, acc, cnt, FIXED_SIZE[k]))
+                return
+        else:
+            self.branch(ind, flexc,
+                        lambda i: self.out(i, "p = wire_cur_compact_array_len(p, %s);" % cnt_out),
+                        lambda i: self.out(i, "p = wire_cur_array_len(p, %s);" % cnt_out))
         self.out(ind, "for (int32_t i = 0; i < %s; i++) {" % cnt)
-        self.enc_scalar(ind + 1, f, expr + "[i]", flexc, frozenset())
+        self.enc_scalar(ind + 1, f, expr + "[i]", flexc, frozenset(), mode, acc)
         self.out(ind, "}")
 
     def differs(self, f, prefix="m->"):
@@ -458,31 +486,62 @@ class Emitter:
         return d if c == "1" else "(%s) && %s" % (c, d)
 
     def emit_encode(self, sd):
+        self.emit_encode_pass(sd, "size")
+        self.emit_encode_pass(sd, "put")
+
+    def emit_encode_pass(self, sd, mode):
         msg = self.msg
-        self.out(0, "static void %s_write(const %s *m, wire_writer *w, int16_t version) {"
-                 % (sd.cname, sd.cname))
+        if mode == "size":
+            self.out(0, "static size_t %s_size(const %s *m, int16_t version, int *bad) {"
+                     % (sd.cname, sd.cname))
+            self.out(1, "size_t n = 0;")
+        else:
+            self.out(0, "static uint8_t *%s_put(const %s *m, uint8_t *p, int16_t version) {"
+                     % (sd.cname, sd.cname))
         for f in sd.fields:
             self.branch(1, regular_cond(msg, f),
-                        lambda i, f=f: self.enc_field(i, f, field_flex_cond(msg, f)))
+                        lambda i, f=f: self.enc_field(i, f, field_flex_cond(msg, f), mode))
         tagged = sorted([f for f in sd.fields if tagged_cond(msg, f)], key=lambda f: f.tag)
 
         def tags(ind):
             if not tagged:
-                self.out(ind, "wire_put_uvarint(w, 0);")
+                self.out(ind, "n += 1;" if mode == "size" else "p = wire_cur_uvarint(p, 0);")
                 return
             self.out(ind, "uint32_t tags = 0;")
             for f in tagged:
                 self.out(ind, "tags += (%s) ? 1u : 0u;" % self.write_cond(f))
-            self.out(ind, "wire_put_uvarint(w, tags);")
+            self.out(ind, "n += wire_size_uvarint(tags);" if mode == "size"
+                     else "p = wire_cur_uvarint(p, tags);")
             for f in tagged:
                 self.out(ind, "if (%s) {" % self.write_cond(f))
-                self.out(ind + 1, "wire_put_uvarint(w, %d);" % f.tag)
-                self.out(ind + 1, "size_t at = wire_sized_begin(w);")
+                if mode == "put":
+                    self.out(ind + 1, "int unused_bad = 0, *bad = &unused_bad;")
+                self.out(ind + 1, "size_t t = 0;")
                 self.under(tagged_cond(msg, f),
-                           lambda i, f=f: self.enc_field(i, f, flex_cond(msg)), ind + 1)
-                self.out(ind + 1, "wire_sized_end(w, at);")
+                           lambda i, f=f: self.enc_field(i, f, flex_cond(msg), "size", "t"),
+                           ind + 1)
+                if mode == "size":
+                    self.out(ind + 1, "if (t > UINT32_MAX) *bad = 1;")
+                    self.out(ind + 1, "n += wire_size_uvarint(%d) + wire_size_uvarint((uint32_t)t) + t;"
+                             % f.tag)
+                else:
+                    self.out(ind + 1, "(void)bad;")
+                    self.out(ind + 1, "p = wire_cur_uvarint(p, %d);" % f.tag)
+                    self.out(ind + 1, "p = wire_cur_uvarint(p, (uint32_t)t);")
+                    self.under(tagged_cond(msg, f),
+                               lambda i, f=f: self.enc_field(i, f, flex_cond(msg), "put"),
+                               ind + 1)
                 self.out(ind, "}")
         self.branch(1, flex_cond(msg), tags)
+        if mode == "size":
+            self.out(1, "(void)m;")
+            self.out(1, "(void)version;")
+            self.out(1, "(void)bad;")
+            self.out(1, "return n;")
+        else:
+            self.out(1, "(void)m;")
+            self.out(1, "(void)version;")
+            self.out(1, "return p;")
         self.out(0, "}")
         self.out(0, "")
 
@@ -706,7 +765,17 @@ def emit_message_c(msg):
     em.out(2, "w->failed = 1;")
     em.out(2, "return;")
     em.out(1, "}")
-    em.out(1, "%s_write(m, w, version);" % c)
+    em.out(1, "int bad = 0;")
+    em.out(1, "size_t n = %s_size(m, version, &bad);" % c)
+    em.out(1, "if (bad) {")
+    em.out(2, "w->failed = 1;")
+    em.out(2, "return;")
+    em.out(1, "}")
+    em.out(1, "if (n == 0 || wire_writer_reserve(w, n) != 0) return;")
+    em.out(1, "uint8_t *end = %s_put(m, w->data + w->len, version);" % c)
+    em.out(1, "assert(end == w->data + w->len + n);")
+    em.out(1, "(void)end;")
+    em.out(1, "w->len += n;")
     em.out(0, "}")
     em.out(0, "")
     return em.lines
