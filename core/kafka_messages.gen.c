@@ -117,11 +117,24 @@ static uint8_t *kafka_alter_partition_request_broker_state_put(const kafka_alter
 
 static int kafka_alter_partition_request_broker_state_read(kafka_alter_partition_request_broker_state *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_request_broker_state_init(m);
-    if (version >= 3) {
-        m->broker_id = wire_get_i32(r);
-    }
-    if (version >= 3) {
-        m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 3) {
+            m->broker_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 3) {
+            m->broker_epoch = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 3) {
+            m->broker_id = wire_get_i32(r);
+        }
+        if (version >= 3) {
+            m->broker_epoch = wire_get_i64(r);
+        }
     }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -189,8 +202,17 @@ static uint8_t *kafka_alter_partition_request_partition_data_put(const kafka_alt
 
 static int kafka_alter_partition_request_partition_data_read(kafka_alter_partition_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_request_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     if (version <= 2) {
         {
             int32_t n = wire_get_compact_array_len(r);
@@ -234,10 +256,21 @@ static int kafka_alter_partition_request_partition_data_read(kafka_alter_partiti
             }
         }
     }
-    if (version >= 1) {
-        m->leader_recovery_state = wire_get_i8(r);
+    if (!r->failed && r->len - r->pos >= 5) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->leader_recovery_state = (int8_t)q[0];
+            q += 1;
+        }
+        m->partition_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->leader_recovery_state = wire_get_i8(r);
+        }
+        m->partition_epoch = wire_get_i32(r);
     }
-    m->partition_epoch = wire_get_i32(r);
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -363,8 +396,17 @@ static uint8_t *kafka_alter_partition_request_put(const kafka_alter_partition_re
 
 static int kafka_alter_partition_request_read(kafka_alter_partition_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_request_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -471,10 +513,23 @@ static uint8_t *kafka_alter_partition_response_partition_data_put(const kafka_al
 
 static int kafka_alter_partition_response_partition_data_read(kafka_alter_partition_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -493,10 +548,21 @@ static int kafka_alter_partition_response_partition_data_read(kafka_alter_partit
             }
         }
     }
-    if (version >= 1) {
-        m->leader_recovery_state = wire_get_i8(r);
+    if (!r->failed && r->len - r->pos >= 5) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->leader_recovery_state = (int8_t)q[0];
+            q += 1;
+        }
+        m->partition_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->leader_recovery_state = wire_get_i8(r);
+        }
+        m->partition_epoch = wire_get_i32(r);
     }
-    m->partition_epoch = wire_get_i32(r);
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -620,8 +686,17 @@ static uint8_t *kafka_alter_partition_response_put(const kafka_alter_partition_r
 
 static int kafka_alter_partition_response_read(kafka_alter_partition_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -803,9 +878,20 @@ static uint8_t *kafka_api_versions_response_api_version_put(const kafka_api_vers
 
 static int kafka_api_versions_response_api_version_read(kafka_api_versions_response_api_version *m, wire_reader *r, int16_t version, arena *a) {
     kafka_api_versions_response_api_version_init(m);
-    m->api_key = wire_get_i16(r);
-    m->min_version = wire_get_i16(r);
-    m->max_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->api_key = (int16_t)be_load16(q);
+        q += 2;
+        m->min_version = (int16_t)be_load16(q);
+        q += 2;
+        m->max_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->api_key = wire_get_i16(r);
+        m->min_version = wire_get_i16(r);
+        m->max_version = wire_get_i16(r);
+    }
     if (version >= 3) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -865,11 +951,24 @@ static int kafka_api_versions_response_supported_feature_key_read(kafka_api_vers
     if (version >= 3) {
         m->name.len = wire_get_compact_string(r, &m->name.ptr);
     }
-    if (version >= 3) {
-        m->min_version = wire_get_i16(r);
-    }
-    if (version >= 3) {
-        m->max_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 3) {
+            m->min_version = (int16_t)be_load16(q);
+            q += 2;
+        }
+        if (version >= 3) {
+            m->max_version = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 3) {
+            m->min_version = wire_get_i16(r);
+        }
+        if (version >= 3) {
+            m->max_version = wire_get_i16(r);
+        }
     }
     if (version >= 3) {
         uint32_t tags = wire_get_uvarint(r);
@@ -930,11 +1029,24 @@ static int kafka_api_versions_response_finalized_feature_key_read(kafka_api_vers
     if (version >= 3) {
         m->name.len = wire_get_compact_string(r, &m->name.ptr);
     }
-    if (version >= 3) {
-        m->max_version_level = wire_get_i16(r);
-    }
-    if (version >= 3) {
-        m->min_version_level = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 3) {
+            m->max_version_level = (int16_t)be_load16(q);
+            q += 2;
+        }
+        if (version >= 3) {
+            m->min_version_level = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 3) {
+            m->max_version_level = wire_get_i16(r);
+        }
+        if (version >= 3) {
+            m->min_version_level = wire_get_i16(r);
+        }
     }
     if (version >= 3) {
         uint32_t tags = wire_get_uvarint(r);
@@ -1257,12 +1369,27 @@ static uint8_t *kafka_begin_quorum_epoch_request_partition_data_put(const kafka_
 
 static int kafka_begin_quorum_epoch_request_partition_data_read(kafka_begin_quorum_epoch_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_begin_quorum_epoch_request_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    if (version >= 1) {
-        wire_get_uuid(r, m->voter_directory_id);
+    if (!r->failed && r->len - r->pos >= 28) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            memcpy(m->voter_directory_id, q, 16);
+            q += 16;
+        }
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        if (version >= 1) {
+            wire_get_uuid(r, m->voter_directory_id);
+        }
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
     }
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
     if (version >= 1) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -1632,10 +1759,23 @@ static uint8_t *kafka_begin_quorum_epoch_response_partition_data_put(const kafka
 
 static int kafka_begin_quorum_epoch_response_partition_data_read(kafka_begin_quorum_epoch_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_begin_quorum_epoch_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     if (version >= 1) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -2029,11 +2169,26 @@ static uint8_t *kafka_broker_heartbeat_request_put(const kafka_broker_heartbeat_
 
 static int kafka_broker_heartbeat_request_read(kafka_broker_heartbeat_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_heartbeat_request_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
-    m->current_metadata_offset = wire_get_i64(r);
-    m->want_fence = wire_get_bool(r);
-    m->want_shut_down = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 22) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        m->current_metadata_offset = (int64_t)be_load64(q);
+        q += 8;
+        m->want_fence = q[0] != 0;
+        q += 1;
+        m->want_shut_down = q[0] != 0;
+        q += 1;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+        m->current_metadata_offset = wire_get_i64(r);
+        m->want_fence = wire_get_bool(r);
+        m->want_shut_down = wire_get_bool(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -2139,11 +2294,26 @@ static uint8_t *kafka_broker_heartbeat_response_put(const kafka_broker_heartbeat
 
 static int kafka_broker_heartbeat_response_read(kafka_broker_heartbeat_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_heartbeat_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->is_caught_up = wire_get_bool(r);
-    m->is_fenced = wire_get_bool(r);
-    m->should_shut_down = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 9) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->is_caught_up = q[0] != 0;
+        q += 1;
+        m->is_fenced = q[0] != 0;
+        q += 1;
+        m->should_shut_down = q[0] != 0;
+        q += 1;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->is_caught_up = wire_get_bool(r);
+        m->is_fenced = wire_get_bool(r);
+        m->should_shut_down = wire_get_bool(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -2269,8 +2439,17 @@ static uint8_t *kafka_broker_registration_change_record_put(const kafka_broker_r
 
 static int kafka_broker_registration_change_record_read(kafka_broker_registration_change_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_registration_change_record_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -2384,8 +2563,17 @@ static int kafka_broker_registration_request_listener_read(kafka_broker_registra
     kafka_broker_registration_request_listener_init(m);
     m->name.len = wire_get_compact_string(r, &m->name.ptr);
     m->host.len = wire_get_compact_string(r, &m->host.ptr);
-    m->port = wire_get_u16(r);
-    m->security_protocol = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->port = be_load16(q);
+        q += 2;
+        m->security_protocol = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->port = wire_get_u16(r);
+        m->security_protocol = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -2425,8 +2613,17 @@ static uint8_t *kafka_broker_registration_request_feature_put(const kafka_broker
 static int kafka_broker_registration_request_feature_read(kafka_broker_registration_request_feature *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_registration_request_feature_init(m);
     m->name.len = wire_get_compact_string(r, &m->name.ptr);
-    m->min_supported_version = wire_get_i16(r);
-    m->max_supported_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->min_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        m->max_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->min_supported_version = wire_get_i16(r);
+        m->max_supported_version = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -2650,9 +2847,20 @@ static uint8_t *kafka_broker_registration_response_put(const kafka_broker_regist
 
 static int kafka_broker_registration_response_read(kafka_broker_registration_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_registration_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->broker_epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -3327,8 +3535,17 @@ static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_
     } else {
         m->name.len = wire_get_string(r, &m->name.ptr);
     }
-    m->num_partitions = wire_get_i32(r);
-    m->replication_factor = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->num_partitions = (int32_t)be_load32(q);
+        q += 4;
+        m->replication_factor = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->num_partitions = wire_get_i32(r);
+        m->replication_factor = wire_get_i16(r);
+    }
     {
         int32_t n = (version >= 5) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
         if (r->failed) return -1;
@@ -3456,9 +3673,20 @@ static int kafka_create_topics_request_read(kafka_create_topics_request *m, wire
             }
         }
     }
-    m->timeout_ms = wire_get_i32(r);
-    if (version >= 1) {
-        m->validate_only = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 5) {
+        const uint8_t *q = r->data + r->pos;
+        m->timeout_ms = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            m->validate_only = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->timeout_ms = wire_get_i32(r);
+        if (version >= 1) {
+            m->validate_only = wire_get_bool(r);
+        }
     }
     if (version >= 5) {
         uint32_t tags = wire_get_uvarint(r);
@@ -3567,14 +3795,31 @@ static int kafka_create_topics_response_creatable_topic_configs_read(kafka_creat
     if (version >= 5) {
         m->value.len = wire_get_compact_nullable_string(r, &m->value.ptr);
     }
-    if (version >= 5) {
-        m->read_only = wire_get_bool(r);
-    }
-    if (version >= 5) {
-        m->config_source = wire_get_i8(r);
-    }
-    if (version >= 5) {
-        m->is_sensitive = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 3) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 5) {
+            m->read_only = q[0] != 0;
+            q += 1;
+        }
+        if (version >= 5) {
+            m->config_source = (int8_t)q[0];
+            q += 1;
+        }
+        if (version >= 5) {
+            m->is_sensitive = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 5) {
+            m->read_only = wire_get_bool(r);
+        }
+        if (version >= 5) {
+            m->config_source = wire_get_i8(r);
+        }
+        if (version >= 5) {
+            m->is_sensitive = wire_get_bool(r);
+        }
     }
     if (version >= 5) {
         uint32_t tags = wire_get_uvarint(r);
@@ -3697,10 +3942,21 @@ static int kafka_create_topics_response_creatable_topic_result_read(kafka_create
     } else {
         m->name.len = wire_get_string(r, &m->name.ptr);
     }
-    if (version >= 7) {
-        wire_get_uuid(r, m->topic_id);
+    if (!r->failed && r->len - r->pos >= 18) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 7) {
+            memcpy(m->topic_id, q, 16);
+            q += 16;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 7) {
+            wire_get_uuid(r, m->topic_id);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 1) {
         if (version >= 5) {
             m->error_message.len = wire_get_compact_nullable_string(r, &m->error_message.ptr);
@@ -3708,11 +3964,24 @@ static int kafka_create_topics_response_creatable_topic_result_read(kafka_create
             m->error_message.len = wire_get_nullable_string(r, &m->error_message.ptr);
         }
     }
-    if (version >= 5) {
-        m->num_partitions = wire_get_i32(r);
-    }
-    if (version >= 5) {
-        m->replication_factor = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 5) {
+            m->num_partitions = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 5) {
+            m->replication_factor = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 5) {
+            m->num_partitions = wire_get_i32(r);
+        }
+        if (version >= 5) {
+            m->replication_factor = wire_get_i16(r);
+        }
     }
     if (version >= 5) {
         {
@@ -4158,10 +4427,21 @@ static int kafka_delete_topics_response_deletable_topic_result_read(kafka_delete
     } else {
         m->name.len = wire_get_string(r, &m->name.ptr);
     }
-    if (version >= 6) {
-        wire_get_uuid(r, m->topic_id);
+    if (!r->failed && r->len - r->pos >= 18) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 6) {
+            memcpy(m->topic_id, q, 16);
+            q += 16;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 6) {
+            wire_get_uuid(r, m->topic_id);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 5) {
         m->error_message.len = wire_get_compact_nullable_string(r, &m->error_message.ptr);
     }
@@ -5054,16 +5334,37 @@ static uint8_t *kafka_describe_quorum_response_replica_state_put(const kafka_des
 
 static int kafka_describe_quorum_response_replica_state_read(kafka_describe_quorum_response_replica_state *m, wire_reader *r, int16_t version, arena *a) {
     kafka_describe_quorum_response_replica_state_init(m);
-    m->replica_id = wire_get_i32(r);
-    if (version >= 2) {
-        wire_get_uuid(r, m->replica_directory_id);
-    }
-    m->log_end_offset = wire_get_i64(r);
-    if (version >= 1) {
-        m->last_fetch_timestamp = wire_get_i64(r);
-    }
-    if (version >= 1) {
-        m->last_caught_up_timestamp = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 44) {
+        const uint8_t *q = r->data + r->pos;
+        m->replica_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 2) {
+            memcpy(m->replica_directory_id, q, 16);
+            q += 16;
+        }
+        m->log_end_offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 1) {
+            m->last_fetch_timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 1) {
+            m->last_caught_up_timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->replica_id = wire_get_i32(r);
+        if (version >= 2) {
+            wire_get_uuid(r, m->replica_directory_id);
+        }
+        m->log_end_offset = wire_get_i64(r);
+        if (version >= 1) {
+            m->last_fetch_timestamp = wire_get_i64(r);
+        }
+        if (version >= 1) {
+            m->last_caught_up_timestamp = wire_get_i64(r);
+        }
     }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -5129,14 +5430,34 @@ static uint8_t *kafka_describe_quorum_response_partition_data_put(const kafka_de
 
 static int kafka_describe_quorum_response_partition_data_read(kafka_describe_quorum_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_describe_quorum_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     if (version >= 2) {
         m->error_message.len = wire_get_compact_nullable_string(r, &m->error_message.ptr);
     }
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
-    m->high_watermark = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->high_watermark = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+        m->high_watermark = wire_get_i64(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -5565,11 +5886,24 @@ static uint8_t *kafka_end_quorum_epoch_request_replica_info_put(const kafka_end_
 
 static int kafka_end_quorum_epoch_request_replica_info_read(kafka_end_quorum_epoch_request_replica_info *m, wire_reader *r, int16_t version, arena *a) {
     kafka_end_quorum_epoch_request_replica_info_init(m);
-    if (version >= 1) {
-        m->candidate_id = wire_get_i32(r);
-    }
-    if (version >= 1) {
-        wire_get_uuid(r, m->candidate_directory_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->candidate_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 1) {
+            memcpy(m->candidate_directory_id, q, 16);
+            q += 16;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->candidate_id = wire_get_i32(r);
+        }
+        if (version >= 1) {
+            wire_get_uuid(r, m->candidate_directory_id);
+        }
     }
     if (version >= 1) {
         uint32_t tags = wire_get_uvarint(r);
@@ -5637,9 +5971,20 @@ static uint8_t *kafka_end_quorum_epoch_request_partition_data_put(const kafka_en
 
 static int kafka_end_quorum_epoch_request_partition_data_read(kafka_end_quorum_epoch_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_end_quorum_epoch_request_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     if (version <= 0) {
         {
             int32_t n = wire_get_array_len(r);
@@ -6042,10 +6387,23 @@ static uint8_t *kafka_end_quorum_epoch_response_partition_data_put(const kafka_e
 
 static int kafka_end_quorum_epoch_response_partition_data_read(kafka_end_quorum_epoch_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_end_quorum_epoch_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     if (version >= 1) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -6476,8 +6834,17 @@ static uint8_t *kafka_fence_broker_record_put(const kafka_fence_broker_record *m
 
 static int kafka_fence_broker_record_read(kafka_fence_broker_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fence_broker_record_init(m);
-    m->id = wire_get_i32(r);
-    m->epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->id = (int32_t)be_load32(q);
+        q += 4;
+        m->epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->id = wire_get_i32(r);
+        m->epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -6565,11 +6932,24 @@ static uint8_t *kafka_fetch_request_replica_state_put(const kafka_fetch_request_
 
 static int kafka_fetch_request_replica_state_read(kafka_fetch_request_replica_state *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_request_replica_state_init(m);
-    if (version >= 15) {
-        m->replica_id = wire_get_i32(r);
-    }
-    if (version >= 15) {
-        m->replica_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 15) {
+            m->replica_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 15) {
+            m->replica_epoch = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 15) {
+            m->replica_id = wire_get_i32(r);
+        }
+        if (version >= 15) {
+            m->replica_epoch = wire_get_i64(r);
+        }
     }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
@@ -6656,18 +7036,41 @@ static uint8_t *kafka_fetch_request_fetch_partition_put(const kafka_fetch_reques
 
 static int kafka_fetch_request_fetch_partition_read(kafka_fetch_request_fetch_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_request_fetch_partition_init(m);
-    m->partition = wire_get_i32(r);
-    if (version >= 9) {
-        m->current_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 32) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 9) {
+            m->current_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->fetch_offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 12) {
+            m->last_fetched_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 5) {
+            m->log_start_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        m->partition_max_bytes = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition = wire_get_i32(r);
+        if (version >= 9) {
+            m->current_leader_epoch = wire_get_i32(r);
+        }
+        m->fetch_offset = wire_get_i64(r);
+        if (version >= 12) {
+            m->last_fetched_epoch = wire_get_i32(r);
+        }
+        if (version >= 5) {
+            m->log_start_offset = wire_get_i64(r);
+        }
+        m->partition_max_bytes = wire_get_i32(r);
     }
-    m->fetch_offset = wire_get_i64(r);
-    if (version >= 12) {
-        m->last_fetched_epoch = wire_get_i32(r);
-    }
-    if (version >= 5) {
-        m->log_start_offset = wire_get_i64(r);
-    }
-    m->partition_max_bytes = wire_get_i32(r);
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -7056,22 +7459,51 @@ static uint8_t *kafka_fetch_request_put(const kafka_fetch_request *m, uint8_t *p
 
 static int kafka_fetch_request_read(kafka_fetch_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_request_init(m);
-    if (version <= 14) {
-        m->replica_id = wire_get_i32(r);
-    }
-    m->max_wait_ms = wire_get_i32(r);
-    m->min_bytes = wire_get_i32(r);
-    if (version >= 3) {
-        m->max_bytes = wire_get_i32(r);
-    }
-    if (version >= 4) {
-        m->isolation_level = wire_get_i8(r);
-    }
-    if (version >= 7) {
-        m->session_id = wire_get_i32(r);
-    }
-    if (version >= 7) {
-        m->session_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 25) {
+        const uint8_t *q = r->data + r->pos;
+        if (version <= 14) {
+            m->replica_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->max_wait_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->min_bytes = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 3) {
+            m->max_bytes = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 4) {
+            m->isolation_level = (int8_t)q[0];
+            q += 1;
+        }
+        if (version >= 7) {
+            m->session_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 7) {
+            m->session_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version <= 14) {
+            m->replica_id = wire_get_i32(r);
+        }
+        m->max_wait_ms = wire_get_i32(r);
+        m->min_bytes = wire_get_i32(r);
+        if (version >= 3) {
+            m->max_bytes = wire_get_i32(r);
+        }
+        if (version >= 4) {
+            m->isolation_level = wire_get_i8(r);
+        }
+        if (version >= 7) {
+            m->session_id = wire_get_i32(r);
+        }
+        if (version >= 7) {
+            m->session_epoch = wire_get_i32(r);
+        }
     }
     {
         int32_t n = (version >= 12) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -7230,11 +7662,24 @@ static uint8_t *kafka_fetch_response_epoch_end_offset_put(const kafka_fetch_resp
 
 static int kafka_fetch_response_epoch_end_offset_read(kafka_fetch_response_epoch_end_offset *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_epoch_end_offset_init(m);
-    if (version >= 12) {
-        m->epoch = wire_get_i32(r);
-    }
-    if (version >= 12) {
-        m->end_offset = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 12) {
+            m->epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 12) {
+            m->end_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 12) {
+            m->epoch = wire_get_i32(r);
+        }
+        if (version >= 12) {
+            m->end_offset = wire_get_i64(r);
+        }
     }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
@@ -7294,11 +7739,24 @@ static uint8_t *kafka_fetch_response_leader_id_and_epoch_put(const kafka_fetch_r
 
 static int kafka_fetch_response_leader_id_and_epoch_read(kafka_fetch_response_leader_id_and_epoch *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_leader_id_and_epoch_init(m);
-    if (version >= 12) {
-        m->leader_id = wire_get_i32(r);
-    }
-    if (version >= 12) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 12) {
+            m->leader_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 12) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 12) {
+            m->leader_id = wire_get_i32(r);
+        }
+        if (version >= 12) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
@@ -7350,8 +7808,17 @@ static uint8_t *kafka_fetch_response_snapshot_id_put(const kafka_fetch_response_
 
 static int kafka_fetch_response_snapshot_id_read(kafka_fetch_response_snapshot_id *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_snapshot_id_init(m);
-    m->end_offset = wire_get_i64(r);
-    m->epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->end_offset = (int64_t)be_load64(q);
+        q += 8;
+        m->epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->end_offset = wire_get_i64(r);
+        m->epoch = wire_get_i32(r);
+    }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -7402,11 +7869,24 @@ static uint8_t *kafka_fetch_response_aborted_transaction_put(const kafka_fetch_r
 
 static int kafka_fetch_response_aborted_transaction_read(kafka_fetch_response_aborted_transaction *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_aborted_transaction_init(m);
-    if (version >= 4) {
-        m->producer_id = wire_get_i64(r);
-    }
-    if (version >= 4) {
-        m->first_offset = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 4) {
+            m->producer_id = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 4) {
+            m->first_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 4) {
+            m->producer_id = wire_get_i64(r);
+        }
+        if (version >= 4) {
+            m->first_offset = wire_get_i64(r);
+        }
     }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
@@ -7561,14 +8041,33 @@ static uint8_t *kafka_fetch_response_partition_data_put(const kafka_fetch_respon
 
 static int kafka_fetch_response_partition_data_read(kafka_fetch_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->high_watermark = wire_get_i64(r);
-    if (version >= 4) {
-        m->last_stable_offset = wire_get_i64(r);
-    }
-    if (version >= 5) {
-        m->log_start_offset = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 30) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->high_watermark = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 4) {
+            m->last_stable_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 5) {
+            m->log_start_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->high_watermark = wire_get_i64(r);
+        if (version >= 4) {
+            m->last_stable_offset = wire_get_i64(r);
+        }
+        if (version >= 5) {
+            m->log_start_offset = wire_get_i64(r);
+        }
     }
     if (version >= 4) {
         {
@@ -7902,14 +8401,31 @@ static uint8_t *kafka_fetch_response_put(const kafka_fetch_response *m, uint8_t 
 
 static int kafka_fetch_response_read(kafka_fetch_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
-    }
-    if (version >= 7) {
-        m->error_code = wire_get_i16(r);
-    }
-    if (version >= 7) {
-        m->session_id = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 10) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 7) {
+            m->error_code = (int16_t)be_load16(q);
+            q += 2;
+        }
+        if (version >= 7) {
+            m->session_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        if (version >= 7) {
+            m->error_code = wire_get_i16(r);
+        }
+        if (version >= 7) {
+            m->session_id = wire_get_i32(r);
+        }
     }
     {
         int32_t n = (version >= 12) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -8034,8 +8550,17 @@ static uint8_t *kafka_fetch_snapshot_request_snapshot_id_put(const kafka_fetch_s
 
 static int kafka_fetch_snapshot_request_snapshot_id_read(kafka_fetch_snapshot_request_snapshot_id *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_request_snapshot_id_init(m);
-    m->end_offset = wire_get_i64(r);
-    m->epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->end_offset = (int64_t)be_load64(q);
+        q += 8;
+        m->epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->end_offset = wire_get_i64(r);
+        m->epoch = wire_get_i32(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -8095,8 +8620,17 @@ static uint8_t *kafka_fetch_snapshot_request_partition_snapshot_put(const kafka_
 
 static int kafka_fetch_snapshot_request_partition_snapshot_read(kafka_fetch_snapshot_request_partition_snapshot *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_request_partition_snapshot_init(m);
-    m->partition = wire_get_i32(r);
-    m->current_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition = (int32_t)be_load32(q);
+        q += 4;
+        m->current_leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition = wire_get_i32(r);
+        m->current_leader_epoch = wire_get_i32(r);
+    }
     if (kafka_fetch_snapshot_request_snapshot_id_read(&m->snapshot_id, r, version, a) != 0) return -1;
     m->position = wire_get_i64(r);
     uint32_t tags = wire_get_uvarint(r);
@@ -8243,8 +8777,17 @@ static uint8_t *kafka_fetch_snapshot_request_put(const kafka_fetch_snapshot_requ
 
 static int kafka_fetch_snapshot_request_read(kafka_fetch_snapshot_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_request_init(m);
-    m->replica_id = wire_get_i32(r);
-    m->max_bytes = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->replica_id = (int32_t)be_load32(q);
+        q += 4;
+        m->max_bytes = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->replica_id = wire_get_i32(r);
+        m->max_bytes = wire_get_i32(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -8344,8 +8887,17 @@ static uint8_t *kafka_fetch_snapshot_response_snapshot_id_put(const kafka_fetch_
 
 static int kafka_fetch_snapshot_response_snapshot_id_read(kafka_fetch_snapshot_response_snapshot_id *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_response_snapshot_id_init(m);
-    m->end_offset = wire_get_i64(r);
-    m->epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->end_offset = (int64_t)be_load64(q);
+        q += 8;
+        m->epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->end_offset = wire_get_i64(r);
+        m->epoch = wire_get_i32(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -8387,8 +8939,17 @@ static uint8_t *kafka_fetch_snapshot_response_leader_id_and_epoch_put(const kafk
 
 static int kafka_fetch_snapshot_response_leader_id_and_epoch_read(kafka_fetch_snapshot_response_leader_id_and_epoch *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_response_leader_id_and_epoch_init(m);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -8454,11 +9015,29 @@ static uint8_t *kafka_fetch_snapshot_response_partition_snapshot_put(const kafka
 
 static int kafka_fetch_snapshot_response_partition_snapshot_read(kafka_fetch_snapshot_response_partition_snapshot *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_response_partition_snapshot_init(m);
-    m->index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     if (kafka_fetch_snapshot_response_snapshot_id_read(&m->snapshot_id, r, version, a) != 0) return -1;
-    m->size = wire_get_i64(r);
-    m->position = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        m->size = (int64_t)be_load64(q);
+        q += 8;
+        m->position = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->size = wire_get_i64(r);
+        m->position = wire_get_i64(r);
+    }
     m->unaligned_records.len = wire_get_compact_bytes(r, &m->unaligned_records.ptr);
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -8666,8 +9245,17 @@ static uint8_t *kafka_fetch_snapshot_response_put(const kafka_fetch_snapshot_res
 
 static int kafka_fetch_snapshot_response_read(kafka_fetch_snapshot_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -8965,11 +9553,24 @@ static int kafka_find_coordinator_response_coordinator_read(kafka_find_coordinat
     if (version >= 4) {
         m->host.len = wire_get_compact_string(r, &m->host.ptr);
     }
-    if (version >= 4) {
-        m->port = wire_get_i32(r);
-    }
-    if (version >= 4) {
-        m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 4) {
+            m->port = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 4) {
+            m->error_code = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 4) {
+            m->port = wire_get_i32(r);
+        }
+        if (version >= 4) {
+            m->error_code = wire_get_i16(r);
+        }
     }
     if (version >= 4) {
         m->error_message.len = wire_get_compact_nullable_string(r, &m->error_message.ptr);
@@ -9076,11 +9677,24 @@ static uint8_t *kafka_find_coordinator_response_put(const kafka_find_coordinator
 
 static int kafka_find_coordinator_response_read(kafka_find_coordinator_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_find_coordinator_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
-    }
-    if (version <= 3) {
-        m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version <= 3) {
+            m->error_code = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        if (version <= 3) {
+            m->error_code = wire_get_i16(r);
+        }
     }
     if (version >= 1 && version <= 3) {
         if (version >= 3) {
@@ -9348,10 +9962,21 @@ static int kafka_group_metadata_value_member_metadata_read(kafka_group_metadata_
     } else {
         m->client_host.len = wire_get_string(r, &m->client_host.ptr);
     }
-    if (version >= 1) {
-        m->rebalance_timeout = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->rebalance_timeout = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->session_timeout = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->rebalance_timeout = wire_get_i32(r);
+        }
+        m->session_timeout = wire_get_i32(r);
     }
-    m->session_timeout = wire_get_i32(r);
     if (version >= 4) {
         m->subscription.len = wire_get_compact_bytes(r, &m->subscription.ptr);
     } else {
@@ -9698,10 +10323,21 @@ static uint8_t *kafka_heartbeat_response_put(const kafka_heartbeat_response *m, 
 
 static int kafka_heartbeat_response_read(kafka_heartbeat_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_heartbeat_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 4) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -9803,12 +10439,27 @@ static int kafka_init_producer_id_request_read(kafka_init_producer_id_request *m
     } else {
         m->transactional_id.len = wire_get_nullable_string(r, &m->transactional_id.ptr);
     }
-    m->transaction_timeout_ms = wire_get_i32(r);
-    if (version >= 3) {
-        m->producer_id = wire_get_i64(r);
-    }
-    if (version >= 3) {
-        m->producer_epoch = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->transaction_timeout_ms = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 3) {
+            m->producer_id = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 3) {
+            m->producer_epoch = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->transaction_timeout_ms = wire_get_i32(r);
+        if (version >= 3) {
+            m->producer_id = wire_get_i64(r);
+        }
+        if (version >= 3) {
+            m->producer_epoch = wire_get_i16(r);
+        }
     }
     if (version >= 2) {
         uint32_t tags = wire_get_uvarint(r);
@@ -9889,10 +10540,23 @@ static uint8_t *kafka_init_producer_id_response_put(const kafka_init_producer_id
 
 static int kafka_init_producer_id_response_read(kafka_init_producer_id_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_init_producer_id_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->producer_id = wire_get_i64(r);
-    m->producer_epoch = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->producer_id = (int64_t)be_load64(q);
+        q += 8;
+        m->producer_epoch = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->producer_id = wire_get_i64(r);
+        m->producer_epoch = wire_get_i16(r);
+    }
     if (version >= 2) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -10113,9 +10777,20 @@ static int kafka_join_group_request_read(kafka_join_group_request *m, wire_reade
     } else {
         m->group_id.len = wire_get_string(r, &m->group_id.ptr);
     }
-    m->session_timeout_ms = wire_get_i32(r);
-    if (version >= 1) {
-        m->rebalance_timeout_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->session_timeout_ms = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            m->rebalance_timeout_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->session_timeout_ms = wire_get_i32(r);
+        if (version >= 1) {
+            m->rebalance_timeout_ms = wire_get_i32(r);
+        }
     }
     if (version >= 6) {
         m->member_id.len = wire_get_compact_string(r, &m->member_id.ptr);
@@ -10393,11 +11068,24 @@ static uint8_t *kafka_join_group_response_put(const kafka_join_group_response *m
 
 static int kafka_join_group_response_read(kafka_join_group_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_join_group_response_init(m);
-    if (version >= 2) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 10) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 2) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->generation_id = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 2) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
+        m->generation_id = wire_get_i32(r);
     }
-    m->error_code = wire_get_i16(r);
-    m->generation_id = wire_get_i32(r);
     if (version >= 7) {
         m->protocol_type.len = wire_get_compact_nullable_string(r, &m->protocol_type.ptr);
     }
@@ -10513,8 +11201,17 @@ static uint8_t *kafka_kraft_version_record_put(const kafka_kraft_version_record 
 
 static int kafka_kraft_version_record_read(kafka_kraft_version_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_kraft_version_record_init(m);
-    m->version = wire_get_i16(r);
-    m->kraft_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->version = (int16_t)be_load16(q);
+        q += 2;
+        m->kraft_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->version = wire_get_i16(r);
+        m->kraft_version = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -10586,9 +11283,20 @@ static uint8_t *kafka_leader_change_message_voter_put(const kafka_leader_change_
 
 static int kafka_leader_change_message_voter_read(kafka_leader_change_message_voter *m, wire_reader *r, int16_t version, arena *a) {
     kafka_leader_change_message_voter_init(m);
-    m->voter_id = wire_get_i32(r);
-    if (version >= 1) {
-        wire_get_uuid(r, m->voter_directory_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->voter_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            memcpy(m->voter_directory_id, q, 16);
+            q += 16;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->voter_id = wire_get_i32(r);
+        if (version >= 1) {
+            wire_get_uuid(r, m->voter_directory_id);
+        }
     }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -10642,8 +11350,17 @@ static uint8_t *kafka_leader_change_message_put(const kafka_leader_change_messag
 
 static int kafka_leader_change_message_read(kafka_leader_change_message *m, wire_reader *r, int16_t version, arena *a) {
     kafka_leader_change_message_init(m);
-    m->version = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->version = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->version = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -11098,10 +11815,21 @@ static uint8_t *kafka_leave_group_response_put(const kafka_leave_group_response 
 
 static int kafka_leave_group_response_read(kafka_leave_group_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_leave_group_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 3) {
         {
             int32_t n = (version >= 4) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -11437,10 +12165,21 @@ static uint8_t *kafka_list_groups_response_put(const kafka_list_groups_response 
 
 static int kafka_list_groups_response_read(kafka_list_groups_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_list_groups_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     {
         int32_t n = (version >= 3) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
         if (r->failed) return -1;
@@ -11550,13 +12289,30 @@ static uint8_t *kafka_list_offsets_request_list_offsets_partition_put(const kafk
 
 static int kafka_list_offsets_request_list_offsets_partition_read(kafka_list_offsets_request_list_offsets_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_list_offsets_request_list_offsets_partition_init(m);
-    m->partition_index = wire_get_i32(r);
-    if (version >= 4) {
-        m->current_leader_epoch = wire_get_i32(r);
-    }
-    m->timestamp = wire_get_i64(r);
-    if (version <= 0) {
-        m->max_num_offsets = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 4) {
+            m->current_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->timestamp = (int64_t)be_load64(q);
+        q += 8;
+        if (version <= 0) {
+            m->max_num_offsets = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        if (version >= 4) {
+            m->current_leader_epoch = wire_get_i32(r);
+        }
+        m->timestamp = wire_get_i64(r);
+        if (version <= 0) {
+            m->max_num_offsets = wire_get_i32(r);
+        }
     }
     if (version >= 6) {
         uint32_t tags = wire_get_uvarint(r);
@@ -11716,9 +12472,20 @@ static uint8_t *kafka_list_offsets_request_put(const kafka_list_offsets_request 
 
 static int kafka_list_offsets_request_read(kafka_list_offsets_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_list_offsets_request_init(m);
-    m->replica_id = wire_get_i32(r);
-    if (version >= 2) {
-        m->isolation_level = wire_get_i8(r);
+    if (!r->failed && r->len - r->pos >= 5) {
+        const uint8_t *q = r->data + r->pos;
+        m->replica_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 2) {
+            m->isolation_level = (int8_t)q[0];
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->replica_id = wire_get_i32(r);
+        if (version >= 2) {
+            m->isolation_level = wire_get_i8(r);
+        }
     }
     {
         int32_t n = (version >= 6) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -11849,8 +12616,17 @@ static uint8_t *kafka_list_offsets_response_list_offsets_partition_response_put(
 
 static int kafka_list_offsets_response_list_offsets_partition_response_read(kafka_list_offsets_response_list_offsets_partition_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_list_offsets_response_list_offsets_partition_response_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     if (version <= 0) {
         {
             int32_t n = wire_get_array_len(r);
@@ -11871,14 +12647,31 @@ static int kafka_list_offsets_response_list_offsets_partition_response_read(kafk
             }
         }
     }
-    if (version >= 1) {
-        m->timestamp = wire_get_i64(r);
-    }
-    if (version >= 1) {
-        m->offset = wire_get_i64(r);
-    }
-    if (version >= 4) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 1) {
+            m->offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 4) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->timestamp = wire_get_i64(r);
+        }
+        if (version >= 1) {
+            m->offset = wire_get_i64(r);
+        }
+        if (version >= 4) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 6) {
         uint32_t tags = wire_get_uvarint(r);
@@ -12252,14 +13045,31 @@ static int kafka_metadata_request_read(kafka_metadata_request *m, wire_reader *r
             }
         }
     }
-    if (version >= 4) {
-        m->allow_auto_topic_creation = wire_get_bool(r);
-    }
-    if (version >= 8 && version <= 10) {
-        m->include_cluster_authorized_operations = wire_get_bool(r);
-    }
-    if (version >= 8) {
-        m->include_topic_authorized_operations = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 3) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 4) {
+            m->allow_auto_topic_creation = q[0] != 0;
+            q += 1;
+        }
+        if (version >= 8 && version <= 10) {
+            m->include_cluster_authorized_operations = q[0] != 0;
+            q += 1;
+        }
+        if (version >= 8) {
+            m->include_topic_authorized_operations = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 4) {
+            m->allow_auto_topic_creation = wire_get_bool(r);
+        }
+        if (version >= 8 && version <= 10) {
+            m->include_cluster_authorized_operations = wire_get_bool(r);
+        }
+        if (version >= 8) {
+            m->include_topic_authorized_operations = wire_get_bool(r);
+        }
     }
     if (version >= 9) {
         uint32_t tags = wire_get_uvarint(r);
@@ -12472,11 +13282,26 @@ static uint8_t *kafka_metadata_response_metadata_response_partition_put(const ka
 
 static int kafka_metadata_response_metadata_response_partition_read(kafka_metadata_response_metadata_response_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_metadata_response_metadata_response_partition_init(m);
-    m->error_code = wire_get_i16(r);
-    m->partition_index = wire_get_i32(r);
-    m->leader_id = wire_get_i32(r);
-    if (version >= 7) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 7) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->error_code = wire_get_i16(r);
+        m->partition_index = wire_get_i32(r);
+        m->leader_id = wire_get_i32(r);
+        if (version >= 7) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     {
         int32_t n = (version >= 9) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -12634,11 +13459,24 @@ static int kafka_metadata_response_metadata_response_topic_read(kafka_metadata_r
     } else {
         m->name.len = wire_get_string(r, &m->name.ptr);
     }
-    if (version >= 10) {
-        wire_get_uuid(r, m->topic_id);
-    }
-    if (version >= 1) {
-        m->is_internal = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 17) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 10) {
+            memcpy(m->topic_id, q, 16);
+            q += 16;
+        }
+        if (version >= 1) {
+            m->is_internal = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 10) {
+            wire_get_uuid(r, m->topic_id);
+        }
+        if (version >= 1) {
+            m->is_internal = wire_get_bool(r);
+        }
     }
     {
         int32_t n = (version >= 9) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -13052,13 +13890,30 @@ static uint8_t *kafka_offset_commit_request_offset_commit_request_partition_put(
 
 static int kafka_offset_commit_request_offset_commit_request_partition_read(kafka_offset_commit_request_offset_commit_request_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_commit_request_offset_commit_request_partition_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->committed_offset = wire_get_i64(r);
-    if (version >= 6) {
-        m->committed_leader_epoch = wire_get_i32(r);
-    }
-    if (version >= 1 && version <= 1) {
-        m->commit_timestamp = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 24) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->committed_offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 6) {
+            m->committed_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 1 && version <= 1) {
+            m->commit_timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->committed_offset = wire_get_i64(r);
+        if (version >= 6) {
+            m->committed_leader_epoch = wire_get_i32(r);
+        }
+        if (version >= 1 && version <= 1) {
+            m->commit_timestamp = wire_get_i64(r);
+        }
     }
     if (version >= 8) {
         m->committed_metadata.len = wire_get_compact_nullable_string(r, &m->committed_metadata.ptr);
@@ -13382,8 +14237,17 @@ static uint8_t *kafka_offset_commit_response_offset_commit_response_partition_pu
 
 static int kafka_offset_commit_response_offset_commit_response_partition_read(kafka_offset_commit_response_offset_commit_response_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_commit_response_offset_commit_response_partition_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     if (version >= 8) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -13656,18 +14520,40 @@ static uint8_t *kafka_offset_commit_value_put(const kafka_offset_commit_value *m
 
 static int kafka_offset_commit_value_read(kafka_offset_commit_value *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_commit_value_init(m);
-    m->offset = wire_get_i64(r);
-    if (version >= 3) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 3) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->offset = wire_get_i64(r);
+        if (version >= 3) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 4) {
         m->metadata.len = wire_get_compact_string(r, &m->metadata.ptr);
     } else {
         m->metadata.len = wire_get_string(r, &m->metadata.ptr);
     }
-    m->commit_timestamp = wire_get_i64(r);
-    if (version >= 1 && version <= 1) {
-        m->expire_timestamp = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        m->commit_timestamp = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 1 && version <= 1) {
+            m->expire_timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->commit_timestamp = wire_get_i64(r);
+        if (version >= 1 && version <= 1) {
+            m->expire_timestamp = wire_get_i64(r);
+        }
     }
     if (version >= 4) {
         uint32_t tags = wire_get_uvarint(r);
@@ -14235,14 +15121,31 @@ static uint8_t *kafka_offset_fetch_response_offset_fetch_response_partition_put(
 
 static int kafka_offset_fetch_response_offset_fetch_response_partition_read(kafka_offset_fetch_response_offset_fetch_response_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_fetch_response_offset_fetch_response_partition_init(m);
-    if (version <= 7) {
-        m->partition_index = wire_get_i32(r);
-    }
-    if (version <= 7) {
-        m->committed_offset = wire_get_i64(r);
-    }
-    if (version >= 5 && version <= 7) {
-        m->committed_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        if (version <= 7) {
+            m->partition_index = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version <= 7) {
+            m->committed_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 5 && version <= 7) {
+            m->committed_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version <= 7) {
+            m->partition_index = wire_get_i32(r);
+        }
+        if (version <= 7) {
+            m->committed_offset = wire_get_i64(r);
+        }
+        if (version >= 5 && version <= 7) {
+            m->committed_leader_epoch = wire_get_i32(r);
+        }
     }
     if (version <= 7) {
         if (version >= 6) {
@@ -14426,14 +15329,31 @@ static uint8_t *kafka_offset_fetch_response_offset_fetch_response_partitions_put
 
 static int kafka_offset_fetch_response_offset_fetch_response_partitions_read(kafka_offset_fetch_response_offset_fetch_response_partitions *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_fetch_response_offset_fetch_response_partitions_init(m);
-    if (version >= 8) {
-        m->partition_index = wire_get_i32(r);
-    }
-    if (version >= 8) {
-        m->committed_offset = wire_get_i64(r);
-    }
-    if (version >= 8) {
-        m->committed_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 8) {
+            m->partition_index = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 8) {
+            m->committed_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 8) {
+            m->committed_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 8) {
+            m->partition_index = wire_get_i32(r);
+        }
+        if (version >= 8) {
+            m->committed_offset = wire_get_i64(r);
+        }
+        if (version >= 8) {
+            m->committed_leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 8) {
         m->metadata.len = wire_get_compact_nullable_string(r, &m->metadata.ptr);
@@ -14829,11 +15749,24 @@ static uint8_t *kafka_offset_for_leader_epoch_request_offset_for_leader_partitio
 
 static int kafka_offset_for_leader_epoch_request_offset_for_leader_partition_read(kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_for_leader_epoch_request_offset_for_leader_partition_init(m);
-    m->partition = wire_get_i32(r);
-    if (version >= 2) {
-        m->current_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 2) {
+            m->current_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition = wire_get_i32(r);
+        if (version >= 2) {
+            m->current_leader_epoch = wire_get_i32(r);
+        }
+        m->leader_epoch = wire_get_i32(r);
     }
-    m->leader_epoch = wire_get_i32(r);
     if (version >= 4) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -15094,12 +16027,27 @@ static uint8_t *kafka_offset_for_leader_epoch_response_epoch_end_offset_put(cons
 
 static int kafka_offset_for_leader_epoch_response_epoch_end_offset_read(kafka_offset_for_leader_epoch_response_epoch_end_offset *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_for_leader_epoch_response_epoch_end_offset_init(m);
-    m->error_code = wire_get_i16(r);
-    m->partition = wire_get_i32(r);
-    if (version >= 1) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 18) {
+        const uint8_t *q = r->data + r->pos;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->partition = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->end_offset = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->error_code = wire_get_i16(r);
+        m->partition = wire_get_i32(r);
+        if (version >= 1) {
+            m->leader_epoch = wire_get_i32(r);
+        }
+        m->end_offset = wire_get_i64(r);
     }
-    m->end_offset = wire_get_i64(r);
     if (version >= 4) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -15544,8 +16492,17 @@ static uint8_t *kafka_partition_change_record_put(const kafka_partition_change_r
 
 static int kafka_partition_change_record_read(kafka_partition_change_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_partition_change_record_init(m);
-    m->partition_id = wire_get_i32(r);
-    wire_get_uuid(r, m->topic_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_id = (int32_t)be_load32(q);
+        q += 4;
+        memcpy(m->topic_id, q, 16);
+        q += 16;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_id = wire_get_i32(r);
+        wire_get_uuid(r, m->topic_id);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -15898,8 +16855,17 @@ static uint8_t *kafka_partition_record_put(const kafka_partition_record *m, uint
 
 static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_partition_record_init(m);
-    m->partition_id = wire_get_i32(r);
-    wire_get_uuid(r, m->topic_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_id = (int32_t)be_load32(q);
+        q += 4;
+        memcpy(m->topic_id, q, 16);
+        q += 16;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_id = wire_get_i32(r);
+        wire_get_uuid(r, m->topic_id);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -15972,9 +16938,20 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             }
         }
     }
-    m->leader = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
-    m->partition_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->leader = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->partition_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->leader = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+        m->partition_epoch = wire_get_i32(r);
+    }
     if (version >= 1) {
         {
             int32_t n = wire_get_compact_array_len(r);
@@ -16312,8 +17289,17 @@ static int kafka_produce_request_read(kafka_produce_request *m, wire_reader *r, 
             m->transactional_id.len = wire_get_nullable_string(r, &m->transactional_id.ptr);
         }
     }
-    m->acks = wire_get_i16(r);
-    m->timeout_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->acks = (int16_t)be_load16(q);
+        q += 2;
+        m->timeout_ms = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->acks = wire_get_i16(r);
+        m->timeout_ms = wire_get_i32(r);
+    }
     {
         int32_t n = (version >= 9) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
         if (r->failed) return -1;
@@ -16494,11 +17480,24 @@ static uint8_t *kafka_produce_response_leader_id_and_epoch_put(const kafka_produ
 
 static int kafka_produce_response_leader_id_and_epoch_read(kafka_produce_response_leader_id_and_epoch *m, wire_reader *r, int16_t version, arena *a) {
     kafka_produce_response_leader_id_and_epoch_init(m);
-    if (version >= 10) {
-        m->leader_id = wire_get_i32(r);
-    }
-    if (version >= 10) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 10) {
+            m->leader_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 10) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 10) {
+            m->leader_id = wire_get_i32(r);
+        }
+        if (version >= 10) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 9) {
         uint32_t tags = wire_get_uvarint(r);
@@ -16614,14 +17613,33 @@ static uint8_t *kafka_produce_response_partition_produce_response_put(const kafk
 
 static int kafka_produce_response_partition_produce_response_read(kafka_produce_response_partition_produce_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_produce_response_partition_produce_response_init(m);
-    m->index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->base_offset = wire_get_i64(r);
-    if (version >= 2) {
-        m->log_append_time_ms = wire_get_i64(r);
-    }
-    if (version >= 5) {
-        m->log_start_offset = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 30) {
+        const uint8_t *q = r->data + r->pos;
+        m->index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->base_offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 2) {
+            m->log_append_time_ms = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 5) {
+            m->log_start_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->base_offset = wire_get_i64(r);
+        if (version >= 2) {
+            m->log_append_time_ms = wire_get_i64(r);
+        }
+        if (version >= 5) {
+            m->log_start_offset = wire_get_i64(r);
+        }
     }
     if (version >= 8) {
         {
@@ -17050,9 +18068,20 @@ static uint8_t *kafka_producer_ids_record_put(const kafka_producer_ids_record *m
 
 static int kafka_producer_ids_record_read(kafka_producer_ids_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_producer_ids_record_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
-    m->next_producer_id = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        m->next_producer_id = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+        m->next_producer_id = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -17126,8 +18155,17 @@ static int kafka_register_broker_record_broker_endpoint_read(kafka_register_brok
     kafka_register_broker_record_broker_endpoint_init(m);
     m->name.len = wire_get_compact_string(r, &m->name.ptr);
     m->host.len = wire_get_compact_string(r, &m->host.ptr);
-    m->port = wire_get_u16(r);
-    m->security_protocol = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->port = be_load16(q);
+        q += 2;
+        m->security_protocol = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->port = wire_get_u16(r);
+        m->security_protocol = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -17167,8 +18205,17 @@ static uint8_t *kafka_register_broker_record_broker_feature_put(const kafka_regi
 static int kafka_register_broker_record_broker_feature_read(kafka_register_broker_record_broker_feature *m, wire_reader *r, int16_t version, arena *a) {
     kafka_register_broker_record_broker_feature_init(m);
     m->name.len = wire_get_compact_string(r, &m->name.ptr);
-    m->min_supported_version = wire_get_i16(r);
-    m->max_supported_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->min_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        m->max_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->min_supported_version = wire_get_i16(r);
+        m->max_supported_version = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -17265,12 +18312,27 @@ static uint8_t *kafka_register_broker_record_put(const kafka_register_broker_rec
 
 static int kafka_register_broker_record_read(kafka_register_broker_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_register_broker_record_init(m);
-    m->broker_id = wire_get_i32(r);
-    if (version >= 2) {
-        m->is_migrating_zk_broker = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 29) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 2) {
+            m->is_migrating_zk_broker = q[0] != 0;
+            q += 1;
+        }
+        memcpy(m->incarnation_id, q, 16);
+        q += 16;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        if (version >= 2) {
+            m->is_migrating_zk_broker = wire_get_bool(r);
+        }
+        wire_get_uuid(r, m->incarnation_id);
+        m->broker_epoch = wire_get_i64(r);
     }
-    wire_get_uuid(r, m->incarnation_id);
-    m->broker_epoch = wire_get_i64(r);
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -17314,9 +18376,20 @@ static int kafka_register_broker_record_read(kafka_register_broker_record *m, wi
         }
     }
     m->rack.len = wire_get_compact_nullable_string(r, &m->rack.ptr);
-    m->fenced = wire_get_bool(r);
-    if (version >= 1) {
-        m->in_controlled_shutdown = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 2) {
+        const uint8_t *q = r->data + r->pos;
+        m->fenced = q[0] != 0;
+        q += 1;
+        if (version >= 1) {
+            m->in_controlled_shutdown = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->fenced = wire_get_bool(r);
+        if (version >= 1) {
+            m->in_controlled_shutdown = wire_get_bool(r);
+        }
     }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -17493,9 +18566,20 @@ static uint8_t *kafka_request_header_put(const kafka_request_header *m, uint8_t 
 
 static int kafka_request_header_read(kafka_request_header *m, wire_reader *r, int16_t version, arena *a) {
     kafka_request_header_init(m);
-    m->request_api_key = wire_get_i16(r);
-    m->request_api_version = wire_get_i16(r);
-    m->correlation_id = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->request_api_key = (int16_t)be_load16(q);
+        q += 2;
+        m->request_api_version = (int16_t)be_load16(q);
+        q += 2;
+        m->correlation_id = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->request_api_key = wire_get_i16(r);
+        m->request_api_version = wire_get_i16(r);
+        m->correlation_id = wire_get_i32(r);
+    }
     if (version >= 1) {
         m->client_id.len = wire_get_nullable_string(r, &m->client_id.ptr);
     }
@@ -18041,8 +19125,17 @@ static uint8_t *kafka_snapshot_header_record_put(const kafka_snapshot_header_rec
 
 static int kafka_snapshot_header_record_read(kafka_snapshot_header_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_snapshot_header_record_init(m);
-    m->version = wire_get_i16(r);
-    m->last_contained_log_timestamp = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 10) {
+        const uint8_t *q = r->data + r->pos;
+        m->version = (int16_t)be_load16(q);
+        q += 2;
+        m->last_contained_log_timestamp = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->version = wire_get_i16(r);
+        m->last_contained_log_timestamp = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -18393,10 +19486,21 @@ static uint8_t *kafka_sync_group_response_put(const kafka_sync_group_response *m
 
 static int kafka_sync_group_response_read(kafka_sync_group_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_sync_group_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 5) {
         m->protocol_type.len = wire_get_compact_nullable_string(r, &m->protocol_type.ptr);
     }
@@ -18546,8 +19650,17 @@ static uint8_t *kafka_unfence_broker_record_put(const kafka_unfence_broker_recor
 
 static int kafka_unfence_broker_record_read(kafka_unfence_broker_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_unfence_broker_record_init(m);
-    m->id = wire_get_i32(r);
-    m->epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->id = (int32_t)be_load32(q);
+        q += 4;
+        m->epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->id = wire_get_i32(r);
+        m->epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -18615,8 +19728,17 @@ static uint8_t *kafka_unregister_broker_record_put(const kafka_unregister_broker
 
 static int kafka_unregister_broker_record_read(kafka_unregister_broker_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_unregister_broker_record_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -18702,17 +19824,40 @@ static uint8_t *kafka_vote_request_partition_data_put(const kafka_vote_request_p
 
 static int kafka_vote_request_partition_data_read(kafka_vote_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_vote_request_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->candidate_epoch = wire_get_i32(r);
-    m->candidate_id = wire_get_i32(r);
-    if (version >= 1) {
-        wire_get_uuid(r, m->candidate_directory_id);
+    if (!r->failed && r->len - r->pos >= 56) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->candidate_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->candidate_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            memcpy(m->candidate_directory_id, q, 16);
+            q += 16;
+        }
+        if (version >= 1) {
+            memcpy(m->voter_directory_id, q, 16);
+            q += 16;
+        }
+        m->last_offset_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->last_offset = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->candidate_epoch = wire_get_i32(r);
+        m->candidate_id = wire_get_i32(r);
+        if (version >= 1) {
+            wire_get_uuid(r, m->candidate_directory_id);
+        }
+        if (version >= 1) {
+            wire_get_uuid(r, m->voter_directory_id);
+        }
+        m->last_offset_epoch = wire_get_i32(r);
+        m->last_offset = wire_get_i64(r);
     }
-    if (version >= 1) {
-        wire_get_uuid(r, m->voter_directory_id);
-    }
-    m->last_offset_epoch = wire_get_i32(r);
-    m->last_offset = wire_get_i64(r);
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -18926,11 +20071,26 @@ static uint8_t *kafka_vote_response_partition_data_put(const kafka_vote_response
 
 static int kafka_vote_response_partition_data_read(kafka_vote_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_vote_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
-    m->vote_granted = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 15) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->vote_granted = q[0] != 0;
+        q += 1;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+        m->vote_granted = wire_get_bool(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -19287,8 +20447,17 @@ static uint8_t *kafka_voters_record_kraft_version_feature_put(const kafka_voters
 
 static int kafka_voters_record_kraft_version_feature_read(kafka_voters_record_kraft_version_feature *m, wire_reader *r, int16_t version, arena *a) {
     kafka_voters_record_kraft_version_feature_init(m);
-    m->min_supported_version = wire_get_i16(r);
-    m->max_supported_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->min_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        m->max_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->min_supported_version = wire_get_i16(r);
+        m->max_supported_version = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -19335,8 +20504,17 @@ static uint8_t *kafka_voters_record_voter_put(const kafka_voters_record_voter *m
 
 static int kafka_voters_record_voter_read(kafka_voters_record_voter *m, wire_reader *r, int16_t version, arena *a) {
     kafka_voters_record_voter_init(m);
-    m->voter_id = wire_get_i32(r);
-    wire_get_uuid(r, m->voter_directory_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->voter_id = (int32_t)be_load32(q);
+        q += 4;
+        memcpy(m->voter_directory_id, q, 16);
+        q += 16;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->voter_id = wire_get_i32(r);
+        wire_get_uuid(r, m->voter_directory_id);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;

@@ -228,6 +228,10 @@ C_INT = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int
 CUR = {"int8": "wire_cur_i8", "int16": "wire_cur_i16", "int32": "wire_cur_i32",
        "int64": "wire_cur_i64", "uint16": "wire_cur_u16", "float64": "wire_cur_f64",
        "bool": "wire_cur_bool"}
+# Loads from a cursor q known to have room (float64 is left to wire_get_f64).
+LOAD = {"int8": "(int8_t)q[0]", "int16": "(int16_t)be_load16(q)", "int32": "(int32_t)be_load32(q)",
+        "int64": "(int64_t)be_load64(q)", "uint16": "be_load16(q)", "bool": "q[0] != 0",
+        "uuid": None}
 GET = {"int8": "wire_get_i8", "int16": "wire_get_i16", "int32": "wire_get_i32",
        "int64": "wire_get_i64", "uint16": "wire_get_u16", "float64": "wire_get_f64",
        "bool": "wire_get_bool"}
@@ -619,14 +623,65 @@ class Emitter:
         self.out(i, "}")
         self.out(ind, "}")
 
+    def fixed_run_member(self, f):
+        """A regular field read with one fixed-size load (no array, no struct)."""
+        return (not f.is_array and f.kind() in LOAD and
+                self.cx(regular_cond(self.msg, f)) != "0")
+
+    def fixed_runs(self, sd):
+        """sd's regular fields in order, consecutive fixed-size ones grouped."""
+        runs, cur = [], []
+        for f in sd.fields:
+            if self.cx(regular_cond(self.msg, f)) == "0":
+                continue  # never regular: nothing to read here
+            if self.fixed_run_member(f):
+                cur.append(f)
+                continue
+            if cur:
+                runs.append(cur)
+                cur = []
+            runs.append([f])
+        if cur:
+            runs.append(cur)
+        return runs
+
+    def dec_run(self, ind, run):
+        """Reads a run of fields; a run of several fixed-size fields checks the
+        room for all of them (at their largest) once, then loads them through a
+        local cursor.  Near the end of the input it falls back to the field-by-field
+        reads, so what is accepted and rejected does not change."""
+        msg = self.msg
+        if len(run) < 2:
+            for f in run:
+                self.branch(ind, regular_cond(msg, f),
+                            lambda i, f=f: self.dec_field(i, f, field_flex_cond(msg, f), "r"))
+            return
+        most = sum(FIXED_SIZE[f.kind()] for f in run)
+        self.out(ind, "if (!r->failed && r->len - r->pos >= %d) {" % most)
+        self.out(ind + 1, "const uint8_t *q = r->data + r->pos;")
+        for f in run:
+            def load(i, f=f):
+                k = f.kind()
+                if k == "uuid":
+                    self.out(i, "memcpy(m->%s, q, 16);" % f.cname)
+                else:
+                    self.out(i, "m->%s = %s;" % (f.cname, LOAD[k]))
+                self.out(i, "q += %d;" % FIXED_SIZE[k])
+            self.branch(ind + 1, regular_cond(msg, f), load)
+        self.out(ind + 1, "r->pos = (size_t)(q - r->data);")
+        self.out(ind, "} else {")
+        for f in run:
+            self.branch(ind + 1, regular_cond(msg, f),
+                        lambda i, f=f: self.dec_field(i, f, field_flex_cond(msg, f), "r"))
+        self.out(ind, "}")
+
     def emit_decode(self, sd):
         msg = self.msg
         self.out(0, "static int %s_read(%s *m, wire_reader *r, int16_t version, arena *a) {"
                  % (sd.cname, sd.cname))
         self.out(1, "%s_init(m);" % sd.cname)
-        for f in sd.fields:
-            self.branch(1, regular_cond(msg, f),
-                        lambda i, f=f: self.dec_field(i, f, field_flex_cond(msg, f), "r"))
+        for run in self.fixed_runs(sd):
+            self.dec_run(1, run)
         tagged = sorted([f for f in sd.fields if tagged_cond(msg, f)], key=lambda f: f.tag)
 
         def tags(ind):
