@@ -13,6 +13,7 @@
 struct arena_chunk {
     arena_chunk *next;
     size_t cap;
+    int owned; /* 0 for a buffer from arena_init_buffer, which is not freed */
     /* 8-aligned payload follows the header */
 };
 
@@ -28,6 +29,19 @@ void arena_init(arena *a) {
     a->next = NULL;
     a->left = 0;
     a->bytes_reserved = 0;
+}
+
+void arena_init_buffer(arena *a, void *buffer, size_t bytes) {
+    assert(a != NULL && buffer != NULL && (uintptr_t)buffer % 8 == 0);
+    assert(bytes >= ARENA_HEADER_BYTES + 8);
+    arena_chunk *c = buffer;
+    c->next = NULL;
+    c->cap = (bytes - ARENA_HEADER_BYTES) & ~(size_t)7u;
+    c->owned = 0;
+    a->head = c;
+    a->next = chunk_payload(c);
+    a->left = c->cap;
+    a->bytes_reserved = c->cap;
 }
 
 void *arena_alloc_chunk_(arena *a, size_t bytes) {
@@ -47,6 +61,7 @@ void *arena_alloc_chunk_(arena *a, size_t bytes) {
     if (c == NULL) return NULL;
     c->next = a->head;
     c->cap = cap;
+    c->owned = 1;
     a->head = c;
     a->bytes_reserved += cap;
     uint8_t *p = chunk_payload(c);
@@ -63,6 +78,7 @@ void arena_reset(arena *a) {
      * giants made for a single large array. */
     while (c->next != NULL) {
         arena_chunk *next = c->next;
+        assert(c->owned);
         a->bytes_reserved -= c->cap;
         free(c);
         c = next;
@@ -78,7 +94,7 @@ void arena_deinit(arena *a) {
     arena_chunk *c = a->head;
     while (c != NULL) {
         arena_chunk *next = c->next;
-        free(c);
+        if (c->owned) free(c);
         c = next;
     }
     arena_init(a);

@@ -30,6 +30,10 @@ typedef struct arena {
 } arena;
 
 void arena_init(arena *a);
+/* An arena whose first chunk is the caller's buffer (8-aligned, e.g. on the
+ * stack), for a decode whose arena lives only as long as one call: no malloc and
+ * free when the message fits.  The buffer must outlive the arena. */
+void arena_init_buffer(arena *a, void *buffer, size_t bytes);
 /* The slow path of the allocators below: a new chunk. */
 void *arena_alloc_chunk_(arena *a, size_t bytes);
 
