@@ -48,11 +48,18 @@ static const kafka_api_row kafka_apis[] = {
     {62, 0, 4, 0, "BrokerRegistration"},
     {63, 0, 1, 0, "BrokerHeartbeat"},
 };
+static const int8_t kafka_api_index[] = {
+    0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7, 8, 9, 10, 11,
+    12, 13, 14, 15, 16, -1, 17, 18, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, 19, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, 20, 21, 22, 23, 24, -1, -1, 25, -1, -1, 26, 27,
+};
 
+/* Every request and response header asks; a direct index, not a scan. */
 static const kafka_api_row *api_row(int16_t api_key) {
-    for (size_t i = 0; i < sizeof(kafka_apis) / sizeof(kafka_apis[0]); i++)
-        if (kafka_apis[i].api_key == api_key) return &kafka_apis[i];
-    return NULL;
+    if (api_key < 0 || (size_t)api_key >= sizeof(kafka_api_index)) return NULL;
+    int8_t i = kafka_api_index[api_key];
+    return i >= 0 ? &kafka_apis[i] : NULL;
 }
 
 const char *kafka_api_name(int16_t api_key) {

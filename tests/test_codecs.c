@@ -421,6 +421,8 @@ Test(tables, api_table) {
     cr_assert_str_eq(kafka_api_name(KAFKA_API_PRODUCE), "Produce");
     cr_assert_str_eq(kafka_api_name(KAFKA_API_API_VERSIONS), "ApiVersions");
     cr_assert_str_eq(kafka_api_name(999), "Unknown");
+    cr_assert_str_eq(kafka_api_name(-1), "Unknown");
+    cr_assert_str_eq(kafka_api_name(4), "Unknown"); /* a hole in the table: LeaderAndIsr */
     cr_assert_eq(KAFKA_API_FETCH, 1);
     cr_assert_eq(KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 23);
     cr_assert_eq(KAFKA_API_DESCRIBE_QUORUM, 55);

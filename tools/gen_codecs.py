@@ -946,10 +946,11 @@ typedef struct kafka_api_row {
 """
 
 C_API_FUNCS = r"""
+/* Every request and response header asks; a direct index, not a scan. */
 static const kafka_api_row *api_row(int16_t api_key) {
-    for (size_t i = 0; i < sizeof(kafka_apis) / sizeof(kafka_apis[0]); i++)
-        if (kafka_apis[i].api_key == api_key) return &kafka_apis[i];
-    return NULL;
+    if (api_key < 0 || (size_t)api_key >= sizeof(kafka_api_index)) return NULL;
+    int8_t i = kafka_api_index[api_key];
+    return i >= 0 ? &kafka_apis[i] : NULL;
 }
 
 const char *kafka_api_name(int16_t api_key) {
@@ -1002,6 +1003,15 @@ def emit_messages(msgs, out_dir):
         c.append('    {%d, %d, %d, %d, "%s"},' % (m.api_key, m.valid[0], m.valid[1],
                                                  -1 if m.flex_lo is None else m.flex_lo,
                                                  api_base_name(m)))
+    c.append("};")
+    # row of each api key, -1 for none
+    index = [-1] * (max(m.api_key for m in reqs) + 1)
+    for i, m in enumerate(reqs):
+        index[m.api_key] = i
+    assert len(reqs) < 128
+    c.append("static const int8_t kafka_api_index[] = {")
+    for k in range(0, len(index), 16):
+        c.append("    " + ", ".join(str(x) for x in index[k:k + 16]) + ",")
     c.append("};")
     c.append(C_API_FUNCS.rstrip())
     c.append("")
