@@ -89,9 +89,8 @@ int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
 /* ---- AlterPartitionRequest ---- */
 
 void kafka_alter_partition_request_broker_state_init(kafka_alter_partition_request_broker_state *m) {
-    *m = (kafka_alter_partition_request_broker_state){
-        .broker_epoch = INT64_C(-1),
-    };
+    m->broker_id = 0;
+    m->broker_epoch = INT64_C(-1);
 }
 
 static size_t kafka_alter_partition_request_broker_state_size(const kafka_alter_partition_request_broker_state *m, int16_t version, int *bad) {
@@ -154,7 +153,14 @@ static int kafka_alter_partition_request_broker_state_read(kafka_alter_partition
 }
 
 void kafka_alter_partition_request_partition_data_init(kafka_alter_partition_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->leader_epoch = 0;
+    m->new_isr = NULL;
+    m->new_isr_count = 0;
+    m->new_isr_with_epochs = NULL;
+    m->new_isr_with_epochs_count = 0;
+    m->leader_recovery_state = 0;
+    m->partition_epoch = 0;
 }
 
 static size_t kafka_alter_partition_request_partition_data_size(const kafka_alter_partition_request_partition_data *m, int16_t version, int *bad) {
@@ -289,7 +295,10 @@ static int kafka_alter_partition_request_partition_data_read(kafka_alter_partiti
 }
 
 void kafka_alter_partition_request_topic_data_init(kafka_alter_partition_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_alter_partition_request_topic_data_size(const kafka_alter_partition_request_topic_data *m, int16_t version, int *bad) {
@@ -368,9 +377,10 @@ static int kafka_alter_partition_request_topic_data_read(kafka_alter_partition_r
 }
 
 void kafka_alter_partition_request_init(kafka_alter_partition_request *m) {
-    *m = (kafka_alter_partition_request){
-        .broker_epoch = INT64_C(-1),
-    };
+    m->broker_id = 0;
+    m->broker_epoch = INT64_C(-1);
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_alter_partition_request_size(const kafka_alter_partition_request *m, int16_t version, int *bad) {
@@ -477,7 +487,14 @@ void kafka_alter_partition_request_encode(const kafka_alter_partition_request *m
 /* ---- AlterPartitionResponse ---- */
 
 void kafka_alter_partition_response_partition_data_init(kafka_alter_partition_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
+    m->isr = NULL;
+    m->isr_count = 0;
+    m->leader_recovery_state = 0;
+    m->partition_epoch = 0;
 }
 
 static size_t kafka_alter_partition_response_partition_data_size(const kafka_alter_partition_response_partition_data *m, int16_t version, int *bad) {
@@ -581,7 +598,10 @@ static int kafka_alter_partition_response_partition_data_read(kafka_alter_partit
 }
 
 void kafka_alter_partition_response_topic_data_init(kafka_alter_partition_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_alter_partition_response_topic_data_size(const kafka_alter_partition_response_topic_data *m, int16_t version, int *bad) {
@@ -660,7 +680,10 @@ static int kafka_alter_partition_response_topic_data_read(kafka_alter_partition_
 }
 
 void kafka_alter_partition_response_init(kafka_alter_partition_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_alter_partition_response_size(const kafka_alter_partition_response *m, int16_t version, int *bad) {
@@ -767,7 +790,8 @@ void kafka_alter_partition_response_encode(const kafka_alter_partition_response 
 /* ---- ApiVersionsRequest ---- */
 
 void kafka_api_versions_request_init(kafka_api_versions_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->client_software_name = (kafka_str){NULL, 0};
+    m->client_software_version = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_api_versions_request_size(const kafka_api_versions_request *m, int16_t version, int *bad) {
@@ -854,7 +878,9 @@ void kafka_api_versions_request_encode(const kafka_api_versions_request *m, wire
 /* ---- ApiVersionsResponse ---- */
 
 void kafka_api_versions_response_api_version_init(kafka_api_versions_response_api_version *m) {
-    memset(m, 0, sizeof(*m));
+    m->api_key = 0;
+    m->min_version = 0;
+    m->max_version = 0;
 }
 
 static size_t kafka_api_versions_response_api_version_size(const kafka_api_versions_response_api_version *m, int16_t version, int *bad) {
@@ -912,7 +938,9 @@ static int kafka_api_versions_response_api_version_read(kafka_api_versions_respo
 }
 
 void kafka_api_versions_response_supported_feature_key_init(kafka_api_versions_response_supported_feature_key *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->min_version = 0;
+    m->max_version = 0;
 }
 
 static size_t kafka_api_versions_response_supported_feature_key_size(const kafka_api_versions_response_supported_feature_key *m, int16_t version, int *bad) {
@@ -990,7 +1018,9 @@ static int kafka_api_versions_response_supported_feature_key_read(kafka_api_vers
 }
 
 void kafka_api_versions_response_finalized_feature_key_init(kafka_api_versions_response_finalized_feature_key *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->max_version_level = 0;
+    m->min_version_level = 0;
 }
 
 static size_t kafka_api_versions_response_finalized_feature_key_size(const kafka_api_versions_response_finalized_feature_key *m, int16_t version, int *bad) {
@@ -1068,9 +1098,16 @@ static int kafka_api_versions_response_finalized_feature_key_read(kafka_api_vers
 }
 
 void kafka_api_versions_response_init(kafka_api_versions_response *m) {
-    *m = (kafka_api_versions_response){
-        .finalized_features_epoch = INT64_C(-1),
-    };
+    m->error_code = 0;
+    m->api_keys = NULL;
+    m->api_keys_count = 0;
+    m->throttle_time_ms = 0;
+    m->supported_features = NULL;
+    m->supported_features_count = 0;
+    m->finalized_features_epoch = INT64_C(-1);
+    m->finalized_features = NULL;
+    m->finalized_features_count = 0;
+    m->zk_migration_ready = 0;
 }
 
 static size_t kafka_api_versions_response_size(const kafka_api_versions_response *m, int16_t version, int *bad) {
@@ -1339,7 +1376,10 @@ void kafka_api_versions_response_encode(const kafka_api_versions_response *m, wi
 /* ---- BeginQuorumEpochRequest ---- */
 
 void kafka_begin_quorum_epoch_request_partition_data_init(kafka_begin_quorum_epoch_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    memset(m->voter_directory_id, 0, 16);
+    m->leader_id = 0;
+    m->leader_epoch = 0;
 }
 
 static size_t kafka_begin_quorum_epoch_request_partition_data_size(const kafka_begin_quorum_epoch_request_partition_data *m, int16_t version, int *bad) {
@@ -1410,7 +1450,9 @@ static int kafka_begin_quorum_epoch_request_partition_data_read(kafka_begin_quor
 }
 
 void kafka_begin_quorum_epoch_request_topic_data_init(kafka_begin_quorum_epoch_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_begin_quorum_epoch_request_topic_data_size(const kafka_begin_quorum_epoch_request_topic_data *m, int16_t version, int *bad) {
@@ -1500,7 +1542,9 @@ static int kafka_begin_quorum_epoch_request_topic_data_read(kafka_begin_quorum_e
 }
 
 void kafka_begin_quorum_epoch_request_leader_endpoint_init(kafka_begin_quorum_epoch_request_leader_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
 static size_t kafka_begin_quorum_epoch_request_leader_endpoint_size(const kafka_begin_quorum_epoch_request_leader_endpoint *m, int16_t version, int *bad) {
@@ -1565,10 +1609,12 @@ static int kafka_begin_quorum_epoch_request_leader_endpoint_read(kafka_begin_quo
 }
 
 void kafka_begin_quorum_epoch_request_init(kafka_begin_quorum_epoch_request *m) {
-    *m = (kafka_begin_quorum_epoch_request){
-        .cluster_id = {NULL, -1},
-        .voter_id = -1,
-    };
+    m->cluster_id = (kafka_str){NULL, -1};
+    m->voter_id = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->leader_endpoints = NULL;
+    m->leader_endpoints_count = 0;
 }
 
 static size_t kafka_begin_quorum_epoch_request_size(const kafka_begin_quorum_epoch_request *m, int16_t version, int *bad) {
@@ -1733,7 +1779,10 @@ void kafka_begin_quorum_epoch_request_encode(const kafka_begin_quorum_epoch_requ
 /* ---- BeginQuorumEpochResponse ---- */
 
 void kafka_begin_quorum_epoch_response_partition_data_init(kafka_begin_quorum_epoch_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
 }
 
 static size_t kafka_begin_quorum_epoch_response_partition_data_size(const kafka_begin_quorum_epoch_response_partition_data *m, int16_t version, int *bad) {
@@ -1796,7 +1845,9 @@ static int kafka_begin_quorum_epoch_response_partition_data_read(kafka_begin_quo
 }
 
 void kafka_begin_quorum_epoch_response_topic_data_init(kafka_begin_quorum_epoch_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_begin_quorum_epoch_response_topic_data_size(const kafka_begin_quorum_epoch_response_topic_data *m, int16_t version, int *bad) {
@@ -1886,7 +1937,9 @@ static int kafka_begin_quorum_epoch_response_topic_data_read(kafka_begin_quorum_
 }
 
 void kafka_begin_quorum_epoch_response_node_endpoint_init(kafka_begin_quorum_epoch_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
 static size_t kafka_begin_quorum_epoch_response_node_endpoint_size(const kafka_begin_quorum_epoch_response_node_endpoint *m, int16_t version, int *bad) {
@@ -1951,7 +2004,11 @@ static int kafka_begin_quorum_epoch_response_node_endpoint_read(kafka_begin_quor
 }
 
 void kafka_begin_quorum_epoch_response_init(kafka_begin_quorum_epoch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_begin_quorum_epoch_response_size(const kafka_begin_quorum_epoch_response *m, int16_t version, int *bad) {
@@ -2119,9 +2176,13 @@ void kafka_begin_quorum_epoch_response_encode(const kafka_begin_quorum_epoch_res
 /* ---- BrokerHeartbeatRequest ---- */
 
 void kafka_broker_heartbeat_request_init(kafka_broker_heartbeat_request *m) {
-    *m = (kafka_broker_heartbeat_request){
-        .broker_epoch = INT64_C(-1),
-    };
+    m->broker_id = 0;
+    m->broker_epoch = INT64_C(-1);
+    m->current_metadata_offset = 0;
+    m->want_fence = 0;
+    m->want_shut_down = 0;
+    m->offline_log_dirs = NULL;
+    m->offline_log_dirs_count = 0;
 }
 
 static size_t kafka_broker_heartbeat_request_size(const kafka_broker_heartbeat_request *m, int16_t version, int *bad) {
@@ -2268,9 +2329,11 @@ void kafka_broker_heartbeat_request_encode(const kafka_broker_heartbeat_request 
 /* ---- BrokerHeartbeatResponse ---- */
 
 void kafka_broker_heartbeat_response_init(kafka_broker_heartbeat_response *m) {
-    *m = (kafka_broker_heartbeat_response){
-        .is_fenced = 1,
-    };
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->is_caught_up = 0;
+    m->is_fenced = 1;
+    m->should_shut_down = 0;
 }
 
 static size_t kafka_broker_heartbeat_response_size(const kafka_broker_heartbeat_response *m, int16_t version, int *bad) {
@@ -2363,7 +2426,12 @@ void kafka_broker_heartbeat_response_encode(const kafka_broker_heartbeat_respons
 /* ---- BrokerRegistrationChangeRecord ---- */
 
 void kafka_broker_registration_change_record_init(kafka_broker_registration_change_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
+    m->broker_epoch = 0;
+    m->fenced = 0;
+    m->in_controlled_shutdown = 0;
+    m->log_dirs = NULL;
+    m->log_dirs_count = 0;
 }
 
 static size_t kafka_broker_registration_change_record_size(const kafka_broker_registration_change_record *m, int16_t version, int *bad) {
@@ -2539,7 +2607,10 @@ void kafka_broker_registration_change_record_encode(const kafka_broker_registrat
 /* ---- BrokerRegistrationRequest ---- */
 
 void kafka_broker_registration_request_listener_init(kafka_broker_registration_request_listener *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->security_protocol = 0;
 }
 
 static size_t kafka_broker_registration_request_listener_size(const kafka_broker_registration_request_listener *m, int16_t version, int *bad) {
@@ -2592,7 +2663,9 @@ static int kafka_broker_registration_request_listener_read(kafka_broker_registra
 }
 
 void kafka_broker_registration_request_feature_init(kafka_broker_registration_request_feature *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->min_supported_version = 0;
+    m->max_supported_version = 0;
 }
 
 static size_t kafka_broker_registration_request_feature_size(const kafka_broker_registration_request_feature *m, int16_t version, int *bad) {
@@ -2642,9 +2715,18 @@ static int kafka_broker_registration_request_feature_read(kafka_broker_registrat
 }
 
 void kafka_broker_registration_request_init(kafka_broker_registration_request *m) {
-    *m = (kafka_broker_registration_request){
-        .previous_broker_epoch = INT64_C(-1),
-    };
+    m->broker_id = 0;
+    m->cluster_id = (kafka_str){NULL, 0};
+    memset(m->incarnation_id, 0, 16);
+    m->listeners = NULL;
+    m->listeners_count = 0;
+    m->features = NULL;
+    m->features_count = 0;
+    m->rack = (kafka_str){NULL, 0};
+    m->is_migrating_zk_broker = 0;
+    m->log_dirs = NULL;
+    m->log_dirs_count = 0;
+    m->previous_broker_epoch = INT64_C(-1);
 }
 
 static size_t kafka_broker_registration_request_size(const kafka_broker_registration_request *m, int16_t version, int *bad) {
@@ -2825,9 +2907,9 @@ void kafka_broker_registration_request_encode(const kafka_broker_registration_re
 /* ---- BrokerRegistrationResponse ---- */
 
 void kafka_broker_registration_response_init(kafka_broker_registration_response *m) {
-    *m = (kafka_broker_registration_response){
-        .broker_epoch = INT64_C(-1),
-    };
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->broker_epoch = INT64_C(-1);
 }
 
 static size_t kafka_broker_registration_response_size(const kafka_broker_registration_response *m, int16_t version, int *bad) {
@@ -2910,7 +2992,10 @@ void kafka_broker_registration_response_encode(const kafka_broker_registration_r
 /* ---- ConfigRecord ---- */
 
 void kafka_config_record_init(kafka_config_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->resource_type = 0;
+    m->resource_name = (kafka_str){NULL, 0};
+    m->name = (kafka_str){NULL, 0};
+    m->value = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_config_record_size(const kafka_config_record *m, int16_t version, int *bad) {
@@ -2985,7 +3070,9 @@ void kafka_config_record_encode(const kafka_config_record *m, wire_writer *w, in
 /* ---- ConsumerProtocolAssignment ---- */
 
 void kafka_consumer_protocol_assignment_topic_partition_init(kafka_consumer_protocol_assignment_topic_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_consumer_protocol_assignment_topic_partition_size(const kafka_consumer_protocol_assignment_topic_partition *m, int16_t version, int *bad) {
@@ -3035,9 +3122,9 @@ static int kafka_consumer_protocol_assignment_topic_partition_read(kafka_consume
 }
 
 void kafka_consumer_protocol_assignment_init(kafka_consumer_protocol_assignment *m) {
-    *m = (kafka_consumer_protocol_assignment){
-        .user_data = {NULL, -1},
-    };
+    m->assigned_partitions = NULL;
+    m->assigned_partitions_count = 0;
+    m->user_data = (kafka_bytes){NULL, -1};
 }
 
 static size_t kafka_consumer_protocol_assignment_size(const kafka_consumer_protocol_assignment *m, int16_t version, int *bad) {
@@ -3123,7 +3210,9 @@ void kafka_consumer_protocol_assignment_encode(const kafka_consumer_protocol_ass
 /* ---- ConsumerProtocolSubscription ---- */
 
 void kafka_consumer_protocol_subscription_topic_partition_init(kafka_consumer_protocol_subscription_topic_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_consumer_protocol_subscription_topic_partition_size(const kafka_consumer_protocol_subscription_topic_partition *m, int16_t version, int *bad) {
@@ -3185,11 +3274,13 @@ static int kafka_consumer_protocol_subscription_topic_partition_read(kafka_consu
 }
 
 void kafka_consumer_protocol_subscription_init(kafka_consumer_protocol_subscription *m) {
-    *m = (kafka_consumer_protocol_subscription){
-        .user_data = {NULL, -1},
-        .generation_id = -1,
-        .rack_id = {NULL, -1},
-    };
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->user_data = (kafka_bytes){NULL, -1};
+    m->owned_partitions = NULL;
+    m->owned_partitions_count = 0;
+    m->generation_id = -1;
+    m->rack_id = (kafka_str){NULL, -1};
 }
 
 static size_t kafka_consumer_protocol_subscription_size(const kafka_consumer_protocol_subscription *m, int16_t version, int *bad) {
@@ -3325,7 +3416,9 @@ void kafka_consumer_protocol_subscription_encode(const kafka_consumer_protocol_s
 /* ---- CreateTopicsRequest ---- */
 
 void kafka_create_topics_request_creatable_replica_assignment_init(kafka_create_topics_request_creatable_replica_assignment *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->broker_ids = NULL;
+    m->broker_ids_count = 0;
 }
 
 static size_t kafka_create_topics_request_creatable_replica_assignment_size(const kafka_create_topics_request_creatable_replica_assignment *m, int16_t version, int *bad) {
@@ -3398,7 +3491,8 @@ static int kafka_create_topics_request_creatable_replica_assignment_read(kafka_c
 }
 
 void kafka_create_topics_request_creatable_topic_config_init(kafka_create_topics_request_creatable_topic_config *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->value = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_create_topics_request_creatable_topic_config_size(const kafka_create_topics_request_creatable_topic_config *m, int16_t version, int *bad) {
@@ -3466,7 +3560,13 @@ static int kafka_create_topics_request_creatable_topic_config_read(kafka_create_
 }
 
 void kafka_create_topics_request_creatable_topic_init(kafka_create_topics_request_creatable_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->num_partitions = 0;
+    m->replication_factor = 0;
+    m->assignments = NULL;
+    m->assignments_count = 0;
+    m->configs = NULL;
+    m->configs_count = 0;
 }
 
 static size_t kafka_create_topics_request_creatable_topic_size(const kafka_create_topics_request_creatable_topic *m, int16_t version, int *bad) {
@@ -3608,9 +3708,10 @@ static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_
 }
 
 void kafka_create_topics_request_init(kafka_create_topics_request *m) {
-    *m = (kafka_create_topics_request){
-        .timeout_ms = 60000,
-    };
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->timeout_ms = 60000;
+    m->validate_only = 0;
 }
 
 static size_t kafka_create_topics_request_size(const kafka_create_topics_request *m, int16_t version, int *bad) {
@@ -3739,9 +3840,11 @@ void kafka_create_topics_request_encode(const kafka_create_topics_request *m, wi
 /* ---- CreateTopicsResponse ---- */
 
 void kafka_create_topics_response_creatable_topic_configs_init(kafka_create_topics_response_creatable_topic_configs *m) {
-    *m = (kafka_create_topics_response_creatable_topic_configs){
-        .config_source = -1,
-    };
+    m->name = (kafka_str){NULL, 0};
+    m->value = (kafka_str){NULL, 0};
+    m->read_only = 0;
+    m->config_source = -1;
+    m->is_sensitive = 0;
 }
 
 static size_t kafka_create_topics_response_creatable_topic_configs_size(const kafka_create_topics_response_creatable_topic_configs *m, int16_t version, int *bad) {
@@ -3841,10 +3944,15 @@ static int kafka_create_topics_response_creatable_topic_configs_read(kafka_creat
 }
 
 void kafka_create_topics_response_creatable_topic_result_init(kafka_create_topics_response_creatable_topic_result *m) {
-    *m = (kafka_create_topics_response_creatable_topic_result){
-        .num_partitions = -1,
-        .replication_factor = -1,
-    };
+    m->name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->topic_config_error_code = 0;
+    m->num_partitions = -1;
+    m->replication_factor = -1;
+    m->configs = NULL;
+    m->configs_count = 0;
 }
 
 static size_t kafka_create_topics_response_creatable_topic_result_size(const kafka_create_topics_response_creatable_topic_result *m, int16_t version, int *bad) {
@@ -4038,7 +4146,9 @@ static int kafka_create_topics_response_creatable_topic_result_read(kafka_create
 }
 
 void kafka_create_topics_response_init(kafka_create_topics_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_create_topics_response_size(const kafka_create_topics_response *m, int16_t version, int *bad) {
@@ -4153,9 +4263,8 @@ void kafka_create_topics_response_encode(const kafka_create_topics_response *m, 
 /* ---- DeleteTopicsRequest ---- */
 
 void kafka_delete_topics_request_delete_topic_state_init(kafka_delete_topics_request_delete_topic_state *m) {
-    *m = (kafka_delete_topics_request_delete_topic_state){
-        .name = {NULL, -1},
-    };
+    m->name = (kafka_str){NULL, -1};
+    memset(m->topic_id, 0, 16);
 }
 
 static size_t kafka_delete_topics_request_delete_topic_state_size(const kafka_delete_topics_request_delete_topic_state *m, int16_t version, int *bad) {
@@ -4211,7 +4320,11 @@ static int kafka_delete_topics_request_delete_topic_state_read(kafka_delete_topi
 }
 
 void kafka_delete_topics_request_init(kafka_delete_topics_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->topic_names = NULL;
+    m->topic_names_count = 0;
+    m->timeout_ms = 0;
 }
 
 static size_t kafka_delete_topics_request_size(const kafka_delete_topics_request *m, int16_t version, int *bad) {
@@ -4370,9 +4483,10 @@ void kafka_delete_topics_request_encode(const kafka_delete_topics_request *m, wi
 /* ---- DeleteTopicsResponse ---- */
 
 void kafka_delete_topics_response_deletable_topic_result_init(kafka_delete_topics_response_deletable_topic_result *m) {
-    *m = (kafka_delete_topics_response_deletable_topic_result){
-        .error_message = {NULL, -1},
-    };
+    m->name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, -1};
 }
 
 static size_t kafka_delete_topics_response_deletable_topic_result_size(const kafka_delete_topics_response_deletable_topic_result *m, int16_t version, int *bad) {
@@ -4465,7 +4579,9 @@ static int kafka_delete_topics_response_deletable_topic_result_read(kafka_delete
 }
 
 void kafka_delete_topics_response_init(kafka_delete_topics_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->responses = NULL;
+    m->responses_count = 0;
 }
 
 static size_t kafka_delete_topics_response_size(const kafka_delete_topics_response *m, int16_t version, int *bad) {
@@ -4580,7 +4696,9 @@ void kafka_delete_topics_response_encode(const kafka_delete_topics_response *m, 
 /* ---- DescribeGroupsRequest ---- */
 
 void kafka_describe_groups_request_init(kafka_describe_groups_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->groups = NULL;
+    m->groups_count = 0;
+    m->include_authorized_operations = 0;
 }
 
 static size_t kafka_describe_groups_request_size(const kafka_describe_groups_request *m, int16_t version, int *bad) {
@@ -4704,9 +4822,12 @@ void kafka_describe_groups_request_encode(const kafka_describe_groups_request *m
 /* ---- DescribeGroupsResponse ---- */
 
 void kafka_describe_groups_response_described_group_member_init(kafka_describe_groups_response_described_group_member *m) {
-    *m = (kafka_describe_groups_response_described_group_member){
-        .group_instance_id = {NULL, -1},
-    };
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->client_id = (kafka_str){NULL, 0};
+    m->client_host = (kafka_str){NULL, 0};
+    m->member_metadata = (kafka_bytes){NULL, 0};
+    m->member_assignment = (kafka_bytes){NULL, 0};
 }
 
 static size_t kafka_describe_groups_response_described_group_member_size(const kafka_describe_groups_response_described_group_member *m, int16_t version, int *bad) {
@@ -4840,9 +4961,14 @@ static int kafka_describe_groups_response_described_group_member_read(kafka_desc
 }
 
 void kafka_describe_groups_response_described_group_init(kafka_describe_groups_response_described_group *m) {
-    *m = (kafka_describe_groups_response_described_group){
-        .authorized_operations = INT32_MIN,
-    };
+    m->error_code = 0;
+    m->group_id = (kafka_str){NULL, 0};
+    m->group_state = (kafka_str){NULL, 0};
+    m->protocol_type = (kafka_str){NULL, 0};
+    m->protocol_data = (kafka_str){NULL, 0};
+    m->members = NULL;
+    m->members_count = 0;
+    m->authorized_operations = INT32_MIN;
 }
 
 static size_t kafka_describe_groups_response_described_group_size(const kafka_describe_groups_response_described_group *m, int16_t version, int *bad) {
@@ -4989,7 +5115,9 @@ static int kafka_describe_groups_response_described_group_read(kafka_describe_gr
 }
 
 void kafka_describe_groups_response_init(kafka_describe_groups_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->groups = NULL;
+    m->groups_count = 0;
 }
 
 static size_t kafka_describe_groups_response_size(const kafka_describe_groups_response *m, int16_t version, int *bad) {
@@ -5104,7 +5232,7 @@ void kafka_describe_groups_response_encode(const kafka_describe_groups_response 
 /* ---- DescribeQuorumRequest ---- */
 
 void kafka_describe_quorum_request_partition_data_init(kafka_describe_quorum_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
 }
 
 static size_t kafka_describe_quorum_request_partition_data_size(const kafka_describe_quorum_request_partition_data *m, int16_t version, int *bad) {
@@ -5139,7 +5267,9 @@ static int kafka_describe_quorum_request_partition_data_read(kafka_describe_quor
 }
 
 void kafka_describe_quorum_request_topic_data_init(kafka_describe_quorum_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_describe_quorum_request_topic_data_size(const kafka_describe_quorum_request_topic_data *m, int16_t version, int *bad) {
@@ -5203,7 +5333,8 @@ static int kafka_describe_quorum_request_topic_data_read(kafka_describe_quorum_r
 }
 
 void kafka_describe_quorum_request_init(kafka_describe_quorum_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_describe_quorum_request_size(const kafka_describe_quorum_request *m, int16_t version, int *bad) {
@@ -5295,10 +5426,11 @@ void kafka_describe_quorum_request_encode(const kafka_describe_quorum_request *m
 /* ---- DescribeQuorumResponse ---- */
 
 void kafka_describe_quorum_response_replica_state_init(kafka_describe_quorum_response_replica_state *m) {
-    *m = (kafka_describe_quorum_response_replica_state){
-        .last_fetch_timestamp = INT64_C(-1),
-        .last_caught_up_timestamp = INT64_C(-1),
-    };
+    m->replica_id = 0;
+    memset(m->replica_directory_id, 0, 16);
+    m->log_end_offset = 0;
+    m->last_fetch_timestamp = INT64_C(-1);
+    m->last_caught_up_timestamp = INT64_C(-1);
 }
 
 static size_t kafka_describe_quorum_response_replica_state_size(const kafka_describe_quorum_response_replica_state *m, int16_t version, int *bad) {
@@ -5384,7 +5516,16 @@ static int kafka_describe_quorum_response_replica_state_read(kafka_describe_quor
 }
 
 void kafka_describe_quorum_response_partition_data_init(kafka_describe_quorum_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->leader_id = 0;
+    m->leader_epoch = 0;
+    m->high_watermark = 0;
+    m->current_voters = NULL;
+    m->current_voters_count = 0;
+    m->observers = NULL;
+    m->observers_count = 0;
 }
 
 static size_t kafka_describe_quorum_response_partition_data_size(const kafka_describe_quorum_response_partition_data *m, int16_t version, int *bad) {
@@ -5518,7 +5659,9 @@ static int kafka_describe_quorum_response_partition_data_read(kafka_describe_quo
 }
 
 void kafka_describe_quorum_response_topic_data_init(kafka_describe_quorum_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_describe_quorum_response_topic_data_size(const kafka_describe_quorum_response_topic_data *m, int16_t version, int *bad) {
@@ -5582,7 +5725,9 @@ static int kafka_describe_quorum_response_topic_data_read(kafka_describe_quorum_
 }
 
 void kafka_describe_quorum_response_listener_init(kafka_describe_quorum_response_listener *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
 static size_t kafka_describe_quorum_response_listener_size(const kafka_describe_quorum_response_listener *m, int16_t version, int *bad) {
@@ -5641,7 +5786,9 @@ static int kafka_describe_quorum_response_listener_read(kafka_describe_quorum_re
 }
 
 void kafka_describe_quorum_response_node_init(kafka_describe_quorum_response_node *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->listeners = NULL;
+    m->listeners_count = 0;
 }
 
 static size_t kafka_describe_quorum_response_node_size(const kafka_describe_quorum_response_node *m, int16_t version, int *bad) {
@@ -5717,7 +5864,12 @@ static int kafka_describe_quorum_response_node_read(kafka_describe_quorum_respon
 }
 
 void kafka_describe_quorum_response_init(kafka_describe_quorum_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->nodes = NULL;
+    m->nodes_count = 0;
 }
 
 static size_t kafka_describe_quorum_response_size(const kafka_describe_quorum_response *m, int16_t version, int *bad) {
@@ -5856,7 +6008,8 @@ void kafka_describe_quorum_response_encode(const kafka_describe_quorum_response 
 /* ---- EndQuorumEpochRequest ---- */
 
 void kafka_end_quorum_epoch_request_replica_info_init(kafka_end_quorum_epoch_request_replica_info *m) {
-    memset(m, 0, sizeof(*m));
+    m->candidate_id = 0;
+    memset(m->candidate_directory_id, 0, 16);
 }
 
 static size_t kafka_end_quorum_epoch_request_replica_info_size(const kafka_end_quorum_epoch_request_replica_info *m, int16_t version, int *bad) {
@@ -5925,7 +6078,13 @@ static int kafka_end_quorum_epoch_request_replica_info_read(kafka_end_quorum_epo
 }
 
 void kafka_end_quorum_epoch_request_partition_data_init(kafka_end_quorum_epoch_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
+    m->preferred_successors = NULL;
+    m->preferred_successors_count = 0;
+    m->preferred_candidates = NULL;
+    m->preferred_candidates_count = 0;
 }
 
 static size_t kafka_end_quorum_epoch_request_partition_data_size(const kafka_end_quorum_epoch_request_partition_data *m, int16_t version, int *bad) {
@@ -6048,7 +6207,9 @@ static int kafka_end_quorum_epoch_request_partition_data_read(kafka_end_quorum_e
 }
 
 void kafka_end_quorum_epoch_request_topic_data_init(kafka_end_quorum_epoch_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_end_quorum_epoch_request_topic_data_size(const kafka_end_quorum_epoch_request_topic_data *m, int16_t version, int *bad) {
@@ -6138,7 +6299,9 @@ static int kafka_end_quorum_epoch_request_topic_data_read(kafka_end_quorum_epoch
 }
 
 void kafka_end_quorum_epoch_request_leader_endpoint_init(kafka_end_quorum_epoch_request_leader_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
 static size_t kafka_end_quorum_epoch_request_leader_endpoint_size(const kafka_end_quorum_epoch_request_leader_endpoint *m, int16_t version, int *bad) {
@@ -6203,9 +6366,11 @@ static int kafka_end_quorum_epoch_request_leader_endpoint_read(kafka_end_quorum_
 }
 
 void kafka_end_quorum_epoch_request_init(kafka_end_quorum_epoch_request *m) {
-    *m = (kafka_end_quorum_epoch_request){
-        .cluster_id = {NULL, -1},
-    };
+    m->cluster_id = (kafka_str){NULL, -1};
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->leader_endpoints = NULL;
+    m->leader_endpoints_count = 0;
 }
 
 static size_t kafka_end_quorum_epoch_request_size(const kafka_end_quorum_epoch_request *m, int16_t version, int *bad) {
@@ -6361,7 +6526,10 @@ void kafka_end_quorum_epoch_request_encode(const kafka_end_quorum_epoch_request 
 /* ---- EndQuorumEpochResponse ---- */
 
 void kafka_end_quorum_epoch_response_partition_data_init(kafka_end_quorum_epoch_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
 }
 
 static size_t kafka_end_quorum_epoch_response_partition_data_size(const kafka_end_quorum_epoch_response_partition_data *m, int16_t version, int *bad) {
@@ -6424,7 +6592,9 @@ static int kafka_end_quorum_epoch_response_partition_data_read(kafka_end_quorum_
 }
 
 void kafka_end_quorum_epoch_response_topic_data_init(kafka_end_quorum_epoch_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_end_quorum_epoch_response_topic_data_size(const kafka_end_quorum_epoch_response_topic_data *m, int16_t version, int *bad) {
@@ -6514,7 +6684,9 @@ static int kafka_end_quorum_epoch_response_topic_data_read(kafka_end_quorum_epoc
 }
 
 void kafka_end_quorum_epoch_response_node_endpoint_init(kafka_end_quorum_epoch_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
 static size_t kafka_end_quorum_epoch_response_node_endpoint_size(const kafka_end_quorum_epoch_response_node_endpoint *m, int16_t version, int *bad) {
@@ -6579,7 +6751,11 @@ static int kafka_end_quorum_epoch_response_node_endpoint_read(kafka_end_quorum_e
 }
 
 void kafka_end_quorum_epoch_response_init(kafka_end_quorum_epoch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_end_quorum_epoch_response_size(const kafka_end_quorum_epoch_response *m, int16_t version, int *bad) {
@@ -6747,7 +6923,8 @@ void kafka_end_quorum_epoch_response_encode(const kafka_end_quorum_epoch_respons
 /* ---- FeatureLevelRecord ---- */
 
 void kafka_feature_level_record_init(kafka_feature_level_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->feature_level = 0;
 }
 
 static size_t kafka_feature_level_record_size(const kafka_feature_level_record *m, int16_t version, int *bad) {
@@ -6816,7 +6993,8 @@ void kafka_feature_level_record_encode(const kafka_feature_level_record *m, wire
 /* ---- FenceBrokerRecord ---- */
 
 void kafka_fence_broker_record_init(kafka_fence_broker_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->id = 0;
+    m->epoch = 0;
 }
 
 static size_t kafka_fence_broker_record_size(const kafka_fence_broker_record *m, int16_t version, int *bad) {
@@ -6894,10 +7072,8 @@ void kafka_fence_broker_record_encode(const kafka_fence_broker_record *m, wire_w
 /* ---- FetchRequest ---- */
 
 void kafka_fetch_request_replica_state_init(kafka_fetch_request_replica_state *m) {
-    *m = (kafka_fetch_request_replica_state){
-        .replica_id = -1,
-        .replica_epoch = INT64_C(-1),
-    };
+    m->replica_id = -1;
+    m->replica_epoch = INT64_C(-1);
 }
 
 static int kafka_fetch_request_replica_state_is_default(const kafka_fetch_request_replica_state *m) {
@@ -6971,11 +7147,13 @@ static int kafka_fetch_request_replica_state_read(kafka_fetch_request_replica_st
 }
 
 void kafka_fetch_request_fetch_partition_init(kafka_fetch_request_fetch_partition *m) {
-    *m = (kafka_fetch_request_fetch_partition){
-        .current_leader_epoch = -1,
-        .last_fetched_epoch = -1,
-        .log_start_offset = INT64_C(-1),
-    };
+    m->partition = 0;
+    m->current_leader_epoch = -1;
+    m->fetch_offset = 0;
+    m->last_fetched_epoch = -1;
+    m->log_start_offset = INT64_C(-1);
+    m->partition_max_bytes = 0;
+    memset(m->replica_directory_id, 0, 16);
 }
 
 static size_t kafka_fetch_request_fetch_partition_size(const kafka_fetch_request_fetch_partition *m, int16_t version, int *bad) {
@@ -7104,7 +7282,10 @@ static int kafka_fetch_request_fetch_partition_read(kafka_fetch_request_fetch_pa
 }
 
 void kafka_fetch_request_fetch_topic_init(kafka_fetch_request_fetch_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_fetch_request_fetch_topic_size(const kafka_fetch_request_fetch_topic *m, int16_t version, int *bad) {
@@ -7209,7 +7390,10 @@ static int kafka_fetch_request_fetch_topic_read(kafka_fetch_request_fetch_topic 
 }
 
 void kafka_fetch_request_forgotten_topic_init(kafka_fetch_request_forgotten_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_fetch_request_forgotten_topic_size(const kafka_fetch_request_forgotten_topic *m, int16_t version, int *bad) {
@@ -7315,13 +7499,21 @@ static int kafka_fetch_request_forgotten_topic_read(kafka_fetch_request_forgotte
 }
 
 void kafka_fetch_request_init(kafka_fetch_request *m) {
-    *m = (kafka_fetch_request){
-        .cluster_id = {NULL, -1},
-        .replica_id = -1,
-        .replica_state = {.replica_id = -1, .replica_epoch = INT64_C(-1)},
-        .max_bytes = 2147483647,
-        .session_epoch = -1,
-    };
+    m->cluster_id = (kafka_str){NULL, -1};
+    m->replica_id = -1;
+    m->replica_state.replica_id = -1;
+    m->replica_state.replica_epoch = INT64_C(-1);
+    m->max_wait_ms = 0;
+    m->min_bytes = 0;
+    m->max_bytes = 2147483647;
+    m->isolation_level = 0;
+    m->session_id = 0;
+    m->session_epoch = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->forgotten_topics_data = NULL;
+    m->forgotten_topics_data_count = 0;
+    m->rack_id = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_fetch_request_size(const kafka_fetch_request *m, int16_t version, int *bad) {
@@ -7624,10 +7816,8 @@ void kafka_fetch_request_encode(const kafka_fetch_request *m, wire_writer *w, in
 /* ---- FetchResponse ---- */
 
 void kafka_fetch_response_epoch_end_offset_init(kafka_fetch_response_epoch_end_offset *m) {
-    *m = (kafka_fetch_response_epoch_end_offset){
-        .epoch = -1,
-        .end_offset = INT64_C(-1),
-    };
+    m->epoch = -1;
+    m->end_offset = INT64_C(-1);
 }
 
 static int kafka_fetch_response_epoch_end_offset_is_default(const kafka_fetch_response_epoch_end_offset *m) {
@@ -7701,10 +7891,8 @@ static int kafka_fetch_response_epoch_end_offset_read(kafka_fetch_response_epoch
 }
 
 void kafka_fetch_response_leader_id_and_epoch_init(kafka_fetch_response_leader_id_and_epoch *m) {
-    *m = (kafka_fetch_response_leader_id_and_epoch){
-        .leader_id = -1,
-        .leader_epoch = -1,
-    };
+    m->leader_id = -1;
+    m->leader_epoch = -1;
 }
 
 static int kafka_fetch_response_leader_id_and_epoch_is_default(const kafka_fetch_response_leader_id_and_epoch *m) {
@@ -7778,10 +7966,8 @@ static int kafka_fetch_response_leader_id_and_epoch_read(kafka_fetch_response_le
 }
 
 void kafka_fetch_response_snapshot_id_init(kafka_fetch_response_snapshot_id *m) {
-    *m = (kafka_fetch_response_snapshot_id){
-        .end_offset = INT64_C(-1),
-        .epoch = -1,
-    };
+    m->end_offset = INT64_C(-1);
+    m->epoch = -1;
 }
 
 static int kafka_fetch_response_snapshot_id_is_default(const kafka_fetch_response_snapshot_id *m) {
@@ -7839,7 +8025,8 @@ static int kafka_fetch_response_snapshot_id_read(kafka_fetch_response_snapshot_i
 }
 
 void kafka_fetch_response_aborted_transaction_init(kafka_fetch_response_aborted_transaction *m) {
-    memset(m, 0, sizeof(*m));
+    m->producer_id = 0;
+    m->first_offset = 0;
 }
 
 static size_t kafka_fetch_response_aborted_transaction_size(const kafka_fetch_response_aborted_transaction *m, int16_t version, int *bad) {
@@ -7908,15 +8095,21 @@ static int kafka_fetch_response_aborted_transaction_read(kafka_fetch_response_ab
 }
 
 void kafka_fetch_response_partition_data_init(kafka_fetch_response_partition_data *m) {
-    *m = (kafka_fetch_response_partition_data){
-        .last_stable_offset = INT64_C(-1),
-        .log_start_offset = INT64_C(-1),
-        .diverging_epoch = {.epoch = -1, .end_offset = INT64_C(-1)},
-        .current_leader = {.leader_id = -1, .leader_epoch = -1},
-        .snapshot_id = {.end_offset = INT64_C(-1), .epoch = -1},
-        .preferred_read_replica = -1,
-        .records = {NULL, -1},
-    };
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->high_watermark = 0;
+    m->last_stable_offset = INT64_C(-1);
+    m->log_start_offset = INT64_C(-1);
+    m->diverging_epoch.epoch = -1;
+    m->diverging_epoch.end_offset = INT64_C(-1);
+    m->current_leader.leader_id = -1;
+    m->current_leader.leader_epoch = -1;
+    m->snapshot_id.end_offset = INT64_C(-1);
+    m->snapshot_id.epoch = -1;
+    m->aborted_transactions = NULL;
+    m->aborted_transactions_count = 0;
+    m->preferred_read_replica = -1;
+    m->records = (kafka_bytes){NULL, -1};
 }
 
 static size_t kafka_fetch_response_partition_data_size(const kafka_fetch_response_partition_data *m, int16_t version, int *bad) {
@@ -8140,7 +8333,10 @@ static int kafka_fetch_response_partition_data_read(kafka_fetch_response_partiti
 }
 
 void kafka_fetch_response_fetchable_topic_response_init(kafka_fetch_response_fetchable_topic_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_fetch_response_fetchable_topic_response_size(const kafka_fetch_response_fetchable_topic_response *m, int16_t version, int *bad) {
@@ -8245,9 +8441,10 @@ static int kafka_fetch_response_fetchable_topic_response_read(kafka_fetch_respon
 }
 
 void kafka_fetch_response_node_endpoint_init(kafka_fetch_response_node_endpoint *m) {
-    *m = (kafka_fetch_response_node_endpoint){
-        .rack = {NULL, -1},
-    };
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->rack = (kafka_str){NULL, -1};
 }
 
 static size_t kafka_fetch_response_node_endpoint_size(const kafka_fetch_response_node_endpoint *m, int16_t version, int *bad) {
@@ -8321,7 +8518,13 @@ static int kafka_fetch_response_node_endpoint_read(kafka_fetch_response_node_end
 }
 
 void kafka_fetch_response_init(kafka_fetch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->session_id = 0;
+    m->responses = NULL;
+    m->responses_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_fetch_response_size(const kafka_fetch_response *m, int16_t version, int *bad) {
@@ -8532,7 +8735,8 @@ void kafka_fetch_response_encode(const kafka_fetch_response *m, wire_writer *w, 
 /* ---- FetchSnapshotRequest ---- */
 
 void kafka_fetch_snapshot_request_snapshot_id_init(kafka_fetch_snapshot_request_snapshot_id *m) {
-    memset(m, 0, sizeof(*m));
+    m->end_offset = 0;
+    m->epoch = 0;
 }
 
 static size_t kafka_fetch_snapshot_request_snapshot_id_size(const kafka_fetch_snapshot_request_snapshot_id *m, int16_t version, int *bad) {
@@ -8579,7 +8783,12 @@ static int kafka_fetch_snapshot_request_snapshot_id_read(kafka_fetch_snapshot_re
 }
 
 void kafka_fetch_snapshot_request_partition_snapshot_init(kafka_fetch_snapshot_request_partition_snapshot *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition = 0;
+    m->current_leader_epoch = 0;
+    m->snapshot_id.end_offset = 0;
+    m->snapshot_id.epoch = 0;
+    m->position = 0;
+    memset(m->replica_directory_id, 0, 16);
 }
 
 static size_t kafka_fetch_snapshot_request_partition_snapshot_size(const kafka_fetch_snapshot_request_partition_snapshot *m, int16_t version, int *bad) {
@@ -8664,7 +8873,9 @@ static int kafka_fetch_snapshot_request_partition_snapshot_read(kafka_fetch_snap
 }
 
 void kafka_fetch_snapshot_request_topic_snapshot_init(kafka_fetch_snapshot_request_topic_snapshot *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_fetch_snapshot_request_topic_snapshot_size(const kafka_fetch_snapshot_request_topic_snapshot *m, int16_t version, int *bad) {
@@ -8728,11 +8939,11 @@ static int kafka_fetch_snapshot_request_topic_snapshot_read(kafka_fetch_snapshot
 }
 
 void kafka_fetch_snapshot_request_init(kafka_fetch_snapshot_request *m) {
-    *m = (kafka_fetch_snapshot_request){
-        .cluster_id = {NULL, -1},
-        .replica_id = -1,
-        .max_bytes = 2147483647,
-    };
+    m->cluster_id = (kafka_str){NULL, -1};
+    m->replica_id = -1;
+    m->max_bytes = 2147483647;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_fetch_snapshot_request_size(const kafka_fetch_snapshot_request *m, int16_t version, int *bad) {
@@ -8869,7 +9080,8 @@ void kafka_fetch_snapshot_request_encode(const kafka_fetch_snapshot_request *m, 
 /* ---- FetchSnapshotResponse ---- */
 
 void kafka_fetch_snapshot_response_snapshot_id_init(kafka_fetch_snapshot_response_snapshot_id *m) {
-    memset(m, 0, sizeof(*m));
+    m->end_offset = 0;
+    m->epoch = 0;
 }
 
 static size_t kafka_fetch_snapshot_response_snapshot_id_size(const kafka_fetch_snapshot_response_snapshot_id *m, int16_t version, int *bad) {
@@ -8916,7 +9128,8 @@ static int kafka_fetch_snapshot_response_snapshot_id_read(kafka_fetch_snapshot_r
 }
 
 void kafka_fetch_snapshot_response_leader_id_and_epoch_init(kafka_fetch_snapshot_response_leader_id_and_epoch *m) {
-    memset(m, 0, sizeof(*m));
+    m->leader_id = 0;
+    m->leader_epoch = 0;
 }
 
 static int kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(const kafka_fetch_snapshot_response_leader_id_and_epoch *m) {
@@ -8968,9 +9181,15 @@ static int kafka_fetch_snapshot_response_leader_id_and_epoch_read(kafka_fetch_sn
 }
 
 void kafka_fetch_snapshot_response_partition_snapshot_init(kafka_fetch_snapshot_response_partition_snapshot *m) {
-    *m = (kafka_fetch_snapshot_response_partition_snapshot){
-        .unaligned_records = {NULL, -1},
-    };
+    m->index = 0;
+    m->error_code = 0;
+    m->snapshot_id.end_offset = 0;
+    m->snapshot_id.epoch = 0;
+    m->current_leader.leader_id = 0;
+    m->current_leader.leader_epoch = 0;
+    m->size = 0;
+    m->position = 0;
+    m->unaligned_records = (kafka_bytes){NULL, -1};
 }
 
 static size_t kafka_fetch_snapshot_response_partition_snapshot_size(const kafka_fetch_snapshot_response_partition_snapshot *m, int16_t version, int *bad) {
@@ -9068,7 +9287,9 @@ static int kafka_fetch_snapshot_response_partition_snapshot_read(kafka_fetch_sna
 }
 
 void kafka_fetch_snapshot_response_topic_snapshot_init(kafka_fetch_snapshot_response_topic_snapshot *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_fetch_snapshot_response_topic_snapshot_size(const kafka_fetch_snapshot_response_topic_snapshot *m, int16_t version, int *bad) {
@@ -9132,7 +9353,9 @@ static int kafka_fetch_snapshot_response_topic_snapshot_read(kafka_fetch_snapsho
 }
 
 void kafka_fetch_snapshot_response_node_endpoint_init(kafka_fetch_snapshot_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
 static size_t kafka_fetch_snapshot_response_node_endpoint_size(const kafka_fetch_snapshot_response_node_endpoint *m, int16_t version, int *bad) {
@@ -9191,7 +9414,12 @@ static int kafka_fetch_snapshot_response_node_endpoint_read(kafka_fetch_snapshot
 }
 
 void kafka_fetch_snapshot_response_init(kafka_fetch_snapshot_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_fetch_snapshot_response_size(const kafka_fetch_snapshot_response *m, int16_t version, int *bad) {
@@ -9359,7 +9587,10 @@ void kafka_fetch_snapshot_response_encode(const kafka_fetch_snapshot_response *m
 /* ---- FindCoordinatorRequest ---- */
 
 void kafka_find_coordinator_request_init(kafka_find_coordinator_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->key = (kafka_str){NULL, 0};
+    m->key_type = 0;
+    m->coordinator_keys = NULL;
+    m->coordinator_keys_count = 0;
 }
 
 static size_t kafka_find_coordinator_request_size(const kafka_find_coordinator_request *m, int16_t version, int *bad) {
@@ -9490,7 +9721,12 @@ void kafka_find_coordinator_request_encode(const kafka_find_coordinator_request 
 /* ---- FindCoordinatorResponse ---- */
 
 void kafka_find_coordinator_response_coordinator_init(kafka_find_coordinator_response_coordinator *m) {
-    memset(m, 0, sizeof(*m));
+    m->key = (kafka_str){NULL, 0};
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_find_coordinator_response_coordinator_size(const kafka_find_coordinator_response_coordinator *m, int16_t version, int *bad) {
@@ -9595,7 +9831,14 @@ static int kafka_find_coordinator_response_coordinator_read(kafka_find_coordinat
 }
 
 void kafka_find_coordinator_response_init(kafka_find_coordinator_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->coordinators = NULL;
+    m->coordinators_count = 0;
 }
 
 static size_t kafka_find_coordinator_response_size(const kafka_find_coordinator_response *m, int16_t version, int *bad) {
@@ -9790,7 +10033,7 @@ void kafka_find_coordinator_response_encode(const kafka_find_coordinator_respons
 /* ---- GroupMetadataKey ---- */
 
 void kafka_group_metadata_key_init(kafka_group_metadata_key *m) {
-    memset(m, 0, sizeof(*m));
+    m->group = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_group_metadata_key_size(const kafka_group_metadata_key *m, int16_t version, int *bad) {
@@ -9847,10 +10090,14 @@ void kafka_group_metadata_key_encode(const kafka_group_metadata_key *m, wire_wri
 /* ---- GroupMetadataValue ---- */
 
 void kafka_group_metadata_value_member_metadata_init(kafka_group_metadata_value_member_metadata *m) {
-    *m = (kafka_group_metadata_value_member_metadata){
-        .group_instance_id = {NULL, -1},
-        .rebalance_timeout = -1,
-    };
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->client_id = (kafka_str){NULL, 0};
+    m->client_host = (kafka_str){NULL, 0};
+    m->rebalance_timeout = -1;
+    m->session_timeout = 0;
+    m->subscription = (kafka_bytes){NULL, 0};
+    m->assignment = (kafka_bytes){NULL, 0};
 }
 
 static size_t kafka_group_metadata_value_member_metadata_size(const kafka_group_metadata_value_member_metadata *m, int16_t version, int *bad) {
@@ -10007,9 +10254,13 @@ static int kafka_group_metadata_value_member_metadata_read(kafka_group_metadata_
 }
 
 void kafka_group_metadata_value_init(kafka_group_metadata_value *m) {
-    *m = (kafka_group_metadata_value){
-        .current_state_timestamp = INT64_C(-1),
-    };
+    m->protocol_type = (kafka_str){NULL, 0};
+    m->generation = 0;
+    m->protocol = (kafka_str){NULL, 0};
+    m->leader = (kafka_str){NULL, 0};
+    m->current_state_timestamp = INT64_C(-1);
+    m->members = NULL;
+    m->members_count = 0;
 }
 
 static size_t kafka_group_metadata_value_size(const kafka_group_metadata_value *m, int16_t version, int *bad) {
@@ -10172,9 +10423,10 @@ void kafka_group_metadata_value_encode(const kafka_group_metadata_value *m, wire
 /* ---- HeartbeatRequest ---- */
 
 void kafka_heartbeat_request_init(kafka_heartbeat_request *m) {
-    *m = (kafka_heartbeat_request){
-        .group_instance_id = {NULL, -1},
-    };
+    m->group_id = (kafka_str){NULL, 0};
+    m->generation_id = 0;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
 }
 
 static size_t kafka_heartbeat_request_size(const kafka_heartbeat_request *m, int16_t version, int *bad) {
@@ -10297,7 +10549,8 @@ void kafka_heartbeat_request_encode(const kafka_heartbeat_request *m, wire_write
 /* ---- HeartbeatResponse ---- */
 
 void kafka_heartbeat_response_init(kafka_heartbeat_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
 }
 
 static size_t kafka_heartbeat_response_size(const kafka_heartbeat_response *m, int16_t version, int *bad) {
@@ -10389,10 +10642,10 @@ void kafka_heartbeat_response_encode(const kafka_heartbeat_response *m, wire_wri
 /* ---- InitProducerIdRequest ---- */
 
 void kafka_init_producer_id_request_init(kafka_init_producer_id_request *m) {
-    *m = (kafka_init_producer_id_request){
-        .producer_id = INT64_C(-1),
-        .producer_epoch = -1,
-    };
+    m->transactional_id = (kafka_str){NULL, 0};
+    m->transaction_timeout_ms = 0;
+    m->producer_id = INT64_C(-1);
+    m->producer_epoch = -1;
 }
 
 static size_t kafka_init_producer_id_request_size(const kafka_init_producer_id_request *m, int16_t version, int *bad) {
@@ -10512,9 +10765,10 @@ void kafka_init_producer_id_request_encode(const kafka_init_producer_id_request 
 /* ---- InitProducerIdResponse ---- */
 
 void kafka_init_producer_id_response_init(kafka_init_producer_id_response *m) {
-    *m = (kafka_init_producer_id_response){
-        .producer_id = INT64_C(-1),
-    };
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->producer_id = INT64_C(-1);
+    m->producer_epoch = 0;
 }
 
 static size_t kafka_init_producer_id_response_size(const kafka_init_producer_id_response *m, int16_t version, int *bad) {
@@ -10608,7 +10862,8 @@ void kafka_init_producer_id_response_encode(const kafka_init_producer_id_respons
 /* ---- JoinGroupRequest ---- */
 
 void kafka_join_group_request_join_group_request_protocol_init(kafka_join_group_request_join_group_request_protocol *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->metadata = (kafka_bytes){NULL, 0};
 }
 
 static size_t kafka_join_group_request_join_group_request_protocol_size(const kafka_join_group_request_join_group_request_protocol *m, int16_t version, int *bad) {
@@ -10676,11 +10931,15 @@ static int kafka_join_group_request_join_group_request_protocol_read(kafka_join_
 }
 
 void kafka_join_group_request_init(kafka_join_group_request *m) {
-    *m = (kafka_join_group_request){
-        .rebalance_timeout_ms = -1,
-        .group_instance_id = {NULL, -1},
-        .reason = {NULL, -1},
-    };
+    m->group_id = (kafka_str){NULL, 0};
+    m->session_timeout_ms = 0;
+    m->rebalance_timeout_ms = -1;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->protocol_type = (kafka_str){NULL, 0};
+    m->protocols = NULL;
+    m->protocols_count = 0;
+    m->reason = (kafka_str){NULL, -1};
 }
 
 static size_t kafka_join_group_request_size(const kafka_join_group_request *m, int16_t version, int *bad) {
@@ -10884,9 +11143,9 @@ void kafka_join_group_request_encode(const kafka_join_group_request *m, wire_wri
 /* ---- JoinGroupResponse ---- */
 
 void kafka_join_group_response_join_group_response_member_init(kafka_join_group_response_join_group_response_member *m) {
-    *m = (kafka_join_group_response_join_group_response_member){
-        .group_instance_id = {NULL, -1},
-    };
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->metadata = (kafka_bytes){NULL, 0};
 }
 
 static size_t kafka_join_group_response_join_group_response_member_size(const kafka_join_group_response_join_group_response_member *m, int16_t version, int *bad) {
@@ -10975,10 +11234,16 @@ static int kafka_join_group_response_join_group_response_member_read(kafka_join_
 }
 
 void kafka_join_group_response_init(kafka_join_group_response *m) {
-    *m = (kafka_join_group_response){
-        .generation_id = -1,
-        .protocol_type = {NULL, -1},
-    };
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->generation_id = -1;
+    m->protocol_type = (kafka_str){NULL, -1};
+    m->protocol_name = (kafka_str){NULL, 0};
+    m->leader = (kafka_str){NULL, 0};
+    m->skip_assignment = 0;
+    m->member_id = (kafka_str){NULL, 0};
+    m->members = NULL;
+    m->members_count = 0;
 }
 
 static size_t kafka_join_group_response_size(const kafka_join_group_response *m, int16_t version, int *bad) {
@@ -11183,7 +11448,8 @@ void kafka_join_group_response_encode(const kafka_join_group_response *m, wire_w
 /* ---- KRaftVersionRecord ---- */
 
 void kafka_kraft_version_record_init(kafka_kraft_version_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
+    m->kraft_version = 0;
 }
 
 static size_t kafka_kraft_version_record_size(const kafka_kraft_version_record *m, int16_t version, int *bad) {
@@ -11261,7 +11527,8 @@ void kafka_kraft_version_record_encode(const kafka_kraft_version_record *m, wire
 /* ---- LeaderChangeMessage ---- */
 
 void kafka_leader_change_message_voter_init(kafka_leader_change_message_voter *m) {
-    memset(m, 0, sizeof(*m));
+    m->voter_id = 0;
+    memset(m->voter_directory_id, 0, 16);
 }
 
 static size_t kafka_leader_change_message_voter_size(const kafka_leader_change_message_voter *m, int16_t version, int *bad) {
@@ -11316,7 +11583,12 @@ static int kafka_leader_change_message_voter_read(kafka_leader_change_message_vo
 }
 
 void kafka_leader_change_message_init(kafka_leader_change_message *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
+    m->leader_id = 0;
+    m->voters = NULL;
+    m->voters_count = 0;
+    m->granting_voters = NULL;
+    m->granting_voters_count = 0;
 }
 
 static size_t kafka_leader_change_message_size(const kafka_leader_change_message *m, int16_t version, int *bad) {
@@ -11452,10 +11724,9 @@ void kafka_leader_change_message_encode(const kafka_leader_change_message *m, wi
 /* ---- LeaveGroupRequest ---- */
 
 void kafka_leave_group_request_member_identity_init(kafka_leave_group_request_member_identity *m) {
-    *m = (kafka_leave_group_request_member_identity){
-        .group_instance_id = {NULL, -1},
-        .reason = {NULL, -1},
-    };
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->reason = (kafka_str){NULL, -1};
 }
 
 static size_t kafka_leave_group_request_member_identity_size(const kafka_leave_group_request_member_identity *m, int16_t version, int *bad) {
@@ -11544,7 +11815,10 @@ static int kafka_leave_group_request_member_identity_read(kafka_leave_group_requ
 }
 
 void kafka_leave_group_request_init(kafka_leave_group_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
+    m->member_id = (kafka_str){NULL, 0};
+    m->members = NULL;
+    m->members_count = 0;
 }
 
 static size_t kafka_leave_group_request_size(const kafka_leave_group_request *m, int16_t version, int *bad) {
@@ -11680,7 +11954,9 @@ void kafka_leave_group_request_encode(const kafka_leave_group_request *m, wire_w
 /* ---- LeaveGroupResponse ---- */
 
 void kafka_leave_group_response_member_response_init(kafka_leave_group_response_member_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, 0};
+    m->error_code = 0;
 }
 
 static size_t kafka_leave_group_response_member_response_size(const kafka_leave_group_response_member_response *m, int16_t version, int *bad) {
@@ -11769,7 +12045,10 @@ static int kafka_leave_group_response_member_response_read(kafka_leave_group_res
 }
 
 void kafka_leave_group_response_init(kafka_leave_group_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->members = NULL;
+    m->members_count = 0;
 }
 
 static size_t kafka_leave_group_response_size(const kafka_leave_group_response *m, int16_t version, int *bad) {
@@ -11904,7 +12183,10 @@ void kafka_leave_group_response_encode(const kafka_leave_group_response *m, wire
 /* ---- ListGroupsRequest ---- */
 
 void kafka_list_groups_request_init(kafka_list_groups_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->states_filter = NULL;
+    m->states_filter_count = 0;
+    m->types_filter = NULL;
+    m->types_filter_count = 0;
 }
 
 static size_t kafka_list_groups_request_size(const kafka_list_groups_request *m, int16_t version, int *bad) {
@@ -12037,7 +12319,10 @@ void kafka_list_groups_request_encode(const kafka_list_groups_request *m, wire_w
 /* ---- ListGroupsResponse ---- */
 
 void kafka_list_groups_response_listed_group_init(kafka_list_groups_response_listed_group *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
+    m->protocol_type = (kafka_str){NULL, 0};
+    m->group_state = (kafka_str){NULL, 0};
+    m->group_type = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_list_groups_response_listed_group_size(const kafka_list_groups_response_listed_group *m, int16_t version, int *bad) {
@@ -12123,7 +12408,10 @@ static int kafka_list_groups_response_listed_group_read(kafka_list_groups_respon
 }
 
 void kafka_list_groups_response_init(kafka_list_groups_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->groups = NULL;
+    m->groups_count = 0;
 }
 
 static size_t kafka_list_groups_response_size(const kafka_list_groups_response *m, int16_t version, int *bad) {
@@ -12252,10 +12540,10 @@ void kafka_list_groups_response_encode(const kafka_list_groups_response *m, wire
 /* ---- ListOffsetsRequest ---- */
 
 void kafka_list_offsets_request_list_offsets_partition_init(kafka_list_offsets_request_list_offsets_partition *m) {
-    *m = (kafka_list_offsets_request_list_offsets_partition){
-        .current_leader_epoch = -1,
-        .max_num_offsets = 1,
-    };
+    m->partition_index = 0;
+    m->current_leader_epoch = -1;
+    m->timestamp = 0;
+    m->max_num_offsets = 1;
 }
 
 static size_t kafka_list_offsets_request_list_offsets_partition_size(const kafka_list_offsets_request_list_offsets_partition *m, int16_t version, int *bad) {
@@ -12334,7 +12622,9 @@ static int kafka_list_offsets_request_list_offsets_partition_read(kafka_list_off
 }
 
 void kafka_list_offsets_request_list_offsets_topic_init(kafka_list_offsets_request_list_offsets_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_list_offsets_request_list_offsets_topic_size(const kafka_list_offsets_request_list_offsets_topic *m, int16_t version, int *bad) {
@@ -12424,7 +12714,11 @@ static int kafka_list_offsets_request_list_offsets_topic_read(kafka_list_offsets
 }
 
 void kafka_list_offsets_request_init(kafka_list_offsets_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->replica_id = 0;
+    m->isolation_level = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->timeout_ms = 0;
 }
 
 static size_t kafka_list_offsets_request_size(const kafka_list_offsets_request *m, int16_t version, int *bad) {
@@ -12562,11 +12856,13 @@ void kafka_list_offsets_request_encode(const kafka_list_offsets_request *m, wire
 /* ---- ListOffsetsResponse ---- */
 
 void kafka_list_offsets_response_list_offsets_partition_response_init(kafka_list_offsets_response_list_offsets_partition_response *m) {
-    *m = (kafka_list_offsets_response_list_offsets_partition_response){
-        .timestamp = INT64_C(-1),
-        .offset = INT64_C(-1),
-        .leader_epoch = -1,
-    };
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->old_style_offsets = NULL;
+    m->old_style_offsets_count = 0;
+    m->timestamp = INT64_C(-1);
+    m->offset = INT64_C(-1);
+    m->leader_epoch = -1;
 }
 
 static size_t kafka_list_offsets_response_list_offsets_partition_response_size(const kafka_list_offsets_response_list_offsets_partition_response *m, int16_t version, int *bad) {
@@ -12693,7 +12989,9 @@ static int kafka_list_offsets_response_list_offsets_partition_response_read(kafk
 }
 
 void kafka_list_offsets_response_list_offsets_topic_response_init(kafka_list_offsets_response_list_offsets_topic_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_list_offsets_response_list_offsets_topic_response_size(const kafka_list_offsets_response_list_offsets_topic_response *m, int16_t version, int *bad) {
@@ -12783,7 +13081,9 @@ static int kafka_list_offsets_response_list_offsets_topic_response_read(kafka_li
 }
 
 void kafka_list_offsets_response_init(kafka_list_offsets_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_list_offsets_response_size(const kafka_list_offsets_response *m, int16_t version, int *bad) {
@@ -12898,7 +13198,8 @@ void kafka_list_offsets_response_encode(const kafka_list_offsets_response *m, wi
 /* ---- MetadataRequest ---- */
 
 void kafka_metadata_request_metadata_request_topic_init(kafka_metadata_request_metadata_request_topic *m) {
-    memset(m, 0, sizeof(*m));
+    memset(m->topic_id, 0, 16);
+    m->name = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_metadata_request_metadata_request_topic_size(const kafka_metadata_request_metadata_request_topic *m, int16_t version, int *bad) {
@@ -12968,9 +13269,11 @@ static int kafka_metadata_request_metadata_request_topic_read(kafka_metadata_req
 }
 
 void kafka_metadata_request_init(kafka_metadata_request *m) {
-    *m = (kafka_metadata_request){
-        .allow_auto_topic_creation = 1,
-    };
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->allow_auto_topic_creation = 1;
+    m->include_cluster_authorized_operations = 0;
+    m->include_topic_authorized_operations = 0;
 }
 
 static size_t kafka_metadata_request_size(const kafka_metadata_request *m, int16_t version, int *bad) {
@@ -13122,9 +13425,10 @@ void kafka_metadata_request_encode(const kafka_metadata_request *m, wire_writer 
 /* ---- MetadataResponse ---- */
 
 void kafka_metadata_response_metadata_response_broker_init(kafka_metadata_response_metadata_response_broker *m) {
-    *m = (kafka_metadata_response_metadata_response_broker){
-        .rack = {NULL, -1},
-    };
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->rack = (kafka_str){NULL, -1};
 }
 
 static size_t kafka_metadata_response_metadata_response_broker_size(const kafka_metadata_response_metadata_response_broker *m, int16_t version, int *bad) {
@@ -13204,9 +13508,16 @@ static int kafka_metadata_response_metadata_response_broker_read(kafka_metadata_
 }
 
 void kafka_metadata_response_metadata_response_partition_init(kafka_metadata_response_metadata_response_partition *m) {
-    *m = (kafka_metadata_response_metadata_response_partition){
-        .leader_epoch = -1,
-    };
+    m->error_code = 0;
+    m->partition_index = 0;
+    m->leader_id = 0;
+    m->leader_epoch = -1;
+    m->replica_nodes = NULL;
+    m->replica_nodes_count = 0;
+    m->isr_nodes = NULL;
+    m->isr_nodes_count = 0;
+    m->offline_replicas = NULL;
+    m->offline_replicas_count = 0;
 }
 
 static size_t kafka_metadata_response_metadata_response_partition_size(const kafka_metadata_response_metadata_response_partition *m, int16_t version, int *bad) {
@@ -13379,9 +13690,13 @@ static int kafka_metadata_response_metadata_response_partition_read(kafka_metada
 }
 
 void kafka_metadata_response_metadata_response_topic_init(kafka_metadata_response_metadata_response_topic *m) {
-    *m = (kafka_metadata_response_metadata_response_topic){
-        .topic_authorized_operations = INT32_MIN,
-    };
+    m->error_code = 0;
+    m->name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->is_internal = 0;
+    m->partitions = NULL;
+    m->partitions_count = 0;
+    m->topic_authorized_operations = INT32_MIN;
 }
 
 static size_t kafka_metadata_response_metadata_response_topic_size(const kafka_metadata_response_metadata_response_topic *m, int16_t version, int *bad) {
@@ -13522,11 +13837,14 @@ static int kafka_metadata_response_metadata_response_topic_read(kafka_metadata_r
 }
 
 void kafka_metadata_response_init(kafka_metadata_response *m) {
-    *m = (kafka_metadata_response){
-        .cluster_id = {NULL, -1},
-        .controller_id = -1,
-        .cluster_authorized_operations = INT32_MIN,
-    };
+    m->throttle_time_ms = 0;
+    m->brokers = NULL;
+    m->brokers_count = 0;
+    m->cluster_id = (kafka_str){NULL, -1};
+    m->controller_id = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->cluster_authorized_operations = INT32_MIN;
 }
 
 static size_t kafka_metadata_response_size(const kafka_metadata_response *m, int16_t version, int *bad) {
@@ -13780,7 +14098,9 @@ void kafka_no_op_record_encode(const kafka_no_op_record *m, wire_writer *w, int1
 /* ---- OffsetCommitKey ---- */
 
 void kafka_offset_commit_key_init(kafka_offset_commit_key *m) {
-    memset(m, 0, sizeof(*m));
+    m->group = (kafka_str){NULL, 0};
+    m->topic = (kafka_str){NULL, 0};
+    m->partition = 0;
 }
 
 static size_t kafka_offset_commit_key_size(const kafka_offset_commit_key *m, int16_t version, int *bad) {
@@ -13843,10 +14163,11 @@ void kafka_offset_commit_key_encode(const kafka_offset_commit_key *m, wire_write
 /* ---- OffsetCommitRequest ---- */
 
 void kafka_offset_commit_request_offset_commit_request_partition_init(kafka_offset_commit_request_offset_commit_request_partition *m) {
-    *m = (kafka_offset_commit_request_offset_commit_request_partition){
-        .committed_leader_epoch = -1,
-        .commit_timestamp = INT64_C(-1),
-    };
+    m->partition_index = 0;
+    m->committed_offset = 0;
+    m->committed_leader_epoch = -1;
+    m->commit_timestamp = INT64_C(-1);
+    m->committed_metadata = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_offset_commit_request_offset_commit_request_partition_size(const kafka_offset_commit_request_offset_commit_request_partition *m, int16_t version, int *bad) {
@@ -13940,7 +14261,9 @@ static int kafka_offset_commit_request_offset_commit_request_partition_read(kafk
 }
 
 void kafka_offset_commit_request_offset_commit_request_topic_init(kafka_offset_commit_request_offset_commit_request_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_offset_commit_request_offset_commit_request_topic_size(const kafka_offset_commit_request_offset_commit_request_topic *m, int16_t version, int *bad) {
@@ -14030,11 +14353,13 @@ static int kafka_offset_commit_request_offset_commit_request_topic_read(kafka_of
 }
 
 void kafka_offset_commit_request_init(kafka_offset_commit_request *m) {
-    *m = (kafka_offset_commit_request){
-        .generation_id_or_member_epoch = -1,
-        .group_instance_id = {NULL, -1},
-        .retention_time_ms = INT64_C(-1),
-    };
+    m->group_id = (kafka_str){NULL, 0};
+    m->generation_id_or_member_epoch = -1;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->retention_time_ms = INT64_C(-1);
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_offset_commit_request_size(const kafka_offset_commit_request *m, int16_t version, int *bad) {
@@ -14215,7 +14540,8 @@ void kafka_offset_commit_request_encode(const kafka_offset_commit_request *m, wi
 /* ---- OffsetCommitResponse ---- */
 
 void kafka_offset_commit_response_offset_commit_response_partition_init(kafka_offset_commit_response_offset_commit_response_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
 }
 
 static size_t kafka_offset_commit_response_offset_commit_response_partition_size(const kafka_offset_commit_response_offset_commit_response_partition *m, int16_t version, int *bad) {
@@ -14268,7 +14594,9 @@ static int kafka_offset_commit_response_offset_commit_response_partition_read(ka
 }
 
 void kafka_offset_commit_response_offset_commit_response_topic_init(kafka_offset_commit_response_offset_commit_response_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_offset_commit_response_offset_commit_response_topic_size(const kafka_offset_commit_response_offset_commit_response_topic *m, int16_t version, int *bad) {
@@ -14358,7 +14686,9 @@ static int kafka_offset_commit_response_offset_commit_response_topic_read(kafka_
 }
 
 void kafka_offset_commit_response_init(kafka_offset_commit_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_offset_commit_response_size(const kafka_offset_commit_response *m, int16_t version, int *bad) {
@@ -14473,10 +14803,11 @@ void kafka_offset_commit_response_encode(const kafka_offset_commit_response *m, 
 /* ---- OffsetCommitValue ---- */
 
 void kafka_offset_commit_value_init(kafka_offset_commit_value *m) {
-    *m = (kafka_offset_commit_value){
-        .leader_epoch = -1,
-        .expire_timestamp = INT64_C(-1),
-    };
+    m->offset = 0;
+    m->leader_epoch = -1;
+    m->metadata = (kafka_str){NULL, 0};
+    m->commit_timestamp = 0;
+    m->expire_timestamp = INT64_C(-1);
 }
 
 static size_t kafka_offset_commit_value_size(const kafka_offset_commit_value *m, int16_t version, int *bad) {
@@ -14606,7 +14937,9 @@ void kafka_offset_commit_value_encode(const kafka_offset_commit_value *m, wire_w
 /* ---- OffsetFetchRequest ---- */
 
 void kafka_offset_fetch_request_offset_fetch_request_topic_init(kafka_offset_fetch_request_offset_fetch_request_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partition_indexes = NULL;
+    m->partition_indexes_count = 0;
 }
 
 static size_t kafka_offset_fetch_request_offset_fetch_request_topic_size(const kafka_offset_fetch_request_offset_fetch_request_topic *m, int16_t version, int *bad) {
@@ -14703,7 +15036,9 @@ static int kafka_offset_fetch_request_offset_fetch_request_topic_read(kafka_offs
 }
 
 void kafka_offset_fetch_request_offset_fetch_request_topics_init(kafka_offset_fetch_request_offset_fetch_request_topics *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partition_indexes = NULL;
+    m->partition_indexes_count = 0;
 }
 
 static size_t kafka_offset_fetch_request_offset_fetch_request_topics_size(const kafka_offset_fetch_request_offset_fetch_request_topics *m, int16_t version, int *bad) {
@@ -14780,10 +15115,11 @@ static int kafka_offset_fetch_request_offset_fetch_request_topics_read(kafka_off
 }
 
 void kafka_offset_fetch_request_offset_fetch_request_group_init(kafka_offset_fetch_request_offset_fetch_request_group *m) {
-    *m = (kafka_offset_fetch_request_offset_fetch_request_group){
-        .member_id = {NULL, -1},
-        .member_epoch = -1,
-    };
+    m->group_id = (kafka_str){NULL, 0};
+    m->member_id = (kafka_str){NULL, -1};
+    m->member_epoch = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_offset_fetch_request_offset_fetch_request_group_size(const kafka_offset_fetch_request_offset_fetch_request_group *m, int16_t version, int *bad) {
@@ -14884,7 +15220,12 @@ static int kafka_offset_fetch_request_offset_fetch_request_group_read(kafka_offs
 }
 
 void kafka_offset_fetch_request_init(kafka_offset_fetch_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->groups = NULL;
+    m->groups_count = 0;
+    m->require_stable = 0;
 }
 
 static size_t kafka_offset_fetch_request_size(const kafka_offset_fetch_request *m, int16_t version, int *bad) {
@@ -15063,9 +15404,11 @@ void kafka_offset_fetch_request_encode(const kafka_offset_fetch_request *m, wire
 /* ---- OffsetFetchResponse ---- */
 
 void kafka_offset_fetch_response_offset_fetch_response_partition_init(kafka_offset_fetch_response_offset_fetch_response_partition *m) {
-    *m = (kafka_offset_fetch_response_offset_fetch_response_partition){
-        .committed_leader_epoch = -1,
-    };
+    m->partition_index = 0;
+    m->committed_offset = 0;
+    m->committed_leader_epoch = -1;
+    m->metadata = (kafka_str){NULL, 0};
+    m->error_code = 0;
 }
 
 static size_t kafka_offset_fetch_response_offset_fetch_response_partition_size(const kafka_offset_fetch_response_offset_fetch_response_partition *m, int16_t version, int *bad) {
@@ -15177,7 +15520,9 @@ static int kafka_offset_fetch_response_offset_fetch_response_partition_read(kafk
 }
 
 void kafka_offset_fetch_response_offset_fetch_response_topic_init(kafka_offset_fetch_response_offset_fetch_response_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_offset_fetch_response_offset_fetch_response_topic_size(const kafka_offset_fetch_response_offset_fetch_response_topic *m, int16_t version, int *bad) {
@@ -15279,9 +15624,11 @@ static int kafka_offset_fetch_response_offset_fetch_response_topic_read(kafka_of
 }
 
 void kafka_offset_fetch_response_offset_fetch_response_partitions_init(kafka_offset_fetch_response_offset_fetch_response_partitions *m) {
-    *m = (kafka_offset_fetch_response_offset_fetch_response_partitions){
-        .committed_leader_epoch = -1,
-    };
+    m->partition_index = 0;
+    m->committed_offset = 0;
+    m->committed_leader_epoch = -1;
+    m->metadata = (kafka_str){NULL, 0};
+    m->error_code = 0;
 }
 
 static size_t kafka_offset_fetch_response_offset_fetch_response_partitions_size(const kafka_offset_fetch_response_offset_fetch_response_partitions *m, int16_t version, int *bad) {
@@ -15381,7 +15728,9 @@ static int kafka_offset_fetch_response_offset_fetch_response_partitions_read(kaf
 }
 
 void kafka_offset_fetch_response_offset_fetch_response_topics_init(kafka_offset_fetch_response_offset_fetch_response_topics *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_offset_fetch_response_offset_fetch_response_topics_size(const kafka_offset_fetch_response_offset_fetch_response_topics *m, int16_t version, int *bad) {
@@ -15463,7 +15812,10 @@ static int kafka_offset_fetch_response_offset_fetch_response_topics_read(kafka_o
 }
 
 void kafka_offset_fetch_response_offset_fetch_response_group_init(kafka_offset_fetch_response_offset_fetch_response_group *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->error_code = 0;
 }
 
 static size_t kafka_offset_fetch_response_offset_fetch_response_group_size(const kafka_offset_fetch_response_offset_fetch_response_group *m, int16_t version, int *bad) {
@@ -15554,7 +15906,12 @@ static int kafka_offset_fetch_response_offset_fetch_response_group_read(kafka_of
 }
 
 void kafka_offset_fetch_response_init(kafka_offset_fetch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->error_code = 0;
+    m->groups = NULL;
+    m->groups_count = 0;
 }
 
 static size_t kafka_offset_fetch_response_size(const kafka_offset_fetch_response *m, int16_t version, int *bad) {
@@ -15719,9 +16076,9 @@ void kafka_offset_fetch_response_encode(const kafka_offset_fetch_response *m, wi
 /* ---- OffsetForLeaderEpochRequest ---- */
 
 void kafka_offset_for_leader_epoch_request_offset_for_leader_partition_init(kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m) {
-    *m = (kafka_offset_for_leader_epoch_request_offset_for_leader_partition){
-        .current_leader_epoch = -1,
-    };
+    m->partition = 0;
+    m->current_leader_epoch = -1;
+    m->leader_epoch = 0;
 }
 
 static size_t kafka_offset_for_leader_epoch_request_offset_for_leader_partition_size(const kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, int16_t version, int *bad) {
@@ -15787,7 +16144,9 @@ static int kafka_offset_for_leader_epoch_request_offset_for_leader_partition_rea
 }
 
 void kafka_offset_for_leader_epoch_request_offset_for_leader_topic_init(kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_offset_for_leader_epoch_request_offset_for_leader_topic_size(const kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m, int16_t version, int *bad) {
@@ -15877,9 +16236,9 @@ static int kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(ka
 }
 
 void kafka_offset_for_leader_epoch_request_init(kafka_offset_for_leader_epoch_request *m) {
-    *m = (kafka_offset_for_leader_epoch_request){
-        .replica_id = -2,
-    };
+    m->replica_id = -2;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_offset_for_leader_epoch_request_size(const kafka_offset_for_leader_epoch_request *m, int16_t version, int *bad) {
@@ -15994,10 +16353,10 @@ void kafka_offset_for_leader_epoch_request_encode(const kafka_offset_for_leader_
 /* ---- OffsetForLeaderEpochResponse ---- */
 
 void kafka_offset_for_leader_epoch_response_epoch_end_offset_init(kafka_offset_for_leader_epoch_response_epoch_end_offset *m) {
-    *m = (kafka_offset_for_leader_epoch_response_epoch_end_offset){
-        .leader_epoch = -1,
-        .end_offset = INT64_C(-1),
-    };
+    m->error_code = 0;
+    m->partition = 0;
+    m->leader_epoch = -1;
+    m->end_offset = INT64_C(-1);
 }
 
 static size_t kafka_offset_for_leader_epoch_response_epoch_end_offset_size(const kafka_offset_for_leader_epoch_response_epoch_end_offset *m, int16_t version, int *bad) {
@@ -16068,7 +16427,9 @@ static int kafka_offset_for_leader_epoch_response_epoch_end_offset_read(kafka_of
 }
 
 void kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_init(kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_size(const kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m, int16_t version, int *bad) {
@@ -16158,7 +16519,9 @@ static int kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result
 }
 
 void kafka_offset_for_leader_epoch_response_init(kafka_offset_for_leader_epoch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_offset_for_leader_epoch_response_size(const kafka_offset_for_leader_epoch_response *m, int16_t version, int *bad) {
@@ -16273,18 +16636,24 @@ void kafka_offset_for_leader_epoch_response_encode(const kafka_offset_for_leader
 /* ---- PartitionChangeRecord ---- */
 
 void kafka_partition_change_record_init(kafka_partition_change_record *m) {
-    *m = (kafka_partition_change_record){
-        .partition_id = -1,
-        .isr_count = -1,
-        .leader = -2,
-        .replicas_count = -1,
-        .removing_replicas_count = -1,
-        .adding_replicas_count = -1,
-        .leader_recovery_state = -1,
-        .directories_count = -1,
-        .eligible_leader_replicas_count = -1,
-        .last_known_elr_count = -1,
-    };
+    m->partition_id = -1;
+    memset(m->topic_id, 0, 16);
+    m->isr = NULL;
+    m->isr_count = -1;
+    m->leader = -2;
+    m->replicas = NULL;
+    m->replicas_count = -1;
+    m->removing_replicas = NULL;
+    m->removing_replicas_count = -1;
+    m->adding_replicas = NULL;
+    m->adding_replicas_count = -1;
+    m->leader_recovery_state = -1;
+    m->directories = NULL;
+    m->directories_count = -1;
+    m->eligible_leader_replicas = NULL;
+    m->eligible_leader_replicas_count = -1;
+    m->last_known_elr = NULL;
+    m->last_known_elr_count = -1;
 }
 
 static size_t kafka_partition_change_record_size(const kafka_partition_change_record *m, int16_t version, int *bad) {
@@ -16727,14 +17096,26 @@ void kafka_partition_change_record_encode(const kafka_partition_change_record *m
 /* ---- PartitionRecord ---- */
 
 void kafka_partition_record_init(kafka_partition_record *m) {
-    *m = (kafka_partition_record){
-        .partition_id = -1,
-        .leader = -1,
-        .leader_epoch = -1,
-        .partition_epoch = -1,
-        .eligible_leader_replicas_count = -1,
-        .last_known_elr_count = -1,
-    };
+    m->partition_id = -1;
+    memset(m->topic_id, 0, 16);
+    m->replicas = NULL;
+    m->replicas_count = 0;
+    m->isr = NULL;
+    m->isr_count = 0;
+    m->removing_replicas = NULL;
+    m->removing_replicas_count = 0;
+    m->adding_replicas = NULL;
+    m->adding_replicas_count = 0;
+    m->leader = -1;
+    m->leader_recovery_state = 0;
+    m->leader_epoch = -1;
+    m->partition_epoch = -1;
+    m->directories = NULL;
+    m->directories_count = 0;
+    m->eligible_leader_replicas = NULL;
+    m->eligible_leader_replicas_count = -1;
+    m->last_known_elr = NULL;
+    m->last_known_elr_count = -1;
 }
 
 static size_t kafka_partition_record_size(const kafka_partition_record *m, int16_t version, int *bad) {
@@ -17080,9 +17461,8 @@ void kafka_partition_record_encode(const kafka_partition_record *m, wire_writer 
 /* ---- ProduceRequest ---- */
 
 void kafka_produce_request_partition_produce_data_init(kafka_produce_request_partition_produce_data *m) {
-    *m = (kafka_produce_request_partition_produce_data){
-        .records = {NULL, -1},
-    };
+    m->index = 0;
+    m->records = (kafka_bytes){NULL, -1};
 }
 
 static size_t kafka_produce_request_partition_produce_data_size(const kafka_produce_request_partition_produce_data *m, int16_t version, int *bad) {
@@ -17138,7 +17518,9 @@ static int kafka_produce_request_partition_produce_data_read(kafka_produce_reque
 }
 
 void kafka_produce_request_topic_produce_data_init(kafka_produce_request_topic_produce_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partition_data = NULL;
+    m->partition_data_count = 0;
 }
 
 static size_t kafka_produce_request_topic_produce_data_size(const kafka_produce_request_topic_produce_data *m, int16_t version, int *bad) {
@@ -17228,9 +17610,11 @@ static int kafka_produce_request_topic_produce_data_read(kafka_produce_request_t
 }
 
 void kafka_produce_request_init(kafka_produce_request *m) {
-    *m = (kafka_produce_request){
-        .transactional_id = {NULL, -1},
-    };
+    m->transactional_id = (kafka_str){NULL, -1};
+    m->acks = 0;
+    m->timeout_ms = 0;
+    m->topic_data = NULL;
+    m->topic_data_count = 0;
 }
 
 static size_t kafka_produce_request_size(const kafka_produce_request *m, int16_t version, int *bad) {
@@ -17372,9 +17756,8 @@ void kafka_produce_request_encode(const kafka_produce_request *m, wire_writer *w
 /* ---- ProduceResponse ---- */
 
 void kafka_produce_response_batch_index_and_error_message_init(kafka_produce_response_batch_index_and_error_message *m) {
-    *m = (kafka_produce_response_batch_index_and_error_message){
-        .batch_index_error_message = {NULL, -1},
-    };
+    m->batch_index = 0;
+    m->batch_index_error_message = (kafka_str){NULL, -1};
 }
 
 static size_t kafka_produce_response_batch_index_and_error_message_size(const kafka_produce_response_batch_index_and_error_message *m, int16_t version, int *bad) {
@@ -17442,10 +17825,8 @@ static int kafka_produce_response_batch_index_and_error_message_read(kafka_produ
 }
 
 void kafka_produce_response_leader_id_and_epoch_init(kafka_produce_response_leader_id_and_epoch *m) {
-    *m = (kafka_produce_response_leader_id_and_epoch){
-        .leader_id = -1,
-        .leader_epoch = -1,
-    };
+    m->leader_id = -1;
+    m->leader_epoch = -1;
 }
 
 static int kafka_produce_response_leader_id_and_epoch_is_default(const kafka_produce_response_leader_id_and_epoch *m) {
@@ -17519,12 +17900,16 @@ static int kafka_produce_response_leader_id_and_epoch_read(kafka_produce_respons
 }
 
 void kafka_produce_response_partition_produce_response_init(kafka_produce_response_partition_produce_response *m) {
-    *m = (kafka_produce_response_partition_produce_response){
-        .log_append_time_ms = INT64_C(-1),
-        .log_start_offset = INT64_C(-1),
-        .error_message = {NULL, -1},
-        .current_leader = {.leader_id = -1, .leader_epoch = -1},
-    };
+    m->index = 0;
+    m->error_code = 0;
+    m->base_offset = 0;
+    m->log_append_time_ms = INT64_C(-1);
+    m->log_start_offset = INT64_C(-1);
+    m->record_errors = NULL;
+    m->record_errors_count = 0;
+    m->error_message = (kafka_str){NULL, -1};
+    m->current_leader.leader_id = -1;
+    m->current_leader.leader_epoch = -1;
 }
 
 static size_t kafka_produce_response_partition_produce_response_size(const kafka_produce_response_partition_produce_response *m, int16_t version, int *bad) {
@@ -17704,7 +18089,9 @@ static int kafka_produce_response_partition_produce_response_read(kafka_produce_
 }
 
 void kafka_produce_response_topic_produce_response_init(kafka_produce_response_topic_produce_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partition_responses = NULL;
+    m->partition_responses_count = 0;
 }
 
 static size_t kafka_produce_response_topic_produce_response_size(const kafka_produce_response_topic_produce_response *m, int16_t version, int *bad) {
@@ -17794,9 +18181,10 @@ static int kafka_produce_response_topic_produce_response_read(kafka_produce_resp
 }
 
 void kafka_produce_response_node_endpoint_init(kafka_produce_response_node_endpoint *m) {
-    *m = (kafka_produce_response_node_endpoint){
-        .rack = {NULL, -1},
-    };
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->rack = (kafka_str){NULL, -1};
 }
 
 static size_t kafka_produce_response_node_endpoint_size(const kafka_produce_response_node_endpoint *m, int16_t version, int *bad) {
@@ -17870,7 +18258,11 @@ static int kafka_produce_response_node_endpoint_read(kafka_produce_response_node
 }
 
 void kafka_produce_response_init(kafka_produce_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->responses = NULL;
+    m->responses_count = 0;
+    m->throttle_time_ms = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_produce_response_size(const kafka_produce_response *m, int16_t version, int *bad) {
@@ -18046,9 +18438,9 @@ void kafka_produce_response_encode(const kafka_produce_response *m, wire_writer 
 /* ---- ProducerIdsRecord ---- */
 
 void kafka_producer_ids_record_init(kafka_producer_ids_record *m) {
-    *m = (kafka_producer_ids_record){
-        .broker_epoch = INT64_C(-1),
-    };
+    m->broker_id = 0;
+    m->broker_epoch = INT64_C(-1);
+    m->next_producer_id = 0;
 }
 
 static size_t kafka_producer_ids_record_size(const kafka_producer_ids_record *m, int16_t version, int *bad) {
@@ -18131,7 +18523,10 @@ void kafka_producer_ids_record_encode(const kafka_producer_ids_record *m, wire_w
 /* ---- RegisterBrokerRecord ---- */
 
 void kafka_register_broker_record_broker_endpoint_init(kafka_register_broker_record_broker_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->security_protocol = 0;
 }
 
 static size_t kafka_register_broker_record_broker_endpoint_size(const kafka_register_broker_record_broker_endpoint *m, int16_t version, int *bad) {
@@ -18184,7 +18579,9 @@ static int kafka_register_broker_record_broker_endpoint_read(kafka_register_brok
 }
 
 void kafka_register_broker_record_broker_feature_init(kafka_register_broker_record_broker_feature *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->min_supported_version = 0;
+    m->max_supported_version = 0;
 }
 
 static size_t kafka_register_broker_record_broker_feature_size(const kafka_register_broker_record_broker_feature *m, int16_t version, int *bad) {
@@ -18234,9 +18631,19 @@ static int kafka_register_broker_record_broker_feature_read(kafka_register_broke
 }
 
 void kafka_register_broker_record_init(kafka_register_broker_record *m) {
-    *m = (kafka_register_broker_record){
-        .fenced = 1,
-    };
+    m->broker_id = 0;
+    m->is_migrating_zk_broker = 0;
+    memset(m->incarnation_id, 0, 16);
+    m->broker_epoch = 0;
+    m->end_points = NULL;
+    m->end_points_count = 0;
+    m->features = NULL;
+    m->features_count = 0;
+    m->rack = (kafka_str){NULL, 0};
+    m->fenced = 1;
+    m->in_controlled_shutdown = 0;
+    m->log_dirs = NULL;
+    m->log_dirs_count = 0;
 }
 
 static size_t kafka_register_broker_record_size(const kafka_register_broker_record *m, int16_t version, int *bad) {
@@ -18470,7 +18877,7 @@ void kafka_register_broker_record_encode(const kafka_register_broker_record *m, 
 /* ---- RemoveTopicRecord ---- */
 
 void kafka_remove_topic_record_init(kafka_remove_topic_record *m) {
-    memset(m, 0, sizeof(*m));
+    memset(m->topic_id, 0, 16);
 }
 
 static size_t kafka_remove_topic_record_size(const kafka_remove_topic_record *m, int16_t version, int *bad) {
@@ -18536,7 +18943,10 @@ void kafka_remove_topic_record_encode(const kafka_remove_topic_record *m, wire_w
 /* ---- RequestHeader ---- */
 
 void kafka_request_header_init(kafka_request_header *m) {
-    memset(m, 0, sizeof(*m));
+    m->request_api_key = 0;
+    m->request_api_version = 0;
+    m->correlation_id = 0;
+    m->client_id = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_request_header_size(const kafka_request_header *m, int16_t version, int *bad) {
@@ -18634,7 +19044,7 @@ void kafka_request_header_encode(const kafka_request_header *m, wire_writer *w, 
 /* ---- ResponseHeader ---- */
 
 void kafka_response_header_init(kafka_response_header *m) {
-    memset(m, 0, sizeof(*m));
+    m->correlation_id = 0;
 }
 
 static size_t kafka_response_header_size(const kafka_response_header *m, int16_t version, int *bad) {
@@ -18706,7 +19116,7 @@ void kafka_response_header_encode(const kafka_response_header *m, wire_writer *w
 /* ---- SaslAuthenticateRequest ---- */
 
 void kafka_sasl_authenticate_request_init(kafka_sasl_authenticate_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->auth_bytes = (kafka_bytes){NULL, 0};
 }
 
 static size_t kafka_sasl_authenticate_request_size(const kafka_sasl_authenticate_request *m, int16_t version, int *bad) {
@@ -18790,7 +19200,10 @@ void kafka_sasl_authenticate_request_encode(const kafka_sasl_authenticate_reques
 /* ---- SaslAuthenticateResponse ---- */
 
 void kafka_sasl_authenticate_response_init(kafka_sasl_authenticate_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->auth_bytes = (kafka_bytes){NULL, 0};
+    m->session_lifetime_ms = 0;
 }
 
 static size_t kafka_sasl_authenticate_response_size(const kafka_sasl_authenticate_response *m, int16_t version, int *bad) {
@@ -18901,7 +19314,7 @@ void kafka_sasl_authenticate_response_encode(const kafka_sasl_authenticate_respo
 /* ---- SaslHandshakeRequest ---- */
 
 void kafka_sasl_handshake_request_init(kafka_sasl_handshake_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->mechanism = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_sasl_handshake_request_size(const kafka_sasl_handshake_request *m, int16_t version, int *bad) {
@@ -18958,7 +19371,9 @@ void kafka_sasl_handshake_request_encode(const kafka_sasl_handshake_request *m, 
 /* ---- SaslHandshakeResponse ---- */
 
 void kafka_sasl_handshake_response_init(kafka_sasl_handshake_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->mechanisms = NULL;
+    m->mechanisms_count = 0;
 }
 
 static size_t kafka_sasl_handshake_response_size(const kafka_sasl_handshake_response *m, int16_t version, int *bad) {
@@ -19041,7 +19456,7 @@ void kafka_sasl_handshake_response_encode(const kafka_sasl_handshake_response *m
 /* ---- SnapshotFooterRecord ---- */
 
 void kafka_snapshot_footer_record_init(kafka_snapshot_footer_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
 }
 
 static size_t kafka_snapshot_footer_record_size(const kafka_snapshot_footer_record *m, int16_t version, int *bad) {
@@ -19107,7 +19522,8 @@ void kafka_snapshot_footer_record_encode(const kafka_snapshot_footer_record *m, 
 /* ---- SnapshotHeaderRecord ---- */
 
 void kafka_snapshot_header_record_init(kafka_snapshot_header_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
+    m->last_contained_log_timestamp = 0;
 }
 
 static size_t kafka_snapshot_header_record_size(const kafka_snapshot_header_record *m, int16_t version, int *bad) {
@@ -19185,7 +19601,8 @@ void kafka_snapshot_header_record_encode(const kafka_snapshot_header_record *m, 
 /* ---- SyncGroupRequest ---- */
 
 void kafka_sync_group_request_sync_group_request_assignment_init(kafka_sync_group_request_sync_group_request_assignment *m) {
-    memset(m, 0, sizeof(*m));
+    m->member_id = (kafka_str){NULL, 0};
+    m->assignment = (kafka_bytes){NULL, 0};
 }
 
 static size_t kafka_sync_group_request_sync_group_request_assignment_size(const kafka_sync_group_request_sync_group_request_assignment *m, int16_t version, int *bad) {
@@ -19253,11 +19670,14 @@ static int kafka_sync_group_request_sync_group_request_assignment_read(kafka_syn
 }
 
 void kafka_sync_group_request_init(kafka_sync_group_request *m) {
-    *m = (kafka_sync_group_request){
-        .group_instance_id = {NULL, -1},
-        .protocol_type = {NULL, -1},
-        .protocol_name = {NULL, -1},
-    };
+    m->group_id = (kafka_str){NULL, 0};
+    m->generation_id = 0;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->protocol_type = (kafka_str){NULL, -1};
+    m->protocol_name = (kafka_str){NULL, -1};
+    m->assignments = NULL;
+    m->assignments_count = 0;
 }
 
 static size_t kafka_sync_group_request_size(const kafka_sync_group_request *m, int16_t version, int *bad) {
@@ -19435,10 +19855,11 @@ void kafka_sync_group_request_encode(const kafka_sync_group_request *m, wire_wri
 /* ---- SyncGroupResponse ---- */
 
 void kafka_sync_group_response_init(kafka_sync_group_response *m) {
-    *m = (kafka_sync_group_response){
-        .protocol_type = {NULL, -1},
-        .protocol_name = {NULL, -1},
-    };
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->protocol_type = (kafka_str){NULL, -1};
+    m->protocol_name = (kafka_str){NULL, -1};
+    m->assignment = (kafka_bytes){NULL, 0};
 }
 
 static size_t kafka_sync_group_response_size(const kafka_sync_group_response *m, int16_t version, int *bad) {
@@ -19563,7 +19984,8 @@ void kafka_sync_group_response_encode(const kafka_sync_group_response *m, wire_w
 /* ---- TopicRecord ---- */
 
 void kafka_topic_record_init(kafka_topic_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
 }
 
 static size_t kafka_topic_record_size(const kafka_topic_record *m, int16_t version, int *bad) {
@@ -19632,7 +20054,8 @@ void kafka_topic_record_encode(const kafka_topic_record *m, wire_writer *w, int1
 /* ---- UnfenceBrokerRecord ---- */
 
 void kafka_unfence_broker_record_init(kafka_unfence_broker_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->id = 0;
+    m->epoch = 0;
 }
 
 static size_t kafka_unfence_broker_record_size(const kafka_unfence_broker_record *m, int16_t version, int *bad) {
@@ -19710,7 +20133,8 @@ void kafka_unfence_broker_record_encode(const kafka_unfence_broker_record *m, wi
 /* ---- UnregisterBrokerRecord ---- */
 
 void kafka_unregister_broker_record_init(kafka_unregister_broker_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
+    m->broker_epoch = 0;
 }
 
 static size_t kafka_unregister_broker_record_size(const kafka_unregister_broker_record *m, int16_t version, int *bad) {
@@ -19788,7 +20212,13 @@ void kafka_unregister_broker_record_encode(const kafka_unregister_broker_record 
 /* ---- VoteRequest ---- */
 
 void kafka_vote_request_partition_data_init(kafka_vote_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->candidate_epoch = 0;
+    m->candidate_id = 0;
+    memset(m->candidate_directory_id, 0, 16);
+    memset(m->voter_directory_id, 0, 16);
+    m->last_offset_epoch = 0;
+    m->last_offset = 0;
 }
 
 static size_t kafka_vote_request_partition_data_size(const kafka_vote_request_partition_data *m, int16_t version, int *bad) {
@@ -19876,7 +20306,9 @@ static int kafka_vote_request_partition_data_read(kafka_vote_request_partition_d
 }
 
 void kafka_vote_request_topic_data_init(kafka_vote_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_vote_request_topic_data_size(const kafka_vote_request_topic_data *m, int16_t version, int *bad) {
@@ -19940,10 +20372,10 @@ static int kafka_vote_request_topic_data_read(kafka_vote_request_topic_data *m, 
 }
 
 void kafka_vote_request_init(kafka_vote_request *m) {
-    *m = (kafka_vote_request){
-        .cluster_id = {NULL, -1},
-        .voter_id = -1,
-    };
+    m->cluster_id = (kafka_str){NULL, -1};
+    m->voter_id = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
 static size_t kafka_vote_request_size(const kafka_vote_request *m, int16_t version, int *bad) {
@@ -20047,7 +20479,11 @@ void kafka_vote_request_encode(const kafka_vote_request *m, wire_writer *w, int1
 /* ---- VoteResponse ---- */
 
 void kafka_vote_response_partition_data_init(kafka_vote_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
+    m->vote_granted = 0;
 }
 
 static size_t kafka_vote_response_partition_data_size(const kafka_vote_response_partition_data *m, int16_t version, int *bad) {
@@ -20109,7 +20545,9 @@ static int kafka_vote_response_partition_data_read(kafka_vote_response_partition
 }
 
 void kafka_vote_response_topic_data_init(kafka_vote_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
 static size_t kafka_vote_response_topic_data_size(const kafka_vote_response_topic_data *m, int16_t version, int *bad) {
@@ -20173,7 +20611,9 @@ static int kafka_vote_response_topic_data_read(kafka_vote_response_topic_data *m
 }
 
 void kafka_vote_response_node_endpoint_init(kafka_vote_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
 static size_t kafka_vote_response_node_endpoint_size(const kafka_vote_response_node_endpoint *m, int16_t version, int *bad) {
@@ -20232,7 +20672,11 @@ static int kafka_vote_response_node_endpoint_read(kafka_vote_response_node_endpo
 }
 
 void kafka_vote_response_init(kafka_vote_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_vote_response_size(const kafka_vote_response *m, int16_t version, int *bad) {
@@ -20388,7 +20832,9 @@ void kafka_vote_response_encode(const kafka_vote_response *m, wire_writer *w, in
 /* ---- VotersRecord ---- */
 
 void kafka_voters_record_endpoint_init(kafka_voters_record_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
 static size_t kafka_voters_record_endpoint_size(const kafka_voters_record_endpoint *m, int16_t version, int *bad) {
@@ -20429,7 +20875,8 @@ static int kafka_voters_record_endpoint_read(kafka_voters_record_endpoint *m, wi
 }
 
 void kafka_voters_record_kraft_version_feature_init(kafka_voters_record_kraft_version_feature *m) {
-    memset(m, 0, sizeof(*m));
+    m->min_supported_version = 0;
+    m->max_supported_version = 0;
 }
 
 static size_t kafka_voters_record_kraft_version_feature_size(const kafka_voters_record_kraft_version_feature *m, int16_t version, int *bad) {
@@ -20476,7 +20923,12 @@ static int kafka_voters_record_kraft_version_feature_read(kafka_voters_record_kr
 }
 
 void kafka_voters_record_voter_init(kafka_voters_record_voter *m) {
-    memset(m, 0, sizeof(*m));
+    m->voter_id = 0;
+    memset(m->voter_directory_id, 0, 16);
+    m->endpoints = NULL;
+    m->endpoints_count = 0;
+    m->kraft_version_feature.min_supported_version = 0;
+    m->kraft_version_feature.max_supported_version = 0;
 }
 
 static size_t kafka_voters_record_voter_size(const kafka_voters_record_voter *m, int16_t version, int *bad) {
@@ -20555,7 +21007,9 @@ static int kafka_voters_record_voter_read(kafka_voters_record_voter *m, wire_rea
 }
 
 void kafka_voters_record_init(kafka_voters_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
+    m->voters = NULL;
+    m->voters_count = 0;
 }
 
 static size_t kafka_voters_record_size(const kafka_voters_record *m, int16_t version, int *bad) {

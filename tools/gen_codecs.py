@@ -726,44 +726,43 @@ class Emitter:
         self.out(0, "}")
         self.out(0, "")
 
-    def init_fields(self, sd):
-        """Designated initialisers of sd's non-zero defaults (nested structs inline),
-        so an init is one store of a literal rather than a memset and calls."""
-        items = []
+    def init_stores(self, sd, prefix):
+        """One store per field (nested structs inline).  A memset or a literal
+        assignment compiled to `rep stos` plus stores, ~40 instructions for a fetch
+        partition; a store per field is about half that."""
+        lines = []
         for f in sd.fields:
-            e = "." + f.cname
+            e = prefix + f.cname
             if f.is_array:
-                if default_count(f) == -1:
-                    items.append("%s_count = -1" % e)
+                lines.append("%s = NULL;" % e)
+                lines.append("%s_count = %d;" % (e, default_count(f)))
             elif f.struct:
-                sub = self.init_fields(f.struct)
-                if sub:
-                    items.append("%s = {%s}" % (e, ", ".join(sub)))
+                lines.extend(self.init_stores(f.struct, e + "."))
+            elif f.kind() == "uuid":
+                lines.append("memset(%s, 0, 16);" % e)
             elif f.kind() == "string":
                 if f.default == "null":
-                    items.append("%s = {NULL, -1}" % e)
+                    lines.append("%s = (kafka_str){NULL, -1};" % e)
                 elif f.default:
                     lit = c_string(f.default)
-                    items.append("%s = {%s, (int32_t)sizeof(%s) - 1}" % (e, lit, lit))
+                    lines.append("%s = (kafka_str){%s, (int32_t)sizeof(%s) - 1};" % (e, lit, lit))
+                else:
+                    lines.append("%s = (kafka_str){NULL, 0};" % e)
             elif f.kind() in ("bytes", "records"):
                 if f.default == "null" or f.kind() == "records":
-                    items.append("%s = {NULL, -1}" % e)
+                    lines.append("%s = (kafka_bytes){NULL, -1};" % e)
+                else:
+                    lines.append("%s = (kafka_bytes){NULL, 0};" % e)
             else:
-                d = c_default_scalar(f)
-                if d is not None:
-                    items.append("%s = %s" % (e, d))
-        return items
+                lines.append("%s = %s;" % (e, c_default_scalar(f) or "0"))
+        return lines
 
     def emit_init(self, sd):
         self.out(0, "void %s_init(%s *m) {" % (sd.cname, sd.cname))
-        items = self.init_fields(sd)
-        if not items:
+        if not sd.fields:
             self.out(1, "memset(m, 0, sizeof(*m));")
-        else:
-            self.out(1, "*m = (%s){" % sd.cname)
-            for it in items:
-                self.out(2, it + ",")
-            self.out(1, "};")
+        for line in self.init_stores(sd, "m->"):
+            self.out(1, line)
         self.out(0, "}")
         self.out(0, "")
 
