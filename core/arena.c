@@ -1,6 +1,7 @@
 /*
  * arena.c — chunks are a singly linked list, newest first.  A request bigger than
  * the default chunk gets a chunk of its own size, so waste stays below one chunk.
+ * The bump pointer and its room (a->next, a->left) always describe the free part of a->head.
  */
 #include "arena.h"
 
@@ -12,7 +13,7 @@
 struct arena_chunk {
     arena_chunk *next;
     size_t cap;
-    size_t used;
+    int owned; /* 0 for a buffer from arena_init_buffer, which is not freed */
     /* 8-aligned payload follows the header */
 };
 
@@ -25,36 +26,47 @@ static uint8_t *chunk_payload(arena_chunk *c) {
 void arena_init(arena *a) {
     assert(a != NULL);
     a->head = NULL;
+    a->next = NULL;
+    a->left = 0;
     a->bytes_reserved = 0;
 }
 
-static arena_chunk *chunk_new(arena *a, size_t bytes) {
-    size_t cap = bytes > ARENA_CHUNK_BYTES_MIN ? bytes : ARENA_CHUNK_BYTES_MIN;
+void arena_init_buffer(arena *a, void *buffer, size_t bytes) {
+    assert(a != NULL && buffer != NULL && (uintptr_t)buffer % 8 == 0);
+    assert(bytes >= ARENA_HEADER_BYTES + 8);
+    arena_chunk *c = buffer;
+    c->next = NULL;
+    c->cap = (bytes - ARENA_HEADER_BYTES) & ~(size_t)7u;
+    c->owned = 0;
+    a->head = c;
+    a->next = chunk_payload(c);
+    a->left = c->cap;
+    a->bytes_reserved = c->cap;
+}
+
+void *arena_alloc_chunk_(arena *a, size_t bytes) {
+    assert(a != NULL);
+    if (bytes > SIZE_MAX - 7u) return NULL;
+    size_t rounded = (bytes + 7u) & ~(size_t)7u;
+    if (rounded == 0) rounded = 8;
+    if (rounded <= a->left) { /* only a 0-byte request comes here */
+        uint8_t *p = a->next;
+        a->next += rounded;
+        a->left -= rounded;
+        return p;
+    }
+    size_t cap = rounded > ARENA_CHUNK_BYTES_MIN ? rounded : ARENA_CHUNK_BYTES_MIN;
     if (cap > SIZE_MAX - ARENA_HEADER_BYTES) return NULL;
     arena_chunk *c = malloc(ARENA_HEADER_BYTES + cap);
     if (c == NULL) return NULL;
     c->next = a->head;
     c->cap = cap;
-    c->used = 0;
+    c->owned = 1;
     a->head = c;
     a->bytes_reserved += cap;
-    return c;
-}
-
-void *arena_alloc(arena *a, size_t bytes) {
-    assert(a != NULL);
-    if (bytes > SIZE_MAX - 7u) return NULL;
-    size_t rounded = (bytes + 7u) & ~(size_t)7u;
-    if (rounded == 0) rounded = 8;
-    arena_chunk *c = a->head;
-    if (c == NULL || c->cap - c->used < rounded) {
-        c = chunk_new(a, rounded);
-        if (c == NULL) return NULL;
-    }
-    uint8_t *p = chunk_payload(c) + c->used;
-    c->used += rounded;
-    assert(c->used <= c->cap);
-    memset(p, 0, rounded);
+    uint8_t *p = chunk_payload(c);
+    a->next = p + rounded;
+    a->left = cap - rounded;
     return p;
 }
 
@@ -66,12 +78,14 @@ void arena_reset(arena *a) {
      * giants made for a single large array. */
     while (c->next != NULL) {
         arena_chunk *next = c->next;
+        assert(c->owned);
         a->bytes_reserved -= c->cap;
         free(c);
         c = next;
     }
-    c->used = 0;
     a->head = c;
+    a->next = chunk_payload(c);
+    a->left = c->cap;
     assert(a->bytes_reserved == c->cap);
 }
 
@@ -80,9 +94,8 @@ void arena_deinit(arena *a) {
     arena_chunk *c = a->head;
     while (c != NULL) {
         arena_chunk *next = c->next;
-        free(c);
+        if (c->owned) free(c);
         c = next;
     }
-    a->head = NULL;
-    a->bytes_reserved = 0;
+    arena_init(a);
 }

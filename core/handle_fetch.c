@@ -60,7 +60,7 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     below_hw_ctx hw = {.high_watermark = offset_end};
     record_batch_split(bytes, len, batch_below_hw, &hw);
     if (hw.bytes > 0) {
-        uint8_t *copy = arena_alloc(&c->arena, hw.bytes);
+        uint8_t *copy = arena_alloc_uninit(&c->arena, hw.bytes);
         memcpy(copy, bytes, hw.bytes);
         out->records = (kafka_bytes){copy, (int32_t)hw.bytes};
         budget->bytes_left -= hw.bytes < budget->bytes_left ? hw.bytes : budget->bytes_left;

@@ -48,11 +48,18 @@ static const kafka_api_row kafka_apis[] = {
     {62, 0, 4, 0, "BrokerRegistration"},
     {63, 0, 1, 0, "BrokerHeartbeat"},
 };
+static const int8_t kafka_api_index[] = {
+    0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7, 8, 9, 10, 11,
+    12, 13, 14, 15, 16, -1, 17, 18, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, 19, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, 20, 21, 22, 23, 24, -1, -1, 25, -1, -1, 26, 27,
+};
 
+/* Every request and response header asks; a direct index, not a scan. */
 static const kafka_api_row *api_row(int16_t api_key) {
-    for (size_t i = 0; i < sizeof(kafka_apis) / sizeof(kafka_apis[0]); i++)
-        if (kafka_apis[i].api_key == api_key) return &kafka_apis[i];
-    return NULL;
+    if (api_key < 0 || (size_t)api_key >= sizeof(kafka_api_index)) return NULL;
+    int8_t i = kafka_api_index[api_key];
+    return i >= 0 ? &kafka_apis[i] : NULL;
 }
 
 const char *kafka_api_name(int16_t api_key) {
@@ -82,27 +89,58 @@ int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
 /* ---- AlterPartitionRequest ---- */
 
 void kafka_alter_partition_request_broker_state_init(kafka_alter_partition_request_broker_state *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
     m->broker_epoch = INT64_C(-1);
 }
 
-static void kafka_alter_partition_request_broker_state_write(const kafka_alter_partition_request_broker_state *m, wire_writer *w, int16_t version) {
+static size_t kafka_alter_partition_request_broker_state_size(const kafka_alter_partition_request_broker_state *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->broker_id);
+        n += 4;
     }
     if (version >= 3) {
-        wire_put_i64(w, m->broker_epoch);
+        n += 8;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_request_broker_state_put(const kafka_alter_partition_request_broker_state *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->broker_id);
+    }
+    if (version >= 3) {
+        p = wire_cur_i64(p, m->broker_epoch);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_request_broker_state_read(kafka_alter_partition_request_broker_state *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_request_broker_state_init(m);
-    if (version >= 3) {
-        m->broker_id = wire_get_i32(r);
-    }
-    if (version >= 3) {
-        m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 3) {
+            m->broker_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 3) {
+            m->broker_epoch = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 3) {
+            m->broker_id = wire_get_i32(r);
+        }
+        if (version >= 3) {
+            m->broker_epoch = wire_get_i64(r);
+        }
     }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -115,35 +153,79 @@ static int kafka_alter_partition_request_broker_state_read(kafka_alter_partition
 }
 
 void kafka_alter_partition_request_partition_data_init(kafka_alter_partition_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->leader_epoch = 0;
+    m->new_isr = NULL;
+    m->new_isr_count = 0;
+    m->new_isr_with_epochs = NULL;
+    m->new_isr_with_epochs_count = 0;
+    m->leader_recovery_state = 0;
+    m->partition_epoch = 0;
 }
 
-static void kafka_alter_partition_request_partition_data_write(const kafka_alter_partition_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i32(w, m->leader_epoch);
+static size_t kafka_alter_partition_request_partition_data_size(const kafka_alter_partition_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
     if (version <= 2) {
-        wire_put_compact_array_len(w, m->new_isr_count < 0 ? 0 : m->new_isr_count);
-        for (int32_t i = 0; i < m->new_isr_count; i++) {
-            wire_put_i32(w, m->new_isr[i]);
-        }
+        n += wire_size_compact_array_len(m->new_isr_count < 0 ? 0 : m->new_isr_count);
+        if (m->new_isr_count > 0) n += (size_t)m->new_isr_count * 4;
     }
     if (version >= 3) {
-        wire_put_compact_array_len(w, m->new_isr_with_epochs_count < 0 ? 0 : m->new_isr_with_epochs_count);
+        n += wire_size_compact_array_len(m->new_isr_with_epochs_count < 0 ? 0 : m->new_isr_with_epochs_count);
         for (int32_t i = 0; i < m->new_isr_with_epochs_count; i++) {
-            kafka_alter_partition_request_broker_state_write(&m->new_isr_with_epochs[i], w, version);
+            n += kafka_alter_partition_request_broker_state_size(&m->new_isr_with_epochs[i], version, bad);
         }
     }
     if (version >= 1) {
-        wire_put_i8(w, m->leader_recovery_state);
+        n += 1;
     }
-    wire_put_i32(w, m->partition_epoch);
-    wire_put_uvarint(w, 0);
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_request_partition_data_put(const kafka_alter_partition_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version <= 2) {
+        p = wire_cur_compact_array_len(p, m->new_isr_count < 0 ? 0 : m->new_isr_count);
+        for (int32_t i = 0; i < m->new_isr_count; i++) {
+            p = wire_cur_i32(p, m->new_isr[i]);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_compact_array_len(p, m->new_isr_with_epochs_count < 0 ? 0 : m->new_isr_with_epochs_count);
+        for (int32_t i = 0; i < m->new_isr_with_epochs_count; i++) {
+            p = kafka_alter_partition_request_broker_state_put(&m->new_isr_with_epochs[i], p, version);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_i8(p, m->leader_recovery_state);
+    }
+    p = wire_cur_i32(p, m->partition_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_request_partition_data_read(kafka_alter_partition_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_request_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     if (version <= 2) {
         {
             int32_t n = wire_get_compact_array_len(r);
@@ -154,7 +236,7 @@ static int kafka_alter_partition_request_partition_data_read(kafka_alter_partiti
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->new_isr = NULL;
                 if (n > 0) {
-                    m->new_isr = arena_alloc(a, (size_t)n * sizeof(*m->new_isr));
+                    m->new_isr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->new_isr));
                     if (m->new_isr == NULL) return wire_fail(r);
                 }
                 m->new_isr_count = n;
@@ -174,20 +256,34 @@ static int kafka_alter_partition_request_partition_data_read(kafka_alter_partiti
                 if ((size_t)n > wire_remaining(r) / 13) return wire_fail(r);
                 m->new_isr_with_epochs = NULL;
                 if (n > 0) {
-                    m->new_isr_with_epochs = arena_alloc(a, (size_t)n * sizeof(*m->new_isr_with_epochs));
+                    m->new_isr_with_epochs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->new_isr_with_epochs));
                     if (m->new_isr_with_epochs == NULL) return wire_fail(r);
                 }
                 m->new_isr_with_epochs_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_alter_partition_request_broker_state_read(&m->new_isr_with_epochs[i], r, version, a) != 0) return -1;
+                    if (kafka_alter_partition_request_broker_state_read(&m->new_isr_with_epochs[i], r, version, a) != 0) {
+                        m->new_isr_with_epochs_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
     }
-    if (version >= 1) {
-        m->leader_recovery_state = wire_get_i8(r);
+    if (!r->failed && r->len - r->pos >= 5) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->leader_recovery_state = (int8_t)q[0];
+            q += 1;
+        }
+        m->partition_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->leader_recovery_state = wire_get_i8(r);
+        }
+        m->partition_epoch = wire_get_i32(r);
     }
-    m->partition_epoch = wire_get_i32(r);
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -199,21 +295,46 @@ static int kafka_alter_partition_request_partition_data_read(kafka_alter_partiti
 }
 
 void kafka_alter_partition_request_topic_data_init(kafka_alter_partition_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_alter_partition_request_topic_data_write(const kafka_alter_partition_request_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_alter_partition_request_topic_data_size(const kafka_alter_partition_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     }
     if (version >= 2) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_alter_partition_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_alter_partition_request_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_request_topic_data_put(const kafka_alter_partition_request_topic_data *m, uint8_t *p, int16_t version) {
+    if (version <= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_alter_partition_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_request_topic_data_read(kafka_alter_partition_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -233,12 +354,15 @@ static int kafka_alter_partition_request_topic_data_read(kafka_alter_partition_r
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_alter_partition_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_alter_partition_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -253,24 +377,53 @@ static int kafka_alter_partition_request_topic_data_read(kafka_alter_partition_r
 }
 
 void kafka_alter_partition_request_init(kafka_alter_partition_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
     m->broker_epoch = INT64_C(-1);
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_alter_partition_request_write(const kafka_alter_partition_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_alter_partition_request_size(const kafka_alter_partition_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_alter_partition_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_alter_partition_request_topic_data_size(&m->topics[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_request_put(const kafka_alter_partition_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_alter_partition_request_topic_data_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_request_read(kafka_alter_partition_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_request_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -280,12 +433,15 @@ static int kafka_alter_partition_request_read(kafka_alter_partition_request *m, 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_alter_partition_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_alter_partition_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -315,37 +471,89 @@ void kafka_alter_partition_request_encode(const kafka_alter_partition_request *m
         w->failed = 1;
         return;
     }
-    kafka_alter_partition_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_alter_partition_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_alter_partition_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- AlterPartitionResponse ---- */
 
 void kafka_alter_partition_response_partition_data_init(kafka_alter_partition_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
+    m->isr = NULL;
+    m->isr_count = 0;
+    m->leader_recovery_state = 0;
+    m->partition_epoch = 0;
 }
 
-static void kafka_alter_partition_response_partition_data_write(const kafka_alter_partition_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_compact_array_len(w, m->isr_count < 0 ? 0 : m->isr_count);
+static size_t kafka_alter_partition_response_partition_data_size(const kafka_alter_partition_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 4;
+    n += 4;
+    n += wire_size_compact_array_len(m->isr_count < 0 ? 0 : m->isr_count);
+    if (m->isr_count > 0) n += (size_t)m->isr_count * 4;
+    if (version >= 1) {
+        n += 1;
+    }
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_response_partition_data_put(const kafka_alter_partition_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_compact_array_len(p, m->isr_count < 0 ? 0 : m->isr_count);
     for (int32_t i = 0; i < m->isr_count; i++) {
-        wire_put_i32(w, m->isr[i]);
+        p = wire_cur_i32(p, m->isr[i]);
     }
     if (version >= 1) {
-        wire_put_i8(w, m->leader_recovery_state);
+        p = wire_cur_i8(p, m->leader_recovery_state);
     }
-    wire_put_i32(w, m->partition_epoch);
-    wire_put_uvarint(w, 0);
+    p = wire_cur_i32(p, m->partition_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_response_partition_data_read(kafka_alter_partition_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -355,7 +563,7 @@ static int kafka_alter_partition_response_partition_data_read(kafka_alter_partit
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->isr = NULL;
             if (n > 0) {
-                m->isr = arena_alloc(a, (size_t)n * sizeof(*m->isr));
+                m->isr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->isr));
                 if (m->isr == NULL) return wire_fail(r);
             }
             m->isr_count = n;
@@ -364,10 +572,21 @@ static int kafka_alter_partition_response_partition_data_read(kafka_alter_partit
             }
         }
     }
-    if (version >= 1) {
-        m->leader_recovery_state = wire_get_i8(r);
+    if (!r->failed && r->len - r->pos >= 5) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->leader_recovery_state = (int8_t)q[0];
+            q += 1;
+        }
+        m->partition_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->leader_recovery_state = wire_get_i8(r);
+        }
+        m->partition_epoch = wire_get_i32(r);
     }
-    m->partition_epoch = wire_get_i32(r);
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -379,21 +598,46 @@ static int kafka_alter_partition_response_partition_data_read(kafka_alter_partit
 }
 
 void kafka_alter_partition_response_topic_data_init(kafka_alter_partition_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_alter_partition_response_topic_data_write(const kafka_alter_partition_response_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_alter_partition_response_topic_data_size(const kafka_alter_partition_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     }
     if (version >= 2) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_alter_partition_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_alter_partition_response_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_response_topic_data_put(const kafka_alter_partition_response_topic_data *m, uint8_t *p, int16_t version) {
+    if (version <= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_alter_partition_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_response_topic_data_read(kafka_alter_partition_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -413,12 +657,15 @@ static int kafka_alter_partition_response_topic_data_read(kafka_alter_partition_
             if ((size_t)n > wire_remaining(r) / 20) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_alter_partition_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_alter_partition_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -433,23 +680,53 @@ static int kafka_alter_partition_response_topic_data_read(kafka_alter_partition_
 }
 
 void kafka_alter_partition_response_init(kafka_alter_partition_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_alter_partition_response_write(const kafka_alter_partition_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_alter_partition_response_size(const kafka_alter_partition_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_alter_partition_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_alter_partition_response_topic_data_size(&m->topics[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_alter_partition_response_put(const kafka_alter_partition_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_alter_partition_response_topic_data_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_alter_partition_response_read(kafka_alter_partition_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_alter_partition_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -459,12 +736,15 @@ static int kafka_alter_partition_response_read(kafka_alter_partition_response *m
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_alter_partition_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_alter_partition_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -494,25 +774,56 @@ void kafka_alter_partition_response_encode(const kafka_alter_partition_response 
         w->failed = 1;
         return;
     }
-    kafka_alter_partition_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_alter_partition_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_alter_partition_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ApiVersionsRequest ---- */
 
 void kafka_api_versions_request_init(kafka_api_versions_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->client_software_name = (kafka_str){NULL, 0};
+    m->client_software_version = (kafka_str){NULL, 0};
 }
 
-static void kafka_api_versions_request_write(const kafka_api_versions_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_api_versions_request_size(const kafka_api_versions_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_compact_string(w, m->client_software_name.ptr, m->client_software_name.len);
+        n += wire_size_compact(m->client_software_name.len);
     }
     if (version >= 3) {
-        wire_put_compact_string(w, m->client_software_version.ptr, m->client_software_version.len);
+        n += wire_size_compact(m->client_software_version.len);
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_request_put(const kafka_api_versions_request *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->client_software_name.ptr, m->client_software_name.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->client_software_version.ptr, m->client_software_version.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_api_versions_request_read(kafka_api_versions_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -551,69 +862,67 @@ void kafka_api_versions_request_encode(const kafka_api_versions_request *m, wire
         w->failed = 1;
         return;
     }
-    kafka_api_versions_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_api_versions_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_api_versions_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ApiVersionsResponse ---- */
 
 void kafka_api_versions_response_api_version_init(kafka_api_versions_response_api_version *m) {
-    memset(m, 0, sizeof(*m));
+    m->api_key = 0;
+    m->min_version = 0;
+    m->max_version = 0;
 }
 
-static void kafka_api_versions_response_api_version_write(const kafka_api_versions_response_api_version *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->api_key);
-    wire_put_i16(w, m->min_version);
-    wire_put_i16(w, m->max_version);
+static size_t kafka_api_versions_response_api_version_size(const kafka_api_versions_response_api_version *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 2;
+    n += 2;
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_response_api_version_put(const kafka_api_versions_response_api_version *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->api_key);
+    p = wire_cur_i16(p, m->min_version);
+    p = wire_cur_i16(p, m->max_version);
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_api_versions_response_api_version_read(kafka_api_versions_response_api_version *m, wire_reader *r, int16_t version, arena *a) {
     kafka_api_versions_response_api_version_init(m);
-    m->api_key = wire_get_i16(r);
-    m->min_version = wire_get_i16(r);
-    m->max_version = wire_get_i16(r);
-    if (version >= 3) {
-        uint32_t tags = wire_get_uvarint(r);
-        for (uint32_t t = 0; t < tags && !r->failed; t++) {
-            uint32_t tag = wire_get_uvarint(r);
-            uint32_t size = wire_get_uvarint(r);
-            (void)tag;
-            wire_skip(r, size);
-        }
-    }
-    return r->failed ? -1 : 0;
-}
-
-void kafka_api_versions_response_supported_feature_key_init(kafka_api_versions_response_supported_feature_key *m) {
-    memset(m, 0, sizeof(*m));
-}
-
-static void kafka_api_versions_response_supported_feature_key_write(const kafka_api_versions_response_supported_feature_key *m, wire_writer *w, int16_t version) {
-    if (version >= 3) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
-    }
-    if (version >= 3) {
-        wire_put_i16(w, m->min_version);
-    }
-    if (version >= 3) {
-        wire_put_i16(w, m->max_version);
-    }
-    if (version >= 3) {
-        wire_put_uvarint(w, 0);
-    }
-}
-
-static int kafka_api_versions_response_supported_feature_key_read(kafka_api_versions_response_supported_feature_key *m, wire_reader *r, int16_t version, arena *a) {
-    kafka_api_versions_response_supported_feature_key_init(m);
-    if (version >= 3) {
-        m->name.len = wire_get_compact_string(r, &m->name.ptr);
-    }
-    if (version >= 3) {
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->api_key = (int16_t)be_load16(q);
+        q += 2;
+        m->min_version = (int16_t)be_load16(q);
+        q += 2;
+        m->max_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->api_key = wire_get_i16(r);
         m->min_version = wire_get_i16(r);
-    }
-    if (version >= 3) {
         m->max_version = wire_get_i16(r);
     }
     if (version >= 3) {
@@ -628,23 +937,128 @@ static int kafka_api_versions_response_supported_feature_key_read(kafka_api_vers
     return r->failed ? -1 : 0;
 }
 
-void kafka_api_versions_response_finalized_feature_key_init(kafka_api_versions_response_finalized_feature_key *m) {
-    memset(m, 0, sizeof(*m));
+void kafka_api_versions_response_supported_feature_key_init(kafka_api_versions_response_supported_feature_key *m) {
+    m->name = (kafka_str){NULL, 0};
+    m->min_version = 0;
+    m->max_version = 0;
 }
 
-static void kafka_api_versions_response_finalized_feature_key_write(const kafka_api_versions_response_finalized_feature_key *m, wire_writer *w, int16_t version) {
+static size_t kafka_api_versions_response_supported_feature_key_size(const kafka_api_versions_response_supported_feature_key *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 3) {
-        wire_put_i16(w, m->max_version_level);
+        n += 2;
     }
     if (version >= 3) {
-        wire_put_i16(w, m->min_version_level);
+        n += 2;
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_response_supported_feature_key_put(const kafka_api_versions_response_supported_feature_key *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->min_version);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->max_version);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
+}
+
+static int kafka_api_versions_response_supported_feature_key_read(kafka_api_versions_response_supported_feature_key *m, wire_reader *r, int16_t version, arena *a) {
+    kafka_api_versions_response_supported_feature_key_init(m);
+    if (version >= 3) {
+        m->name.len = wire_get_compact_string(r, &m->name.ptr);
+    }
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 3) {
+            m->min_version = (int16_t)be_load16(q);
+            q += 2;
+        }
+        if (version >= 3) {
+            m->max_version = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 3) {
+            m->min_version = wire_get_i16(r);
+        }
+        if (version >= 3) {
+            m->max_version = wire_get_i16(r);
+        }
+    }
+    if (version >= 3) {
+        uint32_t tags = wire_get_uvarint(r);
+        for (uint32_t t = 0; t < tags && !r->failed; t++) {
+            uint32_t tag = wire_get_uvarint(r);
+            uint32_t size = wire_get_uvarint(r);
+            (void)tag;
+            wire_skip(r, size);
+        }
+    }
+    return r->failed ? -1 : 0;
+}
+
+void kafka_api_versions_response_finalized_feature_key_init(kafka_api_versions_response_finalized_feature_key *m) {
+    m->name = (kafka_str){NULL, 0};
+    m->max_version_level = 0;
+    m->min_version_level = 0;
+}
+
+static size_t kafka_api_versions_response_finalized_feature_key_size(const kafka_api_versions_response_finalized_feature_key *m, int16_t version, int *bad) {
+    size_t n = 0;
+    if (version >= 3) {
+        n += wire_size_compact(m->name.len);
+    }
+    if (version >= 3) {
+        n += 2;
+    }
+    if (version >= 3) {
+        n += 2;
+    }
+    if (version >= 3) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_response_finalized_feature_key_put(const kafka_api_versions_response_finalized_feature_key *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->max_version_level);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->min_version_level);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_api_versions_response_finalized_feature_key_read(kafka_api_versions_response_finalized_feature_key *m, wire_reader *r, int16_t version, arena *a) {
@@ -652,11 +1066,24 @@ static int kafka_api_versions_response_finalized_feature_key_read(kafka_api_vers
     if (version >= 3) {
         m->name.len = wire_get_compact_string(r, &m->name.ptr);
     }
-    if (version >= 3) {
-        m->max_version_level = wire_get_i16(r);
-    }
-    if (version >= 3) {
-        m->min_version_level = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 3) {
+            m->max_version_level = (int16_t)be_load16(q);
+            q += 2;
+        }
+        if (version >= 3) {
+            m->min_version_level = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 3) {
+            m->max_version_level = wire_get_i16(r);
+        }
+        if (version >= 3) {
+            m->min_version_level = wire_get_i16(r);
+        }
     }
     if (version >= 3) {
         uint32_t tags = wire_get_uvarint(r);
@@ -671,22 +1098,31 @@ static int kafka_api_versions_response_finalized_feature_key_read(kafka_api_vers
 }
 
 void kafka_api_versions_response_init(kafka_api_versions_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->api_keys = NULL;
+    m->api_keys_count = 0;
+    m->throttle_time_ms = 0;
+    m->supported_features = NULL;
+    m->supported_features_count = 0;
     m->finalized_features_epoch = INT64_C(-1);
+    m->finalized_features = NULL;
+    m->finalized_features_count = 0;
+    m->zk_migration_ready = 0;
 }
 
-static void kafka_api_versions_response_write(const kafka_api_versions_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_api_versions_response_size(const kafka_api_versions_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 3) {
-        wire_put_compact_array_len(w, m->api_keys_count < 0 ? 0 : m->api_keys_count);
+        n += wire_size_compact_array_len(m->api_keys_count < 0 ? 0 : m->api_keys_count);
     } else {
-        wire_put_array_len(w, m->api_keys_count < 0 ? 0 : m->api_keys_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->api_keys_count; i++) {
-        kafka_api_versions_response_api_version_write(&m->api_keys[i], w, version);
+        n += kafka_api_versions_response_api_version_size(&m->api_keys[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 3) {
         uint32_t tags = 0;
@@ -694,38 +1130,116 @@ static void kafka_api_versions_response_write(const kafka_api_versions_response 
         tags += (m->finalized_features_epoch != INT64_C(-1)) ? 1u : 0u;
         tags += (m->finalized_features_count != 0) ? 1u : 0u;
         tags += (m->zk_migration_ready != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (m->supported_features_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->supported_features_count < 0 ? 0 : m->supported_features_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->supported_features_count < 0 ? 0 : m->supported_features_count);
             for (int32_t i = 0; i < m->supported_features_count; i++) {
-                kafka_api_versions_response_supported_feature_key_write(&m->supported_features[i], w, version);
+                t += kafka_api_versions_response_supported_feature_key_size(&m->supported_features[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (m->finalized_features_epoch != INT64_C(-1)) {
-            wire_put_uvarint(w, 1);
-            size_t at = wire_sized_begin(w);
-            wire_put_i64(w, m->finalized_features_epoch);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += 8;
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (m->finalized_features_count != 0) {
-            wire_put_uvarint(w, 2);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->finalized_features_count < 0 ? 0 : m->finalized_features_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->finalized_features_count < 0 ? 0 : m->finalized_features_count);
             for (int32_t i = 0; i < m->finalized_features_count; i++) {
-                kafka_api_versions_response_finalized_feature_key_write(&m->finalized_features[i], w, version);
+                t += kafka_api_versions_response_finalized_feature_key_size(&m->finalized_features[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (m->zk_migration_ready != 0) {
-            wire_put_uvarint(w, 3);
-            size_t at = wire_sized_begin(w);
-            wire_put_bool(w, m->zk_migration_ready);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += 1;
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(3) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_api_versions_response_put(const kafka_api_versions_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 3) {
+        p = wire_cur_compact_array_len(p, m->api_keys_count < 0 ? 0 : m->api_keys_count);
+    } else {
+        p = wire_cur_array_len(p, m->api_keys_count < 0 ? 0 : m->api_keys_count);
+    }
+    for (int32_t i = 0; i < m->api_keys_count; i++) {
+        p = kafka_api_versions_response_api_version_put(&m->api_keys[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 3) {
+        uint32_t tags = 0;
+        tags += (m->supported_features_count != 0) ? 1u : 0u;
+        tags += (m->finalized_features_epoch != INT64_C(-1)) ? 1u : 0u;
+        tags += (m->finalized_features_count != 0) ? 1u : 0u;
+        tags += (m->zk_migration_ready != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (m->supported_features_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->supported_features_count < 0 ? 0 : m->supported_features_count);
+            for (int32_t i = 0; i < m->supported_features_count; i++) {
+                t += kafka_api_versions_response_supported_feature_key_size(&m->supported_features[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->supported_features_count < 0 ? 0 : m->supported_features_count);
+            for (int32_t i = 0; i < m->supported_features_count; i++) {
+                p = kafka_api_versions_response_supported_feature_key_put(&m->supported_features[i], p, version);
+            }
+        }
+        if (m->finalized_features_epoch != INT64_C(-1)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += 8;
+            (void)bad;
+            p = wire_cur_uvarint(p, 1);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_i64(p, m->finalized_features_epoch);
+        }
+        if (m->finalized_features_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->finalized_features_count < 0 ? 0 : m->finalized_features_count);
+            for (int32_t i = 0; i < m->finalized_features_count; i++) {
+                t += kafka_api_versions_response_finalized_feature_key_size(&m->finalized_features[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 2);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->finalized_features_count < 0 ? 0 : m->finalized_features_count);
+            for (int32_t i = 0; i < m->finalized_features_count; i++) {
+                p = kafka_api_versions_response_finalized_feature_key_put(&m->finalized_features[i], p, version);
+            }
+        }
+        if (m->zk_migration_ready != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += 1;
+            (void)bad;
+            p = wire_cur_uvarint(p, 3);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_bool(p, m->zk_migration_ready);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_api_versions_response_read(kafka_api_versions_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -740,12 +1254,15 @@ static int kafka_api_versions_response_read(kafka_api_versions_response *m, wire
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->api_keys = NULL;
             if (n > 0) {
-                m->api_keys = arena_alloc(a, (size_t)n * sizeof(*m->api_keys));
+                m->api_keys = arena_alloc_uninit(a, (size_t)n * sizeof(*m->api_keys));
                 if (m->api_keys == NULL) return wire_fail(r);
             }
             m->api_keys_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_api_versions_response_api_version_read(&m->api_keys[i], r, version, a) != 0) return -1;
+                if (kafka_api_versions_response_api_version_read(&m->api_keys[i], r, version, a) != 0) {
+                    m->api_keys_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -773,12 +1290,15 @@ static int kafka_api_versions_response_read(kafka_api_versions_response *m, wire
                         if ((size_t)n > wire_remaining(tr) / 6) return wire_fail(tr);
                         m->supported_features = NULL;
                         if (n > 0) {
-                            m->supported_features = arena_alloc(a, (size_t)n * sizeof(*m->supported_features));
+                            m->supported_features = arena_alloc_uninit(a, (size_t)n * sizeof(*m->supported_features));
                             if (m->supported_features == NULL) return wire_fail(tr);
                         }
                         m->supported_features_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_api_versions_response_supported_feature_key_read(&m->supported_features[i], tr, version, a) != 0) return -1;
+                            if (kafka_api_versions_response_supported_feature_key_read(&m->supported_features[i], tr, version, a) != 0) {
+                                m->supported_features_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -798,12 +1318,15 @@ static int kafka_api_versions_response_read(kafka_api_versions_response *m, wire
                         if ((size_t)n > wire_remaining(tr) / 6) return wire_fail(tr);
                         m->finalized_features = NULL;
                         if (n > 0) {
-                            m->finalized_features = arena_alloc(a, (size_t)n * sizeof(*m->finalized_features));
+                            m->finalized_features = arena_alloc_uninit(a, (size_t)n * sizeof(*m->finalized_features));
                             if (m->finalized_features == NULL) return wire_fail(tr);
                         }
                         m->finalized_features_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_api_versions_response_finalized_feature_key_read(&m->finalized_features[i], tr, version, a) != 0) return -1;
+                            if (kafka_api_versions_response_finalized_feature_key_read(&m->finalized_features[i], tr, version, a) != 0) {
+                                m->finalized_features_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -837,35 +1360,83 @@ void kafka_api_versions_response_encode(const kafka_api_versions_response *m, wi
         w->failed = 1;
         return;
     }
-    kafka_api_versions_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_api_versions_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_api_versions_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BeginQuorumEpochRequest ---- */
 
 void kafka_begin_quorum_epoch_request_partition_data_init(kafka_begin_quorum_epoch_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    memset(m->voter_directory_id, 0, 16);
+    m->leader_id = 0;
+    m->leader_epoch = 0;
 }
 
-static void kafka_begin_quorum_epoch_request_partition_data_write(const kafka_begin_quorum_epoch_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
+static size_t kafka_begin_quorum_epoch_request_partition_data_size(const kafka_begin_quorum_epoch_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 1) {
-        wire_put_uuid(w, m->voter_directory_id);
+        n += 16;
     }
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_request_partition_data_put(const kafka_begin_quorum_epoch_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->voter_directory_id);
+    }
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_request_partition_data_read(kafka_begin_quorum_epoch_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_begin_quorum_epoch_request_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    if (version >= 1) {
-        wire_get_uuid(r, m->voter_directory_id);
+    if (!r->failed && r->len - r->pos >= 28) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            memcpy(m->voter_directory_id, q, 16);
+            q += 16;
+        }
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        if (version >= 1) {
+            wire_get_uuid(r, m->voter_directory_id);
+        }
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
     }
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
     if (version >= 1) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -879,26 +1450,55 @@ static int kafka_begin_quorum_epoch_request_partition_data_read(kafka_begin_quor
 }
 
 void kafka_begin_quorum_epoch_request_topic_data_init(kafka_begin_quorum_epoch_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_begin_quorum_epoch_request_topic_data_write(const kafka_begin_quorum_epoch_request_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_request_topic_data_size(const kafka_begin_quorum_epoch_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     } else {
-        wire_put_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_str16(m->topic_name.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_begin_quorum_epoch_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_begin_quorum_epoch_request_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_request_topic_data_put(const kafka_begin_quorum_epoch_request_topic_data *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_begin_quorum_epoch_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_request_topic_data_read(kafka_begin_quorum_epoch_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -917,12 +1517,15 @@ static int kafka_begin_quorum_epoch_request_topic_data_read(kafka_begin_quorum_e
             if ((size_t)n > wire_remaining(r) / 12) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_begin_quorum_epoch_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_begin_quorum_epoch_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -939,22 +1542,47 @@ static int kafka_begin_quorum_epoch_request_topic_data_read(kafka_begin_quorum_e
 }
 
 void kafka_begin_quorum_epoch_request_leader_endpoint_init(kafka_begin_quorum_epoch_request_leader_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
-static void kafka_begin_quorum_epoch_request_leader_endpoint_write(const kafka_begin_quorum_epoch_request_leader_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_request_leader_endpoint_size(const kafka_begin_quorum_epoch_request_leader_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_request_leader_endpoint_put(const kafka_begin_quorum_epoch_request_leader_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_request_leader_endpoint_read(kafka_begin_quorum_epoch_request_leader_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -981,37 +1609,76 @@ static int kafka_begin_quorum_epoch_request_leader_endpoint_read(kafka_begin_quo
 }
 
 void kafka_begin_quorum_epoch_request_init(kafka_begin_quorum_epoch_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
+    m->cluster_id = (kafka_str){NULL, -1};
     m->voter_id = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->leader_endpoints = NULL;
+    m->leader_endpoints_count = 0;
 }
 
-static void kafka_begin_quorum_epoch_request_write(const kafka_begin_quorum_epoch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_request_size(const kafka_begin_quorum_epoch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+        n += wire_size_compact(m->cluster_id.len);
     } else {
-        wire_put_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+        n += wire_size_str16(m->cluster_id.len, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->voter_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_begin_quorum_epoch_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_begin_quorum_epoch_request_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
+        n += wire_size_compact_array_len(m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
         for (int32_t i = 0; i < m->leader_endpoints_count; i++) {
-            kafka_begin_quorum_epoch_request_leader_endpoint_write(&m->leader_endpoints[i], w, version);
+            n += kafka_begin_quorum_epoch_request_leader_endpoint_size(&m->leader_endpoints[i], version, bad);
         }
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_request_put(const kafka_begin_quorum_epoch_request *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->voter_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_begin_quorum_epoch_request_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
+        for (int32_t i = 0; i < m->leader_endpoints_count; i++) {
+            p = kafka_begin_quorum_epoch_request_leader_endpoint_put(&m->leader_endpoints[i], p, version);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_request_read(kafka_begin_quorum_epoch_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -1033,12 +1700,15 @@ static int kafka_begin_quorum_epoch_request_read(kafka_begin_quorum_epoch_reques
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_begin_quorum_epoch_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_begin_quorum_epoch_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1052,12 +1722,15 @@ static int kafka_begin_quorum_epoch_request_read(kafka_begin_quorum_epoch_reques
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->leader_endpoints = NULL;
                 if (n > 0) {
-                    m->leader_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->leader_endpoints));
+                    m->leader_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->leader_endpoints));
                     if (m->leader_endpoints == NULL) return wire_fail(r);
                 }
                 m->leader_endpoints_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_begin_quorum_epoch_request_leader_endpoint_read(&m->leader_endpoints[i], r, version, a) != 0) return -1;
+                    if (kafka_begin_quorum_epoch_request_leader_endpoint_read(&m->leader_endpoints[i], r, version, a) != 0) {
+                        m->leader_endpoints_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -1090,31 +1763,75 @@ void kafka_begin_quorum_epoch_request_encode(const kafka_begin_quorum_epoch_requ
         w->failed = 1;
         return;
     }
-    kafka_begin_quorum_epoch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_begin_quorum_epoch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_begin_quorum_epoch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BeginQuorumEpochResponse ---- */
 
 void kafka_begin_quorum_epoch_response_partition_data_init(kafka_begin_quorum_epoch_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
 }
 
-static void kafka_begin_quorum_epoch_response_partition_data_write(const kafka_begin_quorum_epoch_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
+static size_t kafka_begin_quorum_epoch_response_partition_data_size(const kafka_begin_quorum_epoch_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_response_partition_data_put(const kafka_begin_quorum_epoch_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_response_partition_data_read(kafka_begin_quorum_epoch_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_begin_quorum_epoch_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     if (version >= 1) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -1128,26 +1845,55 @@ static int kafka_begin_quorum_epoch_response_partition_data_read(kafka_begin_quo
 }
 
 void kafka_begin_quorum_epoch_response_topic_data_init(kafka_begin_quorum_epoch_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_begin_quorum_epoch_response_topic_data_write(const kafka_begin_quorum_epoch_response_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_response_topic_data_size(const kafka_begin_quorum_epoch_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     } else {
-        wire_put_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_str16(m->topic_name.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_begin_quorum_epoch_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_begin_quorum_epoch_response_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_response_topic_data_put(const kafka_begin_quorum_epoch_response_topic_data *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_begin_quorum_epoch_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_response_topic_data_read(kafka_begin_quorum_epoch_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -1166,12 +1912,15 @@ static int kafka_begin_quorum_epoch_response_topic_data_read(kafka_begin_quorum_
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_begin_quorum_epoch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_begin_quorum_epoch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1188,22 +1937,47 @@ static int kafka_begin_quorum_epoch_response_topic_data_read(kafka_begin_quorum_
 }
 
 void kafka_begin_quorum_epoch_response_node_endpoint_init(kafka_begin_quorum_epoch_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
-static void kafka_begin_quorum_epoch_response_node_endpoint_write(const kafka_begin_quorum_epoch_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_begin_quorum_epoch_response_node_endpoint_size(const kafka_begin_quorum_epoch_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_response_node_endpoint_put(const kafka_begin_quorum_epoch_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_response_node_endpoint_read(kafka_begin_quorum_epoch_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -1230,33 +2004,77 @@ static int kafka_begin_quorum_epoch_response_node_endpoint_read(kafka_begin_quor
 }
 
 void kafka_begin_quorum_epoch_response_init(kafka_begin_quorum_epoch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
-static void kafka_begin_quorum_epoch_response_write(const kafka_begin_quorum_epoch_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_begin_quorum_epoch_response_size(const kafka_begin_quorum_epoch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_begin_quorum_epoch_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_begin_quorum_epoch_response_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 1) {
         uint32_t tags = 0;
         tags += (m->node_endpoints_count != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (m->node_endpoints_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-                kafka_begin_quorum_epoch_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+                t += kafka_begin_quorum_epoch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_begin_quorum_epoch_response_put(const kafka_begin_quorum_epoch_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_begin_quorum_epoch_response_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 1) {
+        uint32_t tags = 0;
+        tags += (m->node_endpoints_count != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (m->node_endpoints_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                t += kafka_begin_quorum_epoch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                p = kafka_begin_quorum_epoch_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+            }
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_begin_quorum_epoch_response_read(kafka_begin_quorum_epoch_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -1271,12 +2089,15 @@ static int kafka_begin_quorum_epoch_response_read(kafka_begin_quorum_epoch_respo
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_begin_quorum_epoch_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_begin_quorum_epoch_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1301,12 +2122,15 @@ static int kafka_begin_quorum_epoch_response_read(kafka_begin_quorum_epoch_respo
                         if ((size_t)n > wire_remaining(tr) / 8) return wire_fail(tr);
                         m->node_endpoints = NULL;
                         if (n > 0) {
-                            m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                            m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                             if (m->node_endpoints == NULL) return wire_fail(tr);
                         }
                         m->node_endpoints_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_begin_quorum_epoch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                            if (kafka_begin_quorum_epoch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                m->node_endpoints_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -1336,43 +2160,103 @@ void kafka_begin_quorum_epoch_response_encode(const kafka_begin_quorum_epoch_res
         w->failed = 1;
         return;
     }
-    kafka_begin_quorum_epoch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_begin_quorum_epoch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_begin_quorum_epoch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerHeartbeatRequest ---- */
 
 void kafka_broker_heartbeat_request_init(kafka_broker_heartbeat_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
     m->broker_epoch = INT64_C(-1);
+    m->current_metadata_offset = 0;
+    m->want_fence = 0;
+    m->want_shut_down = 0;
+    m->offline_log_dirs = NULL;
+    m->offline_log_dirs_count = 0;
 }
 
-static void kafka_broker_heartbeat_request_write(const kafka_broker_heartbeat_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_i64(w, m->current_metadata_offset);
-    wire_put_bool(w, m->want_fence);
-    wire_put_bool(w, m->want_shut_down);
+static size_t kafka_broker_heartbeat_request_size(const kafka_broker_heartbeat_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 8;
+    n += 1;
+    n += 1;
     uint32_t tags = 0;
     tags += ((version >= 1) && m->offline_log_dirs_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 1) && m->offline_log_dirs_count != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->offline_log_dirs_count < 0 ? 0 : m->offline_log_dirs_count);
-        for (int32_t i = 0; i < m->offline_log_dirs_count; i++) {
-            wire_put_uuid(w, m->offline_log_dirs[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->offline_log_dirs_count < 0 ? 0 : m->offline_log_dirs_count);
+        if (m->offline_log_dirs_count > 0) t += (size_t)m->offline_log_dirs_count * 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_heartbeat_request_put(const kafka_broker_heartbeat_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_i64(p, m->current_metadata_offset);
+    p = wire_cur_bool(p, m->want_fence);
+    p = wire_cur_bool(p, m->want_shut_down);
+    uint32_t tags = 0;
+    tags += ((version >= 1) && m->offline_log_dirs_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 1) && m->offline_log_dirs_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->offline_log_dirs_count < 0 ? 0 : m->offline_log_dirs_count);
+        if (m->offline_log_dirs_count > 0) t += (size_t)m->offline_log_dirs_count * 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->offline_log_dirs_count < 0 ? 0 : m->offline_log_dirs_count);
+        for (int32_t i = 0; i < m->offline_log_dirs_count; i++) {
+            p = wire_cur_uuid(p, m->offline_log_dirs[i]);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_heartbeat_request_read(kafka_broker_heartbeat_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_heartbeat_request_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
-    m->current_metadata_offset = wire_get_i64(r);
-    m->want_fence = wire_get_bool(r);
-    m->want_shut_down = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 22) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        m->current_metadata_offset = (int64_t)be_load64(q);
+        q += 8;
+        m->want_fence = q[0] != 0;
+        q += 1;
+        m->want_shut_down = q[0] != 0;
+        q += 1;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+        m->current_metadata_offset = wire_get_i64(r);
+        m->want_fence = wire_get_bool(r);
+        m->want_shut_down = wire_get_bool(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -1394,7 +2278,7 @@ static int kafka_broker_heartbeat_request_read(kafka_broker_heartbeat_request *m
                         if ((size_t)n > wire_remaining(tr) / 16) return wire_fail(tr);
                         m->offline_log_dirs = NULL;
                         if (n > 0) {
-                            m->offline_log_dirs = arena_alloc(a, (size_t)n * sizeof(*m->offline_log_dirs));
+                            m->offline_log_dirs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->offline_log_dirs));
                             if (m->offline_log_dirs == NULL) return wire_fail(tr);
                         }
                         m->offline_log_dirs_count = n;
@@ -1429,32 +2313,77 @@ void kafka_broker_heartbeat_request_encode(const kafka_broker_heartbeat_request 
         w->failed = 1;
         return;
     }
-    kafka_broker_heartbeat_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_heartbeat_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_heartbeat_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerHeartbeatResponse ---- */
 
 void kafka_broker_heartbeat_response_init(kafka_broker_heartbeat_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->is_caught_up = 0;
     m->is_fenced = 1;
+    m->should_shut_down = 0;
 }
 
-static void kafka_broker_heartbeat_response_write(const kafka_broker_heartbeat_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_bool(w, m->is_caught_up);
-    wire_put_bool(w, m->is_fenced);
-    wire_put_bool(w, m->should_shut_down);
-    wire_put_uvarint(w, 0);
+static size_t kafka_broker_heartbeat_response_size(const kafka_broker_heartbeat_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 1;
+    n += 1;
+    n += 1;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_heartbeat_response_put(const kafka_broker_heartbeat_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_bool(p, m->is_caught_up);
+    p = wire_cur_bool(p, m->is_fenced);
+    p = wire_cur_bool(p, m->should_shut_down);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_heartbeat_response_read(kafka_broker_heartbeat_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_heartbeat_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->is_caught_up = wire_get_bool(r);
-    m->is_fenced = wire_get_bool(r);
-    m->should_shut_down = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 9) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->is_caught_up = q[0] != 0;
+        q += 1;
+        m->is_fenced = q[0] != 0;
+        q += 1;
+        m->should_shut_down = q[0] != 0;
+        q += 1;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->is_caught_up = wire_get_bool(r);
+        m->is_fenced = wire_get_bool(r);
+        m->should_shut_down = wire_get_bool(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -1481,50 +2410,121 @@ void kafka_broker_heartbeat_response_encode(const kafka_broker_heartbeat_respons
         w->failed = 1;
         return;
     }
-    kafka_broker_heartbeat_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_heartbeat_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_heartbeat_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerRegistrationChangeRecord ---- */
 
 void kafka_broker_registration_change_record_init(kafka_broker_registration_change_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
+    m->broker_epoch = 0;
+    m->fenced = 0;
+    m->in_controlled_shutdown = 0;
+    m->log_dirs = NULL;
+    m->log_dirs_count = 0;
 }
 
-static void kafka_broker_registration_change_record_write(const kafka_broker_registration_change_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
+static size_t kafka_broker_registration_change_record_size(const kafka_broker_registration_change_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
     uint32_t tags = 0;
     tags += (m->fenced != 0) ? 1u : 0u;
     tags += ((version >= 1) && m->in_controlled_shutdown != 0) ? 1u : 0u;
     tags += ((version >= 2) && m->log_dirs_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if (m->fenced != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_i8(w, m->fenced);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 1;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 1) && m->in_controlled_shutdown != 0) {
-        wire_put_uvarint(w, 1);
-        size_t at = wire_sized_begin(w);
-        wire_put_i8(w, m->in_controlled_shutdown);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 1;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 2) && m->log_dirs_count != 0) {
-        wire_put_uvarint(w, 2);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
-        for (int32_t i = 0; i < m->log_dirs_count; i++) {
-            wire_put_uuid(w, m->log_dirs[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) t += (size_t)m->log_dirs_count * 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_change_record_put(const kafka_broker_registration_change_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    uint32_t tags = 0;
+    tags += (m->fenced != 0) ? 1u : 0u;
+    tags += ((version >= 1) && m->in_controlled_shutdown != 0) ? 1u : 0u;
+    tags += ((version >= 2) && m->log_dirs_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if (m->fenced != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 1;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i8(p, m->fenced);
+    }
+    if ((version >= 1) && m->in_controlled_shutdown != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 1;
+        (void)bad;
+        p = wire_cur_uvarint(p, 1);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i8(p, m->in_controlled_shutdown);
+    }
+    if ((version >= 2) && m->log_dirs_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) t += (size_t)m->log_dirs_count * 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 2);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        for (int32_t i = 0; i < m->log_dirs_count; i++) {
+            p = wire_cur_uuid(p, m->log_dirs[i]);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_change_record_read(kafka_broker_registration_change_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_registration_change_record_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -1556,7 +2556,7 @@ static int kafka_broker_registration_change_record_read(kafka_broker_registratio
                         if ((size_t)n > wire_remaining(tr) / 16) return wire_fail(tr);
                         m->log_dirs = NULL;
                         if (n > 0) {
-                            m->log_dirs = arena_alloc(a, (size_t)n * sizeof(*m->log_dirs));
+                            m->log_dirs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->log_dirs));
                             if (m->log_dirs == NULL) return wire_fail(tr);
                         }
                         m->log_dirs_count = n;
@@ -1591,29 +2591,67 @@ void kafka_broker_registration_change_record_encode(const kafka_broker_registrat
         w->failed = 1;
         return;
     }
-    kafka_broker_registration_change_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_registration_change_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_registration_change_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerRegistrationRequest ---- */
 
 void kafka_broker_registration_request_listener_init(kafka_broker_registration_request_listener *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->security_protocol = 0;
 }
 
-static void kafka_broker_registration_request_listener_write(const kafka_broker_registration_request_listener *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_string(w, m->host.ptr, m->host.len);
-    wire_put_u16(w, m->port);
-    wire_put_i16(w, m->security_protocol);
-    wire_put_uvarint(w, 0);
+static size_t kafka_broker_registration_request_listener_size(const kafka_broker_registration_request_listener *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact(m->host.len);
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_request_listener_put(const kafka_broker_registration_request_listener *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    p = wire_cur_u16(p, m->port);
+    p = wire_cur_i16(p, m->security_protocol);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_request_listener_read(kafka_broker_registration_request_listener *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_registration_request_listener_init(m);
     m->name.len = wire_get_compact_string(r, &m->name.ptr);
     m->host.len = wire_get_compact_string(r, &m->host.ptr);
-    m->port = wire_get_u16(r);
-    m->security_protocol = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->port = be_load16(q);
+        q += 2;
+        m->security_protocol = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->port = wire_get_u16(r);
+        m->security_protocol = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -1625,21 +2663,47 @@ static int kafka_broker_registration_request_listener_read(kafka_broker_registra
 }
 
 void kafka_broker_registration_request_feature_init(kafka_broker_registration_request_feature *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->min_supported_version = 0;
+    m->max_supported_version = 0;
 }
 
-static void kafka_broker_registration_request_feature_write(const kafka_broker_registration_request_feature *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_i16(w, m->min_supported_version);
-    wire_put_i16(w, m->max_supported_version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_broker_registration_request_feature_size(const kafka_broker_registration_request_feature *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_request_feature_put(const kafka_broker_registration_request_feature *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_i16(p, m->min_supported_version);
+    p = wire_cur_i16(p, m->max_supported_version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_request_feature_read(kafka_broker_registration_request_feature *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_registration_request_feature_init(m);
     m->name.len = wire_get_compact_string(r, &m->name.ptr);
-    m->min_supported_version = wire_get_i16(r);
-    m->max_supported_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->min_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        m->max_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->min_supported_version = wire_get_i16(r);
+        m->max_supported_version = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -1651,36 +2715,80 @@ static int kafka_broker_registration_request_feature_read(kafka_broker_registrat
 }
 
 void kafka_broker_registration_request_init(kafka_broker_registration_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
+    m->cluster_id = (kafka_str){NULL, 0};
+    memset(m->incarnation_id, 0, 16);
+    m->listeners = NULL;
+    m->listeners_count = 0;
+    m->features = NULL;
+    m->features_count = 0;
+    m->rack = (kafka_str){NULL, 0};
+    m->is_migrating_zk_broker = 0;
+    m->log_dirs = NULL;
+    m->log_dirs_count = 0;
     m->previous_broker_epoch = INT64_C(-1);
 }
 
-static void kafka_broker_registration_request_write(const kafka_broker_registration_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_compact_string(w, m->cluster_id.ptr, m->cluster_id.len);
-    wire_put_uuid(w, m->incarnation_id);
-    wire_put_compact_array_len(w, m->listeners_count < 0 ? 0 : m->listeners_count);
+static size_t kafka_broker_registration_request_size(const kafka_broker_registration_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += wire_size_compact(m->cluster_id.len);
+    n += 16;
+    n += wire_size_compact_array_len(m->listeners_count < 0 ? 0 : m->listeners_count);
     for (int32_t i = 0; i < m->listeners_count; i++) {
-        kafka_broker_registration_request_listener_write(&m->listeners[i], w, version);
+        n += kafka_broker_registration_request_listener_size(&m->listeners[i], version, bad);
     }
-    wire_put_compact_array_len(w, m->features_count < 0 ? 0 : m->features_count);
+    n += wire_size_compact_array_len(m->features_count < 0 ? 0 : m->features_count);
     for (int32_t i = 0; i < m->features_count; i++) {
-        kafka_broker_registration_request_feature_write(&m->features[i], w, version);
+        n += kafka_broker_registration_request_feature_size(&m->features[i], version, bad);
     }
-    wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
+    n += wire_size_compact(m->rack.len);
     if (version >= 1) {
-        wire_put_bool(w, m->is_migrating_zk_broker);
+        n += 1;
     }
     if (version >= 2) {
-        wire_put_compact_array_len(w, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        n += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) n += (size_t)m->log_dirs_count * 16;
+    }
+    if (version >= 3) {
+        n += 8;
+    }
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_request_put(const kafka_broker_registration_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 0);
+    p = wire_cur_uuid(p, m->incarnation_id);
+    p = wire_cur_compact_array_len(p, m->listeners_count < 0 ? 0 : m->listeners_count);
+    for (int32_t i = 0; i < m->listeners_count; i++) {
+        p = kafka_broker_registration_request_listener_put(&m->listeners[i], p, version);
+    }
+    p = wire_cur_compact_array_len(p, m->features_count < 0 ? 0 : m->features_count);
+    for (int32_t i = 0; i < m->features_count; i++) {
+        p = kafka_broker_registration_request_feature_put(&m->features[i], p, version);
+    }
+    p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+    if (version >= 1) {
+        p = wire_cur_bool(p, m->is_migrating_zk_broker);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact_array_len(p, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
         for (int32_t i = 0; i < m->log_dirs_count; i++) {
-            wire_put_uuid(w, m->log_dirs[i]);
+            p = wire_cur_uuid(p, m->log_dirs[i]);
         }
     }
     if (version >= 3) {
-        wire_put_i64(w, m->previous_broker_epoch);
+        p = wire_cur_i64(p, m->previous_broker_epoch);
     }
-    wire_put_uvarint(w, 0);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_request_read(kafka_broker_registration_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -1697,12 +2805,15 @@ static int kafka_broker_registration_request_read(kafka_broker_registration_requ
             if ((size_t)n > wire_remaining(r) / 7) return wire_fail(r);
             m->listeners = NULL;
             if (n > 0) {
-                m->listeners = arena_alloc(a, (size_t)n * sizeof(*m->listeners));
+                m->listeners = arena_alloc_uninit(a, (size_t)n * sizeof(*m->listeners));
                 if (m->listeners == NULL) return wire_fail(r);
             }
             m->listeners_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_broker_registration_request_listener_read(&m->listeners[i], r, version, a) != 0) return -1;
+                if (kafka_broker_registration_request_listener_read(&m->listeners[i], r, version, a) != 0) {
+                    m->listeners_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1715,12 +2826,15 @@ static int kafka_broker_registration_request_read(kafka_broker_registration_requ
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->features = NULL;
             if (n > 0) {
-                m->features = arena_alloc(a, (size_t)n * sizeof(*m->features));
+                m->features = arena_alloc_uninit(a, (size_t)n * sizeof(*m->features));
                 if (m->features == NULL) return wire_fail(r);
             }
             m->features_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_broker_registration_request_feature_read(&m->features[i], r, version, a) != 0) return -1;
+                if (kafka_broker_registration_request_feature_read(&m->features[i], r, version, a) != 0) {
+                    m->features_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1738,7 +2852,7 @@ static int kafka_broker_registration_request_read(kafka_broker_registration_requ
                 if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
                 m->log_dirs = NULL;
                 if (n > 0) {
-                    m->log_dirs = arena_alloc(a, (size_t)n * sizeof(*m->log_dirs));
+                    m->log_dirs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->log_dirs));
                     if (m->log_dirs == NULL) return wire_fail(r);
                 }
                 m->log_dirs_count = n;
@@ -1777,28 +2891,65 @@ void kafka_broker_registration_request_encode(const kafka_broker_registration_re
         w->failed = 1;
         return;
     }
-    kafka_broker_registration_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_registration_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_registration_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- BrokerRegistrationResponse ---- */
 
 void kafka_broker_registration_response_init(kafka_broker_registration_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
     m->broker_epoch = INT64_C(-1);
 }
 
-static void kafka_broker_registration_response_write(const kafka_broker_registration_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_broker_registration_response_size(const kafka_broker_registration_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_broker_registration_response_put(const kafka_broker_registration_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_broker_registration_response_read(kafka_broker_registration_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_broker_registration_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->broker_epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -1825,21 +2976,50 @@ void kafka_broker_registration_response_encode(const kafka_broker_registration_r
         w->failed = 1;
         return;
     }
-    kafka_broker_registration_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_broker_registration_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_broker_registration_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ConfigRecord ---- */
 
 void kafka_config_record_init(kafka_config_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->resource_type = 0;
+    m->resource_name = (kafka_str){NULL, 0};
+    m->name = (kafka_str){NULL, 0};
+    m->value = (kafka_str){NULL, 0};
 }
 
-static void kafka_config_record_write(const kafka_config_record *m, wire_writer *w, int16_t version) {
-    wire_put_i8(w, m->resource_type);
-    wire_put_compact_string(w, m->resource_name.ptr, m->resource_name.len);
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_nullable_string(w, m->value.ptr, m->value.len);
-    wire_put_uvarint(w, 0);
+static size_t kafka_config_record_size(const kafka_config_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 1;
+    n += wire_size_compact(m->resource_name.len);
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact(m->value.len);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_config_record_put(const kafka_config_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i8(p, m->resource_type);
+    p = wire_cur_compact(p, m->resource_name.ptr, m->resource_name.len, 0);
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact(p, m->value.ptr, m->value.len, 1);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_config_record_read(kafka_config_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -1874,21 +3054,47 @@ void kafka_config_record_encode(const kafka_config_record *m, wire_writer *w, in
         w->failed = 1;
         return;
     }
-    kafka_config_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_config_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_config_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ConsumerProtocolAssignment ---- */
 
 void kafka_consumer_protocol_assignment_topic_partition_init(kafka_consumer_protocol_assignment_topic_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_consumer_protocol_assignment_topic_partition_write(const kafka_consumer_protocol_assignment_topic_partition *m, wire_writer *w, int16_t version) {
-    wire_put_string(w, m->topic.ptr, m->topic.len);
-    wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_consumer_protocol_assignment_topic_partition_size(const kafka_consumer_protocol_assignment_topic_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_str16(m->topic.len, bad);
+    n += 4;
+    if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_consumer_protocol_assignment_topic_partition_put(const kafka_consumer_protocol_assignment_topic_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        wire_put_i32(w, m->partitions[i]);
+        p = wire_cur_i32(p, m->partitions[i]);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_consumer_protocol_assignment_topic_partition_read(kafka_consumer_protocol_assignment_topic_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -1903,7 +3109,7 @@ static int kafka_consumer_protocol_assignment_topic_partition_read(kafka_consume
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
@@ -1916,16 +3122,33 @@ static int kafka_consumer_protocol_assignment_topic_partition_read(kafka_consume
 }
 
 void kafka_consumer_protocol_assignment_init(kafka_consumer_protocol_assignment *m) {
-    memset(m, 0, sizeof(*m));
-    m->user_data.len = -1;
+    m->assigned_partitions = NULL;
+    m->assigned_partitions_count = 0;
+    m->user_data = (kafka_bytes){NULL, -1};
 }
 
-static void kafka_consumer_protocol_assignment_write(const kafka_consumer_protocol_assignment *m, wire_writer *w, int16_t version) {
-    wire_put_array_len(w, m->assigned_partitions_count < 0 ? 0 : m->assigned_partitions_count);
+static size_t kafka_consumer_protocol_assignment_size(const kafka_consumer_protocol_assignment *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     for (int32_t i = 0; i < m->assigned_partitions_count; i++) {
-        kafka_consumer_protocol_assignment_topic_partition_write(&m->assigned_partitions[i], w, version);
+        n += kafka_consumer_protocol_assignment_topic_partition_size(&m->assigned_partitions[i], version, bad);
     }
-    wire_put_nullable_bytes(w, m->user_data.ptr, m->user_data.len);
+    n += wire_size_bytes32(m->user_data.len);
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_consumer_protocol_assignment_put(const kafka_consumer_protocol_assignment *m, uint8_t *p, int16_t version) {
+    p = wire_cur_array_len(p, m->assigned_partitions_count < 0 ? 0 : m->assigned_partitions_count);
+    for (int32_t i = 0; i < m->assigned_partitions_count; i++) {
+        p = kafka_consumer_protocol_assignment_topic_partition_put(&m->assigned_partitions[i], p, version);
+    }
+    p = wire_cur_bytes32(p, m->user_data.ptr, m->user_data.len, 1);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_consumer_protocol_assignment_read(kafka_consumer_protocol_assignment *m, wire_reader *r, int16_t version, arena *a) {
@@ -1939,12 +3162,15 @@ static int kafka_consumer_protocol_assignment_read(kafka_consumer_protocol_assig
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->assigned_partitions = NULL;
             if (n > 0) {
-                m->assigned_partitions = arena_alloc(a, (size_t)n * sizeof(*m->assigned_partitions));
+                m->assigned_partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->assigned_partitions));
                 if (m->assigned_partitions == NULL) return wire_fail(r);
             }
             m->assigned_partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_consumer_protocol_assignment_topic_partition_read(&m->assigned_partitions[i], r, version, a) != 0) return -1;
+                if (kafka_consumer_protocol_assignment_topic_partition_read(&m->assigned_partitions[i], r, version, a) != 0) {
+                    m->assigned_partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -1968,25 +3194,55 @@ void kafka_consumer_protocol_assignment_encode(const kafka_consumer_protocol_ass
         w->failed = 1;
         return;
     }
-    kafka_consumer_protocol_assignment_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_consumer_protocol_assignment_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_consumer_protocol_assignment_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ConsumerProtocolSubscription ---- */
 
 void kafka_consumer_protocol_subscription_topic_partition_init(kafka_consumer_protocol_subscription_topic_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_consumer_protocol_subscription_topic_partition_write(const kafka_consumer_protocol_subscription_topic_partition *m, wire_writer *w, int16_t version) {
+static size_t kafka_consumer_protocol_subscription_topic_partition_size(const kafka_consumer_protocol_subscription_topic_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_str16(m->topic.len, bad);
     }
     if (version >= 1) {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
+        if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_consumer_protocol_subscription_topic_partition_put(const kafka_consumer_protocol_subscription_topic_partition *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
         for (int32_t i = 0; i < m->partitions_count; i++) {
-            wire_put_i32(w, m->partitions[i]);
+            p = wire_cur_i32(p, m->partitions[i]);
         }
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_consumer_protocol_subscription_topic_partition_read(kafka_consumer_protocol_subscription_topic_partition *m, wire_reader *r, int16_t version, arena *a) {
@@ -2004,7 +3260,7 @@ static int kafka_consumer_protocol_subscription_topic_partition_read(kafka_consu
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->partitions = NULL;
                 if (n > 0) {
-                    m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                    m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                     if (m->partitions == NULL) return wire_fail(r);
                 }
                 m->partitions_count = n;
@@ -2018,30 +3274,61 @@ static int kafka_consumer_protocol_subscription_topic_partition_read(kafka_consu
 }
 
 void kafka_consumer_protocol_subscription_init(kafka_consumer_protocol_subscription *m) {
-    memset(m, 0, sizeof(*m));
-    m->user_data.len = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->user_data = (kafka_bytes){NULL, -1};
+    m->owned_partitions = NULL;
+    m->owned_partitions_count = 0;
     m->generation_id = -1;
-    m->rack_id.len = -1;
+    m->rack_id = (kafka_str){NULL, -1};
 }
 
-static void kafka_consumer_protocol_subscription_write(const kafka_consumer_protocol_subscription *m, wire_writer *w, int16_t version) {
-    wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_consumer_protocol_subscription_size(const kafka_consumer_protocol_subscription *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     for (int32_t i = 0; i < m->topics_count; i++) {
-        wire_put_string(w, m->topics[i].ptr, m->topics[i].len);
+        n += wire_size_str16(m->topics[i].len, bad);
     }
-    wire_put_nullable_bytes(w, m->user_data.ptr, m->user_data.len);
+    n += wire_size_bytes32(m->user_data.len);
     if (version >= 1) {
-        wire_put_array_len(w, m->owned_partitions_count < 0 ? 0 : m->owned_partitions_count);
+        n += 4;
         for (int32_t i = 0; i < m->owned_partitions_count; i++) {
-            kafka_consumer_protocol_subscription_topic_partition_write(&m->owned_partitions[i], w, version);
+            n += kafka_consumer_protocol_subscription_topic_partition_size(&m->owned_partitions[i], version, bad);
         }
     }
     if (version >= 2) {
-        wire_put_i32(w, m->generation_id);
+        n += 4;
     }
     if (version >= 3) {
-        wire_put_nullable_string(w, m->rack_id.ptr, m->rack_id.len);
+        n += wire_size_str16(m->rack_id.len, bad);
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_consumer_protocol_subscription_put(const kafka_consumer_protocol_subscription *m, uint8_t *p, int16_t version) {
+    p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = wire_cur_str16(p, m->topics[i].ptr, m->topics[i].len, 0);
+    }
+    p = wire_cur_bytes32(p, m->user_data.ptr, m->user_data.len, 1);
+    if (version >= 1) {
+        p = wire_cur_array_len(p, m->owned_partitions_count < 0 ? 0 : m->owned_partitions_count);
+        for (int32_t i = 0; i < m->owned_partitions_count; i++) {
+            p = kafka_consumer_protocol_subscription_topic_partition_put(&m->owned_partitions[i], p, version);
+        }
+    }
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->generation_id);
+    }
+    if (version >= 3) {
+        p = wire_cur_str16(p, m->rack_id.ptr, m->rack_id.len, 1);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_consumer_protocol_subscription_read(kafka_consumer_protocol_subscription *m, wire_reader *r, int16_t version, arena *a) {
@@ -2055,7 +3342,7 @@ static int kafka_consumer_protocol_subscription_read(kafka_consumer_protocol_sub
             if ((size_t)n > wire_remaining(r)) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
@@ -2075,12 +3362,15 @@ static int kafka_consumer_protocol_subscription_read(kafka_consumer_protocol_sub
                 if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
                 m->owned_partitions = NULL;
                 if (n > 0) {
-                    m->owned_partitions = arena_alloc(a, (size_t)n * sizeof(*m->owned_partitions));
+                    m->owned_partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->owned_partitions));
                     if (m->owned_partitions == NULL) return wire_fail(r);
                 }
                 m->owned_partitions_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_consumer_protocol_subscription_topic_partition_read(&m->owned_partitions[i], r, version, a) != 0) return -1;
+                    if (kafka_consumer_protocol_subscription_topic_partition_read(&m->owned_partitions[i], r, version, a) != 0) {
+                        m->owned_partitions_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -2110,28 +3400,61 @@ void kafka_consumer_protocol_subscription_encode(const kafka_consumer_protocol_s
         w->failed = 1;
         return;
     }
-    kafka_consumer_protocol_subscription_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_consumer_protocol_subscription_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_consumer_protocol_subscription_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- CreateTopicsRequest ---- */
 
 void kafka_create_topics_request_creatable_replica_assignment_init(kafka_create_topics_request_creatable_replica_assignment *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->broker_ids = NULL;
+    m->broker_ids_count = 0;
 }
 
-static void kafka_create_topics_request_creatable_replica_assignment_write(const kafka_create_topics_request_creatable_replica_assignment *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
+static size_t kafka_create_topics_request_creatable_replica_assignment_size(const kafka_create_topics_request_creatable_replica_assignment *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
+        n += wire_size_compact_array_len(m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
     } else {
-        wire_put_array_len(w, m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
+        n += 4;
+    }
+    if (m->broker_ids_count > 0) n += (size_t)m->broker_ids_count * 4;
+    if (version >= 5) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_request_creatable_replica_assignment_put(const kafka_create_topics_request_creatable_replica_assignment *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
+    } else {
+        p = wire_cur_array_len(p, m->broker_ids_count < 0 ? 0 : m->broker_ids_count);
     }
     for (int32_t i = 0; i < m->broker_ids_count; i++) {
-        wire_put_i32(w, m->broker_ids[i]);
+        p = wire_cur_i32(p, m->broker_ids[i]);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_request_creatable_replica_assignment_read(kafka_create_topics_request_creatable_replica_assignment *m, wire_reader *r, int16_t version, arena *a) {
@@ -2146,7 +3469,7 @@ static int kafka_create_topics_request_creatable_replica_assignment_read(kafka_c
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->broker_ids = NULL;
             if (n > 0) {
-                m->broker_ids = arena_alloc(a, (size_t)n * sizeof(*m->broker_ids));
+                m->broker_ids = arena_alloc_uninit(a, (size_t)n * sizeof(*m->broker_ids));
                 if (m->broker_ids == NULL) return wire_fail(r);
             }
             m->broker_ids_count = n;
@@ -2168,23 +3491,48 @@ static int kafka_create_topics_request_creatable_replica_assignment_read(kafka_c
 }
 
 void kafka_create_topics_request_creatable_topic_config_init(kafka_create_topics_request_creatable_topic_config *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->value = (kafka_str){NULL, 0};
 }
 
-static void kafka_create_topics_request_creatable_topic_config_write(const kafka_create_topics_request_creatable_topic_config *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_request_creatable_topic_config_size(const kafka_create_topics_request_creatable_topic_config *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->value.ptr, m->value.len);
+        n += wire_size_compact(m->value.len);
     } else {
-        wire_put_nullable_string(w, m->value.ptr, m->value.len);
+        n += wire_size_str16(m->value.len, bad);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_request_creatable_topic_config_put(const kafka_create_topics_request_creatable_topic_config *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->value.ptr, m->value.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->value.ptr, m->value.len, 1);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_request_creatable_topic_config_read(kafka_create_topics_request_creatable_topic_config *m, wire_reader *r, int16_t version, arena *a) {
@@ -2212,36 +3560,79 @@ static int kafka_create_topics_request_creatable_topic_config_read(kafka_create_
 }
 
 void kafka_create_topics_request_creatable_topic_init(kafka_create_topics_request_creatable_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->num_partitions = 0;
+    m->replication_factor = 0;
+    m->assignments = NULL;
+    m->assignments_count = 0;
+    m->configs = NULL;
+    m->configs_count = 0;
 }
 
-static void kafka_create_topics_request_creatable_topic_write(const kafka_create_topics_request_creatable_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_request_creatable_topic_size(const kafka_create_topics_request_creatable_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
-    wire_put_i32(w, m->num_partitions);
-    wire_put_i16(w, m->replication_factor);
+    n += 4;
+    n += 2;
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->assignments_count < 0 ? 0 : m->assignments_count);
+        n += wire_size_compact_array_len(m->assignments_count < 0 ? 0 : m->assignments_count);
     } else {
-        wire_put_array_len(w, m->assignments_count < 0 ? 0 : m->assignments_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->assignments_count; i++) {
-        kafka_create_topics_request_creatable_replica_assignment_write(&m->assignments[i], w, version);
+        n += kafka_create_topics_request_creatable_replica_assignment_size(&m->assignments[i], version, bad);
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->configs_count < 0 ? 0 : m->configs_count);
+        n += wire_size_compact_array_len(m->configs_count < 0 ? 0 : m->configs_count);
     } else {
-        wire_put_array_len(w, m->configs_count < 0 ? 0 : m->configs_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->configs_count; i++) {
-        kafka_create_topics_request_creatable_topic_config_write(&m->configs[i], w, version);
+        n += kafka_create_topics_request_creatable_topic_config_size(&m->configs[i], version, bad);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_request_creatable_topic_put(const kafka_create_topics_request_creatable_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    p = wire_cur_i32(p, m->num_partitions);
+    p = wire_cur_i16(p, m->replication_factor);
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->assignments_count < 0 ? 0 : m->assignments_count);
+    } else {
+        p = wire_cur_array_len(p, m->assignments_count < 0 ? 0 : m->assignments_count);
+    }
+    for (int32_t i = 0; i < m->assignments_count; i++) {
+        p = kafka_create_topics_request_creatable_replica_assignment_put(&m->assignments[i], p, version);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->configs_count < 0 ? 0 : m->configs_count);
+    } else {
+        p = wire_cur_array_len(p, m->configs_count < 0 ? 0 : m->configs_count);
+    }
+    for (int32_t i = 0; i < m->configs_count; i++) {
+        p = kafka_create_topics_request_creatable_topic_config_put(&m->configs[i], p, version);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_request_creatable_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -2251,8 +3642,17 @@ static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_
     } else {
         m->name.len = wire_get_string(r, &m->name.ptr);
     }
-    m->num_partitions = wire_get_i32(r);
-    m->replication_factor = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->num_partitions = (int32_t)be_load32(q);
+        q += 4;
+        m->replication_factor = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->num_partitions = wire_get_i32(r);
+        m->replication_factor = wire_get_i16(r);
+    }
     {
         int32_t n = (version >= 5) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
         if (r->failed) return -1;
@@ -2262,12 +3662,15 @@ static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->assignments = NULL;
             if (n > 0) {
-                m->assignments = arena_alloc(a, (size_t)n * sizeof(*m->assignments));
+                m->assignments = arena_alloc_uninit(a, (size_t)n * sizeof(*m->assignments));
                 if (m->assignments == NULL) return wire_fail(r);
             }
             m->assignments_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_create_topics_request_creatable_replica_assignment_read(&m->assignments[i], r, version, a) != 0) return -1;
+                if (kafka_create_topics_request_creatable_replica_assignment_read(&m->assignments[i], r, version, a) != 0) {
+                    m->assignments_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2280,12 +3683,15 @@ static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->configs = NULL;
             if (n > 0) {
-                m->configs = arena_alloc(a, (size_t)n * sizeof(*m->configs));
+                m->configs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->configs));
                 if (m->configs == NULL) return wire_fail(r);
             }
             m->configs_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_create_topics_request_creatable_topic_config_read(&m->configs[i], r, version, a) != 0) return -1;
+                if (kafka_create_topics_request_creatable_topic_config_read(&m->configs[i], r, version, a) != 0) {
+                    m->configs_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2302,26 +3708,54 @@ static int kafka_create_topics_request_creatable_topic_read(kafka_create_topics_
 }
 
 void kafka_create_topics_request_init(kafka_create_topics_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->topics = NULL;
+    m->topics_count = 0;
     m->timeout_ms = 60000;
+    m->validate_only = 0;
 }
 
-static void kafka_create_topics_request_write(const kafka_create_topics_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_request_size(const kafka_create_topics_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_create_topics_request_creatable_topic_write(&m->topics[i], w, version);
+        n += kafka_create_topics_request_creatable_topic_size(&m->topics[i], version, bad);
     }
-    wire_put_i32(w, m->timeout_ms);
+    n += 4;
     if (version >= 1) {
-        wire_put_bool(w, m->validate_only);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_request_put(const kafka_create_topics_request *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_create_topics_request_creatable_topic_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_i32(p, m->timeout_ms);
+    if (version >= 1) {
+        p = wire_cur_bool(p, m->validate_only);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_request_read(kafka_create_topics_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -2335,18 +3769,32 @@ static int kafka_create_topics_request_read(kafka_create_topics_request *m, wire
             if ((size_t)n > wire_remaining(r) / 10) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_create_topics_request_creatable_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_create_topics_request_creatable_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
-    m->timeout_ms = wire_get_i32(r);
-    if (version >= 1) {
-        m->validate_only = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 5) {
+        const uint8_t *q = r->data + r->pos;
+        m->timeout_ms = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            m->validate_only = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->timeout_ms = wire_get_i32(r);
+        if (version >= 1) {
+            m->validate_only = wire_get_bool(r);
+        }
     }
     if (version >= 5) {
         uint32_t tags = wire_get_uvarint(r);
@@ -2376,35 +3824,77 @@ void kafka_create_topics_request_encode(const kafka_create_topics_request *m, wi
         w->failed = 1;
         return;
     }
-    kafka_create_topics_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_create_topics_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_create_topics_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- CreateTopicsResponse ---- */
 
 void kafka_create_topics_response_creatable_topic_configs_init(kafka_create_topics_response_creatable_topic_configs *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->value = (kafka_str){NULL, 0};
+    m->read_only = 0;
     m->config_source = -1;
+    m->is_sensitive = 0;
 }
 
-static void kafka_create_topics_response_creatable_topic_configs_write(const kafka_create_topics_response_creatable_topic_configs *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_response_creatable_topic_configs_size(const kafka_create_topics_response_creatable_topic_configs *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->value.ptr, m->value.len);
+        n += wire_size_compact(m->value.len);
     }
     if (version >= 5) {
-        wire_put_bool(w, m->read_only);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_i8(w, m->config_source);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_bool(w, m->is_sensitive);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_response_creatable_topic_configs_put(const kafka_create_topics_response_creatable_topic_configs *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->value.ptr, m->value.len, 1);
+    }
+    if (version >= 5) {
+        p = wire_cur_bool(p, m->read_only);
+    }
+    if (version >= 5) {
+        p = wire_cur_i8(p, m->config_source);
+    }
+    if (version >= 5) {
+        p = wire_cur_bool(p, m->is_sensitive);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_response_creatable_topic_configs_read(kafka_create_topics_response_creatable_topic_configs *m, wire_reader *r, int16_t version, arena *a) {
@@ -2415,14 +3905,31 @@ static int kafka_create_topics_response_creatable_topic_configs_read(kafka_creat
     if (version >= 5) {
         m->value.len = wire_get_compact_nullable_string(r, &m->value.ptr);
     }
-    if (version >= 5) {
-        m->read_only = wire_get_bool(r);
-    }
-    if (version >= 5) {
-        m->config_source = wire_get_i8(r);
-    }
-    if (version >= 5) {
-        m->is_sensitive = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 3) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 5) {
+            m->read_only = q[0] != 0;
+            q += 1;
+        }
+        if (version >= 5) {
+            m->config_source = (int8_t)q[0];
+            q += 1;
+        }
+        if (version >= 5) {
+            m->is_sensitive = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 5) {
+            m->read_only = wire_get_bool(r);
+        }
+        if (version >= 5) {
+            m->config_source = wire_get_i8(r);
+        }
+        if (version >= 5) {
+            m->is_sensitive = wire_get_bool(r);
+        }
     }
     if (version >= 5) {
         uint32_t tags = wire_get_uvarint(r);
@@ -2437,51 +3944,110 @@ static int kafka_create_topics_response_creatable_topic_configs_read(kafka_creat
 }
 
 void kafka_create_topics_response_creatable_topic_result_init(kafka_create_topics_response_creatable_topic_result *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->topic_config_error_code = 0;
     m->num_partitions = -1;
     m->replication_factor = -1;
+    m->configs = NULL;
+    m->configs_count = 0;
 }
 
-static void kafka_create_topics_response_creatable_topic_result_write(const kafka_create_topics_response_creatable_topic_result *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_response_creatable_topic_result_size(const kafka_create_topics_response_creatable_topic_result *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 7) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 1) {
         if (version >= 5) {
-            wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_compact(m->error_message.len);
         } else {
-            wire_put_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_str16(m->error_message.len, bad);
         }
     }
     if (version >= 5) {
-        wire_put_i32(w, m->num_partitions);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_i16(w, m->replication_factor);
+        n += 2;
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->configs_count);
+        n += wire_size_compact_array_len(m->configs_count);
         for (int32_t i = 0; i < m->configs_count; i++) {
-            kafka_create_topics_response_creatable_topic_configs_write(&m->configs[i], w, version);
+            n += kafka_create_topics_response_creatable_topic_configs_size(&m->configs[i], version, bad);
         }
     }
     if (version >= 5) {
         uint32_t tags = 0;
         tags += (m->topic_config_error_code != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (m->topic_config_error_code != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_i16(w, m->topic_config_error_code);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += 2;
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_response_creatable_topic_result_put(const kafka_create_topics_response_creatable_topic_result *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 7) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 1) {
+        if (version >= 5) {
+            p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->error_message.ptr, m->error_message.len, 1);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_i32(p, m->num_partitions);
+    }
+    if (version >= 5) {
+        p = wire_cur_i16(p, m->replication_factor);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->configs_count);
+        for (int32_t i = 0; i < m->configs_count; i++) {
+            p = kafka_create_topics_response_creatable_topic_configs_put(&m->configs[i], p, version);
+        }
+    }
+    if (version >= 5) {
+        uint32_t tags = 0;
+        tags += (m->topic_config_error_code != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (m->topic_config_error_code != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += 2;
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_i16(p, m->topic_config_error_code);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_response_creatable_topic_result_read(kafka_create_topics_response_creatable_topic_result *m, wire_reader *r, int16_t version, arena *a) {
@@ -2491,10 +4057,21 @@ static int kafka_create_topics_response_creatable_topic_result_read(kafka_create
     } else {
         m->name.len = wire_get_string(r, &m->name.ptr);
     }
-    if (version >= 7) {
-        wire_get_uuid(r, m->topic_id);
+    if (!r->failed && r->len - r->pos >= 18) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 7) {
+            memcpy(m->topic_id, q, 16);
+            q += 16;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 7) {
+            wire_get_uuid(r, m->topic_id);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 1) {
         if (version >= 5) {
             m->error_message.len = wire_get_compact_nullable_string(r, &m->error_message.ptr);
@@ -2502,11 +4079,24 @@ static int kafka_create_topics_response_creatable_topic_result_read(kafka_create
             m->error_message.len = wire_get_nullable_string(r, &m->error_message.ptr);
         }
     }
-    if (version >= 5) {
-        m->num_partitions = wire_get_i32(r);
-    }
-    if (version >= 5) {
-        m->replication_factor = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 5) {
+            m->num_partitions = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 5) {
+            m->replication_factor = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 5) {
+            m->num_partitions = wire_get_i32(r);
+        }
+        if (version >= 5) {
+            m->replication_factor = wire_get_i16(r);
+        }
     }
     if (version >= 5) {
         {
@@ -2519,12 +4109,15 @@ static int kafka_create_topics_response_creatable_topic_result_read(kafka_create
                 if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
                 m->configs = NULL;
                 if (n > 0) {
-                    m->configs = arena_alloc(a, (size_t)n * sizeof(*m->configs));
+                    m->configs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->configs));
                     if (m->configs == NULL) return wire_fail(r);
                 }
                 m->configs_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_create_topics_response_creatable_topic_configs_read(&m->configs[i], r, version, a) != 0) return -1;
+                    if (kafka_create_topics_response_creatable_topic_configs_read(&m->configs[i], r, version, a) != 0) {
+                        m->configs_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -2553,24 +4146,51 @@ static int kafka_create_topics_response_creatable_topic_result_read(kafka_create
 }
 
 void kafka_create_topics_response_init(kafka_create_topics_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_create_topics_response_write(const kafka_create_topics_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_create_topics_response_size(const kafka_create_topics_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_create_topics_response_creatable_topic_result_write(&m->topics[i], w, version);
+        n += kafka_create_topics_response_creatable_topic_result_size(&m->topics[i], version, bad);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_create_topics_response_put(const kafka_create_topics_response *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_create_topics_response_creatable_topic_result_put(&m->topics[i], p, version);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_create_topics_response_read(kafka_create_topics_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -2587,12 +4207,15 @@ static int kafka_create_topics_response_read(kafka_create_topics_response *m, wi
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_create_topics_response_creatable_topic_result_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_create_topics_response_creatable_topic_result_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2624,26 +4247,56 @@ void kafka_create_topics_response_encode(const kafka_create_topics_response *m, 
         w->failed = 1;
         return;
     }
-    kafka_create_topics_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_create_topics_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_create_topics_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DeleteTopicsRequest ---- */
 
 void kafka_delete_topics_request_delete_topic_state_init(kafka_delete_topics_request_delete_topic_state *m) {
-    memset(m, 0, sizeof(*m));
-    m->name.len = -1;
+    m->name = (kafka_str){NULL, -1};
+    memset(m->topic_id, 0, 16);
 }
 
-static void kafka_delete_topics_request_delete_topic_state_write(const kafka_delete_topics_request_delete_topic_state *m, wire_writer *w, int16_t version) {
+static size_t kafka_delete_topics_request_delete_topic_state_size(const kafka_delete_topics_request_delete_topic_state *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_nullable_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 6) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_delete_topics_request_delete_topic_state_put(const kafka_delete_topics_request_delete_topic_state *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 1);
+    }
+    if (version >= 6) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_delete_topics_request_delete_topic_state_read(kafka_delete_topics_request_delete_topic_state *m, wire_reader *r, int16_t version, arena *a) {
@@ -2667,34 +4320,73 @@ static int kafka_delete_topics_request_delete_topic_state_read(kafka_delete_topi
 }
 
 void kafka_delete_topics_request_init(kafka_delete_topics_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->topic_names = NULL;
+    m->topic_names_count = 0;
+    m->timeout_ms = 0;
 }
 
-static void kafka_delete_topics_request_write(const kafka_delete_topics_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_delete_topics_request_size(const kafka_delete_topics_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_delete_topics_request_delete_topic_state_write(&m->topics[i], w, version);
+            n += kafka_delete_topics_request_delete_topic_state_size(&m->topics[i], version, bad);
         }
     }
     if (version <= 5) {
         if (version >= 4) {
-            wire_put_compact_array_len(w, m->topic_names_count < 0 ? 0 : m->topic_names_count);
+            n += wire_size_compact_array_len(m->topic_names_count < 0 ? 0 : m->topic_names_count);
         } else {
-            wire_put_array_len(w, m->topic_names_count < 0 ? 0 : m->topic_names_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->topic_names_count; i++) {
             if (version >= 4) {
-                wire_put_compact_string(w, m->topic_names[i].ptr, m->topic_names[i].len);
+                n += wire_size_compact(m->topic_names[i].len);
             } else {
-                wire_put_string(w, m->topic_names[i].ptr, m->topic_names[i].len);
+                n += wire_size_str16(m->topic_names[i].len, bad);
             }
         }
     }
-    wire_put_i32(w, m->timeout_ms);
+    n += 4;
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_delete_topics_request_put(const kafka_delete_topics_request *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_delete_topics_request_delete_topic_state_put(&m->topics[i], p, version);
+        }
+    }
+    if (version <= 5) {
+        if (version >= 4) {
+            p = wire_cur_compact_array_len(p, m->topic_names_count < 0 ? 0 : m->topic_names_count);
+        } else {
+            p = wire_cur_array_len(p, m->topic_names_count < 0 ? 0 : m->topic_names_count);
+        }
+        for (int32_t i = 0; i < m->topic_names_count; i++) {
+            if (version >= 4) {
+                p = wire_cur_compact(p, m->topic_names[i].ptr, m->topic_names[i].len, 0);
+            } else {
+                p = wire_cur_str16(p, m->topic_names[i].ptr, m->topic_names[i].len, 0);
+            }
+        }
+    }
+    p = wire_cur_i32(p, m->timeout_ms);
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_delete_topics_request_read(kafka_delete_topics_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -2709,12 +4401,15 @@ static int kafka_delete_topics_request_read(kafka_delete_topics_request *m, wire
                 if ((size_t)n > wire_remaining(r) / 18) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_delete_topics_request_delete_topic_state_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_delete_topics_request_delete_topic_state_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -2729,7 +4424,7 @@ static int kafka_delete_topics_request_read(kafka_delete_topics_request *m, wire
                 if ((size_t)n > wire_remaining(r)) return wire_fail(r);
                 m->topic_names = NULL;
                 if (n > 0) {
-                    m->topic_names = arena_alloc(a, (size_t)n * sizeof(*m->topic_names));
+                    m->topic_names = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topic_names));
                     if (m->topic_names == NULL) return wire_fail(r);
                 }
                 m->topic_names_count = n;
@@ -2772,36 +4467,74 @@ void kafka_delete_topics_request_encode(const kafka_delete_topics_request *m, wi
         w->failed = 1;
         return;
     }
-    kafka_delete_topics_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_delete_topics_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_delete_topics_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DeleteTopicsResponse ---- */
 
 void kafka_delete_topics_response_deletable_topic_result_init(kafka_delete_topics_response_deletable_topic_result *m) {
-    memset(m, 0, sizeof(*m));
-    m->error_message.len = -1;
+    m->name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, -1};
 }
 
-static void kafka_delete_topics_response_deletable_topic_result_write(const kafka_delete_topics_response_deletable_topic_result *m, wire_writer *w, int16_t version) {
+static size_t kafka_delete_topics_response_deletable_topic_result_size(const kafka_delete_topics_response_deletable_topic_result *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        if (version >= 6) {
-            wire_put_compact_nullable_string(w, m->name.ptr, m->name.len);
-        } else {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
-        }
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 6) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_delete_topics_response_deletable_topic_result_put(const kafka_delete_topics_response_deletable_topic_result *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 1);
+        } else {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+        }
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_delete_topics_response_deletable_topic_result_read(kafka_delete_topics_response_deletable_topic_result *m, wire_reader *r, int16_t version, arena *a) {
@@ -2815,10 +4548,21 @@ static int kafka_delete_topics_response_deletable_topic_result_read(kafka_delete
     } else {
         m->name.len = wire_get_string(r, &m->name.ptr);
     }
-    if (version >= 6) {
-        wire_get_uuid(r, m->topic_id);
+    if (!r->failed && r->len - r->pos >= 18) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 6) {
+            memcpy(m->topic_id, q, 16);
+            q += 16;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 6) {
+            wire_get_uuid(r, m->topic_id);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 5) {
         m->error_message.len = wire_get_compact_nullable_string(r, &m->error_message.ptr);
     }
@@ -2835,24 +4579,51 @@ static int kafka_delete_topics_response_deletable_topic_result_read(kafka_delete
 }
 
 void kafka_delete_topics_response_init(kafka_delete_topics_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->responses = NULL;
+    m->responses_count = 0;
 }
 
-static void kafka_delete_topics_response_write(const kafka_delete_topics_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_delete_topics_response_size(const kafka_delete_topics_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += wire_size_compact_array_len(m->responses_count < 0 ? 0 : m->responses_count);
     } else {
-        wire_put_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->responses_count; i++) {
-        kafka_delete_topics_response_deletable_topic_result_write(&m->responses[i], w, version);
+        n += kafka_delete_topics_response_deletable_topic_result_size(&m->responses[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_delete_topics_response_put(const kafka_delete_topics_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    } else {
+        p = wire_cur_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    }
+    for (int32_t i = 0; i < m->responses_count; i++) {
+        p = kafka_delete_topics_response_deletable_topic_result_put(&m->responses[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_delete_topics_response_read(kafka_delete_topics_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -2869,12 +4640,15 @@ static int kafka_delete_topics_response_read(kafka_delete_topics_response *m, wi
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->responses = NULL;
             if (n > 0) {
-                m->responses = arena_alloc(a, (size_t)n * sizeof(*m->responses));
+                m->responses = arena_alloc_uninit(a, (size_t)n * sizeof(*m->responses));
                 if (m->responses == NULL) return wire_fail(r);
             }
             m->responses_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_delete_topics_response_deletable_topic_result_read(&m->responses[i], r, version, a) != 0) return -1;
+                if (kafka_delete_topics_response_deletable_topic_result_read(&m->responses[i], r, version, a) != 0) {
+                    m->responses_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -2906,34 +4680,75 @@ void kafka_delete_topics_response_encode(const kafka_delete_topics_response *m, 
         w->failed = 1;
         return;
     }
-    kafka_delete_topics_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_delete_topics_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_delete_topics_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DescribeGroupsRequest ---- */
 
 void kafka_describe_groups_request_init(kafka_describe_groups_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->groups = NULL;
+    m->groups_count = 0;
+    m->include_authorized_operations = 0;
 }
 
-static void kafka_describe_groups_request_write(const kafka_describe_groups_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_groups_request_size(const kafka_describe_groups_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
     } else {
-        wire_put_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->groups_count; i++) {
         if (version >= 5) {
-            wire_put_compact_string(w, m->groups[i].ptr, m->groups[i].len);
+            n += wire_size_compact(m->groups[i].len);
         } else {
-            wire_put_string(w, m->groups[i].ptr, m->groups[i].len);
+            n += wire_size_str16(m->groups[i].len, bad);
         }
     }
     if (version >= 3) {
-        wire_put_bool(w, m->include_authorized_operations);
+        n += 1;
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_groups_request_put(const kafka_describe_groups_request *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    } else {
+        p = wire_cur_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    }
+    for (int32_t i = 0; i < m->groups_count; i++) {
+        if (version >= 5) {
+            p = wire_cur_compact(p, m->groups[i].ptr, m->groups[i].len, 0);
+        } else {
+            p = wire_cur_str16(p, m->groups[i].ptr, m->groups[i].len, 0);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_bool(p, m->include_authorized_operations);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_groups_request_read(kafka_describe_groups_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -2947,7 +4762,7 @@ static int kafka_describe_groups_request_read(kafka_describe_groups_request *m, 
             if ((size_t)n > wire_remaining(r)) return wire_fail(r);
             m->groups = NULL;
             if (n > 0) {
-                m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                 if (m->groups == NULL) return wire_fail(r);
             }
             m->groups_count = n;
@@ -2991,52 +4806,112 @@ void kafka_describe_groups_request_encode(const kafka_describe_groups_request *m
         w->failed = 1;
         return;
     }
-    kafka_describe_groups_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_describe_groups_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_describe_groups_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DescribeGroupsResponse ---- */
 
 void kafka_describe_groups_response_described_group_member_init(kafka_describe_groups_response_described_group_member *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->client_id = (kafka_str){NULL, 0};
+    m->client_host = (kafka_str){NULL, 0};
+    m->member_metadata = (kafka_bytes){NULL, 0};
+    m->member_assignment = (kafka_bytes){NULL, 0};
 }
 
-static void kafka_describe_groups_response_described_group_member_write(const kafka_describe_groups_response_described_group_member *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_groups_response_described_group_member_size(const kafka_describe_groups_response_described_group_member *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 5) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 4) {
         if (version >= 5) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_compact(m->client_id.len);
     } else {
-        wire_put_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_str16(m->client_id.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->client_host.ptr, m->client_host.len);
+        n += wire_size_compact(m->client_host.len);
     } else {
-        wire_put_string(w, m->client_host.ptr, m->client_host.len);
+        n += wire_size_str16(m->client_host.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_bytes(w, m->member_metadata.ptr, m->member_metadata.len);
+        n += wire_size_compact(m->member_metadata.len);
     } else {
-        wire_put_bytes(w, m->member_metadata.ptr, m->member_metadata.len);
+        n += wire_size_bytes32(m->member_metadata.len);
     }
     if (version >= 5) {
-        wire_put_compact_bytes(w, m->member_assignment.ptr, m->member_assignment.len);
+        n += wire_size_compact(m->member_assignment.len);
     } else {
-        wire_put_bytes(w, m->member_assignment.ptr, m->member_assignment.len);
+        n += wire_size_bytes32(m->member_assignment.len);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_groups_response_described_group_member_put(const kafka_describe_groups_response_described_group_member *m, uint8_t *p, int16_t version) {
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 4) {
+        if (version >= 5) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->client_id.ptr, m->client_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->client_id.ptr, m->client_id.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->client_host.ptr, m->client_host.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->client_host.ptr, m->client_host.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->member_metadata.ptr, m->member_metadata.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->member_metadata.ptr, m->member_metadata.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->member_assignment.ptr, m->member_assignment.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->member_assignment.ptr, m->member_assignment.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_groups_response_described_group_member_read(kafka_describe_groups_response_described_group_member *m, wire_reader *r, int16_t version, arena *a) {
@@ -3086,46 +4961,98 @@ static int kafka_describe_groups_response_described_group_member_read(kafka_desc
 }
 
 void kafka_describe_groups_response_described_group_init(kafka_describe_groups_response_described_group *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->group_id = (kafka_str){NULL, 0};
+    m->group_state = (kafka_str){NULL, 0};
+    m->protocol_type = (kafka_str){NULL, 0};
+    m->protocol_data = (kafka_str){NULL, 0};
+    m->members = NULL;
+    m->members_count = 0;
     m->authorized_operations = INT32_MIN;
 }
 
-static void kafka_describe_groups_response_described_group_write(const kafka_describe_groups_response_described_group *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_describe_groups_response_described_group_size(const kafka_describe_groups_response_described_group *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 5) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->group_state.ptr, m->group_state.len);
+        n += wire_size_compact(m->group_state.len);
     } else {
-        wire_put_string(w, m->group_state.ptr, m->group_state.len);
+        n += wire_size_str16(m->group_state.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     } else {
-        wire_put_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_str16(m->protocol_type.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->protocol_data.ptr, m->protocol_data.len);
+        n += wire_size_compact(m->protocol_data.len);
     } else {
-        wire_put_string(w, m->protocol_data.ptr, m->protocol_data.len);
+        n += wire_size_str16(m->protocol_data.len, bad);
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
     } else {
-        wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->members_count; i++) {
-        kafka_describe_groups_response_described_group_member_write(&m->members[i], w, version);
+        n += kafka_describe_groups_response_described_group_member_size(&m->members[i], version, bad);
     }
     if (version >= 3) {
-        wire_put_i32(w, m->authorized_operations);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_groups_response_described_group_put(const kafka_describe_groups_response_described_group *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->group_state.ptr, m->group_state.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_state.ptr, m->group_state.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_data.ptr, m->protocol_data.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_data.ptr, m->protocol_data.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+    } else {
+        p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+    }
+    for (int32_t i = 0; i < m->members_count; i++) {
+        p = kafka_describe_groups_response_described_group_member_put(&m->members[i], p, version);
+    }
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->authorized_operations);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_groups_response_described_group_read(kafka_describe_groups_response_described_group *m, wire_reader *r, int16_t version, arena *a) {
@@ -3160,12 +5087,15 @@ static int kafka_describe_groups_response_described_group_read(kafka_describe_gr
             if ((size_t)n > wire_remaining(r) / 7) return wire_fail(r);
             m->members = NULL;
             if (n > 0) {
-                m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                 if (m->members == NULL) return wire_fail(r);
             }
             m->members_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_groups_response_described_group_member_read(&m->members[i], r, version, a) != 0) return -1;
+                if (kafka_describe_groups_response_described_group_member_read(&m->members[i], r, version, a) != 0) {
+                    m->members_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3185,24 +5115,51 @@ static int kafka_describe_groups_response_described_group_read(kafka_describe_gr
 }
 
 void kafka_describe_groups_response_init(kafka_describe_groups_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->groups = NULL;
+    m->groups_count = 0;
 }
 
-static void kafka_describe_groups_response_write(const kafka_describe_groups_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_groups_response_size(const kafka_describe_groups_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
     } else {
-        wire_put_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->groups_count; i++) {
-        kafka_describe_groups_response_described_group_write(&m->groups[i], w, version);
+        n += kafka_describe_groups_response_described_group_size(&m->groups[i], version, bad);
     }
     if (version >= 5) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_groups_response_put(const kafka_describe_groups_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    } else {
+        p = wire_cur_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    }
+    for (int32_t i = 0; i < m->groups_count; i++) {
+        p = kafka_describe_groups_response_described_group_put(&m->groups[i], p, version);
+    }
+    if (version >= 5) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_groups_response_read(kafka_describe_groups_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -3219,12 +5176,15 @@ static int kafka_describe_groups_response_read(kafka_describe_groups_response *m
             if ((size_t)n > wire_remaining(r) / 12) return wire_fail(r);
             m->groups = NULL;
             if (n > 0) {
-                m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                 if (m->groups == NULL) return wire_fail(r);
             }
             m->groups_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_groups_response_described_group_read(&m->groups[i], r, version, a) != 0) return -1;
+                if (kafka_describe_groups_response_described_group_read(&m->groups[i], r, version, a) != 0) {
+                    m->groups_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3256,18 +5216,41 @@ void kafka_describe_groups_response_encode(const kafka_describe_groups_response 
         w->failed = 1;
         return;
     }
-    kafka_describe_groups_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_describe_groups_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_describe_groups_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DescribeQuorumRequest ---- */
 
 void kafka_describe_quorum_request_partition_data_init(kafka_describe_quorum_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
 }
 
-static void kafka_describe_quorum_request_partition_data_write(const kafka_describe_quorum_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_uvarint(w, 0);
+static size_t kafka_describe_quorum_request_partition_data_size(const kafka_describe_quorum_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_request_partition_data_put(const kafka_describe_quorum_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_request_partition_data_read(kafka_describe_quorum_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -3284,16 +5267,35 @@ static int kafka_describe_quorum_request_partition_data_read(kafka_describe_quor
 }
 
 void kafka_describe_quorum_request_topic_data_init(kafka_describe_quorum_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_describe_quorum_request_topic_data_write(const kafka_describe_quorum_request_topic_data *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_describe_quorum_request_topic_data_size(const kafka_describe_quorum_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->topic_name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_describe_quorum_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_describe_quorum_request_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_request_topic_data_put(const kafka_describe_quorum_request_topic_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_describe_quorum_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_request_topic_data_read(kafka_describe_quorum_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -3308,12 +5310,15 @@ static int kafka_describe_quorum_request_topic_data_read(kafka_describe_quorum_r
             if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3328,15 +5333,32 @@ static int kafka_describe_quorum_request_topic_data_read(kafka_describe_quorum_r
 }
 
 void kafka_describe_quorum_request_init(kafka_describe_quorum_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_describe_quorum_request_write(const kafka_describe_quorum_request *m, wire_writer *w, int16_t version) {
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_describe_quorum_request_size(const kafka_describe_quorum_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_describe_quorum_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_describe_quorum_request_topic_data_size(&m->topics[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_request_put(const kafka_describe_quorum_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_describe_quorum_request_topic_data_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_request_read(kafka_describe_quorum_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -3350,12 +5372,15 @@ static int kafka_describe_quorum_request_read(kafka_describe_quorum_request *m, 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3385,44 +5410,100 @@ void kafka_describe_quorum_request_encode(const kafka_describe_quorum_request *m
         w->failed = 1;
         return;
     }
-    kafka_describe_quorum_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_describe_quorum_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_describe_quorum_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- DescribeQuorumResponse ---- */
 
 void kafka_describe_quorum_response_replica_state_init(kafka_describe_quorum_response_replica_state *m) {
-    memset(m, 0, sizeof(*m));
+    m->replica_id = 0;
+    memset(m->replica_directory_id, 0, 16);
+    m->log_end_offset = 0;
     m->last_fetch_timestamp = INT64_C(-1);
     m->last_caught_up_timestamp = INT64_C(-1);
 }
 
-static void kafka_describe_quorum_response_replica_state_write(const kafka_describe_quorum_response_replica_state *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->replica_id);
+static size_t kafka_describe_quorum_response_replica_state_size(const kafka_describe_quorum_response_replica_state *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 2) {
-        wire_put_uuid(w, m->replica_directory_id);
+        n += 16;
     }
-    wire_put_i64(w, m->log_end_offset);
+    n += 8;
     if (version >= 1) {
-        wire_put_i64(w, m->last_fetch_timestamp);
+        n += 8;
     }
     if (version >= 1) {
-        wire_put_i64(w, m->last_caught_up_timestamp);
+        n += 8;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_replica_state_put(const kafka_describe_quorum_response_replica_state *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->replica_id);
+    if (version >= 2) {
+        p = wire_cur_uuid(p, m->replica_directory_id);
+    }
+    p = wire_cur_i64(p, m->log_end_offset);
+    if (version >= 1) {
+        p = wire_cur_i64(p, m->last_fetch_timestamp);
+    }
+    if (version >= 1) {
+        p = wire_cur_i64(p, m->last_caught_up_timestamp);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_replica_state_read(kafka_describe_quorum_response_replica_state *m, wire_reader *r, int16_t version, arena *a) {
     kafka_describe_quorum_response_replica_state_init(m);
-    m->replica_id = wire_get_i32(r);
-    if (version >= 2) {
-        wire_get_uuid(r, m->replica_directory_id);
-    }
-    m->log_end_offset = wire_get_i64(r);
-    if (version >= 1) {
-        m->last_fetch_timestamp = wire_get_i64(r);
-    }
-    if (version >= 1) {
-        m->last_caught_up_timestamp = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 44) {
+        const uint8_t *q = r->data + r->pos;
+        m->replica_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 2) {
+            memcpy(m->replica_directory_id, q, 16);
+            q += 16;
+        }
+        m->log_end_offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 1) {
+            m->last_fetch_timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 1) {
+            m->last_caught_up_timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->replica_id = wire_get_i32(r);
+        if (version >= 2) {
+            wire_get_uuid(r, m->replica_directory_id);
+        }
+        m->log_end_offset = wire_get_i64(r);
+        if (version >= 1) {
+            m->last_fetch_timestamp = wire_get_i64(r);
+        }
+        if (version >= 1) {
+            m->last_caught_up_timestamp = wire_get_i64(r);
+        }
     }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -3435,39 +5516,96 @@ static int kafka_describe_quorum_response_replica_state_read(kafka_describe_quor
 }
 
 void kafka_describe_quorum_response_partition_data_init(kafka_describe_quorum_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->leader_id = 0;
+    m->leader_epoch = 0;
+    m->high_watermark = 0;
+    m->current_voters = NULL;
+    m->current_voters_count = 0;
+    m->observers = NULL;
+    m->observers_count = 0;
 }
 
-static void kafka_describe_quorum_response_partition_data_write(const kafka_describe_quorum_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
+static size_t kafka_describe_quorum_response_partition_data_size(const kafka_describe_quorum_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
     if (version >= 2) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     }
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_i64(w, m->high_watermark);
-    wire_put_compact_array_len(w, m->current_voters_count < 0 ? 0 : m->current_voters_count);
+    n += 4;
+    n += 4;
+    n += 8;
+    n += wire_size_compact_array_len(m->current_voters_count < 0 ? 0 : m->current_voters_count);
     for (int32_t i = 0; i < m->current_voters_count; i++) {
-        kafka_describe_quorum_response_replica_state_write(&m->current_voters[i], w, version);
+        n += kafka_describe_quorum_response_replica_state_size(&m->current_voters[i], version, bad);
     }
-    wire_put_compact_array_len(w, m->observers_count < 0 ? 0 : m->observers_count);
+    n += wire_size_compact_array_len(m->observers_count < 0 ? 0 : m->observers_count);
     for (int32_t i = 0; i < m->observers_count; i++) {
-        kafka_describe_quorum_response_replica_state_write(&m->observers[i], w, version);
+        n += kafka_describe_quorum_response_replica_state_size(&m->observers[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_partition_data_put(const kafka_describe_quorum_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_i64(p, m->high_watermark);
+    p = wire_cur_compact_array_len(p, m->current_voters_count < 0 ? 0 : m->current_voters_count);
+    for (int32_t i = 0; i < m->current_voters_count; i++) {
+        p = kafka_describe_quorum_response_replica_state_put(&m->current_voters[i], p, version);
+    }
+    p = wire_cur_compact_array_len(p, m->observers_count < 0 ? 0 : m->observers_count);
+    for (int32_t i = 0; i < m->observers_count; i++) {
+        p = kafka_describe_quorum_response_replica_state_put(&m->observers[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_partition_data_read(kafka_describe_quorum_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_describe_quorum_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     if (version >= 2) {
         m->error_message.len = wire_get_compact_nullable_string(r, &m->error_message.ptr);
     }
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
-    m->high_watermark = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->high_watermark = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+        m->high_watermark = wire_get_i64(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -3477,12 +5615,15 @@ static int kafka_describe_quorum_response_partition_data_read(kafka_describe_quo
             if ((size_t)n > wire_remaining(r) / 13) return wire_fail(r);
             m->current_voters = NULL;
             if (n > 0) {
-                m->current_voters = arena_alloc(a, (size_t)n * sizeof(*m->current_voters));
+                m->current_voters = arena_alloc_uninit(a, (size_t)n * sizeof(*m->current_voters));
                 if (m->current_voters == NULL) return wire_fail(r);
             }
             m->current_voters_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_response_replica_state_read(&m->current_voters[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_response_replica_state_read(&m->current_voters[i], r, version, a) != 0) {
+                    m->current_voters_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3495,12 +5636,15 @@ static int kafka_describe_quorum_response_partition_data_read(kafka_describe_quo
             if ((size_t)n > wire_remaining(r) / 13) return wire_fail(r);
             m->observers = NULL;
             if (n > 0) {
-                m->observers = arena_alloc(a, (size_t)n * sizeof(*m->observers));
+                m->observers = arena_alloc_uninit(a, (size_t)n * sizeof(*m->observers));
                 if (m->observers == NULL) return wire_fail(r);
             }
             m->observers_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_response_replica_state_read(&m->observers[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_response_replica_state_read(&m->observers[i], r, version, a) != 0) {
+                    m->observers_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3515,16 +5659,35 @@ static int kafka_describe_quorum_response_partition_data_read(kafka_describe_quo
 }
 
 void kafka_describe_quorum_response_topic_data_init(kafka_describe_quorum_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_describe_quorum_response_topic_data_write(const kafka_describe_quorum_response_topic_data *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_describe_quorum_response_topic_data_size(const kafka_describe_quorum_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->topic_name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_describe_quorum_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_describe_quorum_response_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_topic_data_put(const kafka_describe_quorum_response_topic_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_describe_quorum_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_topic_data_read(kafka_describe_quorum_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -3539,12 +5702,15 @@ static int kafka_describe_quorum_response_topic_data_read(kafka_describe_quorum_
             if ((size_t)n > wire_remaining(r) / 25) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3559,20 +5725,43 @@ static int kafka_describe_quorum_response_topic_data_read(kafka_describe_quorum_
 }
 
 void kafka_describe_quorum_response_listener_init(kafka_describe_quorum_response_listener *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
-static void kafka_describe_quorum_response_listener_write(const kafka_describe_quorum_response_listener *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_quorum_response_listener_size(const kafka_describe_quorum_response_listener *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 2) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 2) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_listener_put(const kafka_describe_quorum_response_listener *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_u16(p, m->port);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_listener_read(kafka_describe_quorum_response_listener *m, wire_reader *r, int16_t version, arena *a) {
@@ -3597,20 +5786,43 @@ static int kafka_describe_quorum_response_listener_read(kafka_describe_quorum_re
 }
 
 void kafka_describe_quorum_response_node_init(kafka_describe_quorum_response_node *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->listeners = NULL;
+    m->listeners_count = 0;
 }
 
-static void kafka_describe_quorum_response_node_write(const kafka_describe_quorum_response_node *m, wire_writer *w, int16_t version) {
+static size_t kafka_describe_quorum_response_node_size(const kafka_describe_quorum_response_node *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 2) {
-        wire_put_compact_array_len(w, m->listeners_count < 0 ? 0 : m->listeners_count);
+        n += wire_size_compact_array_len(m->listeners_count < 0 ? 0 : m->listeners_count);
         for (int32_t i = 0; i < m->listeners_count; i++) {
-            kafka_describe_quorum_response_listener_write(&m->listeners[i], w, version);
+            n += kafka_describe_quorum_response_listener_size(&m->listeners[i], version, bad);
         }
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_node_put(const kafka_describe_quorum_response_node *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact_array_len(p, m->listeners_count < 0 ? 0 : m->listeners_count);
+        for (int32_t i = 0; i < m->listeners_count; i++) {
+            p = kafka_describe_quorum_response_listener_put(&m->listeners[i], p, version);
+        }
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_node_read(kafka_describe_quorum_response_node *m, wire_reader *r, int16_t version, arena *a) {
@@ -3628,12 +5840,15 @@ static int kafka_describe_quorum_response_node_read(kafka_describe_quorum_respon
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->listeners = NULL;
                 if (n > 0) {
-                    m->listeners = arena_alloc(a, (size_t)n * sizeof(*m->listeners));
+                    m->listeners = arena_alloc_uninit(a, (size_t)n * sizeof(*m->listeners));
                     if (m->listeners == NULL) return wire_fail(r);
                 }
                 m->listeners_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_describe_quorum_response_listener_read(&m->listeners[i], r, version, a) != 0) return -1;
+                    if (kafka_describe_quorum_response_listener_read(&m->listeners[i], r, version, a) != 0) {
+                        m->listeners_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -3649,25 +5864,56 @@ static int kafka_describe_quorum_response_node_read(kafka_describe_quorum_respon
 }
 
 void kafka_describe_quorum_response_init(kafka_describe_quorum_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->nodes = NULL;
+    m->nodes_count = 0;
 }
 
-static void kafka_describe_quorum_response_write(const kafka_describe_quorum_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_describe_quorum_response_size(const kafka_describe_quorum_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 2) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     }
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_describe_quorum_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_describe_quorum_response_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 2) {
-        wire_put_compact_array_len(w, m->nodes_count < 0 ? 0 : m->nodes_count);
+        n += wire_size_compact_array_len(m->nodes_count < 0 ? 0 : m->nodes_count);
         for (int32_t i = 0; i < m->nodes_count; i++) {
-            kafka_describe_quorum_response_node_write(&m->nodes[i], w, version);
+            n += kafka_describe_quorum_response_node_size(&m->nodes[i], version, bad);
         }
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_describe_quorum_response_put(const kafka_describe_quorum_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_describe_quorum_response_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact_array_len(p, m->nodes_count < 0 ? 0 : m->nodes_count);
+        for (int32_t i = 0; i < m->nodes_count; i++) {
+            p = kafka_describe_quorum_response_node_put(&m->nodes[i], p, version);
+        }
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_describe_quorum_response_read(kafka_describe_quorum_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -3685,12 +5931,15 @@ static int kafka_describe_quorum_response_read(kafka_describe_quorum_response *m
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_describe_quorum_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_describe_quorum_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3704,12 +5953,15 @@ static int kafka_describe_quorum_response_read(kafka_describe_quorum_response *m
                 if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
                 m->nodes = NULL;
                 if (n > 0) {
-                    m->nodes = arena_alloc(a, (size_t)n * sizeof(*m->nodes));
+                    m->nodes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->nodes));
                     if (m->nodes == NULL) return wire_fail(r);
                 }
                 m->nodes_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_describe_quorum_response_node_read(&m->nodes[i], r, version, a) != 0) return -1;
+                    if (kafka_describe_quorum_response_node_read(&m->nodes[i], r, version, a) != 0) {
+                        m->nodes_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -3740,34 +5992,78 @@ void kafka_describe_quorum_response_encode(const kafka_describe_quorum_response 
         w->failed = 1;
         return;
     }
-    kafka_describe_quorum_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_describe_quorum_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_describe_quorum_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- EndQuorumEpochRequest ---- */
 
 void kafka_end_quorum_epoch_request_replica_info_init(kafka_end_quorum_epoch_request_replica_info *m) {
-    memset(m, 0, sizeof(*m));
+    m->candidate_id = 0;
+    memset(m->candidate_directory_id, 0, 16);
 }
 
-static void kafka_end_quorum_epoch_request_replica_info_write(const kafka_end_quorum_epoch_request_replica_info *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_request_replica_info_size(const kafka_end_quorum_epoch_request_replica_info *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->candidate_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_uuid(w, m->candidate_directory_id);
+        n += 16;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_replica_info_put(const kafka_end_quorum_epoch_request_replica_info *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->candidate_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->candidate_directory_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_replica_info_read(kafka_end_quorum_epoch_request_replica_info *m, wire_reader *r, int16_t version, arena *a) {
     kafka_end_quorum_epoch_request_replica_info_init(m);
-    if (version >= 1) {
-        m->candidate_id = wire_get_i32(r);
-    }
-    if (version >= 1) {
-        wire_get_uuid(r, m->candidate_directory_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->candidate_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 1) {
+            memcpy(m->candidate_directory_id, q, 16);
+            q += 16;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->candidate_id = wire_get_i32(r);
+        }
+        if (version >= 1) {
+            wire_get_uuid(r, m->candidate_directory_id);
+        }
     }
     if (version >= 1) {
         uint32_t tags = wire_get_uvarint(r);
@@ -3782,35 +6078,79 @@ static int kafka_end_quorum_epoch_request_replica_info_read(kafka_end_quorum_epo
 }
 
 void kafka_end_quorum_epoch_request_partition_data_init(kafka_end_quorum_epoch_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
+    m->preferred_successors = NULL;
+    m->preferred_successors_count = 0;
+    m->preferred_candidates = NULL;
+    m->preferred_candidates_count = 0;
 }
 
-static void kafka_end_quorum_epoch_request_partition_data_write(const kafka_end_quorum_epoch_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
+static size_t kafka_end_quorum_epoch_request_partition_data_size(const kafka_end_quorum_epoch_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += 4;
     if (version <= 0) {
-        wire_put_array_len(w, m->preferred_successors_count < 0 ? 0 : m->preferred_successors_count);
-        for (int32_t i = 0; i < m->preferred_successors_count; i++) {
-            wire_put_i32(w, m->preferred_successors[i]);
-        }
+        n += 4;
+        if (m->preferred_successors_count > 0) n += (size_t)m->preferred_successors_count * 4;
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->preferred_candidates_count < 0 ? 0 : m->preferred_candidates_count);
+        n += wire_size_compact_array_len(m->preferred_candidates_count < 0 ? 0 : m->preferred_candidates_count);
         for (int32_t i = 0; i < m->preferred_candidates_count; i++) {
-            kafka_end_quorum_epoch_request_replica_info_write(&m->preferred_candidates[i], w, version);
+            n += kafka_end_quorum_epoch_request_replica_info_size(&m->preferred_candidates[i], version, bad);
         }
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_partition_data_put(const kafka_end_quorum_epoch_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version <= 0) {
+        p = wire_cur_array_len(p, m->preferred_successors_count < 0 ? 0 : m->preferred_successors_count);
+        for (int32_t i = 0; i < m->preferred_successors_count; i++) {
+            p = wire_cur_i32(p, m->preferred_successors[i]);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->preferred_candidates_count < 0 ? 0 : m->preferred_candidates_count);
+        for (int32_t i = 0; i < m->preferred_candidates_count; i++) {
+            p = kafka_end_quorum_epoch_request_replica_info_put(&m->preferred_candidates[i], p, version);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_partition_data_read(kafka_end_quorum_epoch_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_end_quorum_epoch_request_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     if (version <= 0) {
         {
             int32_t n = wire_get_array_len(r);
@@ -3821,7 +6161,7 @@ static int kafka_end_quorum_epoch_request_partition_data_read(kafka_end_quorum_e
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->preferred_successors = NULL;
                 if (n > 0) {
-                    m->preferred_successors = arena_alloc(a, (size_t)n * sizeof(*m->preferred_successors));
+                    m->preferred_successors = arena_alloc_uninit(a, (size_t)n * sizeof(*m->preferred_successors));
                     if (m->preferred_successors == NULL) return wire_fail(r);
                 }
                 m->preferred_successors_count = n;
@@ -3841,12 +6181,15 @@ static int kafka_end_quorum_epoch_request_partition_data_read(kafka_end_quorum_e
                 if ((size_t)n > wire_remaining(r) / 21) return wire_fail(r);
                 m->preferred_candidates = NULL;
                 if (n > 0) {
-                    m->preferred_candidates = arena_alloc(a, (size_t)n * sizeof(*m->preferred_candidates));
+                    m->preferred_candidates = arena_alloc_uninit(a, (size_t)n * sizeof(*m->preferred_candidates));
                     if (m->preferred_candidates == NULL) return wire_fail(r);
                 }
                 m->preferred_candidates_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_end_quorum_epoch_request_replica_info_read(&m->preferred_candidates[i], r, version, a) != 0) return -1;
+                    if (kafka_end_quorum_epoch_request_replica_info_read(&m->preferred_candidates[i], r, version, a) != 0) {
+                        m->preferred_candidates_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -3864,26 +6207,55 @@ static int kafka_end_quorum_epoch_request_partition_data_read(kafka_end_quorum_e
 }
 
 void kafka_end_quorum_epoch_request_topic_data_init(kafka_end_quorum_epoch_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_end_quorum_epoch_request_topic_data_write(const kafka_end_quorum_epoch_request_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_request_topic_data_size(const kafka_end_quorum_epoch_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     } else {
-        wire_put_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_str16(m->topic_name.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_end_quorum_epoch_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_end_quorum_epoch_request_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_topic_data_put(const kafka_end_quorum_epoch_request_topic_data *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_end_quorum_epoch_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_topic_data_read(kafka_end_quorum_epoch_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -3902,12 +6274,15 @@ static int kafka_end_quorum_epoch_request_topic_data_read(kafka_end_quorum_epoch
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_end_quorum_epoch_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_end_quorum_epoch_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -3924,22 +6299,47 @@ static int kafka_end_quorum_epoch_request_topic_data_read(kafka_end_quorum_epoch
 }
 
 void kafka_end_quorum_epoch_request_leader_endpoint_init(kafka_end_quorum_epoch_request_leader_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
-static void kafka_end_quorum_epoch_request_leader_endpoint_write(const kafka_end_quorum_epoch_request_leader_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_request_leader_endpoint_size(const kafka_end_quorum_epoch_request_leader_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_leader_endpoint_put(const kafka_end_quorum_epoch_request_leader_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_leader_endpoint_read(kafka_end_quorum_epoch_request_leader_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -3966,33 +6366,69 @@ static int kafka_end_quorum_epoch_request_leader_endpoint_read(kafka_end_quorum_
 }
 
 void kafka_end_quorum_epoch_request_init(kafka_end_quorum_epoch_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
+    m->cluster_id = (kafka_str){NULL, -1};
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->leader_endpoints = NULL;
+    m->leader_endpoints_count = 0;
 }
 
-static void kafka_end_quorum_epoch_request_write(const kafka_end_quorum_epoch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_request_size(const kafka_end_quorum_epoch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+        n += wire_size_compact(m->cluster_id.len);
     } else {
-        wire_put_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+        n += wire_size_str16(m->cluster_id.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_end_quorum_epoch_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_end_quorum_epoch_request_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
+        n += wire_size_compact_array_len(m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
         for (int32_t i = 0; i < m->leader_endpoints_count; i++) {
-            kafka_end_quorum_epoch_request_leader_endpoint_write(&m->leader_endpoints[i], w, version);
+            n += kafka_end_quorum_epoch_request_leader_endpoint_size(&m->leader_endpoints[i], version, bad);
         }
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_request_put(const kafka_end_quorum_epoch_request *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_end_quorum_epoch_request_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->leader_endpoints_count < 0 ? 0 : m->leader_endpoints_count);
+        for (int32_t i = 0; i < m->leader_endpoints_count; i++) {
+            p = kafka_end_quorum_epoch_request_leader_endpoint_put(&m->leader_endpoints[i], p, version);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_request_read(kafka_end_quorum_epoch_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -4011,12 +6447,15 @@ static int kafka_end_quorum_epoch_request_read(kafka_end_quorum_epoch_request *m
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_end_quorum_epoch_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_end_quorum_epoch_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4030,12 +6469,15 @@ static int kafka_end_quorum_epoch_request_read(kafka_end_quorum_epoch_request *m
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->leader_endpoints = NULL;
                 if (n > 0) {
-                    m->leader_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->leader_endpoints));
+                    m->leader_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->leader_endpoints));
                     if (m->leader_endpoints == NULL) return wire_fail(r);
                 }
                 m->leader_endpoints_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_end_quorum_epoch_request_leader_endpoint_read(&m->leader_endpoints[i], r, version, a) != 0) return -1;
+                    if (kafka_end_quorum_epoch_request_leader_endpoint_read(&m->leader_endpoints[i], r, version, a) != 0) {
+                        m->leader_endpoints_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -4068,31 +6510,75 @@ void kafka_end_quorum_epoch_request_encode(const kafka_end_quorum_epoch_request 
         w->failed = 1;
         return;
     }
-    kafka_end_quorum_epoch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_end_quorum_epoch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_end_quorum_epoch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- EndQuorumEpochResponse ---- */
 
 void kafka_end_quorum_epoch_response_partition_data_init(kafka_end_quorum_epoch_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
 }
 
-static void kafka_end_quorum_epoch_response_partition_data_write(const kafka_end_quorum_epoch_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
+static size_t kafka_end_quorum_epoch_response_partition_data_size(const kafka_end_quorum_epoch_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_response_partition_data_put(const kafka_end_quorum_epoch_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_response_partition_data_read(kafka_end_quorum_epoch_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_end_quorum_epoch_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     if (version >= 1) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -4106,26 +6592,55 @@ static int kafka_end_quorum_epoch_response_partition_data_read(kafka_end_quorum_
 }
 
 void kafka_end_quorum_epoch_response_topic_data_init(kafka_end_quorum_epoch_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_end_quorum_epoch_response_topic_data_write(const kafka_end_quorum_epoch_response_topic_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_response_topic_data_size(const kafka_end_quorum_epoch_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_compact(m->topic_name.len);
     } else {
-        wire_put_string(w, m->topic_name.ptr, m->topic_name.len);
+        n += wire_size_str16(m->topic_name.len, bad);
     }
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_end_quorum_epoch_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_end_quorum_epoch_response_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_response_topic_data_put(const kafka_end_quorum_epoch_response_topic_data *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic_name.ptr, m->topic_name.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_end_quorum_epoch_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_response_topic_data_read(kafka_end_quorum_epoch_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -4144,12 +6659,15 @@ static int kafka_end_quorum_epoch_response_topic_data_read(kafka_end_quorum_epoc
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_end_quorum_epoch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_end_quorum_epoch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4166,22 +6684,47 @@ static int kafka_end_quorum_epoch_response_topic_data_read(kafka_end_quorum_epoc
 }
 
 void kafka_end_quorum_epoch_response_node_endpoint_init(kafka_end_quorum_epoch_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
-static void kafka_end_quorum_epoch_response_node_endpoint_write(const kafka_end_quorum_epoch_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_end_quorum_epoch_response_node_endpoint_size(const kafka_end_quorum_epoch_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_response_node_endpoint_put(const kafka_end_quorum_epoch_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_response_node_endpoint_read(kafka_end_quorum_epoch_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -4208,33 +6751,77 @@ static int kafka_end_quorum_epoch_response_node_endpoint_read(kafka_end_quorum_e
 }
 
 void kafka_end_quorum_epoch_response_init(kafka_end_quorum_epoch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
-static void kafka_end_quorum_epoch_response_write(const kafka_end_quorum_epoch_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_end_quorum_epoch_response_size(const kafka_end_quorum_epoch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_end_quorum_epoch_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_end_quorum_epoch_response_topic_data_size(&m->topics[i], version, bad);
     }
     if (version >= 1) {
         uint32_t tags = 0;
         tags += (m->node_endpoints_count != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (m->node_endpoints_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-                kafka_end_quorum_epoch_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+                t += kafka_end_quorum_epoch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_end_quorum_epoch_response_put(const kafka_end_quorum_epoch_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_end_quorum_epoch_response_topic_data_put(&m->topics[i], p, version);
+    }
+    if (version >= 1) {
+        uint32_t tags = 0;
+        tags += (m->node_endpoints_count != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (m->node_endpoints_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                t += kafka_end_quorum_epoch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                p = kafka_end_quorum_epoch_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+            }
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_end_quorum_epoch_response_read(kafka_end_quorum_epoch_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -4249,12 +6836,15 @@ static int kafka_end_quorum_epoch_response_read(kafka_end_quorum_epoch_response 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_end_quorum_epoch_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_end_quorum_epoch_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4279,12 +6869,15 @@ static int kafka_end_quorum_epoch_response_read(kafka_end_quorum_epoch_response 
                         if ((size_t)n > wire_remaining(tr) / 8) return wire_fail(tr);
                         m->node_endpoints = NULL;
                         if (n > 0) {
-                            m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                            m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                             if (m->node_endpoints == NULL) return wire_fail(tr);
                         }
                         m->node_endpoints_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_end_quorum_epoch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                            if (kafka_end_quorum_epoch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                m->node_endpoints_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -4314,19 +6907,44 @@ void kafka_end_quorum_epoch_response_encode(const kafka_end_quorum_epoch_respons
         w->failed = 1;
         return;
     }
-    kafka_end_quorum_epoch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_end_quorum_epoch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_end_quorum_epoch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FeatureLevelRecord ---- */
 
 void kafka_feature_level_record_init(kafka_feature_level_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->feature_level = 0;
 }
 
-static void kafka_feature_level_record_write(const kafka_feature_level_record *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_i16(w, m->feature_level);
-    wire_put_uvarint(w, 0);
+static size_t kafka_feature_level_record_size(const kafka_feature_level_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_feature_level_record_put(const kafka_feature_level_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_i16(p, m->feature_level);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_feature_level_record_read(kafka_feature_level_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -4359,25 +6977,59 @@ void kafka_feature_level_record_encode(const kafka_feature_level_record *m, wire
         w->failed = 1;
         return;
     }
-    kafka_feature_level_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_feature_level_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_feature_level_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FenceBrokerRecord ---- */
 
 void kafka_fence_broker_record_init(kafka_fence_broker_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->id = 0;
+    m->epoch = 0;
 }
 
-static void kafka_fence_broker_record_write(const kafka_fence_broker_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->id);
-    wire_put_i64(w, m->epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_fence_broker_record_size(const kafka_fence_broker_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fence_broker_record_put(const kafka_fence_broker_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->id);
+    p = wire_cur_i64(p, m->epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fence_broker_record_read(kafka_fence_broker_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fence_broker_record_init(m);
-    m->id = wire_get_i32(r);
-    m->epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->id = (int32_t)be_load32(q);
+        q += 4;
+        m->epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->id = wire_get_i32(r);
+        m->epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -4404,13 +7056,22 @@ void kafka_fence_broker_record_encode(const kafka_fence_broker_record *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_fence_broker_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fence_broker_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fence_broker_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FetchRequest ---- */
 
 void kafka_fetch_request_replica_state_init(kafka_fetch_request_replica_state *m) {
-    memset(m, 0, sizeof(*m));
     m->replica_id = -1;
     m->replica_epoch = INT64_C(-1);
 }
@@ -4420,25 +7081,58 @@ static int kafka_fetch_request_replica_state_is_default(const kafka_fetch_reques
              m->replica_epoch != INT64_C(-1));
 }
 
-static void kafka_fetch_request_replica_state_write(const kafka_fetch_request_replica_state *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_request_replica_state_size(const kafka_fetch_request_replica_state *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 15) {
-        wire_put_i32(w, m->replica_id);
+        n += 4;
     }
     if (version >= 15) {
-        wire_put_i64(w, m->replica_epoch);
+        n += 8;
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_replica_state_put(const kafka_fetch_request_replica_state *m, uint8_t *p, int16_t version) {
+    if (version >= 15) {
+        p = wire_cur_i32(p, m->replica_id);
+    }
+    if (version >= 15) {
+        p = wire_cur_i64(p, m->replica_epoch);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_replica_state_read(kafka_fetch_request_replica_state *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_request_replica_state_init(m);
-    if (version >= 15) {
-        m->replica_id = wire_get_i32(r);
-    }
-    if (version >= 15) {
-        m->replica_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 15) {
+            m->replica_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 15) {
+            m->replica_epoch = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 15) {
+            m->replica_id = wire_get_i32(r);
+        }
+        if (version >= 15) {
+            m->replica_epoch = wire_get_i64(r);
+        }
     }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
@@ -4453,52 +7147,115 @@ static int kafka_fetch_request_replica_state_read(kafka_fetch_request_replica_st
 }
 
 void kafka_fetch_request_fetch_partition_init(kafka_fetch_request_fetch_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition = 0;
     m->current_leader_epoch = -1;
+    m->fetch_offset = 0;
     m->last_fetched_epoch = -1;
     m->log_start_offset = INT64_C(-1);
+    m->partition_max_bytes = 0;
+    memset(m->replica_directory_id, 0, 16);
 }
 
-static void kafka_fetch_request_fetch_partition_write(const kafka_fetch_request_fetch_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition);
+static size_t kafka_fetch_request_fetch_partition_size(const kafka_fetch_request_fetch_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 9) {
-        wire_put_i32(w, m->current_leader_epoch);
+        n += 4;
     }
-    wire_put_i64(w, m->fetch_offset);
+    n += 8;
     if (version >= 12) {
-        wire_put_i32(w, m->last_fetched_epoch);
+        n += 4;
     }
     if (version >= 5) {
-        wire_put_i64(w, m->log_start_offset);
+        n += 8;
     }
-    wire_put_i32(w, m->partition_max_bytes);
+    n += 4;
     if (version >= 12) {
         uint32_t tags = 0;
         tags += ((version >= 17) && !kafka_uuid_is_zero(m->replica_directory_id)) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if ((version >= 17) && !kafka_uuid_is_zero(m->replica_directory_id)) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_uuid(w, m->replica_directory_id);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += 16;
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_fetch_partition_put(const kafka_fetch_request_fetch_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition);
+    if (version >= 9) {
+        p = wire_cur_i32(p, m->current_leader_epoch);
+    }
+    p = wire_cur_i64(p, m->fetch_offset);
+    if (version >= 12) {
+        p = wire_cur_i32(p, m->last_fetched_epoch);
+    }
+    if (version >= 5) {
+        p = wire_cur_i64(p, m->log_start_offset);
+    }
+    p = wire_cur_i32(p, m->partition_max_bytes);
+    if (version >= 12) {
+        uint32_t tags = 0;
+        tags += ((version >= 17) && !kafka_uuid_is_zero(m->replica_directory_id)) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if ((version >= 17) && !kafka_uuid_is_zero(m->replica_directory_id)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += 16;
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_uuid(p, m->replica_directory_id);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_fetch_partition_read(kafka_fetch_request_fetch_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_request_fetch_partition_init(m);
-    m->partition = wire_get_i32(r);
-    if (version >= 9) {
-        m->current_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 32) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 9) {
+            m->current_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->fetch_offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 12) {
+            m->last_fetched_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 5) {
+            m->log_start_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        m->partition_max_bytes = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition = wire_get_i32(r);
+        if (version >= 9) {
+            m->current_leader_epoch = wire_get_i32(r);
+        }
+        m->fetch_offset = wire_get_i64(r);
+        if (version >= 12) {
+            m->last_fetched_epoch = wire_get_i32(r);
+        }
+        if (version >= 5) {
+            m->log_start_offset = wire_get_i64(r);
+        }
+        m->partition_max_bytes = wire_get_i32(r);
     }
-    m->fetch_offset = wire_get_i64(r);
-    if (version >= 12) {
-        m->last_fetched_epoch = wire_get_i32(r);
-    }
-    if (version >= 5) {
-        m->log_start_offset = wire_get_i64(r);
-    }
-    m->partition_max_bytes = wire_get_i32(r);
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -4525,31 +7282,66 @@ static int kafka_fetch_request_fetch_partition_read(kafka_fetch_request_fetch_pa
 }
 
 void kafka_fetch_request_fetch_topic_init(kafka_fetch_request_fetch_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_fetch_request_fetch_topic_write(const kafka_fetch_request_fetch_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_request_fetch_topic_size(const kafka_fetch_request_fetch_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 12) {
         if (version >= 12) {
-            wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_compact(m->topic.len);
         } else {
-            wire_put_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_str16(m->topic.len, bad);
         }
     }
     if (version >= 13) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 12) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_fetch_request_fetch_partition_write(&m->partitions[i], w, version);
+        n += kafka_fetch_request_fetch_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_fetch_topic_put(const kafka_fetch_request_fetch_topic *m, uint8_t *p, int16_t version) {
+    if (version <= 12) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+        }
+    }
+    if (version >= 13) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_fetch_request_fetch_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_fetch_topic_read(kafka_fetch_request_fetch_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -4573,12 +7365,15 @@ static int kafka_fetch_request_fetch_topic_read(kafka_fetch_request_fetch_topic 
             if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_request_fetch_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_request_fetch_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4595,33 +7390,68 @@ static int kafka_fetch_request_fetch_topic_read(kafka_fetch_request_fetch_topic 
 }
 
 void kafka_fetch_request_forgotten_topic_init(kafka_fetch_request_forgotten_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_fetch_request_forgotten_topic_write(const kafka_fetch_request_forgotten_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_request_forgotten_topic_size(const kafka_fetch_request_forgotten_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 7 && version <= 12) {
         if (version >= 12) {
-            wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_compact(m->topic.len);
         } else {
-            wire_put_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_str16(m->topic.len, bad);
         }
     }
     if (version >= 13) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 7) {
         if (version >= 12) {
-            wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+            n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
         } else {
-            wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+            n += 4;
+        }
+        if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
+    }
+    if (version >= 12) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_forgotten_topic_put(const kafka_fetch_request_forgotten_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 7 && version <= 12) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+        }
+    }
+    if (version >= 13) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 7) {
+        if (version >= 12) {
+            p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+        } else {
+            p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
         }
         for (int32_t i = 0; i < m->partitions_count; i++) {
-            wire_put_i32(w, m->partitions[i]);
+            p = wire_cur_i32(p, m->partitions[i]);
         }
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_forgotten_topic_read(kafka_fetch_request_forgotten_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -4646,7 +7476,7 @@ static int kafka_fetch_request_forgotten_topic_read(kafka_fetch_request_forgotte
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->partitions = NULL;
                 if (n > 0) {
-                    m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                    m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                     if (m->partitions == NULL) return wire_fail(r);
                 }
                 m->partitions_count = n;
@@ -4669,95 +7499,210 @@ static int kafka_fetch_request_forgotten_topic_read(kafka_fetch_request_forgotte
 }
 
 void kafka_fetch_request_init(kafka_fetch_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
+    m->cluster_id = (kafka_str){NULL, -1};
     m->replica_id = -1;
-    kafka_fetch_request_replica_state_init(&m->replica_state);
+    m->replica_state.replica_id = -1;
+    m->replica_state.replica_epoch = INT64_C(-1);
+    m->max_wait_ms = 0;
+    m->min_bytes = 0;
     m->max_bytes = 2147483647;
+    m->isolation_level = 0;
+    m->session_id = 0;
     m->session_epoch = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->forgotten_topics_data = NULL;
+    m->forgotten_topics_data_count = 0;
+    m->rack_id = (kafka_str){NULL, 0};
 }
 
-static void kafka_fetch_request_write(const kafka_fetch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_request_size(const kafka_fetch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 14) {
-        wire_put_i32(w, m->replica_id);
+        n += 4;
     }
-    wire_put_i32(w, m->max_wait_ms);
-    wire_put_i32(w, m->min_bytes);
+    n += 4;
+    n += 4;
     if (version >= 3) {
-        wire_put_i32(w, m->max_bytes);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_i8(w, m->isolation_level);
+        n += 1;
     }
     if (version >= 7) {
-        wire_put_i32(w, m->session_id);
+        n += 4;
     }
     if (version >= 7) {
-        wire_put_i32(w, m->session_epoch);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_fetch_request_fetch_topic_write(&m->topics[i], w, version);
+        n += kafka_fetch_request_fetch_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 7) {
         if (version >= 12) {
-            wire_put_compact_array_len(w, m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
+            n += wire_size_compact_array_len(m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
         } else {
-            wire_put_array_len(w, m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->forgotten_topics_data_count; i++) {
-            kafka_fetch_request_forgotten_topic_write(&m->forgotten_topics_data[i], w, version);
+            n += kafka_fetch_request_forgotten_topic_size(&m->forgotten_topics_data[i], version, bad);
         }
     }
     if (version >= 11) {
         if (version >= 12) {
-            wire_put_compact_string(w, m->rack_id.ptr, m->rack_id.len);
+            n += wire_size_compact(m->rack_id.len);
         } else {
-            wire_put_string(w, m->rack_id.ptr, m->rack_id.len);
+            n += wire_size_str16(m->rack_id.len, bad);
         }
     }
     if (version >= 12) {
         uint32_t tags = 0;
         tags += (!kafka_str_eq(m->cluster_id, NULL)) ? 1u : 0u;
         tags += ((version >= 15) && !kafka_fetch_request_replica_state_is_default(&m->replica_state)) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (!kafka_str_eq(m->cluster_id, NULL)) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += wire_size_compact(m->cluster_id.len);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
         if ((version >= 15) && !kafka_fetch_request_replica_state_is_default(&m->replica_state)) {
-            wire_put_uvarint(w, 1);
-            size_t at = wire_sized_begin(w);
-            kafka_fetch_request_replica_state_write(&m->replica_state, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_fetch_request_replica_state_size(&m->replica_state, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_request_put(const kafka_fetch_request *m, uint8_t *p, int16_t version) {
+    if (version <= 14) {
+        p = wire_cur_i32(p, m->replica_id);
+    }
+    p = wire_cur_i32(p, m->max_wait_ms);
+    p = wire_cur_i32(p, m->min_bytes);
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->max_bytes);
+    }
+    if (version >= 4) {
+        p = wire_cur_i8(p, m->isolation_level);
+    }
+    if (version >= 7) {
+        p = wire_cur_i32(p, m->session_id);
+    }
+    if (version >= 7) {
+        p = wire_cur_i32(p, m->session_epoch);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_fetch_request_fetch_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 7) {
+        if (version >= 12) {
+            p = wire_cur_compact_array_len(p, m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
+        } else {
+            p = wire_cur_array_len(p, m->forgotten_topics_data_count < 0 ? 0 : m->forgotten_topics_data_count);
+        }
+        for (int32_t i = 0; i < m->forgotten_topics_data_count; i++) {
+            p = kafka_fetch_request_forgotten_topic_put(&m->forgotten_topics_data[i], p, version);
+        }
+    }
+    if (version >= 11) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->rack_id.ptr, m->rack_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->rack_id.ptr, m->rack_id.len, 0);
+        }
+    }
+    if (version >= 12) {
+        uint32_t tags = 0;
+        tags += (!kafka_str_eq(m->cluster_id, NULL)) ? 1u : 0u;
+        tags += ((version >= 15) && !kafka_fetch_request_replica_state_is_default(&m->replica_state)) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (!kafka_str_eq(m->cluster_id, NULL)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact(m->cluster_id.len);
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+        }
+        if ((version >= 15) && !kafka_fetch_request_replica_state_is_default(&m->replica_state)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_fetch_request_replica_state_size(&m->replica_state, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 1);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_fetch_request_replica_state_put(&m->replica_state, p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_request_read(kafka_fetch_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_request_init(m);
-    if (version <= 14) {
-        m->replica_id = wire_get_i32(r);
-    }
-    m->max_wait_ms = wire_get_i32(r);
-    m->min_bytes = wire_get_i32(r);
-    if (version >= 3) {
-        m->max_bytes = wire_get_i32(r);
-    }
-    if (version >= 4) {
-        m->isolation_level = wire_get_i8(r);
-    }
-    if (version >= 7) {
-        m->session_id = wire_get_i32(r);
-    }
-    if (version >= 7) {
-        m->session_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 25) {
+        const uint8_t *q = r->data + r->pos;
+        if (version <= 14) {
+            m->replica_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->max_wait_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->min_bytes = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 3) {
+            m->max_bytes = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 4) {
+            m->isolation_level = (int8_t)q[0];
+            q += 1;
+        }
+        if (version >= 7) {
+            m->session_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 7) {
+            m->session_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version <= 14) {
+            m->replica_id = wire_get_i32(r);
+        }
+        m->max_wait_ms = wire_get_i32(r);
+        m->min_bytes = wire_get_i32(r);
+        if (version >= 3) {
+            m->max_bytes = wire_get_i32(r);
+        }
+        if (version >= 4) {
+            m->isolation_level = wire_get_i8(r);
+        }
+        if (version >= 7) {
+            m->session_id = wire_get_i32(r);
+        }
+        if (version >= 7) {
+            m->session_epoch = wire_get_i32(r);
+        }
     }
     {
         int32_t n = (version >= 12) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -4768,12 +7713,15 @@ static int kafka_fetch_request_read(kafka_fetch_request *m, wire_reader *r, int1
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_request_fetch_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_request_fetch_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -4787,12 +7735,15 @@ static int kafka_fetch_request_read(kafka_fetch_request *m, wire_reader *r, int1
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->forgotten_topics_data = NULL;
                 if (n > 0) {
-                    m->forgotten_topics_data = arena_alloc(a, (size_t)n * sizeof(*m->forgotten_topics_data));
+                    m->forgotten_topics_data = arena_alloc_uninit(a, (size_t)n * sizeof(*m->forgotten_topics_data));
                     if (m->forgotten_topics_data == NULL) return wire_fail(r);
                 }
                 m->forgotten_topics_data_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_fetch_request_forgotten_topic_read(&m->forgotten_topics_data[i], r, version, a) != 0) return -1;
+                    if (kafka_fetch_request_forgotten_topic_read(&m->forgotten_topics_data[i], r, version, a) != 0) {
+                        m->forgotten_topics_data_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -4849,13 +7800,22 @@ void kafka_fetch_request_encode(const kafka_fetch_request *m, wire_writer *w, in
         w->failed = 1;
         return;
     }
-    kafka_fetch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fetch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fetch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FetchResponse ---- */
 
 void kafka_fetch_response_epoch_end_offset_init(kafka_fetch_response_epoch_end_offset *m) {
-    memset(m, 0, sizeof(*m));
     m->epoch = -1;
     m->end_offset = INT64_C(-1);
 }
@@ -4865,25 +7825,58 @@ static int kafka_fetch_response_epoch_end_offset_is_default(const kafka_fetch_re
              m->end_offset != INT64_C(-1));
 }
 
-static void kafka_fetch_response_epoch_end_offset_write(const kafka_fetch_response_epoch_end_offset *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_epoch_end_offset_size(const kafka_fetch_response_epoch_end_offset *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 12) {
-        wire_put_i32(w, m->epoch);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_i64(w, m->end_offset);
+        n += 8;
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_epoch_end_offset_put(const kafka_fetch_response_epoch_end_offset *m, uint8_t *p, int16_t version) {
+    if (version >= 12) {
+        p = wire_cur_i32(p, m->epoch);
+    }
+    if (version >= 12) {
+        p = wire_cur_i64(p, m->end_offset);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_epoch_end_offset_read(kafka_fetch_response_epoch_end_offset *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_epoch_end_offset_init(m);
-    if (version >= 12) {
-        m->epoch = wire_get_i32(r);
-    }
-    if (version >= 12) {
-        m->end_offset = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 12) {
+            m->epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 12) {
+            m->end_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 12) {
+            m->epoch = wire_get_i32(r);
+        }
+        if (version >= 12) {
+            m->end_offset = wire_get_i64(r);
+        }
     }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
@@ -4898,7 +7891,6 @@ static int kafka_fetch_response_epoch_end_offset_read(kafka_fetch_response_epoch
 }
 
 void kafka_fetch_response_leader_id_and_epoch_init(kafka_fetch_response_leader_id_and_epoch *m) {
-    memset(m, 0, sizeof(*m));
     m->leader_id = -1;
     m->leader_epoch = -1;
 }
@@ -4908,25 +7900,58 @@ static int kafka_fetch_response_leader_id_and_epoch_is_default(const kafka_fetch
              m->leader_epoch != -1);
 }
 
-static void kafka_fetch_response_leader_id_and_epoch_write(const kafka_fetch_response_leader_id_and_epoch *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_leader_id_and_epoch_size(const kafka_fetch_response_leader_id_and_epoch *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 12) {
-        wire_put_i32(w, m->leader_id);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_leader_id_and_epoch_put(const kafka_fetch_response_leader_id_and_epoch *m, uint8_t *p, int16_t version) {
+    if (version >= 12) {
+        p = wire_cur_i32(p, m->leader_id);
+    }
+    if (version >= 12) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_leader_id_and_epoch_read(kafka_fetch_response_leader_id_and_epoch *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_leader_id_and_epoch_init(m);
-    if (version >= 12) {
-        m->leader_id = wire_get_i32(r);
-    }
-    if (version >= 12) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 12) {
+            m->leader_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 12) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 12) {
+            m->leader_id = wire_get_i32(r);
+        }
+        if (version >= 12) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
@@ -4941,7 +7966,6 @@ static int kafka_fetch_response_leader_id_and_epoch_read(kafka_fetch_response_le
 }
 
 void kafka_fetch_response_snapshot_id_init(kafka_fetch_response_snapshot_id *m) {
-    memset(m, 0, sizeof(*m));
     m->end_offset = INT64_C(-1);
     m->epoch = -1;
 }
@@ -4951,18 +7975,43 @@ static int kafka_fetch_response_snapshot_id_is_default(const kafka_fetch_respons
              m->epoch != -1);
 }
 
-static void kafka_fetch_response_snapshot_id_write(const kafka_fetch_response_snapshot_id *m, wire_writer *w, int16_t version) {
-    wire_put_i64(w, m->end_offset);
-    wire_put_i32(w, m->epoch);
+static size_t kafka_fetch_response_snapshot_id_size(const kafka_fetch_response_snapshot_id *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 8;
+    n += 4;
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_snapshot_id_put(const kafka_fetch_response_snapshot_id *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i64(p, m->end_offset);
+    p = wire_cur_i32(p, m->epoch);
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_snapshot_id_read(kafka_fetch_response_snapshot_id *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_snapshot_id_init(m);
-    m->end_offset = wire_get_i64(r);
-    m->epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->end_offset = (int64_t)be_load64(q);
+        q += 8;
+        m->epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->end_offset = wire_get_i64(r);
+        m->epoch = wire_get_i32(r);
+    }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -4976,28 +8025,62 @@ static int kafka_fetch_response_snapshot_id_read(kafka_fetch_response_snapshot_i
 }
 
 void kafka_fetch_response_aborted_transaction_init(kafka_fetch_response_aborted_transaction *m) {
-    memset(m, 0, sizeof(*m));
+    m->producer_id = 0;
+    m->first_offset = 0;
 }
 
-static void kafka_fetch_response_aborted_transaction_write(const kafka_fetch_response_aborted_transaction *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_aborted_transaction_size(const kafka_fetch_response_aborted_transaction *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_i64(w, m->producer_id);
+        n += 8;
     }
     if (version >= 4) {
-        wire_put_i64(w, m->first_offset);
+        n += 8;
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_aborted_transaction_put(const kafka_fetch_response_aborted_transaction *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_i64(p, m->producer_id);
+    }
+    if (version >= 4) {
+        p = wire_cur_i64(p, m->first_offset);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_aborted_transaction_read(kafka_fetch_response_aborted_transaction *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_aborted_transaction_init(m);
-    if (version >= 4) {
-        m->producer_id = wire_get_i64(r);
-    }
-    if (version >= 4) {
-        m->first_offset = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 4) {
+            m->producer_id = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 4) {
+            m->first_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 4) {
+            m->producer_id = wire_get_i64(r);
+        }
+        if (version >= 4) {
+            m->first_offset = wire_get_i64(r);
+        }
     }
     if (version >= 12) {
         uint32_t tags = wire_get_uvarint(r);
@@ -5012,81 +8095,179 @@ static int kafka_fetch_response_aborted_transaction_read(kafka_fetch_response_ab
 }
 
 void kafka_fetch_response_partition_data_init(kafka_fetch_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->high_watermark = 0;
     m->last_stable_offset = INT64_C(-1);
     m->log_start_offset = INT64_C(-1);
-    kafka_fetch_response_epoch_end_offset_init(&m->diverging_epoch);
-    kafka_fetch_response_leader_id_and_epoch_init(&m->current_leader);
-    kafka_fetch_response_snapshot_id_init(&m->snapshot_id);
+    m->diverging_epoch.epoch = -1;
+    m->diverging_epoch.end_offset = INT64_C(-1);
+    m->current_leader.leader_id = -1;
+    m->current_leader.leader_epoch = -1;
+    m->snapshot_id.end_offset = INT64_C(-1);
+    m->snapshot_id.epoch = -1;
+    m->aborted_transactions = NULL;
+    m->aborted_transactions_count = 0;
     m->preferred_read_replica = -1;
-    m->records.len = -1;
+    m->records = (kafka_bytes){NULL, -1};
 }
 
-static void kafka_fetch_response_partition_data_write(const kafka_fetch_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i64(w, m->high_watermark);
+static size_t kafka_fetch_response_partition_data_size(const kafka_fetch_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 8;
     if (version >= 4) {
-        wire_put_i64(w, m->last_stable_offset);
+        n += 8;
     }
     if (version >= 5) {
-        wire_put_i64(w, m->log_start_offset);
+        n += 8;
     }
     if (version >= 4) {
         if (version >= 12) {
-            wire_put_compact_array_len(w, m->aborted_transactions_count);
+            n += wire_size_compact_array_len(m->aborted_transactions_count);
         } else {
-            wire_put_array_len(w, m->aborted_transactions_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->aborted_transactions_count; i++) {
-            kafka_fetch_response_aborted_transaction_write(&m->aborted_transactions[i], w, version);
+            n += kafka_fetch_response_aborted_transaction_size(&m->aborted_transactions[i], version, bad);
         }
     }
     if (version >= 11) {
-        wire_put_i32(w, m->preferred_read_replica);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_compact_nullable_bytes(w, m->records.ptr, m->records.len);
+        n += wire_size_compact(m->records.len);
     } else {
-        wire_put_nullable_bytes(w, m->records.ptr, m->records.len);
+        n += wire_size_bytes32(m->records.len);
     }
     if (version >= 12) {
         uint32_t tags = 0;
         tags += (!kafka_fetch_response_epoch_end_offset_is_default(&m->diverging_epoch)) ? 1u : 0u;
         tags += (!kafka_fetch_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
         tags += (!kafka_fetch_response_snapshot_id_is_default(&m->snapshot_id)) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if (!kafka_fetch_response_epoch_end_offset_is_default(&m->diverging_epoch)) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            kafka_fetch_response_epoch_end_offset_write(&m->diverging_epoch, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_fetch_response_epoch_end_offset_size(&m->diverging_epoch, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (!kafka_fetch_response_leader_id_and_epoch_is_default(&m->current_leader)) {
-            wire_put_uvarint(w, 1);
-            size_t at = wire_sized_begin(w);
-            kafka_fetch_response_leader_id_and_epoch_write(&m->current_leader, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_fetch_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
         }
         if (!kafka_fetch_response_snapshot_id_is_default(&m->snapshot_id)) {
-            wire_put_uvarint(w, 2);
-            size_t at = wire_sized_begin(w);
-            kafka_fetch_response_snapshot_id_write(&m->snapshot_id, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_fetch_response_snapshot_id_size(&m->snapshot_id, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_partition_data_put(const kafka_fetch_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i64(p, m->high_watermark);
+    if (version >= 4) {
+        p = wire_cur_i64(p, m->last_stable_offset);
+    }
+    if (version >= 5) {
+        p = wire_cur_i64(p, m->log_start_offset);
+    }
+    if (version >= 4) {
+        if (version >= 12) {
+            p = wire_cur_compact_array_len(p, m->aborted_transactions_count);
+        } else {
+            p = wire_cur_array_len(p, m->aborted_transactions_count);
+        }
+        for (int32_t i = 0; i < m->aborted_transactions_count; i++) {
+            p = kafka_fetch_response_aborted_transaction_put(&m->aborted_transactions[i], p, version);
+        }
+    }
+    if (version >= 11) {
+        p = wire_cur_i32(p, m->preferred_read_replica);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact(p, m->records.ptr, m->records.len, 1);
+    } else {
+        p = wire_cur_bytes32(p, m->records.ptr, m->records.len, 1);
+    }
+    if (version >= 12) {
+        uint32_t tags = 0;
+        tags += (!kafka_fetch_response_epoch_end_offset_is_default(&m->diverging_epoch)) ? 1u : 0u;
+        tags += (!kafka_fetch_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
+        tags += (!kafka_fetch_response_snapshot_id_is_default(&m->snapshot_id)) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if (!kafka_fetch_response_epoch_end_offset_is_default(&m->diverging_epoch)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_fetch_response_epoch_end_offset_size(&m->diverging_epoch, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_fetch_response_epoch_end_offset_put(&m->diverging_epoch, p, version);
+        }
+        if (!kafka_fetch_response_leader_id_and_epoch_is_default(&m->current_leader)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_fetch_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 1);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_fetch_response_leader_id_and_epoch_put(&m->current_leader, p, version);
+        }
+        if (!kafka_fetch_response_snapshot_id_is_default(&m->snapshot_id)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_fetch_response_snapshot_id_size(&m->snapshot_id, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 2);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_fetch_response_snapshot_id_put(&m->snapshot_id, p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_partition_data_read(kafka_fetch_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->high_watermark = wire_get_i64(r);
-    if (version >= 4) {
-        m->last_stable_offset = wire_get_i64(r);
-    }
-    if (version >= 5) {
-        m->log_start_offset = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 30) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->high_watermark = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 4) {
+            m->last_stable_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 5) {
+            m->log_start_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->high_watermark = wire_get_i64(r);
+        if (version >= 4) {
+            m->last_stable_offset = wire_get_i64(r);
+        }
+        if (version >= 5) {
+            m->log_start_offset = wire_get_i64(r);
+        }
     }
     if (version >= 4) {
         {
@@ -5099,12 +8280,15 @@ static int kafka_fetch_response_partition_data_read(kafka_fetch_response_partiti
                 if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
                 m->aborted_transactions = NULL;
                 if (n > 0) {
-                    m->aborted_transactions = arena_alloc(a, (size_t)n * sizeof(*m->aborted_transactions));
+                    m->aborted_transactions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->aborted_transactions));
                     if (m->aborted_transactions == NULL) return wire_fail(r);
                 }
                 m->aborted_transactions_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_fetch_response_aborted_transaction_read(&m->aborted_transactions[i], r, version, a) != 0) return -1;
+                    if (kafka_fetch_response_aborted_transaction_read(&m->aborted_transactions[i], r, version, a) != 0) {
+                        m->aborted_transactions_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -5149,31 +8333,66 @@ static int kafka_fetch_response_partition_data_read(kafka_fetch_response_partiti
 }
 
 void kafka_fetch_response_fetchable_topic_response_init(kafka_fetch_response_fetchable_topic_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_fetch_response_fetchable_topic_response_write(const kafka_fetch_response_fetchable_topic_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_fetchable_topic_response_size(const kafka_fetch_response_fetchable_topic_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 12) {
         if (version >= 12) {
-            wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_compact(m->topic.len);
         } else {
-            wire_put_string(w, m->topic.ptr, m->topic.len);
+            n += wire_size_str16(m->topic.len, bad);
         }
     }
     if (version >= 13) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 12) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_fetch_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_fetch_response_partition_data_size(&m->partitions[i], version, bad);
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_fetchable_topic_response_put(const kafka_fetch_response_fetchable_topic_response *m, uint8_t *p, int16_t version) {
+    if (version <= 12) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+        }
+    }
+    if (version >= 13) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_fetch_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_fetchable_topic_response_read(kafka_fetch_response_fetchable_topic_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -5197,12 +8416,15 @@ static int kafka_fetch_response_fetchable_topic_response_read(kafka_fetch_respon
             if ((size_t)n > wire_remaining(r) / 18) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5219,26 +8441,54 @@ static int kafka_fetch_response_fetchable_topic_response_read(kafka_fetch_respon
 }
 
 void kafka_fetch_response_node_endpoint_init(kafka_fetch_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
-    m->rack.len = -1;
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->rack = (kafka_str){NULL, -1};
 }
 
-static void kafka_fetch_response_node_endpoint_write(const kafka_fetch_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_node_endpoint_size(const kafka_fetch_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 16) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 16) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 16) {
-        wire_put_i32(w, m->port);
+        n += 4;
     }
     if (version >= 16) {
-        wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
+        n += wire_size_compact(m->rack.len);
     }
     if (version >= 12) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_node_endpoint_put(const kafka_fetch_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 16) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 16) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 16) {
+        p = wire_cur_i32(p, m->port);
+    }
+    if (version >= 16) {
+        p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+    }
+    if (version >= 12) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_node_endpoint_read(kafka_fetch_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -5268,53 +8518,124 @@ static int kafka_fetch_response_node_endpoint_read(kafka_fetch_response_node_end
 }
 
 void kafka_fetch_response_init(kafka_fetch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->session_id = 0;
+    m->responses = NULL;
+    m->responses_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
-static void kafka_fetch_response_write(const kafka_fetch_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_response_size(const kafka_fetch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 7) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 7) {
-        wire_put_i32(w, m->session_id);
+        n += 4;
     }
     if (version >= 12) {
-        wire_put_compact_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += wire_size_compact_array_len(m->responses_count < 0 ? 0 : m->responses_count);
     } else {
-        wire_put_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->responses_count; i++) {
-        kafka_fetch_response_fetchable_topic_response_write(&m->responses[i], w, version);
+        n += kafka_fetch_response_fetchable_topic_response_size(&m->responses[i], version, bad);
     }
     if (version >= 12) {
         uint32_t tags = 0;
         tags += ((version >= 16) && m->node_endpoints_count != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if ((version >= 16) && m->node_endpoints_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-                kafka_fetch_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+                t += kafka_fetch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_response_put(const kafka_fetch_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 7) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 7) {
+        p = wire_cur_i32(p, m->session_id);
+    }
+    if (version >= 12) {
+        p = wire_cur_compact_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    } else {
+        p = wire_cur_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    }
+    for (int32_t i = 0; i < m->responses_count; i++) {
+        p = kafka_fetch_response_fetchable_topic_response_put(&m->responses[i], p, version);
+    }
+    if (version >= 12) {
+        uint32_t tags = 0;
+        tags += ((version >= 16) && m->node_endpoints_count != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if ((version >= 16) && m->node_endpoints_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                t += kafka_fetch_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                p = kafka_fetch_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+            }
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_response_read(kafka_fetch_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
-    }
-    if (version >= 7) {
-        m->error_code = wire_get_i16(r);
-    }
-    if (version >= 7) {
-        m->session_id = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 10) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 7) {
+            m->error_code = (int16_t)be_load16(q);
+            q += 2;
+        }
+        if (version >= 7) {
+            m->session_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        if (version >= 7) {
+            m->error_code = wire_get_i16(r);
+        }
+        if (version >= 7) {
+            m->session_id = wire_get_i32(r);
+        }
     }
     {
         int32_t n = (version >= 12) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -5325,12 +8646,15 @@ static int kafka_fetch_response_read(kafka_fetch_response *m, wire_reader *r, in
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->responses = NULL;
             if (n > 0) {
-                m->responses = arena_alloc(a, (size_t)n * sizeof(*m->responses));
+                m->responses = arena_alloc_uninit(a, (size_t)n * sizeof(*m->responses));
                 if (m->responses == NULL) return wire_fail(r);
             }
             m->responses_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_response_fetchable_topic_response_read(&m->responses[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_response_fetchable_topic_response_read(&m->responses[i], r, version, a) != 0) {
+                    m->responses_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5356,12 +8680,15 @@ static int kafka_fetch_response_read(kafka_fetch_response *m, wire_reader *r, in
                             if ((size_t)n > wire_remaining(tr) / 11) return wire_fail(tr);
                             m->node_endpoints = NULL;
                             if (n > 0) {
-                                m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                                m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                                 if (m->node_endpoints == NULL) return wire_fail(tr);
                             }
                             m->node_endpoints_count = n;
                             for (int32_t i = 0; i < n; i++) {
-                                if (kafka_fetch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                                if (kafka_fetch_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                    m->node_endpoints_count = i + 1;
+                                    return -1;
+                                }
                             }
                         }
                     }
@@ -5392,25 +8719,59 @@ void kafka_fetch_response_encode(const kafka_fetch_response *m, wire_writer *w, 
         w->failed = 1;
         return;
     }
-    kafka_fetch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fetch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fetch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FetchSnapshotRequest ---- */
 
 void kafka_fetch_snapshot_request_snapshot_id_init(kafka_fetch_snapshot_request_snapshot_id *m) {
-    memset(m, 0, sizeof(*m));
+    m->end_offset = 0;
+    m->epoch = 0;
 }
 
-static void kafka_fetch_snapshot_request_snapshot_id_write(const kafka_fetch_snapshot_request_snapshot_id *m, wire_writer *w, int16_t version) {
-    wire_put_i64(w, m->end_offset);
-    wire_put_i32(w, m->epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_fetch_snapshot_request_snapshot_id_size(const kafka_fetch_snapshot_request_snapshot_id *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 8;
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_request_snapshot_id_put(const kafka_fetch_snapshot_request_snapshot_id *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i64(p, m->end_offset);
+    p = wire_cur_i32(p, m->epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_request_snapshot_id_read(kafka_fetch_snapshot_request_snapshot_id *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_request_snapshot_id_init(m);
-    m->end_offset = wire_get_i64(r);
-    m->epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->end_offset = (int64_t)be_load64(q);
+        q += 8;
+        m->epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->end_offset = wire_get_i64(r);
+        m->epoch = wire_get_i32(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -5422,30 +8783,70 @@ static int kafka_fetch_snapshot_request_snapshot_id_read(kafka_fetch_snapshot_re
 }
 
 void kafka_fetch_snapshot_request_partition_snapshot_init(kafka_fetch_snapshot_request_partition_snapshot *m) {
-    memset(m, 0, sizeof(*m));
-    kafka_fetch_snapshot_request_snapshot_id_init(&m->snapshot_id);
+    m->partition = 0;
+    m->current_leader_epoch = 0;
+    m->snapshot_id.end_offset = 0;
+    m->snapshot_id.epoch = 0;
+    m->position = 0;
+    memset(m->replica_directory_id, 0, 16);
 }
 
-static void kafka_fetch_snapshot_request_partition_snapshot_write(const kafka_fetch_snapshot_request_partition_snapshot *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition);
-    wire_put_i32(w, m->current_leader_epoch);
-    kafka_fetch_snapshot_request_snapshot_id_write(&m->snapshot_id, w, version);
-    wire_put_i64(w, m->position);
+static size_t kafka_fetch_snapshot_request_partition_snapshot_size(const kafka_fetch_snapshot_request_partition_snapshot *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += kafka_fetch_snapshot_request_snapshot_id_size(&m->snapshot_id, version, bad);
+    n += 8;
     uint32_t tags = 0;
     tags += ((version >= 1) && !kafka_uuid_is_zero(m->replica_directory_id)) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 1) && !kafka_uuid_is_zero(m->replica_directory_id)) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_uuid(w, m->replica_directory_id);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_request_partition_snapshot_put(const kafka_fetch_snapshot_request_partition_snapshot *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition);
+    p = wire_cur_i32(p, m->current_leader_epoch);
+    p = kafka_fetch_snapshot_request_snapshot_id_put(&m->snapshot_id, p, version);
+    p = wire_cur_i64(p, m->position);
+    uint32_t tags = 0;
+    tags += ((version >= 1) && !kafka_uuid_is_zero(m->replica_directory_id)) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 1) && !kafka_uuid_is_zero(m->replica_directory_id)) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_uuid(p, m->replica_directory_id);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_request_partition_snapshot_read(kafka_fetch_snapshot_request_partition_snapshot *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_request_partition_snapshot_init(m);
-    m->partition = wire_get_i32(r);
-    m->current_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition = (int32_t)be_load32(q);
+        q += 4;
+        m->current_leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition = wire_get_i32(r);
+        m->current_leader_epoch = wire_get_i32(r);
+    }
     if (kafka_fetch_snapshot_request_snapshot_id_read(&m->snapshot_id, r, version, a) != 0) return -1;
     m->position = wire_get_i64(r);
     uint32_t tags = wire_get_uvarint(r);
@@ -5472,16 +8873,35 @@ static int kafka_fetch_snapshot_request_partition_snapshot_read(kafka_fetch_snap
 }
 
 void kafka_fetch_snapshot_request_topic_snapshot_init(kafka_fetch_snapshot_request_topic_snapshot *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_fetch_snapshot_request_topic_snapshot_write(const kafka_fetch_snapshot_request_topic_snapshot *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_fetch_snapshot_request_topic_snapshot_size(const kafka_fetch_snapshot_request_topic_snapshot *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_fetch_snapshot_request_partition_snapshot_write(&m->partitions[i], w, version);
+        n += kafka_fetch_snapshot_request_partition_snapshot_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_request_topic_snapshot_put(const kafka_fetch_snapshot_request_topic_snapshot *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_fetch_snapshot_request_partition_snapshot_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_request_topic_snapshot_read(kafka_fetch_snapshot_request_topic_snapshot *m, wire_reader *r, int16_t version, arena *a) {
@@ -5496,12 +8916,15 @@ static int kafka_fetch_snapshot_request_topic_snapshot_read(kafka_fetch_snapshot
             if ((size_t)n > wire_remaining(r) / 30) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_snapshot_request_partition_snapshot_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_snapshot_request_partition_snapshot_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5516,34 +8939,73 @@ static int kafka_fetch_snapshot_request_topic_snapshot_read(kafka_fetch_snapshot
 }
 
 void kafka_fetch_snapshot_request_init(kafka_fetch_snapshot_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
+    m->cluster_id = (kafka_str){NULL, -1};
     m->replica_id = -1;
     m->max_bytes = 2147483647;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_fetch_snapshot_request_write(const kafka_fetch_snapshot_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->replica_id);
-    wire_put_i32(w, m->max_bytes);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_fetch_snapshot_request_size(const kafka_fetch_snapshot_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_fetch_snapshot_request_topic_snapshot_write(&m->topics[i], w, version);
+        n += kafka_fetch_snapshot_request_topic_snapshot_size(&m->topics[i], version, bad);
     }
     uint32_t tags = 0;
     tags += (!kafka_str_eq(m->cluster_id, NULL)) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if (!kafka_str_eq(m->cluster_id, NULL)) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact(m->cluster_id.len);
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_request_put(const kafka_fetch_snapshot_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->replica_id);
+    p = wire_cur_i32(p, m->max_bytes);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_fetch_snapshot_request_topic_snapshot_put(&m->topics[i], p, version);
+    }
+    uint32_t tags = 0;
+    tags += (!kafka_str_eq(m->cluster_id, NULL)) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if (!kafka_str_eq(m->cluster_id, NULL)) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact(m->cluster_id.len);
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_request_read(kafka_fetch_snapshot_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_request_init(m);
-    m->replica_id = wire_get_i32(r);
-    m->max_bytes = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->replica_id = (int32_t)be_load32(q);
+        q += 4;
+        m->max_bytes = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->replica_id = wire_get_i32(r);
+        m->max_bytes = wire_get_i32(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -5553,12 +9015,15 @@ static int kafka_fetch_snapshot_request_read(kafka_fetch_snapshot_request *m, wi
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_snapshot_request_topic_snapshot_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_snapshot_request_topic_snapshot_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5599,25 +9064,59 @@ void kafka_fetch_snapshot_request_encode(const kafka_fetch_snapshot_request *m, 
         w->failed = 1;
         return;
     }
-    kafka_fetch_snapshot_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fetch_snapshot_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fetch_snapshot_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FetchSnapshotResponse ---- */
 
 void kafka_fetch_snapshot_response_snapshot_id_init(kafka_fetch_snapshot_response_snapshot_id *m) {
-    memset(m, 0, sizeof(*m));
+    m->end_offset = 0;
+    m->epoch = 0;
 }
 
-static void kafka_fetch_snapshot_response_snapshot_id_write(const kafka_fetch_snapshot_response_snapshot_id *m, wire_writer *w, int16_t version) {
-    wire_put_i64(w, m->end_offset);
-    wire_put_i32(w, m->epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_fetch_snapshot_response_snapshot_id_size(const kafka_fetch_snapshot_response_snapshot_id *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 8;
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_snapshot_id_put(const kafka_fetch_snapshot_response_snapshot_id *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i64(p, m->end_offset);
+    p = wire_cur_i32(p, m->epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_snapshot_id_read(kafka_fetch_snapshot_response_snapshot_id *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_response_snapshot_id_init(m);
-    m->end_offset = wire_get_i64(r);
-    m->epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->end_offset = (int64_t)be_load64(q);
+        q += 8;
+        m->epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->end_offset = wire_get_i64(r);
+        m->epoch = wire_get_i32(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -5629,7 +9128,8 @@ static int kafka_fetch_snapshot_response_snapshot_id_read(kafka_fetch_snapshot_r
 }
 
 void kafka_fetch_snapshot_response_leader_id_and_epoch_init(kafka_fetch_snapshot_response_leader_id_and_epoch *m) {
-    memset(m, 0, sizeof(*m));
+    m->leader_id = 0;
+    m->leader_epoch = 0;
 }
 
 static int kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(const kafka_fetch_snapshot_response_leader_id_and_epoch *m) {
@@ -5637,16 +9137,39 @@ static int kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(const ka
              m->leader_epoch != 0);
 }
 
-static void kafka_fetch_snapshot_response_leader_id_and_epoch_write(const kafka_fetch_snapshot_response_leader_id_and_epoch *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_fetch_snapshot_response_leader_id_and_epoch_size(const kafka_fetch_snapshot_response_leader_id_and_epoch *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_leader_id_and_epoch_put(const kafka_fetch_snapshot_response_leader_id_and_epoch *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_leader_id_and_epoch_read(kafka_fetch_snapshot_response_leader_id_and_epoch *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_response_leader_id_and_epoch_init(m);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -5658,37 +9181,89 @@ static int kafka_fetch_snapshot_response_leader_id_and_epoch_read(kafka_fetch_sn
 }
 
 void kafka_fetch_snapshot_response_partition_snapshot_init(kafka_fetch_snapshot_response_partition_snapshot *m) {
-    memset(m, 0, sizeof(*m));
-    kafka_fetch_snapshot_response_snapshot_id_init(&m->snapshot_id);
-    kafka_fetch_snapshot_response_leader_id_and_epoch_init(&m->current_leader);
-    m->unaligned_records.len = -1;
+    m->index = 0;
+    m->error_code = 0;
+    m->snapshot_id.end_offset = 0;
+    m->snapshot_id.epoch = 0;
+    m->current_leader.leader_id = 0;
+    m->current_leader.leader_epoch = 0;
+    m->size = 0;
+    m->position = 0;
+    m->unaligned_records = (kafka_bytes){NULL, -1};
 }
 
-static void kafka_fetch_snapshot_response_partition_snapshot_write(const kafka_fetch_snapshot_response_partition_snapshot *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->index);
-    wire_put_i16(w, m->error_code);
-    kafka_fetch_snapshot_response_snapshot_id_write(&m->snapshot_id, w, version);
-    wire_put_i64(w, m->size);
-    wire_put_i64(w, m->position);
-    wire_put_compact_bytes(w, m->unaligned_records.ptr, m->unaligned_records.len);
+static size_t kafka_fetch_snapshot_response_partition_snapshot_size(const kafka_fetch_snapshot_response_partition_snapshot *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += kafka_fetch_snapshot_response_snapshot_id_size(&m->snapshot_id, version, bad);
+    n += 8;
+    n += 8;
+    n += wire_size_compact(m->unaligned_records.len);
     uint32_t tags = 0;
     tags += (!kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if (!kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader)) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        kafka_fetch_snapshot_response_leader_id_and_epoch_write(&m->current_leader, w, version);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += kafka_fetch_snapshot_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_partition_snapshot_put(const kafka_fetch_snapshot_response_partition_snapshot *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->index);
+    p = wire_cur_i16(p, m->error_code);
+    p = kafka_fetch_snapshot_response_snapshot_id_put(&m->snapshot_id, p, version);
+    p = wire_cur_i64(p, m->size);
+    p = wire_cur_i64(p, m->position);
+    p = wire_cur_compact(p, m->unaligned_records.ptr, m->unaligned_records.len, 0);
+    uint32_t tags = 0;
+    tags += (!kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if (!kafka_fetch_snapshot_response_leader_id_and_epoch_is_default(&m->current_leader)) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += kafka_fetch_snapshot_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = kafka_fetch_snapshot_response_leader_id_and_epoch_put(&m->current_leader, p, version);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_partition_snapshot_read(kafka_fetch_snapshot_response_partition_snapshot *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_response_partition_snapshot_init(m);
-    m->index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     if (kafka_fetch_snapshot_response_snapshot_id_read(&m->snapshot_id, r, version, a) != 0) return -1;
-    m->size = wire_get_i64(r);
-    m->position = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        m->size = (int64_t)be_load64(q);
+        q += 8;
+        m->position = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->size = wire_get_i64(r);
+        m->position = wire_get_i64(r);
+    }
     m->unaligned_records.len = wire_get_compact_bytes(r, &m->unaligned_records.ptr);
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -5712,16 +9287,35 @@ static int kafka_fetch_snapshot_response_partition_snapshot_read(kafka_fetch_sna
 }
 
 void kafka_fetch_snapshot_response_topic_snapshot_init(kafka_fetch_snapshot_response_topic_snapshot *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_fetch_snapshot_response_topic_snapshot_write(const kafka_fetch_snapshot_response_topic_snapshot *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_fetch_snapshot_response_topic_snapshot_size(const kafka_fetch_snapshot_response_topic_snapshot *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_fetch_snapshot_response_partition_snapshot_write(&m->partitions[i], w, version);
+        n += kafka_fetch_snapshot_response_partition_snapshot_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_topic_snapshot_put(const kafka_fetch_snapshot_response_topic_snapshot *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_fetch_snapshot_response_partition_snapshot_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_topic_snapshot_read(kafka_fetch_snapshot_response_topic_snapshot *m, wire_reader *r, int16_t version, arena *a) {
@@ -5736,12 +9330,15 @@ static int kafka_fetch_snapshot_response_topic_snapshot_read(kafka_fetch_snapsho
             if ((size_t)n > wire_remaining(r) / 37) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_snapshot_response_partition_snapshot_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_snapshot_response_partition_snapshot_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5756,20 +9353,43 @@ static int kafka_fetch_snapshot_response_topic_snapshot_read(kafka_fetch_snapsho
 }
 
 void kafka_fetch_snapshot_response_node_endpoint_init(kafka_fetch_snapshot_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
-static void kafka_fetch_snapshot_response_node_endpoint_write(const kafka_fetch_snapshot_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_fetch_snapshot_response_node_endpoint_size(const kafka_fetch_snapshot_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_node_endpoint_put(const kafka_fetch_snapshot_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_node_endpoint_read(kafka_fetch_snapshot_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -5794,34 +9414,83 @@ static int kafka_fetch_snapshot_response_node_endpoint_read(kafka_fetch_snapshot
 }
 
 void kafka_fetch_snapshot_response_init(kafka_fetch_snapshot_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
-static void kafka_fetch_snapshot_response_write(const kafka_fetch_snapshot_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_fetch_snapshot_response_size(const kafka_fetch_snapshot_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_fetch_snapshot_response_topic_snapshot_write(&m->topics[i], w, version);
+        n += kafka_fetch_snapshot_response_topic_snapshot_size(&m->topics[i], version, bad);
     }
     uint32_t tags = 0;
     tags += ((version >= 1) && m->node_endpoints_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 1) && m->node_endpoints_count != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
         for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-            kafka_fetch_snapshot_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+            t += kafka_fetch_snapshot_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
         }
-        wire_sized_end(w, at);
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_fetch_snapshot_response_put(const kafka_fetch_snapshot_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_fetch_snapshot_response_topic_snapshot_put(&m->topics[i], p, version);
+    }
+    uint32_t tags = 0;
+    tags += ((version >= 1) && m->node_endpoints_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 1) && m->node_endpoints_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+            t += kafka_fetch_snapshot_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+        }
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+            p = kafka_fetch_snapshot_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_fetch_snapshot_response_read(kafka_fetch_snapshot_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_fetch_snapshot_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -5831,12 +9500,15 @@ static int kafka_fetch_snapshot_response_read(kafka_fetch_snapshot_response *m, 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_fetch_snapshot_response_topic_snapshot_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_fetch_snapshot_response_topic_snapshot_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -5861,12 +9533,15 @@ static int kafka_fetch_snapshot_response_read(kafka_fetch_snapshot_response *m, 
                         if ((size_t)n > wire_remaining(tr) / 8) return wire_fail(tr);
                         m->node_endpoints = NULL;
                         if (n > 0) {
-                            m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                            m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                             if (m->node_endpoints == NULL) return wire_fail(tr);
                         }
                         m->node_endpoints_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_fetch_snapshot_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                            if (kafka_fetch_snapshot_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                m->node_endpoints_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -5896,35 +9571,78 @@ void kafka_fetch_snapshot_response_encode(const kafka_fetch_snapshot_response *m
         w->failed = 1;
         return;
     }
-    kafka_fetch_snapshot_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_fetch_snapshot_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_fetch_snapshot_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FindCoordinatorRequest ---- */
 
 void kafka_find_coordinator_request_init(kafka_find_coordinator_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->key = (kafka_str){NULL, 0};
+    m->key_type = 0;
+    m->coordinator_keys = NULL;
+    m->coordinator_keys_count = 0;
 }
 
-static void kafka_find_coordinator_request_write(const kafka_find_coordinator_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_find_coordinator_request_size(const kafka_find_coordinator_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 3) {
         if (version >= 3) {
-            wire_put_compact_string(w, m->key.ptr, m->key.len);
+            n += wire_size_compact(m->key.len);
         } else {
-            wire_put_string(w, m->key.ptr, m->key.len);
+            n += wire_size_str16(m->key.len, bad);
         }
     }
     if (version >= 1) {
-        wire_put_i8(w, m->key_type);
+        n += 1;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->coordinator_keys_count < 0 ? 0 : m->coordinator_keys_count);
+        n += wire_size_compact_array_len(m->coordinator_keys_count < 0 ? 0 : m->coordinator_keys_count);
         for (int32_t i = 0; i < m->coordinator_keys_count; i++) {
-            wire_put_compact_string(w, m->coordinator_keys[i].ptr, m->coordinator_keys[i].len);
+            n += wire_size_compact(m->coordinator_keys[i].len);
         }
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_find_coordinator_request_put(const kafka_find_coordinator_request *m, uint8_t *p, int16_t version) {
+    if (version <= 3) {
+        if (version >= 3) {
+            p = wire_cur_compact(p, m->key.ptr, m->key.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->key.ptr, m->key.len, 0);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_i8(p, m->key_type);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->coordinator_keys_count < 0 ? 0 : m->coordinator_keys_count);
+        for (int32_t i = 0; i < m->coordinator_keys_count; i++) {
+            p = wire_cur_compact(p, m->coordinator_keys[i].ptr, m->coordinator_keys[i].len, 0);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_find_coordinator_request_read(kafka_find_coordinator_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -5949,7 +9667,7 @@ static int kafka_find_coordinator_request_read(kafka_find_coordinator_request *m
                 if ((size_t)n > wire_remaining(r)) return wire_fail(r);
                 m->coordinator_keys = NULL;
                 if (n > 0) {
-                    m->coordinator_keys = arena_alloc(a, (size_t)n * sizeof(*m->coordinator_keys));
+                    m->coordinator_keys = arena_alloc_uninit(a, (size_t)n * sizeof(*m->coordinator_keys));
                     if (m->coordinator_keys == NULL) return wire_fail(r);
                 }
                 m->coordinator_keys_count = n;
@@ -5987,37 +9705,84 @@ void kafka_find_coordinator_request_encode(const kafka_find_coordinator_request 
         w->failed = 1;
         return;
     }
-    kafka_find_coordinator_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_find_coordinator_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_find_coordinator_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- FindCoordinatorResponse ---- */
 
 void kafka_find_coordinator_response_coordinator_init(kafka_find_coordinator_response_coordinator *m) {
-    memset(m, 0, sizeof(*m));
+    m->key = (kafka_str){NULL, 0};
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
 }
 
-static void kafka_find_coordinator_response_coordinator_write(const kafka_find_coordinator_response_coordinator *m, wire_writer *w, int16_t version) {
+static size_t kafka_find_coordinator_response_coordinator_size(const kafka_find_coordinator_response_coordinator *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->key.ptr, m->key.len);
+        n += wire_size_compact(m->key.len);
     }
     if (version >= 4) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 4) {
-        wire_put_i32(w, m->port);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 4) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_find_coordinator_response_coordinator_put(const kafka_find_coordinator_response_coordinator *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->key.ptr, m->key.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_i32(p, m->port);
+    }
+    if (version >= 4) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_find_coordinator_response_coordinator_read(kafka_find_coordinator_response_coordinator *m, wire_reader *r, int16_t version, arena *a) {
@@ -6031,11 +9796,24 @@ static int kafka_find_coordinator_response_coordinator_read(kafka_find_coordinat
     if (version >= 4) {
         m->host.len = wire_get_compact_string(r, &m->host.ptr);
     }
-    if (version >= 4) {
-        m->port = wire_get_i32(r);
-    }
-    if (version >= 4) {
-        m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 4) {
+            m->port = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 4) {
+            m->error_code = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 4) {
+            m->port = wire_get_i32(r);
+        }
+        if (version >= 4) {
+            m->error_code = wire_get_i16(r);
+        }
     }
     if (version >= 4) {
         m->error_message.len = wire_get_compact_nullable_string(r, &m->error_message.ptr);
@@ -6053,54 +9831,120 @@ static int kafka_find_coordinator_response_coordinator_read(kafka_find_coordinat
 }
 
 void kafka_find_coordinator_response_init(kafka_find_coordinator_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->coordinators = NULL;
+    m->coordinators_count = 0;
 }
 
-static void kafka_find_coordinator_response_write(const kafka_find_coordinator_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_find_coordinator_response_size(const kafka_find_coordinator_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version <= 3) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 1 && version <= 3) {
         if (version >= 3) {
-            wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_compact(m->error_message.len);
         } else {
-            wire_put_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_str16(m->error_message.len, bad);
         }
     }
     if (version <= 3) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version <= 3) {
         if (version >= 3) {
-            wire_put_compact_string(w, m->host.ptr, m->host.len);
+            n += wire_size_compact(m->host.len);
         } else {
-            wire_put_string(w, m->host.ptr, m->host.len);
+            n += wire_size_str16(m->host.len, bad);
         }
     }
     if (version <= 3) {
-        wire_put_i32(w, m->port);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->coordinators_count < 0 ? 0 : m->coordinators_count);
+        n += wire_size_compact_array_len(m->coordinators_count < 0 ? 0 : m->coordinators_count);
         for (int32_t i = 0; i < m->coordinators_count; i++) {
-            kafka_find_coordinator_response_coordinator_write(&m->coordinators[i], w, version);
+            n += kafka_find_coordinator_response_coordinator_size(&m->coordinators[i], version, bad);
         }
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_find_coordinator_response_put(const kafka_find_coordinator_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version <= 3) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 1 && version <= 3) {
+        if (version >= 3) {
+            p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->error_message.ptr, m->error_message.len, 1);
+        }
+    }
+    if (version <= 3) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version <= 3) {
+        if (version >= 3) {
+            p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->host.ptr, m->host.len, 0);
+        }
+    }
+    if (version <= 3) {
+        p = wire_cur_i32(p, m->port);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->coordinators_count < 0 ? 0 : m->coordinators_count);
+        for (int32_t i = 0; i < m->coordinators_count; i++) {
+            p = kafka_find_coordinator_response_coordinator_put(&m->coordinators[i], p, version);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_find_coordinator_response_read(kafka_find_coordinator_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_find_coordinator_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
-    }
-    if (version <= 3) {
-        m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version <= 3) {
+            m->error_code = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        if (version <= 3) {
+            m->error_code = wire_get_i16(r);
+        }
     }
     if (version >= 1 && version <= 3) {
         if (version >= 3) {
@@ -6132,12 +9976,15 @@ static int kafka_find_coordinator_response_read(kafka_find_coordinator_response 
                 if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
                 m->coordinators = NULL;
                 if (n > 0) {
-                    m->coordinators = arena_alloc(a, (size_t)n * sizeof(*m->coordinators));
+                    m->coordinators = arena_alloc_uninit(a, (size_t)n * sizeof(*m->coordinators));
                     if (m->coordinators == NULL) return wire_fail(r);
                 }
                 m->coordinators_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_find_coordinator_response_coordinator_read(&m->coordinators[i], r, version, a) != 0) return -1;
+                    if (kafka_find_coordinator_response_coordinator_read(&m->coordinators[i], r, version, a) != 0) {
+                        m->coordinators_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -6170,17 +10017,39 @@ void kafka_find_coordinator_response_encode(const kafka_find_coordinator_respons
         w->failed = 1;
         return;
     }
-    kafka_find_coordinator_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_find_coordinator_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_find_coordinator_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- GroupMetadataKey ---- */
 
 void kafka_group_metadata_key_init(kafka_group_metadata_key *m) {
-    memset(m, 0, sizeof(*m));
+    m->group = (kafka_str){NULL, 0};
 }
 
-static void kafka_group_metadata_key_write(const kafka_group_metadata_key *m, wire_writer *w, int16_t version) {
-    wire_put_string(w, m->group.ptr, m->group.len);
+static size_t kafka_group_metadata_key_size(const kafka_group_metadata_key *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_str16(m->group.len, bad);
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_group_metadata_key_put(const kafka_group_metadata_key *m, uint8_t *p, int16_t version) {
+    p = wire_cur_str16(p, m->group.ptr, m->group.len, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_group_metadata_key_read(kafka_group_metadata_key *m, wire_reader *r, int16_t version, arena *a) {
@@ -6205,57 +10074,122 @@ void kafka_group_metadata_key_encode(const kafka_group_metadata_key *m, wire_wri
         w->failed = 1;
         return;
     }
-    kafka_group_metadata_key_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_group_metadata_key_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_group_metadata_key_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- GroupMetadataValue ---- */
 
 void kafka_group_metadata_value_member_metadata_init(kafka_group_metadata_value_member_metadata *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->client_id = (kafka_str){NULL, 0};
+    m->client_host = (kafka_str){NULL, 0};
     m->rebalance_timeout = -1;
+    m->session_timeout = 0;
+    m->subscription = (kafka_bytes){NULL, 0};
+    m->assignment = (kafka_bytes){NULL, 0};
 }
 
-static void kafka_group_metadata_value_member_metadata_write(const kafka_group_metadata_value_member_metadata *m, wire_writer *w, int16_t version) {
+static size_t kafka_group_metadata_value_member_metadata_size(const kafka_group_metadata_value_member_metadata *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_compact(m->client_id.len);
     } else {
-        wire_put_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_str16(m->client_id.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->client_host.ptr, m->client_host.len);
+        n += wire_size_compact(m->client_host.len);
     } else {
-        wire_put_string(w, m->client_host.ptr, m->client_host.len);
+        n += wire_size_str16(m->client_host.len, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->rebalance_timeout);
+        n += 4;
     }
-    wire_put_i32(w, m->session_timeout);
+    n += 4;
     if (version >= 4) {
-        wire_put_compact_bytes(w, m->subscription.ptr, m->subscription.len);
+        n += wire_size_compact(m->subscription.len);
     } else {
-        wire_put_bytes(w, m->subscription.ptr, m->subscription.len);
+        n += wire_size_bytes32(m->subscription.len);
     }
     if (version >= 4) {
-        wire_put_compact_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_compact(m->assignment.len);
     } else {
-        wire_put_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_bytes32(m->assignment.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_group_metadata_value_member_metadata_put(const kafka_group_metadata_value_member_metadata *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->client_id.ptr, m->client_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->client_id.ptr, m->client_id.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->client_host.ptr, m->client_host.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->client_host.ptr, m->client_host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->rebalance_timeout);
+    }
+    p = wire_cur_i32(p, m->session_timeout);
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->subscription.ptr, m->subscription.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->subscription.ptr, m->subscription.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->assignment.ptr, m->assignment.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->assignment.ptr, m->assignment.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_group_metadata_value_member_metadata_read(kafka_group_metadata_value_member_metadata *m, wire_reader *r, int16_t version, arena *a) {
@@ -6282,10 +10216,21 @@ static int kafka_group_metadata_value_member_metadata_read(kafka_group_metadata_
     } else {
         m->client_host.len = wire_get_string(r, &m->client_host.ptr);
     }
-    if (version >= 1) {
-        m->rebalance_timeout = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->rebalance_timeout = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->session_timeout = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->rebalance_timeout = wire_get_i32(r);
+        }
+        m->session_timeout = wire_get_i32(r);
     }
-    m->session_timeout = wire_get_i32(r);
     if (version >= 4) {
         m->subscription.len = wire_get_compact_bytes(r, &m->subscription.ptr);
     } else {
@@ -6309,41 +10254,87 @@ static int kafka_group_metadata_value_member_metadata_read(kafka_group_metadata_
 }
 
 void kafka_group_metadata_value_init(kafka_group_metadata_value *m) {
-    memset(m, 0, sizeof(*m));
+    m->protocol_type = (kafka_str){NULL, 0};
+    m->generation = 0;
+    m->protocol = (kafka_str){NULL, 0};
+    m->leader = (kafka_str){NULL, 0};
     m->current_state_timestamp = INT64_C(-1);
+    m->members = NULL;
+    m->members_count = 0;
 }
 
-static void kafka_group_metadata_value_write(const kafka_group_metadata_value *m, wire_writer *w, int16_t version) {
+static size_t kafka_group_metadata_value_size(const kafka_group_metadata_value *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     } else {
-        wire_put_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_str16(m->protocol_type.len, bad);
     }
-    wire_put_i32(w, m->generation);
+    n += 4;
     if (version >= 4) {
-        wire_put_compact_nullable_string(w, m->protocol.ptr, m->protocol.len);
+        n += wire_size_compact(m->protocol.len);
     } else {
-        wire_put_nullable_string(w, m->protocol.ptr, m->protocol.len);
+        n += wire_size_str16(m->protocol.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_nullable_string(w, m->leader.ptr, m->leader.len);
+        n += wire_size_compact(m->leader.len);
     } else {
-        wire_put_nullable_string(w, m->leader.ptr, m->leader.len);
+        n += wire_size_str16(m->leader.len, bad);
     }
     if (version >= 2) {
-        wire_put_i64(w, m->current_state_timestamp);
+        n += 8;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
     } else {
-        wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->members_count; i++) {
-        kafka_group_metadata_value_member_metadata_write(&m->members[i], w, version);
+        n += kafka_group_metadata_value_member_metadata_size(&m->members[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_group_metadata_value_put(const kafka_group_metadata_value *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    }
+    p = wire_cur_i32(p, m->generation);
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->protocol.ptr, m->protocol.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->protocol.ptr, m->protocol.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->leader.ptr, m->leader.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->leader.ptr, m->leader.len, 1);
+    }
+    if (version >= 2) {
+        p = wire_cur_i64(p, m->current_state_timestamp);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+    } else {
+        p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+    }
+    for (int32_t i = 0; i < m->members_count; i++) {
+        p = kafka_group_metadata_value_member_metadata_put(&m->members[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_group_metadata_value_read(kafka_group_metadata_value *m, wire_reader *r, int16_t version, arena *a) {
@@ -6376,12 +10367,15 @@ static int kafka_group_metadata_value_read(kafka_group_metadata_value *m, wire_r
             if ((size_t)n > wire_remaining(r) / 15) return wire_fail(r);
             m->members = NULL;
             if (n > 0) {
-                m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                 if (m->members == NULL) return wire_fail(r);
             }
             m->members_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_group_metadata_value_member_metadata_read(&m->members[i], r, version, a) != 0) return -1;
+                if (kafka_group_metadata_value_member_metadata_read(&m->members[i], r, version, a) != 0) {
+                    m->members_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -6413,38 +10407,82 @@ void kafka_group_metadata_value_encode(const kafka_group_metadata_value *m, wire
         w->failed = 1;
         return;
     }
-    kafka_group_metadata_value_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_group_metadata_value_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_group_metadata_value_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- HeartbeatRequest ---- */
 
 void kafka_heartbeat_request_init(kafka_heartbeat_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
+    m->group_id = (kafka_str){NULL, 0};
+    m->generation_id = 0;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
 }
 
-static void kafka_heartbeat_request_write(const kafka_heartbeat_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_heartbeat_request_size(const kafka_heartbeat_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
-    wire_put_i32(w, m->generation_id);
+    n += 4;
     if (version >= 4) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_heartbeat_request_put(const kafka_heartbeat_request *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    p = wire_cur_i32(p, m->generation_id);
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_heartbeat_request_read(kafka_heartbeat_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -6495,31 +10533,71 @@ void kafka_heartbeat_request_encode(const kafka_heartbeat_request *m, wire_write
         w->failed = 1;
         return;
     }
-    kafka_heartbeat_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_heartbeat_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_heartbeat_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- HeartbeatResponse ---- */
 
 void kafka_heartbeat_response_init(kafka_heartbeat_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
 }
 
-static void kafka_heartbeat_response_write(const kafka_heartbeat_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_heartbeat_response_size(const kafka_heartbeat_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_heartbeat_response_put(const kafka_heartbeat_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_heartbeat_response_read(kafka_heartbeat_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_heartbeat_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 4) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -6548,33 +10626,70 @@ void kafka_heartbeat_response_encode(const kafka_heartbeat_response *m, wire_wri
         w->failed = 1;
         return;
     }
-    kafka_heartbeat_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_heartbeat_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_heartbeat_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- InitProducerIdRequest ---- */
 
 void kafka_init_producer_id_request_init(kafka_init_producer_id_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->transactional_id = (kafka_str){NULL, 0};
+    m->transaction_timeout_ms = 0;
     m->producer_id = INT64_C(-1);
     m->producer_epoch = -1;
 }
 
-static void kafka_init_producer_id_request_write(const kafka_init_producer_id_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_init_producer_id_request_size(const kafka_init_producer_id_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_compact_nullable_string(w, m->transactional_id.ptr, m->transactional_id.len);
+        n += wire_size_compact(m->transactional_id.len);
     } else {
-        wire_put_nullable_string(w, m->transactional_id.ptr, m->transactional_id.len);
+        n += wire_size_str16(m->transactional_id.len, bad);
     }
-    wire_put_i32(w, m->transaction_timeout_ms);
+    n += 4;
     if (version >= 3) {
-        wire_put_i64(w, m->producer_id);
+        n += 8;
     }
     if (version >= 3) {
-        wire_put_i16(w, m->producer_epoch);
+        n += 2;
     }
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_init_producer_id_request_put(const kafka_init_producer_id_request *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->transactional_id.ptr, m->transactional_id.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->transactional_id.ptr, m->transactional_id.len, 1);
+    }
+    p = wire_cur_i32(p, m->transaction_timeout_ms);
+    if (version >= 3) {
+        p = wire_cur_i64(p, m->producer_id);
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->producer_epoch);
+    }
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_init_producer_id_request_read(kafka_init_producer_id_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -6584,12 +10699,27 @@ static int kafka_init_producer_id_request_read(kafka_init_producer_id_request *m
     } else {
         m->transactional_id.len = wire_get_nullable_string(r, &m->transactional_id.ptr);
     }
-    m->transaction_timeout_ms = wire_get_i32(r);
-    if (version >= 3) {
-        m->producer_id = wire_get_i64(r);
-    }
-    if (version >= 3) {
-        m->producer_epoch = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->transaction_timeout_ms = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 3) {
+            m->producer_id = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 3) {
+            m->producer_epoch = (int16_t)be_load16(q);
+            q += 2;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->transaction_timeout_ms = wire_get_i32(r);
+        if (version >= 3) {
+            m->producer_id = wire_get_i64(r);
+        }
+        if (version >= 3) {
+            m->producer_epoch = wire_get_i16(r);
+        }
     }
     if (version >= 2) {
         uint32_t tags = wire_get_uvarint(r);
@@ -6619,32 +10749,75 @@ void kafka_init_producer_id_request_encode(const kafka_init_producer_id_request 
         w->failed = 1;
         return;
     }
-    kafka_init_producer_id_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_init_producer_id_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_init_producer_id_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- InitProducerIdResponse ---- */
 
 void kafka_init_producer_id_response_init(kafka_init_producer_id_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
     m->producer_id = INT64_C(-1);
+    m->producer_epoch = 0;
 }
 
-static void kafka_init_producer_id_response_write(const kafka_init_producer_id_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->throttle_time_ms);
-    wire_put_i16(w, m->error_code);
-    wire_put_i64(w, m->producer_id);
-    wire_put_i16(w, m->producer_epoch);
+static size_t kafka_init_producer_id_response_size(const kafka_init_producer_id_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 8;
+    n += 2;
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_init_producer_id_response_put(const kafka_init_producer_id_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->throttle_time_ms);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i64(p, m->producer_id);
+    p = wire_cur_i16(p, m->producer_epoch);
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_init_producer_id_response_read(kafka_init_producer_id_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_init_producer_id_response_init(m);
-    m->throttle_time_ms = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->producer_id = wire_get_i64(r);
-    m->producer_epoch = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        m->throttle_time_ms = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->producer_id = (int64_t)be_load64(q);
+        q += 8;
+        m->producer_epoch = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->throttle_time_ms = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->producer_id = wire_get_i64(r);
+        m->producer_epoch = wire_get_i16(r);
+    }
     if (version >= 2) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -6673,29 +10846,64 @@ void kafka_init_producer_id_response_encode(const kafka_init_producer_id_respons
         w->failed = 1;
         return;
     }
-    kafka_init_producer_id_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_init_producer_id_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_init_producer_id_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- JoinGroupRequest ---- */
 
 void kafka_join_group_request_join_group_request_protocol_init(kafka_join_group_request_join_group_request_protocol *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->metadata = (kafka_bytes){NULL, 0};
 }
 
-static void kafka_join_group_request_join_group_request_protocol_write(const kafka_join_group_request_join_group_request_protocol *m, wire_writer *w, int16_t version) {
+static size_t kafka_join_group_request_join_group_request_protocol_size(const kafka_join_group_request_join_group_request_protocol *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 6) {
-        wire_put_compact_bytes(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_compact(m->metadata.len);
     } else {
-        wire_put_bytes(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_bytes32(m->metadata.len);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_join_group_request_join_group_request_protocol_put(const kafka_join_group_request_join_group_request_protocol *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->metadata.ptr, m->metadata.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_join_group_request_join_group_request_protocol_read(kafka_join_group_request_join_group_request_protocol *m, wire_reader *r, int16_t version, arena *a) {
@@ -6723,53 +10931,109 @@ static int kafka_join_group_request_join_group_request_protocol_read(kafka_join_
 }
 
 void kafka_join_group_request_init(kafka_join_group_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
+    m->session_timeout_ms = 0;
     m->rebalance_timeout_ms = -1;
-    m->group_instance_id.len = -1;
-    m->reason.len = -1;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->protocol_type = (kafka_str){NULL, 0};
+    m->protocols = NULL;
+    m->protocols_count = 0;
+    m->reason = (kafka_str){NULL, -1};
 }
 
-static void kafka_join_group_request_write(const kafka_join_group_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_join_group_request_size(const kafka_join_group_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
-    wire_put_i32(w, m->session_timeout_ms);
+    n += 4;
     if (version >= 1) {
-        wire_put_i32(w, m->rebalance_timeout_ms);
+        n += 4;
     }
     if (version >= 6) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 5) {
         if (version >= 6) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 6) {
-        wire_put_compact_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     } else {
-        wire_put_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_str16(m->protocol_type.len, bad);
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->protocols_count < 0 ? 0 : m->protocols_count);
+        n += wire_size_compact_array_len(m->protocols_count < 0 ? 0 : m->protocols_count);
     } else {
-        wire_put_array_len(w, m->protocols_count < 0 ? 0 : m->protocols_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->protocols_count; i++) {
-        kafka_join_group_request_join_group_request_protocol_write(&m->protocols[i], w, version);
+        n += kafka_join_group_request_join_group_request_protocol_size(&m->protocols[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_compact_nullable_string(w, m->reason.ptr, m->reason.len);
+        n += wire_size_compact(m->reason.len);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_join_group_request_put(const kafka_join_group_request *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    p = wire_cur_i32(p, m->session_timeout_ms);
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->rebalance_timeout_ms);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 5) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->protocols_count < 0 ? 0 : m->protocols_count);
+    } else {
+        p = wire_cur_array_len(p, m->protocols_count < 0 ? 0 : m->protocols_count);
+    }
+    for (int32_t i = 0; i < m->protocols_count; i++) {
+        p = kafka_join_group_request_join_group_request_protocol_put(&m->protocols[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->reason.ptr, m->reason.len, 1);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_join_group_request_read(kafka_join_group_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -6779,9 +11043,20 @@ static int kafka_join_group_request_read(kafka_join_group_request *m, wire_reade
     } else {
         m->group_id.len = wire_get_string(r, &m->group_id.ptr);
     }
-    m->session_timeout_ms = wire_get_i32(r);
-    if (version >= 1) {
-        m->rebalance_timeout_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->session_timeout_ms = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            m->rebalance_timeout_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->session_timeout_ms = wire_get_i32(r);
+        if (version >= 1) {
+            m->rebalance_timeout_ms = wire_get_i32(r);
+        }
     }
     if (version >= 6) {
         m->member_id.len = wire_get_compact_string(r, &m->member_id.ptr);
@@ -6809,12 +11084,15 @@ static int kafka_join_group_request_read(kafka_join_group_request *m, wire_reade
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->protocols = NULL;
             if (n > 0) {
-                m->protocols = arena_alloc(a, (size_t)n * sizeof(*m->protocols));
+                m->protocols = arena_alloc_uninit(a, (size_t)n * sizeof(*m->protocols));
                 if (m->protocols == NULL) return wire_fail(r);
             }
             m->protocols_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_join_group_request_join_group_request_protocol_read(&m->protocols[i], r, version, a) != 0) return -1;
+                if (kafka_join_group_request_join_group_request_protocol_read(&m->protocols[i], r, version, a) != 0) {
+                    m->protocols_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -6849,37 +11127,79 @@ void kafka_join_group_request_encode(const kafka_join_group_request *m, wire_wri
         w->failed = 1;
         return;
     }
-    kafka_join_group_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_join_group_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_join_group_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- JoinGroupResponse ---- */
 
 void kafka_join_group_response_join_group_response_member_init(kafka_join_group_response_join_group_response_member *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->metadata = (kafka_bytes){NULL, 0};
 }
 
-static void kafka_join_group_response_join_group_response_member_write(const kafka_join_group_response_join_group_response_member *m, wire_writer *w, int16_t version) {
+static size_t kafka_join_group_response_join_group_response_member_size(const kafka_join_group_response_join_group_response_member *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 5) {
         if (version >= 6) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 6) {
-        wire_put_compact_bytes(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_compact(m->metadata.len);
     } else {
-        wire_put_bytes(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_bytes32(m->metadata.len);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_join_group_response_join_group_response_member_put(const kafka_join_group_response_join_group_response_member *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 5) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->metadata.ptr, m->metadata.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_join_group_response_join_group_response_member_read(kafka_join_group_response_join_group_response_member *m, wire_reader *r, int16_t version, arena *a) {
@@ -6914,62 +11234,130 @@ static int kafka_join_group_response_join_group_response_member_read(kafka_join_
 }
 
 void kafka_join_group_response_init(kafka_join_group_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
     m->generation_id = -1;
-    m->protocol_type.len = -1;
+    m->protocol_type = (kafka_str){NULL, -1};
+    m->protocol_name = (kafka_str){NULL, 0};
+    m->leader = (kafka_str){NULL, 0};
+    m->skip_assignment = 0;
+    m->member_id = (kafka_str){NULL, 0};
+    m->members = NULL;
+    m->members_count = 0;
 }
 
-static void kafka_join_group_response_write(const kafka_join_group_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_join_group_response_size(const kafka_join_group_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->generation_id);
+    n += 2;
+    n += 4;
     if (version >= 7) {
-        wire_put_compact_nullable_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
+    }
+    if (version >= 6) {
+        n += wire_size_compact(m->protocol_name.len);
+    } else {
+        n += wire_size_str16(m->protocol_name.len, bad);
+    }
+    if (version >= 6) {
+        n += wire_size_compact(m->leader.len);
+    } else {
+        n += wire_size_str16(m->leader.len, bad);
+    }
+    if (version >= 9) {
+        n += 1;
+    }
+    if (version >= 6) {
+        n += wire_size_compact(m->member_id.len);
+    } else {
+        n += wire_size_str16(m->member_id.len, bad);
+    }
+    if (version >= 6) {
+        n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
+    } else {
+        n += 4;
+    }
+    for (int32_t i = 0; i < m->members_count; i++) {
+        n += kafka_join_group_response_join_group_response_member_size(&m->members[i], version, bad);
+    }
+    if (version >= 6) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_join_group_response_put(const kafka_join_group_response *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->generation_id);
+    if (version >= 7) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 1);
     }
     if (version >= 6) {
         if (version >= 7) {
-            wire_put_compact_nullable_string(w, m->protocol_name.ptr, m->protocol_name.len);
+            p = wire_cur_compact(p, m->protocol_name.ptr, m->protocol_name.len, 1);
         } else {
-            wire_put_compact_string(w, m->protocol_name.ptr, m->protocol_name.len);
+            p = wire_cur_compact(p, m->protocol_name.ptr, m->protocol_name.len, 0);
         }
     } else {
-        wire_put_string(w, m->protocol_name.ptr, m->protocol_name.len);
+        p = wire_cur_str16(p, m->protocol_name.ptr, m->protocol_name.len, 0);
     }
     if (version >= 6) {
-        wire_put_compact_string(w, m->leader.ptr, m->leader.len);
+        p = wire_cur_compact(p, m->leader.ptr, m->leader.len, 0);
     } else {
-        wire_put_string(w, m->leader.ptr, m->leader.len);
+        p = wire_cur_str16(p, m->leader.ptr, m->leader.len, 0);
     }
     if (version >= 9) {
-        wire_put_bool(w, m->skip_assignment);
+        p = wire_cur_bool(p, m->skip_assignment);
     }
     if (version >= 6) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
     } else {
-        wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+        p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
     }
     for (int32_t i = 0; i < m->members_count; i++) {
-        kafka_join_group_response_join_group_response_member_write(&m->members[i], w, version);
+        p = kafka_join_group_response_join_group_response_member_put(&m->members[i], p, version);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_join_group_response_read(kafka_join_group_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_join_group_response_init(m);
-    if (version >= 2) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 10) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 2) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->generation_id = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 2) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
+        m->generation_id = wire_get_i32(r);
     }
-    m->error_code = wire_get_i16(r);
-    m->generation_id = wire_get_i32(r);
     if (version >= 7) {
         m->protocol_type.len = wire_get_compact_nullable_string(r, &m->protocol_type.ptr);
     }
@@ -7004,12 +11392,15 @@ static int kafka_join_group_response_read(kafka_join_group_response *m, wire_rea
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->members = NULL;
             if (n > 0) {
-                m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                 if (m->members == NULL) return wire_fail(r);
             }
             m->members_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_join_group_response_join_group_response_member_read(&m->members[i], r, version, a) != 0) return -1;
+                if (kafka_join_group_response_join_group_response_member_read(&m->members[i], r, version, a) != 0) {
+                    m->members_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7041,25 +11432,59 @@ void kafka_join_group_response_encode(const kafka_join_group_response *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_join_group_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_join_group_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_join_group_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- KRaftVersionRecord ---- */
 
 void kafka_kraft_version_record_init(kafka_kraft_version_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
+    m->kraft_version = 0;
 }
 
-static void kafka_kraft_version_record_write(const kafka_kraft_version_record *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_i16(w, m->kraft_version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_kraft_version_record_size(const kafka_kraft_version_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_kraft_version_record_put(const kafka_kraft_version_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_i16(p, m->kraft_version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_kraft_version_record_read(kafka_kraft_version_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_kraft_version_record_init(m);
-    m->version = wire_get_i16(r);
-    m->kraft_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->version = (int16_t)be_load16(q);
+        q += 2;
+        m->kraft_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->version = wire_get_i16(r);
+        m->kraft_version = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -7086,28 +11511,66 @@ void kafka_kraft_version_record_encode(const kafka_kraft_version_record *m, wire
         w->failed = 1;
         return;
     }
-    kafka_kraft_version_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_kraft_version_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_kraft_version_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- LeaderChangeMessage ---- */
 
 void kafka_leader_change_message_voter_init(kafka_leader_change_message_voter *m) {
-    memset(m, 0, sizeof(*m));
+    m->voter_id = 0;
+    memset(m->voter_directory_id, 0, 16);
 }
 
-static void kafka_leader_change_message_voter_write(const kafka_leader_change_message_voter *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->voter_id);
+static size_t kafka_leader_change_message_voter_size(const kafka_leader_change_message_voter *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 1) {
-        wire_put_uuid(w, m->voter_directory_id);
+        n += 16;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leader_change_message_voter_put(const kafka_leader_change_message_voter *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->voter_id);
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->voter_directory_id);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leader_change_message_voter_read(kafka_leader_change_message_voter *m, wire_reader *r, int16_t version, arena *a) {
     kafka_leader_change_message_voter_init(m);
-    m->voter_id = wire_get_i32(r);
-    if (version >= 1) {
-        wire_get_uuid(r, m->voter_directory_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->voter_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            memcpy(m->voter_directory_id, q, 16);
+            q += 16;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->voter_id = wire_get_i32(r);
+        if (version >= 1) {
+            wire_get_uuid(r, m->voter_directory_id);
+        }
     }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -7120,27 +11583,63 @@ static int kafka_leader_change_message_voter_read(kafka_leader_change_message_vo
 }
 
 void kafka_leader_change_message_init(kafka_leader_change_message *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
+    m->leader_id = 0;
+    m->voters = NULL;
+    m->voters_count = 0;
+    m->granting_voters = NULL;
+    m->granting_voters_count = 0;
 }
 
-static void kafka_leader_change_message_write(const kafka_leader_change_message *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_i32(w, m->leader_id);
-    wire_put_compact_array_len(w, m->voters_count < 0 ? 0 : m->voters_count);
+static size_t kafka_leader_change_message_size(const kafka_leader_change_message *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 4;
+    n += wire_size_compact_array_len(m->voters_count < 0 ? 0 : m->voters_count);
     for (int32_t i = 0; i < m->voters_count; i++) {
-        kafka_leader_change_message_voter_write(&m->voters[i], w, version);
+        n += kafka_leader_change_message_voter_size(&m->voters[i], version, bad);
     }
-    wire_put_compact_array_len(w, m->granting_voters_count < 0 ? 0 : m->granting_voters_count);
+    n += wire_size_compact_array_len(m->granting_voters_count < 0 ? 0 : m->granting_voters_count);
     for (int32_t i = 0; i < m->granting_voters_count; i++) {
-        kafka_leader_change_message_voter_write(&m->granting_voters[i], w, version);
+        n += kafka_leader_change_message_voter_size(&m->granting_voters[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leader_change_message_put(const kafka_leader_change_message *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_compact_array_len(p, m->voters_count < 0 ? 0 : m->voters_count);
+    for (int32_t i = 0; i < m->voters_count; i++) {
+        p = kafka_leader_change_message_voter_put(&m->voters[i], p, version);
+    }
+    p = wire_cur_compact_array_len(p, m->granting_voters_count < 0 ? 0 : m->granting_voters_count);
+    for (int32_t i = 0; i < m->granting_voters_count; i++) {
+        p = kafka_leader_change_message_voter_put(&m->granting_voters[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leader_change_message_read(kafka_leader_change_message *m, wire_reader *r, int16_t version, arena *a) {
     kafka_leader_change_message_init(m);
-    m->version = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->version = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->version = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -7150,12 +11649,15 @@ static int kafka_leader_change_message_read(kafka_leader_change_message *m, wire
             if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
             m->voters = NULL;
             if (n > 0) {
-                m->voters = arena_alloc(a, (size_t)n * sizeof(*m->voters));
+                m->voters = arena_alloc_uninit(a, (size_t)n * sizeof(*m->voters));
                 if (m->voters == NULL) return wire_fail(r);
             }
             m->voters_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_leader_change_message_voter_read(&m->voters[i], r, version, a) != 0) return -1;
+                if (kafka_leader_change_message_voter_read(&m->voters[i], r, version, a) != 0) {
+                    m->voters_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7168,12 +11670,15 @@ static int kafka_leader_change_message_read(kafka_leader_change_message *m, wire
             if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
             m->granting_voters = NULL;
             if (n > 0) {
-                m->granting_voters = arena_alloc(a, (size_t)n * sizeof(*m->granting_voters));
+                m->granting_voters = arena_alloc_uninit(a, (size_t)n * sizeof(*m->granting_voters));
                 if (m->granting_voters == NULL) return wire_fail(r);
             }
             m->granting_voters_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_leader_change_message_voter_read(&m->granting_voters[i], r, version, a) != 0) return -1;
+                if (kafka_leader_change_message_voter_read(&m->granting_voters[i], r, version, a) != 0) {
+                    m->granting_voters_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7203,38 +11708,79 @@ void kafka_leader_change_message_encode(const kafka_leader_change_message *m, wi
         w->failed = 1;
         return;
     }
-    kafka_leader_change_message_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_leader_change_message_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_leader_change_message_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- LeaveGroupRequest ---- */
 
 void kafka_leave_group_request_member_identity_init(kafka_leave_group_request_member_identity *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
-    m->reason.len = -1;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->reason = (kafka_str){NULL, -1};
 }
 
-static void kafka_leave_group_request_member_identity_write(const kafka_leave_group_request_member_identity *m, wire_writer *w, int16_t version) {
+static size_t kafka_leave_group_request_member_identity_size(const kafka_leave_group_request_member_identity *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_compact(m->member_id.len);
         } else {
-            wire_put_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_str16(m->member_id.len, bad);
         }
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->reason.ptr, m->reason.len);
+        n += wire_size_compact(m->reason.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leave_group_request_member_identity_put(const kafka_leave_group_request_member_identity *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+        }
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->reason.ptr, m->reason.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leave_group_request_member_identity_read(kafka_leave_group_request_member_identity *m, wire_reader *r, int16_t version, arena *a) {
@@ -7269,31 +11815,66 @@ static int kafka_leave_group_request_member_identity_read(kafka_leave_group_requ
 }
 
 void kafka_leave_group_request_init(kafka_leave_group_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
+    m->member_id = (kafka_str){NULL, 0};
+    m->members = NULL;
+    m->members_count = 0;
 }
 
-static void kafka_leave_group_request_write(const kafka_leave_group_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_leave_group_request_size(const kafka_leave_group_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
     if (version <= 2) {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+            n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
         } else {
-            wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->members_count; i++) {
-            kafka_leave_group_request_member_identity_write(&m->members[i], w, version);
+            n += kafka_leave_group_request_member_identity_size(&m->members[i], version, bad);
         }
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leave_group_request_put(const kafka_leave_group_request *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version <= 2) {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+        } else {
+            p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+        }
+        for (int32_t i = 0; i < m->members_count; i++) {
+            p = kafka_leave_group_request_member_identity_put(&m->members[i], p, version);
+        }
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leave_group_request_read(kafka_leave_group_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -7316,12 +11897,15 @@ static int kafka_leave_group_request_read(kafka_leave_group_request *m, wire_rea
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->members = NULL;
                 if (n > 0) {
-                    m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                    m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                     if (m->members == NULL) return wire_fail(r);
                 }
                 m->members_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_leave_group_request_member_identity_read(&m->members[i], r, version, a) != 0) return -1;
+                    if (kafka_leave_group_request_member_identity_read(&m->members[i], r, version, a) != 0) {
+                        m->members_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -7354,36 +11938,79 @@ void kafka_leave_group_request_encode(const kafka_leave_group_request *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_leave_group_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_leave_group_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_leave_group_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- LeaveGroupResponse ---- */
 
 void kafka_leave_group_response_member_response_init(kafka_leave_group_response_member_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, 0};
+    m->error_code = 0;
 }
 
-static void kafka_leave_group_response_member_response_write(const kafka_leave_group_response_member_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_leave_group_response_member_response_size(const kafka_leave_group_response_member_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_compact(m->member_id.len);
         } else {
-            wire_put_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_str16(m->member_id.len, bad);
         }
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 3) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leave_group_response_member_response_put(const kafka_leave_group_response_member_response *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+        }
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leave_group_response_member_response_read(kafka_leave_group_response_member_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -7418,35 +12045,77 @@ static int kafka_leave_group_response_member_response_read(kafka_leave_group_res
 }
 
 void kafka_leave_group_response_init(kafka_leave_group_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->members = NULL;
+    m->members_count = 0;
 }
 
-static void kafka_leave_group_response_write(const kafka_leave_group_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_leave_group_response_size(const kafka_leave_group_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+            n += wire_size_compact_array_len(m->members_count < 0 ? 0 : m->members_count);
         } else {
-            wire_put_array_len(w, m->members_count < 0 ? 0 : m->members_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->members_count; i++) {
-            kafka_leave_group_response_member_response_write(&m->members[i], w, version);
+            n += kafka_leave_group_response_member_response_size(&m->members[i], version, bad);
         }
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_leave_group_response_put(const kafka_leave_group_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+        } else {
+            p = wire_cur_array_len(p, m->members_count < 0 ? 0 : m->members_count);
+        }
+        for (int32_t i = 0; i < m->members_count; i++) {
+            p = kafka_leave_group_response_member_response_put(&m->members[i], p, version);
+        }
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_leave_group_response_read(kafka_leave_group_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_leave_group_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 3) {
         {
             int32_t n = (version >= 4) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -7457,12 +12126,15 @@ static int kafka_leave_group_response_read(kafka_leave_group_response *m, wire_r
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->members = NULL;
                 if (n > 0) {
-                    m->members = arena_alloc(a, (size_t)n * sizeof(*m->members));
+                    m->members = arena_alloc_uninit(a, (size_t)n * sizeof(*m->members));
                     if (m->members == NULL) return wire_fail(r);
                 }
                 m->members_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_leave_group_response_member_response_read(&m->members[i], r, version, a) != 0) return -1;
+                    if (kafka_leave_group_response_member_response_read(&m->members[i], r, version, a) != 0) {
+                        m->members_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -7495,31 +12167,70 @@ void kafka_leave_group_response_encode(const kafka_leave_group_response *m, wire
         w->failed = 1;
         return;
     }
-    kafka_leave_group_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_leave_group_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_leave_group_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ListGroupsRequest ---- */
 
 void kafka_list_groups_request_init(kafka_list_groups_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->states_filter = NULL;
+    m->states_filter_count = 0;
+    m->types_filter = NULL;
+    m->types_filter_count = 0;
 }
 
-static void kafka_list_groups_request_write(const kafka_list_groups_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_groups_request_size(const kafka_list_groups_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->states_filter_count < 0 ? 0 : m->states_filter_count);
+        n += wire_size_compact_array_len(m->states_filter_count < 0 ? 0 : m->states_filter_count);
         for (int32_t i = 0; i < m->states_filter_count; i++) {
-            wire_put_compact_string(w, m->states_filter[i].ptr, m->states_filter[i].len);
+            n += wire_size_compact(m->states_filter[i].len);
         }
     }
     if (version >= 5) {
-        wire_put_compact_array_len(w, m->types_filter_count < 0 ? 0 : m->types_filter_count);
+        n += wire_size_compact_array_len(m->types_filter_count < 0 ? 0 : m->types_filter_count);
         for (int32_t i = 0; i < m->types_filter_count; i++) {
-            wire_put_compact_string(w, m->types_filter[i].ptr, m->types_filter[i].len);
+            n += wire_size_compact(m->types_filter[i].len);
         }
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_groups_request_put(const kafka_list_groups_request *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->states_filter_count < 0 ? 0 : m->states_filter_count);
+        for (int32_t i = 0; i < m->states_filter_count; i++) {
+            p = wire_cur_compact(p, m->states_filter[i].ptr, m->states_filter[i].len, 0);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_compact_array_len(p, m->types_filter_count < 0 ? 0 : m->types_filter_count);
+        for (int32_t i = 0; i < m->types_filter_count; i++) {
+            p = wire_cur_compact(p, m->types_filter[i].ptr, m->types_filter[i].len, 0);
+        }
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_groups_request_read(kafka_list_groups_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -7534,7 +12245,7 @@ static int kafka_list_groups_request_read(kafka_list_groups_request *m, wire_rea
                 if ((size_t)n > wire_remaining(r)) return wire_fail(r);
                 m->states_filter = NULL;
                 if (n > 0) {
-                    m->states_filter = arena_alloc(a, (size_t)n * sizeof(*m->states_filter));
+                    m->states_filter = arena_alloc_uninit(a, (size_t)n * sizeof(*m->states_filter));
                     if (m->states_filter == NULL) return wire_fail(r);
                 }
                 m->states_filter_count = n;
@@ -7554,7 +12265,7 @@ static int kafka_list_groups_request_read(kafka_list_groups_request *m, wire_rea
                 if ((size_t)n > wire_remaining(r)) return wire_fail(r);
                 m->types_filter = NULL;
                 if (n > 0) {
-                    m->types_filter = arena_alloc(a, (size_t)n * sizeof(*m->types_filter));
+                    m->types_filter = arena_alloc_uninit(a, (size_t)n * sizeof(*m->types_filter));
                     if (m->types_filter == NULL) return wire_fail(r);
                 }
                 m->types_filter_count = n;
@@ -7592,35 +12303,78 @@ void kafka_list_groups_request_encode(const kafka_list_groups_request *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_list_groups_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_list_groups_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_list_groups_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ListGroupsResponse ---- */
 
 void kafka_list_groups_response_listed_group_init(kafka_list_groups_response_listed_group *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
+    m->protocol_type = (kafka_str){NULL, 0};
+    m->group_state = (kafka_str){NULL, 0};
+    m->group_type = (kafka_str){NULL, 0};
 }
 
-static void kafka_list_groups_response_listed_group_write(const kafka_list_groups_response_listed_group *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_groups_response_listed_group_size(const kafka_list_groups_response_listed_group *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
     if (version >= 3) {
-        wire_put_compact_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     } else {
-        wire_put_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_str16(m->protocol_type.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->group_state.ptr, m->group_state.len);
+        n += wire_size_compact(m->group_state.len);
     }
     if (version >= 5) {
-        wire_put_compact_string(w, m->group_type.ptr, m->group_type.len);
+        n += wire_size_compact(m->group_type.len);
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_groups_response_listed_group_put(const kafka_list_groups_response_listed_group *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->protocol_type.ptr, m->protocol_type.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->group_state.ptr, m->group_state.len, 0);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->group_type.ptr, m->group_type.len, 0);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_groups_response_listed_group_read(kafka_list_groups_response_listed_group *m, wire_reader *r, int16_t version, arena *a) {
@@ -7654,33 +12408,73 @@ static int kafka_list_groups_response_listed_group_read(kafka_list_groups_respon
 }
 
 void kafka_list_groups_response_init(kafka_list_groups_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->groups = NULL;
+    m->groups_count = 0;
 }
 
-static void kafka_list_groups_response_write(const kafka_list_groups_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_groups_response_size(const kafka_list_groups_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 3) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
     } else {
-        wire_put_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->groups_count; i++) {
-        kafka_list_groups_response_listed_group_write(&m->groups[i], w, version);
+        n += kafka_list_groups_response_listed_group_size(&m->groups[i], version, bad);
     }
     if (version >= 3) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_groups_response_put(const kafka_list_groups_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 3) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    } else {
+        p = wire_cur_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+    }
+    for (int32_t i = 0; i < m->groups_count; i++) {
+        p = kafka_list_groups_response_listed_group_put(&m->groups[i], p, version);
+    }
+    if (version >= 3) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_groups_response_read(kafka_list_groups_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_list_groups_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     {
         int32_t n = (version >= 3) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
         if (r->failed) return -1;
@@ -7690,12 +12484,15 @@ static int kafka_list_groups_response_read(kafka_list_groups_response *m, wire_r
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->groups = NULL;
             if (n > 0) {
-                m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                 if (m->groups == NULL) return wire_fail(r);
             }
             m->groups_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_groups_response_listed_group_read(&m->groups[i], r, version, a) != 0) return -1;
+                if (kafka_list_groups_response_listed_group_read(&m->groups[i], r, version, a) != 0) {
+                    m->groups_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7727,40 +12524,90 @@ void kafka_list_groups_response_encode(const kafka_list_groups_response *m, wire
         w->failed = 1;
         return;
     }
-    kafka_list_groups_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_list_groups_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_list_groups_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ListOffsetsRequest ---- */
 
 void kafka_list_offsets_request_list_offsets_partition_init(kafka_list_offsets_request_list_offsets_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
     m->current_leader_epoch = -1;
+    m->timestamp = 0;
     m->max_num_offsets = 1;
 }
 
-static void kafka_list_offsets_request_list_offsets_partition_write(const kafka_list_offsets_request_list_offsets_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
+static size_t kafka_list_offsets_request_list_offsets_partition_size(const kafka_list_offsets_request_list_offsets_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 4) {
-        wire_put_i32(w, m->current_leader_epoch);
+        n += 4;
     }
-    wire_put_i64(w, m->timestamp);
+    n += 8;
     if (version <= 0) {
-        wire_put_i32(w, m->max_num_offsets);
+        n += 4;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_request_list_offsets_partition_put(const kafka_list_offsets_request_list_offsets_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    if (version >= 4) {
+        p = wire_cur_i32(p, m->current_leader_epoch);
+    }
+    p = wire_cur_i64(p, m->timestamp);
+    if (version <= 0) {
+        p = wire_cur_i32(p, m->max_num_offsets);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_request_list_offsets_partition_read(kafka_list_offsets_request_list_offsets_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_list_offsets_request_list_offsets_partition_init(m);
-    m->partition_index = wire_get_i32(r);
-    if (version >= 4) {
-        m->current_leader_epoch = wire_get_i32(r);
-    }
-    m->timestamp = wire_get_i64(r);
-    if (version <= 0) {
-        m->max_num_offsets = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 4) {
+            m->current_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->timestamp = (int64_t)be_load64(q);
+        q += 8;
+        if (version <= 0) {
+            m->max_num_offsets = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        if (version >= 4) {
+            m->current_leader_epoch = wire_get_i32(r);
+        }
+        m->timestamp = wire_get_i64(r);
+        if (version <= 0) {
+            m->max_num_offsets = wire_get_i32(r);
+        }
     }
     if (version >= 6) {
         uint32_t tags = wire_get_uvarint(r);
@@ -7775,26 +12622,55 @@ static int kafka_list_offsets_request_list_offsets_partition_read(kafka_list_off
 }
 
 void kafka_list_offsets_request_list_offsets_topic_init(kafka_list_offsets_request_list_offsets_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_list_offsets_request_list_offsets_topic_write(const kafka_list_offsets_request_list_offsets_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_offsets_request_list_offsets_topic_size(const kafka_list_offsets_request_list_offsets_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_list_offsets_request_list_offsets_partition_write(&m->partitions[i], w, version);
+        n += kafka_list_offsets_request_list_offsets_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_request_list_offsets_topic_put(const kafka_list_offsets_request_list_offsets_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_list_offsets_request_list_offsets_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_request_list_offsets_topic_read(kafka_list_offsets_request_list_offsets_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -7813,12 +12689,15 @@ static int kafka_list_offsets_request_list_offsets_topic_read(kafka_list_offsets
             if ((size_t)n > wire_remaining(r) / 12) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_offsets_request_list_offsets_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_list_offsets_request_list_offsets_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7835,35 +12714,79 @@ static int kafka_list_offsets_request_list_offsets_topic_read(kafka_list_offsets
 }
 
 void kafka_list_offsets_request_init(kafka_list_offsets_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->replica_id = 0;
+    m->isolation_level = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->timeout_ms = 0;
 }
 
-static void kafka_list_offsets_request_write(const kafka_list_offsets_request *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->replica_id);
+static size_t kafka_list_offsets_request_size(const kafka_list_offsets_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 2) {
-        wire_put_i8(w, m->isolation_level);
+        n += 1;
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_list_offsets_request_list_offsets_topic_write(&m->topics[i], w, version);
+        n += kafka_list_offsets_request_list_offsets_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 10) {
-        wire_put_i32(w, m->timeout_ms);
+        n += 4;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_request_put(const kafka_list_offsets_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->replica_id);
+    if (version >= 2) {
+        p = wire_cur_i8(p, m->isolation_level);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_list_offsets_request_list_offsets_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->timeout_ms);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_request_read(kafka_list_offsets_request *m, wire_reader *r, int16_t version, arena *a) {
     kafka_list_offsets_request_init(m);
-    m->replica_id = wire_get_i32(r);
-    if (version >= 2) {
-        m->isolation_level = wire_get_i8(r);
+    if (!r->failed && r->len - r->pos >= 5) {
+        const uint8_t *q = r->data + r->pos;
+        m->replica_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 2) {
+            m->isolation_level = (int8_t)q[0];
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->replica_id = wire_get_i32(r);
+        if (version >= 2) {
+            m->isolation_level = wire_get_i8(r);
+        }
     }
     {
         int32_t n = (version >= 6) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -7874,12 +12797,15 @@ static int kafka_list_offsets_request_read(kafka_list_offsets_request *m, wire_r
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_offsets_request_list_offsets_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_list_offsets_request_list_offsets_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -7914,45 +12840,96 @@ void kafka_list_offsets_request_encode(const kafka_list_offsets_request *m, wire
         w->failed = 1;
         return;
     }
-    kafka_list_offsets_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_list_offsets_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_list_offsets_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ListOffsetsResponse ---- */
 
 void kafka_list_offsets_response_list_offsets_partition_response_init(kafka_list_offsets_response_list_offsets_partition_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->old_style_offsets = NULL;
+    m->old_style_offsets_count = 0;
     m->timestamp = INT64_C(-1);
     m->offset = INT64_C(-1);
     m->leader_epoch = -1;
 }
 
-static void kafka_list_offsets_response_list_offsets_partition_response_write(const kafka_list_offsets_response_list_offsets_partition_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
+static size_t kafka_list_offsets_response_list_offsets_partition_response_size(const kafka_list_offsets_response_list_offsets_partition_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
     if (version <= 0) {
-        wire_put_array_len(w, m->old_style_offsets_count < 0 ? 0 : m->old_style_offsets_count);
+        n += 4;
+        if (m->old_style_offsets_count > 0) n += (size_t)m->old_style_offsets_count * 8;
+    }
+    if (version >= 1) {
+        n += 8;
+    }
+    if (version >= 1) {
+        n += 8;
+    }
+    if (version >= 4) {
+        n += 4;
+    }
+    if (version >= 6) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_response_list_offsets_partition_response_put(const kafka_list_offsets_response_list_offsets_partition_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    if (version <= 0) {
+        p = wire_cur_array_len(p, m->old_style_offsets_count < 0 ? 0 : m->old_style_offsets_count);
         for (int32_t i = 0; i < m->old_style_offsets_count; i++) {
-            wire_put_i64(w, m->old_style_offsets[i]);
+            p = wire_cur_i64(p, m->old_style_offsets[i]);
         }
     }
     if (version >= 1) {
-        wire_put_i64(w, m->timestamp);
+        p = wire_cur_i64(p, m->timestamp);
     }
     if (version >= 1) {
-        wire_put_i64(w, m->offset);
+        p = wire_cur_i64(p, m->offset);
     }
     if (version >= 4) {
-        wire_put_i32(w, m->leader_epoch);
+        p = wire_cur_i32(p, m->leader_epoch);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_response_list_offsets_partition_response_read(kafka_list_offsets_response_list_offsets_partition_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_list_offsets_response_list_offsets_partition_response_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     if (version <= 0) {
         {
             int32_t n = wire_get_array_len(r);
@@ -7963,7 +12940,7 @@ static int kafka_list_offsets_response_list_offsets_partition_response_read(kafk
                 if ((size_t)n > wire_remaining(r) / 8) return wire_fail(r);
                 m->old_style_offsets = NULL;
                 if (n > 0) {
-                    m->old_style_offsets = arena_alloc(a, (size_t)n * sizeof(*m->old_style_offsets));
+                    m->old_style_offsets = arena_alloc_uninit(a, (size_t)n * sizeof(*m->old_style_offsets));
                     if (m->old_style_offsets == NULL) return wire_fail(r);
                 }
                 m->old_style_offsets_count = n;
@@ -7973,14 +12950,31 @@ static int kafka_list_offsets_response_list_offsets_partition_response_read(kafk
             }
         }
     }
-    if (version >= 1) {
-        m->timestamp = wire_get_i64(r);
-    }
-    if (version >= 1) {
-        m->offset = wire_get_i64(r);
-    }
-    if (version >= 4) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 1) {
+            m->offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 4) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->timestamp = wire_get_i64(r);
+        }
+        if (version >= 1) {
+            m->offset = wire_get_i64(r);
+        }
+        if (version >= 4) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 6) {
         uint32_t tags = wire_get_uvarint(r);
@@ -7995,26 +12989,55 @@ static int kafka_list_offsets_response_list_offsets_partition_response_read(kafk
 }
 
 void kafka_list_offsets_response_list_offsets_topic_response_init(kafka_list_offsets_response_list_offsets_topic_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_list_offsets_response_list_offsets_topic_response_write(const kafka_list_offsets_response_list_offsets_topic_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_offsets_response_list_offsets_topic_response_size(const kafka_list_offsets_response_list_offsets_topic_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 6) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_list_offsets_response_list_offsets_partition_response_write(&m->partitions[i], w, version);
+        n += kafka_list_offsets_response_list_offsets_partition_response_size(&m->partitions[i], version, bad);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_response_list_offsets_topic_response_put(const kafka_list_offsets_response_list_offsets_topic_response *m, uint8_t *p, int16_t version) {
+    if (version >= 6) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_list_offsets_response_list_offsets_partition_response_put(&m->partitions[i], p, version);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_response_list_offsets_topic_response_read(kafka_list_offsets_response_list_offsets_topic_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -8033,12 +13056,15 @@ static int kafka_list_offsets_response_list_offsets_topic_response_read(kafka_li
             if ((size_t)n > wire_remaining(r) / 10) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_offsets_response_list_offsets_partition_response_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_list_offsets_response_list_offsets_partition_response_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8055,24 +13081,51 @@ static int kafka_list_offsets_response_list_offsets_topic_response_read(kafka_li
 }
 
 void kafka_list_offsets_response_init(kafka_list_offsets_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_list_offsets_response_write(const kafka_list_offsets_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_list_offsets_response_size(const kafka_list_offsets_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 6) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_list_offsets_response_list_offsets_topic_response_write(&m->topics[i], w, version);
+        n += kafka_list_offsets_response_list_offsets_topic_response_size(&m->topics[i], version, bad);
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_list_offsets_response_put(const kafka_list_offsets_response *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 6) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_list_offsets_response_list_offsets_topic_response_put(&m->topics[i], p, version);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_list_offsets_response_read(kafka_list_offsets_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -8089,12 +13142,15 @@ static int kafka_list_offsets_response_read(kafka_list_offsets_response *m, wire
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_list_offsets_response_list_offsets_topic_response_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_list_offsets_response_list_offsets_topic_response_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8126,31 +13182,64 @@ void kafka_list_offsets_response_encode(const kafka_list_offsets_response *m, wi
         w->failed = 1;
         return;
     }
-    kafka_list_offsets_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_list_offsets_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_list_offsets_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- MetadataRequest ---- */
 
 void kafka_metadata_request_metadata_request_topic_init(kafka_metadata_request_metadata_request_topic *m) {
-    memset(m, 0, sizeof(*m));
+    memset(m->topic_id, 0, 16);
+    m->name = (kafka_str){NULL, 0};
 }
 
-static void kafka_metadata_request_metadata_request_topic_write(const kafka_metadata_request_metadata_request_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_metadata_request_metadata_request_topic_size(const kafka_metadata_request_metadata_request_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 10) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
+    }
+    if (version >= 9) {
+        n += wire_size_compact(m->name.len);
+    } else {
+        n += wire_size_str16(m->name.len, bad);
+    }
+    if (version >= 9) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_request_metadata_request_topic_put(const kafka_metadata_request_metadata_request_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 10) {
+        p = wire_cur_uuid(p, m->topic_id);
     }
     if (version >= 9) {
         if (version >= 10) {
-            wire_put_compact_nullable_string(w, m->name.ptr, m->name.len);
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 1);
         } else {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
         }
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_request_metadata_request_topic_read(kafka_metadata_request_metadata_request_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -8180,31 +13269,65 @@ static int kafka_metadata_request_metadata_request_topic_read(kafka_metadata_req
 }
 
 void kafka_metadata_request_init(kafka_metadata_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->topics = NULL;
+    m->topics_count = 0;
     m->allow_auto_topic_creation = 1;
+    m->include_cluster_authorized_operations = 0;
+    m->include_topic_authorized_operations = 0;
 }
 
-static void kafka_metadata_request_write(const kafka_metadata_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_metadata_request_size(const kafka_metadata_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_metadata_request_metadata_request_topic_write(&m->topics[i], w, version);
+        n += kafka_metadata_request_metadata_request_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_bool(w, m->allow_auto_topic_creation);
+        n += 1;
     }
     if (version >= 8 && version <= 10) {
-        wire_put_bool(w, m->include_cluster_authorized_operations);
+        n += 1;
     }
     if (version >= 8) {
-        wire_put_bool(w, m->include_topic_authorized_operations);
+        n += 1;
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_request_put(const kafka_metadata_request *m, uint8_t *p, int16_t version) {
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 && !(version >= 1) ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_metadata_request_metadata_request_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_bool(p, m->allow_auto_topic_creation);
+    }
+    if (version >= 8 && version <= 10) {
+        p = wire_cur_bool(p, m->include_cluster_authorized_operations);
+    }
+    if (version >= 8) {
+        p = wire_cur_bool(p, m->include_topic_authorized_operations);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_request_read(kafka_metadata_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -8220,23 +13343,43 @@ static int kafka_metadata_request_read(kafka_metadata_request *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 2) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_metadata_request_metadata_request_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_metadata_request_metadata_request_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
-    if (version >= 4) {
-        m->allow_auto_topic_creation = wire_get_bool(r);
-    }
-    if (version >= 8 && version <= 10) {
-        m->include_cluster_authorized_operations = wire_get_bool(r);
-    }
-    if (version >= 8) {
-        m->include_topic_authorized_operations = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 3) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 4) {
+            m->allow_auto_topic_creation = q[0] != 0;
+            q += 1;
+        }
+        if (version >= 8 && version <= 10) {
+            m->include_cluster_authorized_operations = q[0] != 0;
+            q += 1;
+        }
+        if (version >= 8) {
+            m->include_topic_authorized_operations = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 4) {
+            m->allow_auto_topic_creation = wire_get_bool(r);
+        }
+        if (version >= 8 && version <= 10) {
+            m->include_cluster_authorized_operations = wire_get_bool(r);
+        }
+        if (version >= 8) {
+            m->include_topic_authorized_operations = wire_get_bool(r);
+        }
     }
     if (version >= 9) {
         uint32_t tags = wire_get_uvarint(r);
@@ -8266,34 +13409,74 @@ void kafka_metadata_request_encode(const kafka_metadata_request *m, wire_writer 
         w->failed = 1;
         return;
     }
-    kafka_metadata_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_metadata_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_metadata_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- MetadataResponse ---- */
 
 void kafka_metadata_response_metadata_response_broker_init(kafka_metadata_response_metadata_response_broker *m) {
-    memset(m, 0, sizeof(*m));
-    m->rack.len = -1;
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->rack = (kafka_str){NULL, -1};
 }
 
-static void kafka_metadata_response_metadata_response_broker_write(const kafka_metadata_response_metadata_response_broker *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->node_id);
+static size_t kafka_metadata_response_metadata_response_broker_size(const kafka_metadata_response_metadata_response_broker *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 9) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     } else {
-        wire_put_string(w, m->host.ptr, m->host.len);
+        n += wire_size_str16(m->host.len, bad);
     }
-    wire_put_i32(w, m->port);
+    n += 4;
     if (version >= 1) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
+            n += wire_size_compact(m->rack.len);
         } else {
-            wire_put_nullable_string(w, m->rack.ptr, m->rack.len);
+            n += wire_size_str16(m->rack.len, bad);
         }
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_response_metadata_response_broker_put(const kafka_metadata_response_metadata_response_broker *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->node_id);
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->host.ptr, m->host.len, 0);
+    }
+    p = wire_cur_i32(p, m->port);
+    if (version >= 1) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->rack.ptr, m->rack.len, 1);
+        }
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_response_metadata_response_broker_read(kafka_metadata_response_metadata_response_broker *m, wire_reader *r, int16_t version, arena *a) {
@@ -8325,55 +13508,118 @@ static int kafka_metadata_response_metadata_response_broker_read(kafka_metadata_
 }
 
 void kafka_metadata_response_metadata_response_partition_init(kafka_metadata_response_metadata_response_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->partition_index = 0;
+    m->leader_id = 0;
     m->leader_epoch = -1;
+    m->replica_nodes = NULL;
+    m->replica_nodes_count = 0;
+    m->isr_nodes = NULL;
+    m->isr_nodes_count = 0;
+    m->offline_replicas = NULL;
+    m->offline_replicas_count = 0;
 }
 
-static void kafka_metadata_response_metadata_response_partition_write(const kafka_metadata_response_metadata_response_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->partition_index);
-    wire_put_i32(w, m->leader_id);
+static size_t kafka_metadata_response_metadata_response_partition_size(const kafka_metadata_response_metadata_response_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 4;
+    n += 4;
     if (version >= 7) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
+        n += wire_size_compact_array_len(m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
     } else {
-        wire_put_array_len(w, m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
+        n += 4;
+    }
+    if (m->replica_nodes_count > 0) n += (size_t)m->replica_nodes_count * 4;
+    if (version >= 9) {
+        n += wire_size_compact_array_len(m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
+    } else {
+        n += 4;
+    }
+    if (m->isr_nodes_count > 0) n += (size_t)m->isr_nodes_count * 4;
+    if (version >= 5) {
+        if (version >= 9) {
+            n += wire_size_compact_array_len(m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
+        } else {
+            n += 4;
+        }
+        if (m->offline_replicas_count > 0) n += (size_t)m->offline_replicas_count * 4;
+    }
+    if (version >= 9) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_response_metadata_response_partition_put(const kafka_metadata_response_metadata_response_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i32(p, m->leader_id);
+    if (version >= 7) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
+    } else {
+        p = wire_cur_array_len(p, m->replica_nodes_count < 0 ? 0 : m->replica_nodes_count);
     }
     for (int32_t i = 0; i < m->replica_nodes_count; i++) {
-        wire_put_i32(w, m->replica_nodes[i]);
+        p = wire_cur_i32(p, m->replica_nodes[i]);
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
+        p = wire_cur_compact_array_len(p, m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
     } else {
-        wire_put_array_len(w, m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
+        p = wire_cur_array_len(p, m->isr_nodes_count < 0 ? 0 : m->isr_nodes_count);
     }
     for (int32_t i = 0; i < m->isr_nodes_count; i++) {
-        wire_put_i32(w, m->isr_nodes[i]);
+        p = wire_cur_i32(p, m->isr_nodes[i]);
     }
     if (version >= 5) {
         if (version >= 9) {
-            wire_put_compact_array_len(w, m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
+            p = wire_cur_compact_array_len(p, m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
         } else {
-            wire_put_array_len(w, m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
+            p = wire_cur_array_len(p, m->offline_replicas_count < 0 ? 0 : m->offline_replicas_count);
         }
         for (int32_t i = 0; i < m->offline_replicas_count; i++) {
-            wire_put_i32(w, m->offline_replicas[i]);
+            p = wire_cur_i32(p, m->offline_replicas[i]);
         }
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_response_metadata_response_partition_read(kafka_metadata_response_metadata_response_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_metadata_response_metadata_response_partition_init(m);
-    m->error_code = wire_get_i16(r);
-    m->partition_index = wire_get_i32(r);
-    m->leader_id = wire_get_i32(r);
-    if (version >= 7) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 14) {
+        const uint8_t *q = r->data + r->pos;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 7) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->error_code = wire_get_i16(r);
+        m->partition_index = wire_get_i32(r);
+        m->leader_id = wire_get_i32(r);
+        if (version >= 7) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     {
         int32_t n = (version >= 9) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -8384,7 +13630,7 @@ static int kafka_metadata_response_metadata_response_partition_read(kafka_metada
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->replica_nodes = NULL;
             if (n > 0) {
-                m->replica_nodes = arena_alloc(a, (size_t)n * sizeof(*m->replica_nodes));
+                m->replica_nodes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->replica_nodes));
                 if (m->replica_nodes == NULL) return wire_fail(r);
             }
             m->replica_nodes_count = n;
@@ -8402,7 +13648,7 @@ static int kafka_metadata_response_metadata_response_partition_read(kafka_metada
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->isr_nodes = NULL;
             if (n > 0) {
-                m->isr_nodes = arena_alloc(a, (size_t)n * sizeof(*m->isr_nodes));
+                m->isr_nodes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->isr_nodes));
                 if (m->isr_nodes == NULL) return wire_fail(r);
             }
             m->isr_nodes_count = n;
@@ -8421,7 +13667,7 @@ static int kafka_metadata_response_metadata_response_partition_read(kafka_metada
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->offline_replicas = NULL;
                 if (n > 0) {
-                    m->offline_replicas = arena_alloc(a, (size_t)n * sizeof(*m->offline_replicas));
+                    m->offline_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->offline_replicas));
                     if (m->offline_replicas == NULL) return wire_fail(r);
                 }
                 m->offline_replicas_count = n;
@@ -8444,41 +13690,83 @@ static int kafka_metadata_response_metadata_response_partition_read(kafka_metada
 }
 
 void kafka_metadata_response_metadata_response_topic_init(kafka_metadata_response_metadata_response_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->is_internal = 0;
+    m->partitions = NULL;
+    m->partitions_count = 0;
     m->topic_authorized_operations = INT32_MIN;
 }
 
-static void kafka_metadata_response_metadata_response_topic_write(const kafka_metadata_response_metadata_response_topic *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_metadata_response_metadata_response_topic_size(const kafka_metadata_response_metadata_response_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 9) {
-        if (version >= 12) {
-            wire_put_compact_nullable_string(w, m->name.ptr, m->name.len);
-        } else {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
-        }
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 10) {
-        wire_put_uuid(w, m->topic_id);
+        n += 16;
     }
     if (version >= 1) {
-        wire_put_bool(w, m->is_internal);
+        n += 1;
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_metadata_response_metadata_response_partition_write(&m->partitions[i], w, version);
+        n += kafka_metadata_response_metadata_response_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_i32(w, m->topic_authorized_operations);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_response_metadata_response_topic_put(const kafka_metadata_response_metadata_response_topic *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 9) {
+        if (version >= 12) {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 1);
+        } else {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+        }
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 10) {
+        p = wire_cur_uuid(p, m->topic_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_bool(p, m->is_internal);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_metadata_response_metadata_response_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_i32(p, m->topic_authorized_operations);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_response_metadata_response_topic_read(kafka_metadata_response_metadata_response_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -8493,11 +13781,24 @@ static int kafka_metadata_response_metadata_response_topic_read(kafka_metadata_r
     } else {
         m->name.len = wire_get_string(r, &m->name.ptr);
     }
-    if (version >= 10) {
-        wire_get_uuid(r, m->topic_id);
-    }
-    if (version >= 1) {
-        m->is_internal = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 17) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 10) {
+            memcpy(m->topic_id, q, 16);
+            q += 16;
+        }
+        if (version >= 1) {
+            m->is_internal = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 10) {
+            wire_get_uuid(r, m->topic_id);
+        }
+        if (version >= 1) {
+            m->is_internal = wire_get_bool(r);
+        }
     }
     {
         int32_t n = (version >= 9) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
@@ -8508,12 +13809,15 @@ static int kafka_metadata_response_metadata_response_topic_read(kafka_metadata_r
             if ((size_t)n > wire_remaining(r) / 18) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_metadata_response_metadata_response_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_metadata_response_metadata_response_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8533,48 +13837,98 @@ static int kafka_metadata_response_metadata_response_topic_read(kafka_metadata_r
 }
 
 void kafka_metadata_response_init(kafka_metadata_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
+    m->throttle_time_ms = 0;
+    m->brokers = NULL;
+    m->brokers_count = 0;
+    m->cluster_id = (kafka_str){NULL, -1};
     m->controller_id = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
     m->cluster_authorized_operations = INT32_MIN;
 }
 
-static void kafka_metadata_response_write(const kafka_metadata_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_metadata_response_size(const kafka_metadata_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->brokers_count < 0 ? 0 : m->brokers_count);
+        n += wire_size_compact_array_len(m->brokers_count < 0 ? 0 : m->brokers_count);
     } else {
-        wire_put_array_len(w, m->brokers_count < 0 ? 0 : m->brokers_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->brokers_count; i++) {
-        kafka_metadata_response_metadata_response_broker_write(&m->brokers[i], w, version);
+        n += kafka_metadata_response_metadata_response_broker_size(&m->brokers[i], version, bad);
     }
     if (version >= 2) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+            n += wire_size_compact(m->cluster_id.len);
         } else {
-            wire_put_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+            n += wire_size_str16(m->cluster_id.len, bad);
         }
     }
     if (version >= 1) {
-        wire_put_i32(w, m->controller_id);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_metadata_response_metadata_response_topic_write(&m->topics[i], w, version);
+        n += kafka_metadata_response_metadata_response_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 8 && version <= 10) {
-        wire_put_i32(w, m->cluster_authorized_operations);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_metadata_response_put(const kafka_metadata_response *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->brokers_count < 0 ? 0 : m->brokers_count);
+    } else {
+        p = wire_cur_array_len(p, m->brokers_count < 0 ? 0 : m->brokers_count);
+    }
+    for (int32_t i = 0; i < m->brokers_count; i++) {
+        p = kafka_metadata_response_metadata_response_broker_put(&m->brokers[i], p, version);
+    }
+    if (version >= 2) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+        }
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->controller_id);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_metadata_response_metadata_response_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 8 && version <= 10) {
+        p = wire_cur_i32(p, m->cluster_authorized_operations);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_metadata_response_read(kafka_metadata_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -8591,12 +13945,15 @@ static int kafka_metadata_response_read(kafka_metadata_response *m, wire_reader 
             if ((size_t)n > wire_remaining(r) / 10) return wire_fail(r);
             m->brokers = NULL;
             if (n > 0) {
-                m->brokers = arena_alloc(a, (size_t)n * sizeof(*m->brokers));
+                m->brokers = arena_alloc_uninit(a, (size_t)n * sizeof(*m->brokers));
                 if (m->brokers == NULL) return wire_fail(r);
             }
             m->brokers_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_metadata_response_metadata_response_broker_read(&m->brokers[i], r, version, a) != 0) return -1;
+                if (kafka_metadata_response_metadata_response_broker_read(&m->brokers[i], r, version, a) != 0) {
+                    m->brokers_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8619,12 +13976,15 @@ static int kafka_metadata_response_read(kafka_metadata_response *m, wire_reader 
             if ((size_t)n > wire_remaining(r) / 8) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_metadata_response_metadata_response_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_metadata_response_metadata_response_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8659,7 +14019,17 @@ void kafka_metadata_response_encode(const kafka_metadata_response *m, wire_write
         w->failed = 1;
         return;
     }
-    kafka_metadata_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_metadata_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_metadata_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- NoOpRecord ---- */
@@ -8668,8 +14038,20 @@ void kafka_no_op_record_init(kafka_no_op_record *m) {
     memset(m, 0, sizeof(*m));
 }
 
-static void kafka_no_op_record_write(const kafka_no_op_record *m, wire_writer *w, int16_t version) {
-    wire_put_uvarint(w, 0);
+static size_t kafka_no_op_record_size(const kafka_no_op_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_no_op_record_put(const kafka_no_op_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_no_op_record_read(kafka_no_op_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -8700,19 +14082,45 @@ void kafka_no_op_record_encode(const kafka_no_op_record *m, wire_writer *w, int1
         w->failed = 1;
         return;
     }
-    kafka_no_op_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_no_op_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_no_op_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetCommitKey ---- */
 
 void kafka_offset_commit_key_init(kafka_offset_commit_key *m) {
-    memset(m, 0, sizeof(*m));
+    m->group = (kafka_str){NULL, 0};
+    m->topic = (kafka_str){NULL, 0};
+    m->partition = 0;
 }
 
-static void kafka_offset_commit_key_write(const kafka_offset_commit_key *m, wire_writer *w, int16_t version) {
-    wire_put_string(w, m->group.ptr, m->group.len);
-    wire_put_string(w, m->topic.ptr, m->topic.len);
-    wire_put_i32(w, m->partition);
+static size_t kafka_offset_commit_key_size(const kafka_offset_commit_key *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_str16(m->group.len, bad);
+    n += wire_size_str16(m->topic.len, bad);
+    n += 4;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_key_put(const kafka_offset_commit_key *m, uint8_t *p, int16_t version) {
+    p = wire_cur_str16(p, m->group.ptr, m->group.len, 0);
+    p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    p = wire_cur_i32(p, m->partition);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_key_read(kafka_offset_commit_key *m, wire_reader *r, int16_t version, arena *a) {
@@ -8739,45 +14147,101 @@ void kafka_offset_commit_key_encode(const kafka_offset_commit_key *m, wire_write
         w->failed = 1;
         return;
     }
-    kafka_offset_commit_key_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_commit_key_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_commit_key_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetCommitRequest ---- */
 
 void kafka_offset_commit_request_offset_commit_request_partition_init(kafka_offset_commit_request_offset_commit_request_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->committed_offset = 0;
     m->committed_leader_epoch = -1;
     m->commit_timestamp = INT64_C(-1);
+    m->committed_metadata = (kafka_str){NULL, 0};
 }
 
-static void kafka_offset_commit_request_offset_commit_request_partition_write(const kafka_offset_commit_request_offset_commit_request_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i64(w, m->committed_offset);
+static size_t kafka_offset_commit_request_offset_commit_request_partition_size(const kafka_offset_commit_request_offset_commit_request_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
     if (version >= 6) {
-        wire_put_i32(w, m->committed_leader_epoch);
+        n += 4;
     }
     if (version >= 1 && version <= 1) {
-        wire_put_i64(w, m->commit_timestamp);
+        n += 8;
     }
     if (version >= 8) {
-        wire_put_compact_nullable_string(w, m->committed_metadata.ptr, m->committed_metadata.len);
+        n += wire_size_compact(m->committed_metadata.len);
     } else {
-        wire_put_nullable_string(w, m->committed_metadata.ptr, m->committed_metadata.len);
+        n += wire_size_str16(m->committed_metadata.len, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_request_offset_commit_request_partition_put(const kafka_offset_commit_request_offset_commit_request_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i64(p, m->committed_offset);
+    if (version >= 6) {
+        p = wire_cur_i32(p, m->committed_leader_epoch);
+    }
+    if (version >= 1 && version <= 1) {
+        p = wire_cur_i64(p, m->commit_timestamp);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->committed_metadata.ptr, m->committed_metadata.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->committed_metadata.ptr, m->committed_metadata.len, 1);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_request_offset_commit_request_partition_read(kafka_offset_commit_request_offset_commit_request_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_commit_request_offset_commit_request_partition_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->committed_offset = wire_get_i64(r);
-    if (version >= 6) {
-        m->committed_leader_epoch = wire_get_i32(r);
-    }
-    if (version >= 1 && version <= 1) {
-        m->commit_timestamp = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 24) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->committed_offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 6) {
+            m->committed_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 1 && version <= 1) {
+            m->commit_timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->committed_offset = wire_get_i64(r);
+        if (version >= 6) {
+            m->committed_leader_epoch = wire_get_i32(r);
+        }
+        if (version >= 1 && version <= 1) {
+            m->commit_timestamp = wire_get_i64(r);
+        }
     }
     if (version >= 8) {
         m->committed_metadata.len = wire_get_compact_nullable_string(r, &m->committed_metadata.ptr);
@@ -8797,26 +14261,55 @@ static int kafka_offset_commit_request_offset_commit_request_partition_read(kafk
 }
 
 void kafka_offset_commit_request_offset_commit_request_topic_init(kafka_offset_commit_request_offset_commit_request_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_offset_commit_request_offset_commit_request_topic_write(const kafka_offset_commit_request_offset_commit_request_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_commit_request_offset_commit_request_topic_size(const kafka_offset_commit_request_offset_commit_request_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_offset_commit_request_offset_commit_request_partition_write(&m->partitions[i], w, version);
+        n += kafka_offset_commit_request_offset_commit_request_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_request_offset_commit_request_topic_put(const kafka_offset_commit_request_offset_commit_request_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_offset_commit_request_offset_commit_request_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_request_offset_commit_request_topic_read(kafka_offset_commit_request_offset_commit_request_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -8835,12 +14328,15 @@ static int kafka_offset_commit_request_offset_commit_request_topic_read(kafka_of
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_commit_request_offset_commit_request_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_offset_commit_request_offset_commit_request_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8857,49 +14353,99 @@ static int kafka_offset_commit_request_offset_commit_request_topic_read(kafka_of
 }
 
 void kafka_offset_commit_request_init(kafka_offset_commit_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
     m->generation_id_or_member_epoch = -1;
-    m->group_instance_id.len = -1;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
     m->retention_time_ms = INT64_C(-1);
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_offset_commit_request_write(const kafka_offset_commit_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_commit_request_size(const kafka_offset_commit_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->generation_id_or_member_epoch);
+        n += 4;
     }
     if (version >= 1) {
         if (version >= 8) {
-            wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_compact(m->member_id.len);
         } else {
-            wire_put_string(w, m->member_id.ptr, m->member_id.len);
+            n += wire_size_str16(m->member_id.len, bad);
         }
     }
     if (version >= 7) {
         if (version >= 8) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 2 && version <= 4) {
-        wire_put_i64(w, m->retention_time_ms);
+        n += 8;
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_offset_commit_request_offset_commit_request_topic_write(&m->topics[i], w, version);
+        n += kafka_offset_commit_request_offset_commit_request_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_request_put(const kafka_offset_commit_request *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->generation_id_or_member_epoch);
+    }
+    if (version >= 1) {
+        if (version >= 8) {
+            p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+        }
+    }
+    if (version >= 7) {
+        if (version >= 8) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 2 && version <= 4) {
+        p = wire_cur_i64(p, m->retention_time_ms);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_offset_commit_request_offset_commit_request_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_request_read(kafka_offset_commit_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -8938,12 +14484,15 @@ static int kafka_offset_commit_request_read(kafka_offset_commit_request *m, wire
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_commit_request_offset_commit_request_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_offset_commit_request_offset_commit_request_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -8975,27 +14524,63 @@ void kafka_offset_commit_request_encode(const kafka_offset_commit_request *m, wi
         w->failed = 1;
         return;
     }
-    kafka_offset_commit_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_commit_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_commit_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetCommitResponse ---- */
 
 void kafka_offset_commit_response_offset_commit_response_partition_init(kafka_offset_commit_response_offset_commit_response_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
 }
 
-static void kafka_offset_commit_response_offset_commit_response_partition_write(const kafka_offset_commit_response_offset_commit_response_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
+static size_t kafka_offset_commit_response_offset_commit_response_partition_size(const kafka_offset_commit_response_offset_commit_response_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_response_offset_commit_response_partition_put(const kafka_offset_commit_response_offset_commit_response_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_response_offset_commit_response_partition_read(kafka_offset_commit_response_offset_commit_response_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_commit_response_offset_commit_response_partition_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+    }
     if (version >= 8) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -9009,26 +14594,55 @@ static int kafka_offset_commit_response_offset_commit_response_partition_read(ka
 }
 
 void kafka_offset_commit_response_offset_commit_response_topic_init(kafka_offset_commit_response_offset_commit_response_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_offset_commit_response_offset_commit_response_topic_write(const kafka_offset_commit_response_offset_commit_response_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_commit_response_offset_commit_response_topic_size(const kafka_offset_commit_response_offset_commit_response_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_offset_commit_response_offset_commit_response_partition_write(&m->partitions[i], w, version);
+        n += kafka_offset_commit_response_offset_commit_response_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_response_offset_commit_response_topic_put(const kafka_offset_commit_response_offset_commit_response_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_offset_commit_response_offset_commit_response_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_response_offset_commit_response_topic_read(kafka_offset_commit_response_offset_commit_response_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -9047,12 +14661,15 @@ static int kafka_offset_commit_response_offset_commit_response_topic_read(kafka_
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_commit_response_offset_commit_response_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_offset_commit_response_offset_commit_response_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -9069,24 +14686,51 @@ static int kafka_offset_commit_response_offset_commit_response_topic_read(kafka_
 }
 
 void kafka_offset_commit_response_init(kafka_offset_commit_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_offset_commit_response_write(const kafka_offset_commit_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_commit_response_size(const kafka_offset_commit_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_offset_commit_response_offset_commit_response_topic_write(&m->topics[i], w, version);
+        n += kafka_offset_commit_response_offset_commit_response_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 8) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_response_put(const kafka_offset_commit_response *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_offset_commit_response_offset_commit_response_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 8) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_response_read(kafka_offset_commit_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -9103,12 +14747,15 @@ static int kafka_offset_commit_response_read(kafka_offset_commit_response *m, wi
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_commit_response_offset_commit_response_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_offset_commit_response_offset_commit_response_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -9140,50 +14787,111 @@ void kafka_offset_commit_response_encode(const kafka_offset_commit_response *m, 
         w->failed = 1;
         return;
     }
-    kafka_offset_commit_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_commit_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_commit_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetCommitValue ---- */
 
 void kafka_offset_commit_value_init(kafka_offset_commit_value *m) {
-    memset(m, 0, sizeof(*m));
+    m->offset = 0;
     m->leader_epoch = -1;
+    m->metadata = (kafka_str){NULL, 0};
+    m->commit_timestamp = 0;
     m->expire_timestamp = INT64_C(-1);
 }
 
-static void kafka_offset_commit_value_write(const kafka_offset_commit_value *m, wire_writer *w, int16_t version) {
-    wire_put_i64(w, m->offset);
+static size_t kafka_offset_commit_value_size(const kafka_offset_commit_value *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 8;
     if (version >= 3) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_string(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_compact(m->metadata.len);
     } else {
-        wire_put_string(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_str16(m->metadata.len, bad);
     }
-    wire_put_i64(w, m->commit_timestamp);
+    n += 8;
     if (version >= 1 && version <= 1) {
-        wire_put_i64(w, m->expire_timestamp);
+        n += 8;
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_commit_value_put(const kafka_offset_commit_value *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i64(p, m->offset);
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->metadata.ptr, m->metadata.len, 0);
+    }
+    p = wire_cur_i64(p, m->commit_timestamp);
+    if (version >= 1 && version <= 1) {
+        p = wire_cur_i64(p, m->expire_timestamp);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_commit_value_read(kafka_offset_commit_value *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_commit_value_init(m);
-    m->offset = wire_get_i64(r);
-    if (version >= 3) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 3) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->offset = wire_get_i64(r);
+        if (version >= 3) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 4) {
         m->metadata.len = wire_get_compact_string(r, &m->metadata.ptr);
     } else {
         m->metadata.len = wire_get_string(r, &m->metadata.ptr);
     }
-    m->commit_timestamp = wire_get_i64(r);
-    if (version >= 1 && version <= 1) {
-        m->expire_timestamp = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        m->commit_timestamp = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 1 && version <= 1) {
+            m->expire_timestamp = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->commit_timestamp = wire_get_i64(r);
+        if (version >= 1 && version <= 1) {
+            m->expire_timestamp = wire_get_i64(r);
+        }
     }
     if (version >= 4) {
         uint32_t tags = wire_get_uvarint(r);
@@ -9213,36 +14921,77 @@ void kafka_offset_commit_value_encode(const kafka_offset_commit_value *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_offset_commit_value_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_commit_value_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_commit_value_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetFetchRequest ---- */
 
 void kafka_offset_fetch_request_offset_fetch_request_topic_init(kafka_offset_fetch_request_offset_fetch_request_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partition_indexes = NULL;
+    m->partition_indexes_count = 0;
 }
 
-static void kafka_offset_fetch_request_offset_fetch_request_topic_write(const kafka_offset_fetch_request_offset_fetch_request_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_request_offset_fetch_request_topic_size(const kafka_offset_fetch_request_offset_fetch_request_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
+            n += wire_size_compact(m->name.len);
         } else {
-            wire_put_string(w, m->name.ptr, m->name.len);
+            n += wire_size_str16(m->name.len, bad);
         }
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_array_len(w, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+            n += wire_size_compact_array_len(m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
         } else {
-            wire_put_array_len(w, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+            n += 4;
+        }
+        if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
+    }
+    if (version >= 6) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_request_offset_fetch_request_topic_put(const kafka_offset_fetch_request_offset_fetch_request_topic *m, uint8_t *p, int16_t version) {
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+        }
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact_array_len(p, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+        } else {
+            p = wire_cur_array_len(p, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
         }
         for (int32_t i = 0; i < m->partition_indexes_count; i++) {
-            wire_put_i32(w, m->partition_indexes[i]);
+            p = wire_cur_i32(p, m->partition_indexes[i]);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_request_offset_fetch_request_topic_read(kafka_offset_fetch_request_offset_fetch_request_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -9264,7 +15013,7 @@ static int kafka_offset_fetch_request_offset_fetch_request_topic_read(kafka_offs
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->partition_indexes = NULL;
                 if (n > 0) {
-                    m->partition_indexes = arena_alloc(a, (size_t)n * sizeof(*m->partition_indexes));
+                    m->partition_indexes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partition_indexes));
                     if (m->partition_indexes == NULL) return wire_fail(r);
                 }
                 m->partition_indexes_count = n;
@@ -9287,22 +15036,45 @@ static int kafka_offset_fetch_request_offset_fetch_request_topic_read(kafka_offs
 }
 
 void kafka_offset_fetch_request_offset_fetch_request_topics_init(kafka_offset_fetch_request_offset_fetch_request_topics *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partition_indexes = NULL;
+    m->partition_indexes_count = 0;
 }
 
-static void kafka_offset_fetch_request_offset_fetch_request_topics_write(const kafka_offset_fetch_request_offset_fetch_request_topics *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_request_offset_fetch_request_topics_size(const kafka_offset_fetch_request_offset_fetch_request_topics *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+        n += wire_size_compact_array_len(m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
+        if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
+    }
+    if (version >= 6) {
+        n += 1;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_request_offset_fetch_request_topics_put(const kafka_offset_fetch_request_offset_fetch_request_topics *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->partition_indexes_count < 0 ? 0 : m->partition_indexes_count);
         for (int32_t i = 0; i < m->partition_indexes_count; i++) {
-            wire_put_i32(w, m->partition_indexes[i]);
+            p = wire_cur_i32(p, m->partition_indexes[i]);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        p = wire_cur_uvarint(p, 0);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_request_offset_fetch_request_topics_read(kafka_offset_fetch_request_offset_fetch_request_topics *m, wire_reader *r, int16_t version, arena *a) {
@@ -9320,7 +15092,7 @@ static int kafka_offset_fetch_request_offset_fetch_request_topics_read(kafka_off
                 if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
                 m->partition_indexes = NULL;
                 if (n > 0) {
-                    m->partition_indexes = arena_alloc(a, (size_t)n * sizeof(*m->partition_indexes));
+                    m->partition_indexes = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partition_indexes));
                     if (m->partition_indexes == NULL) return wire_fail(r);
                 }
                 m->partition_indexes_count = n;
@@ -9343,30 +15115,61 @@ static int kafka_offset_fetch_request_offset_fetch_request_topics_read(kafka_off
 }
 
 void kafka_offset_fetch_request_offset_fetch_request_group_init(kafka_offset_fetch_request_offset_fetch_request_group *m) {
-    memset(m, 0, sizeof(*m));
-    m->member_id.len = -1;
+    m->group_id = (kafka_str){NULL, 0};
+    m->member_id = (kafka_str){NULL, -1};
     m->member_epoch = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_offset_fetch_request_offset_fetch_request_group_write(const kafka_offset_fetch_request_offset_fetch_request_group *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_request_offset_fetch_request_group_size(const kafka_offset_fetch_request_offset_fetch_request_group *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     }
     if (version >= 9) {
-        wire_put_compact_nullable_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     }
     if (version >= 9) {
-        wire_put_i32(w, m->member_epoch);
+        n += 4;
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_offset_fetch_request_offset_fetch_request_topics_write(&m->topics[i], w, version);
+            n += kafka_offset_fetch_request_offset_fetch_request_topics_size(&m->topics[i], version, bad);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_request_offset_fetch_request_group_put(const kafka_offset_fetch_request_offset_fetch_request_group *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 1);
+    }
+    if (version >= 9) {
+        p = wire_cur_i32(p, m->member_epoch);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_offset_fetch_request_offset_fetch_request_topics_put(&m->topics[i], p, version);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_request_offset_fetch_request_group_read(kafka_offset_fetch_request_offset_fetch_request_group *m, wire_reader *r, int16_t version, arena *a) {
@@ -9391,12 +15194,15 @@ static int kafka_offset_fetch_request_offset_fetch_request_group_read(kafka_offs
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_request_offset_fetch_request_topics_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_request_offset_fetch_request_topics_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9414,39 +15220,84 @@ static int kafka_offset_fetch_request_offset_fetch_request_group_read(kafka_offs
 }
 
 void kafka_offset_fetch_request_init(kafka_offset_fetch_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->groups = NULL;
+    m->groups_count = 0;
+    m->require_stable = 0;
 }
 
-static void kafka_offset_fetch_request_write(const kafka_offset_fetch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_request_size(const kafka_offset_fetch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+            n += wire_size_compact(m->group_id.len);
         } else {
-            wire_put_string(w, m->group_id.ptr, m->group_id.len);
+            n += wire_size_str16(m->group_id.len, bad);
         }
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_array_len(w, m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
+            n += wire_size_compact_array_len(m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
         } else {
-            wire_put_array_len(w, m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_offset_fetch_request_offset_fetch_request_topic_write(&m->topics[i], w, version);
+            n += kafka_offset_fetch_request_offset_fetch_request_topic_size(&m->topics[i], version, bad);
         }
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
         for (int32_t i = 0; i < m->groups_count; i++) {
-            kafka_offset_fetch_request_offset_fetch_request_group_write(&m->groups[i], w, version);
+            n += kafka_offset_fetch_request_offset_fetch_request_group_size(&m->groups[i], version, bad);
         }
     }
     if (version >= 7) {
-        wire_put_bool(w, m->require_stable);
+        n += 1;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_request_put(const kafka_offset_fetch_request *m, uint8_t *p, int16_t version) {
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+        }
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact_array_len(p, m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
+        } else {
+            p = wire_cur_array_len(p, m->topics_count < 0 && !(version >= 2) ? 0 : m->topics_count);
+        }
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_offset_fetch_request_offset_fetch_request_topic_put(&m->topics[i], p, version);
+        }
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++) {
+            p = kafka_offset_fetch_request_offset_fetch_request_group_put(&m->groups[i], p, version);
+        }
+    }
+    if (version >= 7) {
+        p = wire_cur_bool(p, m->require_stable);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_request_read(kafka_offset_fetch_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -9470,12 +15321,15 @@ static int kafka_offset_fetch_request_read(kafka_offset_fetch_request *m, wire_r
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_request_offset_fetch_request_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_request_offset_fetch_request_topic_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9490,12 +15344,15 @@ static int kafka_offset_fetch_request_read(kafka_offset_fetch_request *m, wire_r
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->groups = NULL;
                 if (n > 0) {
-                    m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                    m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                     if (m->groups == NULL) return wire_fail(r);
                 }
                 m->groups_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_request_offset_fetch_request_group_read(&m->groups[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_request_offset_fetch_request_group_read(&m->groups[i], r, version, a) != 0) {
+                        m->groups_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9531,51 +15388,114 @@ void kafka_offset_fetch_request_encode(const kafka_offset_fetch_request *m, wire
         w->failed = 1;
         return;
     }
-    kafka_offset_fetch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_fetch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_fetch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetFetchResponse ---- */
 
 void kafka_offset_fetch_response_offset_fetch_response_partition_init(kafka_offset_fetch_response_offset_fetch_response_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->committed_offset = 0;
     m->committed_leader_epoch = -1;
+    m->metadata = (kafka_str){NULL, 0};
+    m->error_code = 0;
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_partition_write(const kafka_offset_fetch_response_offset_fetch_response_partition *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_partition_size(const kafka_offset_fetch_response_offset_fetch_response_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 7) {
-        wire_put_i32(w, m->partition_index);
+        n += 4;
     }
     if (version <= 7) {
-        wire_put_i64(w, m->committed_offset);
+        n += 8;
     }
     if (version >= 5 && version <= 7) {
-        wire_put_i32(w, m->committed_leader_epoch);
+        n += 4;
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_nullable_string(w, m->metadata.ptr, m->metadata.len);
+            n += wire_size_compact(m->metadata.len);
         } else {
-            wire_put_nullable_string(w, m->metadata.ptr, m->metadata.len);
+            n += wire_size_str16(m->metadata.len, bad);
         }
     }
     if (version <= 7) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_partition_put(const kafka_offset_fetch_response_offset_fetch_response_partition *m, uint8_t *p, int16_t version) {
+    if (version <= 7) {
+        p = wire_cur_i32(p, m->partition_index);
+    }
+    if (version <= 7) {
+        p = wire_cur_i64(p, m->committed_offset);
+    }
+    if (version >= 5 && version <= 7) {
+        p = wire_cur_i32(p, m->committed_leader_epoch);
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->metadata.ptr, m->metadata.len, 1);
+        }
+    }
+    if (version <= 7) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_partition_read(kafka_offset_fetch_response_offset_fetch_response_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_fetch_response_offset_fetch_response_partition_init(m);
-    if (version <= 7) {
-        m->partition_index = wire_get_i32(r);
-    }
-    if (version <= 7) {
-        m->committed_offset = wire_get_i64(r);
-    }
-    if (version >= 5 && version <= 7) {
-        m->committed_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        if (version <= 7) {
+            m->partition_index = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version <= 7) {
+            m->committed_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 5 && version <= 7) {
+            m->committed_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version <= 7) {
+            m->partition_index = wire_get_i32(r);
+        }
+        if (version <= 7) {
+            m->committed_offset = wire_get_i64(r);
+        }
+        if (version >= 5 && version <= 7) {
+            m->committed_leader_epoch = wire_get_i32(r);
+        }
     }
     if (version <= 7) {
         if (version >= 6) {
@@ -9600,30 +15520,63 @@ static int kafka_offset_fetch_response_offset_fetch_response_partition_read(kafk
 }
 
 void kafka_offset_fetch_response_offset_fetch_response_topic_init(kafka_offset_fetch_response_offset_fetch_response_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_topic_write(const kafka_offset_fetch_response_offset_fetch_response_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_topic_size(const kafka_offset_fetch_response_offset_fetch_response_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_string(w, m->name.ptr, m->name.len);
+            n += wire_size_compact(m->name.len);
         } else {
-            wire_put_string(w, m->name.ptr, m->name.len);
+            n += wire_size_str16(m->name.len, bad);
         }
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+            n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
         } else {
-            wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->partitions_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_partition_write(&m->partitions[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_partition_size(&m->partitions[i], version, bad);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_topic_put(const kafka_offset_fetch_response_offset_fetch_response_topic *m, uint8_t *p, int16_t version) {
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+        } else {
+            p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+        }
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+        } else {
+            p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+        }
+        for (int32_t i = 0; i < m->partitions_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_partition_put(&m->partitions[i], p, version);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_topic_read(kafka_offset_fetch_response_offset_fetch_response_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -9645,12 +15598,15 @@ static int kafka_offset_fetch_response_offset_fetch_response_topic_read(kafka_of
                 if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
                 m->partitions = NULL;
                 if (n > 0) {
-                    m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                    m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                     if (m->partitions == NULL) return wire_fail(r);
                 }
                 m->partitions_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_partition_read(&m->partitions[i], r, version, a) != 0) {
+                        m->partitions_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9668,41 +15624,90 @@ static int kafka_offset_fetch_response_offset_fetch_response_topic_read(kafka_of
 }
 
 void kafka_offset_fetch_response_offset_fetch_response_partitions_init(kafka_offset_fetch_response_offset_fetch_response_partitions *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->committed_offset = 0;
     m->committed_leader_epoch = -1;
+    m->metadata = (kafka_str){NULL, 0};
+    m->error_code = 0;
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_partitions_write(const kafka_offset_fetch_response_offset_fetch_response_partitions *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_partitions_size(const kafka_offset_fetch_response_offset_fetch_response_partitions *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_i32(w, m->partition_index);
+        n += 4;
     }
     if (version >= 8) {
-        wire_put_i64(w, m->committed_offset);
+        n += 8;
     }
     if (version >= 8) {
-        wire_put_i32(w, m->committed_leader_epoch);
+        n += 4;
     }
     if (version >= 8) {
-        wire_put_compact_nullable_string(w, m->metadata.ptr, m->metadata.len);
+        n += wire_size_compact(m->metadata.len);
     }
     if (version >= 8) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_partitions_put(const kafka_offset_fetch_response_offset_fetch_response_partitions *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_i32(p, m->partition_index);
+    }
+    if (version >= 8) {
+        p = wire_cur_i64(p, m->committed_offset);
+    }
+    if (version >= 8) {
+        p = wire_cur_i32(p, m->committed_leader_epoch);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->metadata.ptr, m->metadata.len, 1);
+    }
+    if (version >= 8) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_partitions_read(kafka_offset_fetch_response_offset_fetch_response_partitions *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_fetch_response_offset_fetch_response_partitions_init(m);
-    if (version >= 8) {
-        m->partition_index = wire_get_i32(r);
-    }
-    if (version >= 8) {
-        m->committed_offset = wire_get_i64(r);
-    }
-    if (version >= 8) {
-        m->committed_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 16) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 8) {
+            m->partition_index = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 8) {
+            m->committed_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 8) {
+            m->committed_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 8) {
+            m->partition_index = wire_get_i32(r);
+        }
+        if (version >= 8) {
+            m->committed_offset = wire_get_i64(r);
+        }
+        if (version >= 8) {
+            m->committed_leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 8) {
         m->metadata.len = wire_get_compact_nullable_string(r, &m->metadata.ptr);
@@ -9723,22 +15728,47 @@ static int kafka_offset_fetch_response_offset_fetch_response_partitions_read(kaf
 }
 
 void kafka_offset_fetch_response_offset_fetch_response_topics_init(kafka_offset_fetch_response_offset_fetch_response_topics *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_topics_write(const kafka_offset_fetch_response_offset_fetch_response_topics *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_topics_size(const kafka_offset_fetch_response_offset_fetch_response_topics *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
         for (int32_t i = 0; i < m->partitions_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_partitions_write(&m->partitions[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_partitions_size(&m->partitions[i], version, bad);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_topics_put(const kafka_offset_fetch_response_offset_fetch_response_topics *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+        for (int32_t i = 0; i < m->partitions_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_partitions_put(&m->partitions[i], p, version);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_topics_read(kafka_offset_fetch_response_offset_fetch_response_topics *m, wire_reader *r, int16_t version, arena *a) {
@@ -9756,12 +15786,15 @@ static int kafka_offset_fetch_response_offset_fetch_response_topics_read(kafka_o
                 if ((size_t)n > wire_remaining(r) / 20) return wire_fail(r);
                 m->partitions = NULL;
                 if (n > 0) {
-                    m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                    m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                     if (m->partitions == NULL) return wire_fail(r);
                 }
                 m->partitions_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_partitions_read(&m->partitions[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_partitions_read(&m->partitions[i], r, version, a) != 0) {
+                        m->partitions_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9779,25 +15812,54 @@ static int kafka_offset_fetch_response_offset_fetch_response_topics_read(kafka_o
 }
 
 void kafka_offset_fetch_response_offset_fetch_response_group_init(kafka_offset_fetch_response_offset_fetch_response_group *m) {
-    memset(m, 0, sizeof(*m));
+    m->group_id = (kafka_str){NULL, 0};
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->error_code = 0;
 }
 
-static void kafka_offset_fetch_response_offset_fetch_response_group_write(const kafka_offset_fetch_response_offset_fetch_response_group *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_offset_fetch_response_group_size(const kafka_offset_fetch_response_offset_fetch_response_group *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_topics_write(&m->topics[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_topics_size(&m->topics[i], version, bad);
         }
     }
     if (version >= 8) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_offset_fetch_response_group_put(const kafka_offset_fetch_response_offset_fetch_response_group *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_topics_put(&m->topics[i], p, version);
+        }
+    }
+    if (version >= 8) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_offset_fetch_response_group_read(kafka_offset_fetch_response_offset_fetch_response_group *m, wire_reader *r, int16_t version, arena *a) {
@@ -9815,12 +15877,15 @@ static int kafka_offset_fetch_response_offset_fetch_response_group_read(kafka_of
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_topics_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_topics_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9841,35 +15906,76 @@ static int kafka_offset_fetch_response_offset_fetch_response_group_read(kafka_of
 }
 
 void kafka_offset_fetch_response_init(kafka_offset_fetch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->error_code = 0;
+    m->groups = NULL;
+    m->groups_count = 0;
 }
 
-static void kafka_offset_fetch_response_write(const kafka_offset_fetch_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_fetch_response_size(const kafka_offset_fetch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version <= 7) {
         if (version >= 6) {
-            wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+            n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
         } else {
-            wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->topics_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_topic_write(&m->topics[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_topic_size(&m->topics[i], version, bad);
         }
     }
     if (version >= 2 && version <= 7) {
-        wire_put_i16(w, m->error_code);
+        n += 2;
     }
     if (version >= 8) {
-        wire_put_compact_array_len(w, m->groups_count < 0 ? 0 : m->groups_count);
+        n += wire_size_compact_array_len(m->groups_count < 0 ? 0 : m->groups_count);
         for (int32_t i = 0; i < m->groups_count; i++) {
-            kafka_offset_fetch_response_offset_fetch_response_group_write(&m->groups[i], w, version);
+            n += kafka_offset_fetch_response_offset_fetch_response_group_size(&m->groups[i], version, bad);
         }
     }
     if (version >= 6) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_fetch_response_put(const kafka_offset_fetch_response *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version <= 7) {
+        if (version >= 6) {
+            p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+        } else {
+            p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+        }
+        for (int32_t i = 0; i < m->topics_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_topic_put(&m->topics[i], p, version);
+        }
+    }
+    if (version >= 2 && version <= 7) {
+        p = wire_cur_i16(p, m->error_code);
+    }
+    if (version >= 8) {
+        p = wire_cur_compact_array_len(p, m->groups_count < 0 ? 0 : m->groups_count);
+        for (int32_t i = 0; i < m->groups_count; i++) {
+            p = kafka_offset_fetch_response_offset_fetch_response_group_put(&m->groups[i], p, version);
+        }
+    }
+    if (version >= 6) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_fetch_response_read(kafka_offset_fetch_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -9887,12 +15993,15 @@ static int kafka_offset_fetch_response_read(kafka_offset_fetch_response *m, wire
                 if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
                 m->topics = NULL;
                 if (n > 0) {
-                    m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                    m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                     if (m->topics == NULL) return wire_fail(r);
                 }
                 m->topics_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_topic_read(&m->topics[i], r, version, a) != 0) {
+                        m->topics_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9910,12 +16019,15 @@ static int kafka_offset_fetch_response_read(kafka_offset_fetch_response *m, wire
                 if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
                 m->groups = NULL;
                 if (n > 0) {
-                    m->groups = arena_alloc(a, (size_t)n * sizeof(*m->groups));
+                    m->groups = arena_alloc_uninit(a, (size_t)n * sizeof(*m->groups));
                     if (m->groups == NULL) return wire_fail(r);
                 }
                 m->groups_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_offset_fetch_response_offset_fetch_response_group_read(&m->groups[i], r, version, a) != 0) return -1;
+                    if (kafka_offset_fetch_response_offset_fetch_response_group_read(&m->groups[i], r, version, a) != 0) {
+                        m->groups_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -9948,34 +16060,77 @@ void kafka_offset_fetch_response_encode(const kafka_offset_fetch_response *m, wi
         w->failed = 1;
         return;
     }
-    kafka_offset_fetch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_fetch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_fetch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetForLeaderEpochRequest ---- */
 
 void kafka_offset_for_leader_epoch_request_offset_for_leader_partition_init(kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition = 0;
     m->current_leader_epoch = -1;
+    m->leader_epoch = 0;
 }
 
-static void kafka_offset_for_leader_epoch_request_offset_for_leader_partition_write(const kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition);
+static size_t kafka_offset_for_leader_epoch_request_offset_for_leader_partition_size(const kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 2) {
-        wire_put_i32(w, m->current_leader_epoch);
+        n += 4;
     }
-    wire_put_i32(w, m->leader_epoch);
+    n += 4;
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_request_offset_for_leader_partition_put(const kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition);
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->current_leader_epoch);
+    }
+    p = wire_cur_i32(p, m->leader_epoch);
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_request_offset_for_leader_partition_read(kafka_offset_for_leader_epoch_request_offset_for_leader_partition *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_for_leader_epoch_request_offset_for_leader_partition_init(m);
-    m->partition = wire_get_i32(r);
-    if (version >= 2) {
-        m->current_leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 2) {
+            m->current_leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition = wire_get_i32(r);
+        if (version >= 2) {
+            m->current_leader_epoch = wire_get_i32(r);
+        }
+        m->leader_epoch = wire_get_i32(r);
     }
-    m->leader_epoch = wire_get_i32(r);
     if (version >= 4) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -9989,26 +16144,55 @@ static int kafka_offset_for_leader_epoch_request_offset_for_leader_partition_rea
 }
 
 void kafka_offset_for_leader_epoch_request_offset_for_leader_topic_init(kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_offset_for_leader_epoch_request_offset_for_leader_topic_write(const kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_for_leader_epoch_request_offset_for_leader_topic_size(const kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_compact(m->topic.len);
     } else {
-        wire_put_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_str16(m->topic.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_offset_for_leader_epoch_request_offset_for_leader_partition_write(&m->partitions[i], w, version);
+        n += kafka_offset_for_leader_epoch_request_offset_for_leader_partition_size(&m->partitions[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_request_offset_for_leader_topic_put(const kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_offset_for_leader_epoch_request_offset_for_leader_partition_put(&m->partitions[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(kafka_offset_for_leader_epoch_request_offset_for_leader_topic *m, wire_reader *r, int16_t version, arena *a) {
@@ -10027,12 +16211,15 @@ static int kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(ka
             if ((size_t)n > wire_remaining(r) / 8) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_for_leader_epoch_request_offset_for_leader_partition_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_offset_for_leader_epoch_request_offset_for_leader_partition_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10049,25 +16236,51 @@ static int kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(ka
 }
 
 void kafka_offset_for_leader_epoch_request_init(kafka_offset_for_leader_epoch_request *m) {
-    memset(m, 0, sizeof(*m));
     m->replica_id = -2;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_offset_for_leader_epoch_request_write(const kafka_offset_for_leader_epoch_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_for_leader_epoch_request_size(const kafka_offset_for_leader_epoch_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
-        wire_put_i32(w, m->replica_id);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_offset_for_leader_epoch_request_offset_for_leader_topic_write(&m->topics[i], w, version);
+        n += kafka_offset_for_leader_epoch_request_offset_for_leader_topic_size(&m->topics[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_request_put(const kafka_offset_for_leader_epoch_request *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        p = wire_cur_i32(p, m->replica_id);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_offset_for_leader_epoch_request_offset_for_leader_topic_put(&m->topics[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_request_read(kafka_offset_for_leader_epoch_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -10084,12 +16297,15 @@ static int kafka_offset_for_leader_epoch_request_read(kafka_offset_for_leader_ep
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_offset_for_leader_epoch_request_offset_for_leader_topic_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10121,37 +16337,83 @@ void kafka_offset_for_leader_epoch_request_encode(const kafka_offset_for_leader_
         w->failed = 1;
         return;
     }
-    kafka_offset_for_leader_epoch_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_for_leader_epoch_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_for_leader_epoch_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- OffsetForLeaderEpochResponse ---- */
 
 void kafka_offset_for_leader_epoch_response_epoch_end_offset_init(kafka_offset_for_leader_epoch_response_epoch_end_offset *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->partition = 0;
     m->leader_epoch = -1;
     m->end_offset = INT64_C(-1);
 }
 
-static void kafka_offset_for_leader_epoch_response_epoch_end_offset_write(const kafka_offset_for_leader_epoch_response_epoch_end_offset *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->partition);
+static size_t kafka_offset_for_leader_epoch_response_epoch_end_offset_size(const kafka_offset_for_leader_epoch_response_epoch_end_offset *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 4;
     if (version >= 1) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
-    wire_put_i64(w, m->end_offset);
+    n += 8;
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_response_epoch_end_offset_put(const kafka_offset_for_leader_epoch_response_epoch_end_offset *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->partition);
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    p = wire_cur_i64(p, m->end_offset);
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_response_epoch_end_offset_read(kafka_offset_for_leader_epoch_response_epoch_end_offset *m, wire_reader *r, int16_t version, arena *a) {
     kafka_offset_for_leader_epoch_response_epoch_end_offset_init(m);
-    m->error_code = wire_get_i16(r);
-    m->partition = wire_get_i32(r);
-    if (version >= 1) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 18) {
+        const uint8_t *q = r->data + r->pos;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->partition = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->end_offset = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->error_code = wire_get_i16(r);
+        m->partition = wire_get_i32(r);
+        if (version >= 1) {
+            m->leader_epoch = wire_get_i32(r);
+        }
+        m->end_offset = wire_get_i64(r);
     }
-    m->end_offset = wire_get_i64(r);
     if (version >= 4) {
         uint32_t tags = wire_get_uvarint(r);
         for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -10165,26 +16427,55 @@ static int kafka_offset_for_leader_epoch_response_epoch_end_offset_read(kafka_of
 }
 
 void kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_init(kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_write(const kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_size(const kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_compact(m->topic.len);
     } else {
-        wire_put_string(w, m->topic.ptr, m->topic.len);
+        n += wire_size_str16(m->topic.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     } else {
-        wire_put_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_offset_for_leader_epoch_response_epoch_end_offset_write(&m->partitions[i], w, version);
+        n += kafka_offset_for_leader_epoch_response_epoch_end_offset_size(&m->partitions[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_put(const kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->topic.ptr, m->topic.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->topic.ptr, m->topic.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    } else {
+        p = wire_cur_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    }
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_offset_for_leader_epoch_response_epoch_end_offset_put(&m->partitions[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_read(kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *m, wire_reader *r, int16_t version, arena *a) {
@@ -10203,12 +16494,15 @@ static int kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_for_leader_epoch_response_epoch_end_offset_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_offset_for_leader_epoch_response_epoch_end_offset_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10225,24 +16519,51 @@ static int kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result
 }
 
 void kafka_offset_for_leader_epoch_response_init(kafka_offset_for_leader_epoch_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->throttle_time_ms = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_offset_for_leader_epoch_response_write(const kafka_offset_for_leader_epoch_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_offset_for_leader_epoch_response_size(const kafka_offset_for_leader_epoch_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     } else {
-        wire_put_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_write(&m->topics[i], w, version);
+        n += kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_size(&m->topics[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_offset_for_leader_epoch_response_put(const kafka_offset_for_leader_epoch_response *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    } else {
+        p = wire_cur_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_put(&m->topics[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_offset_for_leader_epoch_response_read(kafka_offset_for_leader_epoch_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -10259,12 +16580,15 @@ static int kafka_offset_for_leader_epoch_response_read(kafka_offset_for_leader_e
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10296,28 +16620,46 @@ void kafka_offset_for_leader_epoch_response_encode(const kafka_offset_for_leader
         w->failed = 1;
         return;
     }
-    kafka_offset_for_leader_epoch_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_offset_for_leader_epoch_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_offset_for_leader_epoch_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- PartitionChangeRecord ---- */
 
 void kafka_partition_change_record_init(kafka_partition_change_record *m) {
-    memset(m, 0, sizeof(*m));
     m->partition_id = -1;
+    memset(m->topic_id, 0, 16);
+    m->isr = NULL;
     m->isr_count = -1;
     m->leader = -2;
+    m->replicas = NULL;
     m->replicas_count = -1;
+    m->removing_replicas = NULL;
     m->removing_replicas_count = -1;
+    m->adding_replicas = NULL;
     m->adding_replicas_count = -1;
     m->leader_recovery_state = -1;
+    m->directories = NULL;
     m->directories_count = -1;
+    m->eligible_leader_replicas = NULL;
     m->eligible_leader_replicas_count = -1;
+    m->last_known_elr = NULL;
     m->last_known_elr_count = -1;
 }
 
-static void kafka_partition_change_record_write(const kafka_partition_change_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_id);
-    wire_put_uuid(w, m->topic_id);
+static size_t kafka_partition_change_record_size(const kafka_partition_change_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 16;
     uint32_t tags = 0;
     tags += (m->isr_count != -1) ? 1u : 0u;
     tags += (m->leader != -2) ? 1u : 0u;
@@ -10328,88 +16670,215 @@ static void kafka_partition_change_record_write(const kafka_partition_change_rec
     tags += ((version >= 2) && m->eligible_leader_replicas_count != -1) ? 1u : 0u;
     tags += ((version >= 2) && m->last_known_elr_count != -1) ? 1u : 0u;
     tags += ((version >= 1) && m->directories_count != -1) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if (m->isr_count != -1) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->isr_count);
-        for (int32_t i = 0; i < m->isr_count; i++) {
-            wire_put_i32(w, m->isr[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->isr_count);
+        if (m->isr_count > 0) t += (size_t)m->isr_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->leader != -2) {
-        wire_put_uvarint(w, 1);
-        size_t at = wire_sized_begin(w);
-        wire_put_i32(w, m->leader);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->replicas_count != -1) {
-        wire_put_uvarint(w, 2);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->replicas_count);
-        for (int32_t i = 0; i < m->replicas_count; i++) {
-            wire_put_i32(w, m->replicas[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->replicas_count);
+        if (m->replicas_count > 0) t += (size_t)m->replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->removing_replicas_count != -1) {
-        wire_put_uvarint(w, 3);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->removing_replicas_count);
-        for (int32_t i = 0; i < m->removing_replicas_count; i++) {
-            wire_put_i32(w, m->removing_replicas[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->removing_replicas_count);
+        if (m->removing_replicas_count > 0) t += (size_t)m->removing_replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(3) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->adding_replicas_count != -1) {
-        wire_put_uvarint(w, 4);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->adding_replicas_count);
-        for (int32_t i = 0; i < m->adding_replicas_count; i++) {
-            wire_put_i32(w, m->adding_replicas[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->adding_replicas_count);
+        if (m->adding_replicas_count > 0) t += (size_t)m->adding_replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(4) + wire_size_uvarint((uint32_t)t) + t;
     }
     if (m->leader_recovery_state != -1) {
-        wire_put_uvarint(w, 5);
-        size_t at = wire_sized_begin(w);
-        wire_put_i8(w, m->leader_recovery_state);
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += 1;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(5) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 2) && m->eligible_leader_replicas_count != -1) {
-        wire_put_uvarint(w, 6);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->eligible_leader_replicas_count);
-        for (int32_t i = 0; i < m->eligible_leader_replicas_count; i++) {
-            wire_put_i32(w, m->eligible_leader_replicas[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->eligible_leader_replicas_count);
+        if (m->eligible_leader_replicas_count > 0) t += (size_t)m->eligible_leader_replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(6) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 2) && m->last_known_elr_count != -1) {
-        wire_put_uvarint(w, 7);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->last_known_elr_count);
-        for (int32_t i = 0; i < m->last_known_elr_count; i++) {
-            wire_put_i32(w, m->last_known_elr[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->last_known_elr_count);
+        if (m->last_known_elr_count > 0) t += (size_t)m->last_known_elr_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(7) + wire_size_uvarint((uint32_t)t) + t;
     }
     if ((version >= 1) && m->directories_count != -1) {
-        wire_put_uvarint(w, 8);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->directories_count);
-        for (int32_t i = 0; i < m->directories_count; i++) {
-            wire_put_uuid(w, m->directories[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->directories_count);
+        if (m->directories_count > 0) t += (size_t)m->directories_count * 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(8) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_partition_change_record_put(const kafka_partition_change_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_id);
+    p = wire_cur_uuid(p, m->topic_id);
+    uint32_t tags = 0;
+    tags += (m->isr_count != -1) ? 1u : 0u;
+    tags += (m->leader != -2) ? 1u : 0u;
+    tags += (m->replicas_count != -1) ? 1u : 0u;
+    tags += (m->removing_replicas_count != -1) ? 1u : 0u;
+    tags += (m->adding_replicas_count != -1) ? 1u : 0u;
+    tags += (m->leader_recovery_state != -1) ? 1u : 0u;
+    tags += ((version >= 2) && m->eligible_leader_replicas_count != -1) ? 1u : 0u;
+    tags += ((version >= 2) && m->last_known_elr_count != -1) ? 1u : 0u;
+    tags += ((version >= 1) && m->directories_count != -1) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if (m->isr_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->isr_count);
+        if (m->isr_count > 0) t += (size_t)m->isr_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->isr_count);
+        for (int32_t i = 0; i < m->isr_count; i++) {
+            p = wire_cur_i32(p, m->isr[i]);
+        }
+    }
+    if (m->leader != -2) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 1);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i32(p, m->leader);
+    }
+    if (m->replicas_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->replicas_count);
+        if (m->replicas_count > 0) t += (size_t)m->replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 2);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->replicas_count);
+        for (int32_t i = 0; i < m->replicas_count; i++) {
+            p = wire_cur_i32(p, m->replicas[i]);
+        }
+    }
+    if (m->removing_replicas_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->removing_replicas_count);
+        if (m->removing_replicas_count > 0) t += (size_t)m->removing_replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 3);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->removing_replicas_count);
+        for (int32_t i = 0; i < m->removing_replicas_count; i++) {
+            p = wire_cur_i32(p, m->removing_replicas[i]);
+        }
+    }
+    if (m->adding_replicas_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->adding_replicas_count);
+        if (m->adding_replicas_count > 0) t += (size_t)m->adding_replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 4);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->adding_replicas_count);
+        for (int32_t i = 0; i < m->adding_replicas_count; i++) {
+            p = wire_cur_i32(p, m->adding_replicas[i]);
+        }
+    }
+    if (m->leader_recovery_state != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 1;
+        (void)bad;
+        p = wire_cur_uvarint(p, 5);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i8(p, m->leader_recovery_state);
+    }
+    if ((version >= 2) && m->eligible_leader_replicas_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->eligible_leader_replicas_count);
+        if (m->eligible_leader_replicas_count > 0) t += (size_t)m->eligible_leader_replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 6);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->eligible_leader_replicas_count);
+        for (int32_t i = 0; i < m->eligible_leader_replicas_count; i++) {
+            p = wire_cur_i32(p, m->eligible_leader_replicas[i]);
+        }
+    }
+    if ((version >= 2) && m->last_known_elr_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->last_known_elr_count);
+        if (m->last_known_elr_count > 0) t += (size_t)m->last_known_elr_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 7);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->last_known_elr_count);
+        for (int32_t i = 0; i < m->last_known_elr_count; i++) {
+            p = wire_cur_i32(p, m->last_known_elr[i]);
+        }
+    }
+    if ((version >= 1) && m->directories_count != -1) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->directories_count);
+        if (m->directories_count > 0) t += (size_t)m->directories_count * 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 8);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->directories_count);
+        for (int32_t i = 0; i < m->directories_count; i++) {
+            p = wire_cur_uuid(p, m->directories[i]);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_partition_change_record_read(kafka_partition_change_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_partition_change_record_init(m);
-    m->partition_id = wire_get_i32(r);
-    wire_get_uuid(r, m->topic_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_id = (int32_t)be_load32(q);
+        q += 4;
+        memcpy(m->topic_id, q, 16);
+        q += 16;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_id = wire_get_i32(r);
+        wire_get_uuid(r, m->topic_id);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -10431,7 +16900,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                     if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                     m->isr = NULL;
                     if (n > 0) {
-                        m->isr = arena_alloc(a, (size_t)n * sizeof(*m->isr));
+                        m->isr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->isr));
                         if (m->isr == NULL) return wire_fail(tr);
                     }
                     m->isr_count = n;
@@ -10457,7 +16926,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                     if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                     m->replicas = NULL;
                     if (n > 0) {
-                        m->replicas = arena_alloc(a, (size_t)n * sizeof(*m->replicas));
+                        m->replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->replicas));
                         if (m->replicas == NULL) return wire_fail(tr);
                     }
                     m->replicas_count = n;
@@ -10479,7 +16948,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                     if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                     m->removing_replicas = NULL;
                     if (n > 0) {
-                        m->removing_replicas = arena_alloc(a, (size_t)n * sizeof(*m->removing_replicas));
+                        m->removing_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->removing_replicas));
                         if (m->removing_replicas == NULL) return wire_fail(tr);
                     }
                     m->removing_replicas_count = n;
@@ -10501,7 +16970,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                     if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                     m->adding_replicas = NULL;
                     if (n > 0) {
-                        m->adding_replicas = arena_alloc(a, (size_t)n * sizeof(*m->adding_replicas));
+                        m->adding_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->adding_replicas));
                         if (m->adding_replicas == NULL) return wire_fail(tr);
                     }
                     m->adding_replicas_count = n;
@@ -10528,7 +16997,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                         if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                         m->eligible_leader_replicas = NULL;
                         if (n > 0) {
-                            m->eligible_leader_replicas = arena_alloc(a, (size_t)n * sizeof(*m->eligible_leader_replicas));
+                            m->eligible_leader_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->eligible_leader_replicas));
                             if (m->eligible_leader_replicas == NULL) return wire_fail(tr);
                         }
                         m->eligible_leader_replicas_count = n;
@@ -10552,7 +17021,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                         if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                         m->last_known_elr = NULL;
                         if (n > 0) {
-                            m->last_known_elr = arena_alloc(a, (size_t)n * sizeof(*m->last_known_elr));
+                            m->last_known_elr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->last_known_elr));
                             if (m->last_known_elr == NULL) return wire_fail(tr);
                         }
                         m->last_known_elr_count = n;
@@ -10576,7 +17045,7 @@ static int kafka_partition_change_record_read(kafka_partition_change_record *m, 
                         if ((size_t)n > wire_remaining(tr) / 16) return wire_fail(tr);
                         m->directories = NULL;
                         if (n > 0) {
-                            m->directories = arena_alloc(a, (size_t)n * sizeof(*m->directories));
+                            m->directories = arena_alloc_uninit(a, (size_t)n * sizeof(*m->directories));
                             if (m->directories == NULL) return wire_fail(tr);
                         }
                         m->directories_count = n;
@@ -10611,84 +17080,180 @@ void kafka_partition_change_record_encode(const kafka_partition_change_record *m
         w->failed = 1;
         return;
     }
-    kafka_partition_change_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_partition_change_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_partition_change_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- PartitionRecord ---- */
 
 void kafka_partition_record_init(kafka_partition_record *m) {
-    memset(m, 0, sizeof(*m));
     m->partition_id = -1;
+    memset(m->topic_id, 0, 16);
+    m->replicas = NULL;
+    m->replicas_count = 0;
+    m->isr = NULL;
+    m->isr_count = 0;
+    m->removing_replicas = NULL;
+    m->removing_replicas_count = 0;
+    m->adding_replicas = NULL;
+    m->adding_replicas_count = 0;
     m->leader = -1;
+    m->leader_recovery_state = 0;
     m->leader_epoch = -1;
     m->partition_epoch = -1;
+    m->directories = NULL;
+    m->directories_count = 0;
+    m->eligible_leader_replicas = NULL;
     m->eligible_leader_replicas_count = -1;
+    m->last_known_elr = NULL;
     m->last_known_elr_count = -1;
 }
 
-static void kafka_partition_record_write(const kafka_partition_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_id);
-    wire_put_uuid(w, m->topic_id);
-    wire_put_compact_array_len(w, m->replicas_count < 0 ? 0 : m->replicas_count);
-    for (int32_t i = 0; i < m->replicas_count; i++) {
-        wire_put_i32(w, m->replicas[i]);
-    }
-    wire_put_compact_array_len(w, m->isr_count < 0 ? 0 : m->isr_count);
-    for (int32_t i = 0; i < m->isr_count; i++) {
-        wire_put_i32(w, m->isr[i]);
-    }
-    wire_put_compact_array_len(w, m->removing_replicas_count < 0 ? 0 : m->removing_replicas_count);
-    for (int32_t i = 0; i < m->removing_replicas_count; i++) {
-        wire_put_i32(w, m->removing_replicas[i]);
-    }
-    wire_put_compact_array_len(w, m->adding_replicas_count < 0 ? 0 : m->adding_replicas_count);
-    for (int32_t i = 0; i < m->adding_replicas_count; i++) {
-        wire_put_i32(w, m->adding_replicas[i]);
-    }
-    wire_put_i32(w, m->leader);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_i32(w, m->partition_epoch);
+static size_t kafka_partition_record_size(const kafka_partition_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 16;
+    n += wire_size_compact_array_len(m->replicas_count < 0 ? 0 : m->replicas_count);
+    if (m->replicas_count > 0) n += (size_t)m->replicas_count * 4;
+    n += wire_size_compact_array_len(m->isr_count < 0 ? 0 : m->isr_count);
+    if (m->isr_count > 0) n += (size_t)m->isr_count * 4;
+    n += wire_size_compact_array_len(m->removing_replicas_count < 0 ? 0 : m->removing_replicas_count);
+    if (m->removing_replicas_count > 0) n += (size_t)m->removing_replicas_count * 4;
+    n += wire_size_compact_array_len(m->adding_replicas_count < 0 ? 0 : m->adding_replicas_count);
+    if (m->adding_replicas_count > 0) n += (size_t)m->adding_replicas_count * 4;
+    n += 4;
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_compact_array_len(w, m->directories_count < 0 ? 0 : m->directories_count);
+        n += wire_size_compact_array_len(m->directories_count < 0 ? 0 : m->directories_count);
+        if (m->directories_count > 0) n += (size_t)m->directories_count * 16;
+    }
+    uint32_t tags = 0;
+    tags += (m->leader_recovery_state != 0) ? 1u : 0u;
+    tags += ((version >= 2) && m->eligible_leader_replicas_count != -1) ? 1u : 0u;
+    tags += ((version >= 2) && m->last_known_elr_count != -1) ? 1u : 0u;
+    n += wire_size_uvarint(tags);
+    if (m->leader_recovery_state != 0) {
+        size_t t = 0;
+        t += 1;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
+    }
+    if ((version >= 2) && m->eligible_leader_replicas_count != -1) {
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->eligible_leader_replicas_count);
+        if (m->eligible_leader_replicas_count > 0) t += (size_t)m->eligible_leader_replicas_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(1) + wire_size_uvarint((uint32_t)t) + t;
+    }
+    if ((version >= 2) && m->last_known_elr_count != -1) {
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->last_known_elr_count);
+        if (m->last_known_elr_count > 0) t += (size_t)m->last_known_elr_count * 4;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(2) + wire_size_uvarint((uint32_t)t) + t;
+    }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_partition_record_put(const kafka_partition_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_id);
+    p = wire_cur_uuid(p, m->topic_id);
+    p = wire_cur_compact_array_len(p, m->replicas_count < 0 ? 0 : m->replicas_count);
+    for (int32_t i = 0; i < m->replicas_count; i++) {
+        p = wire_cur_i32(p, m->replicas[i]);
+    }
+    p = wire_cur_compact_array_len(p, m->isr_count < 0 ? 0 : m->isr_count);
+    for (int32_t i = 0; i < m->isr_count; i++) {
+        p = wire_cur_i32(p, m->isr[i]);
+    }
+    p = wire_cur_compact_array_len(p, m->removing_replicas_count < 0 ? 0 : m->removing_replicas_count);
+    for (int32_t i = 0; i < m->removing_replicas_count; i++) {
+        p = wire_cur_i32(p, m->removing_replicas[i]);
+    }
+    p = wire_cur_compact_array_len(p, m->adding_replicas_count < 0 ? 0 : m->adding_replicas_count);
+    for (int32_t i = 0; i < m->adding_replicas_count; i++) {
+        p = wire_cur_i32(p, m->adding_replicas[i]);
+    }
+    p = wire_cur_i32(p, m->leader);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_i32(p, m->partition_epoch);
+    if (version >= 1) {
+        p = wire_cur_compact_array_len(p, m->directories_count < 0 ? 0 : m->directories_count);
         for (int32_t i = 0; i < m->directories_count; i++) {
-            wire_put_uuid(w, m->directories[i]);
+            p = wire_cur_uuid(p, m->directories[i]);
         }
     }
     uint32_t tags = 0;
     tags += (m->leader_recovery_state != 0) ? 1u : 0u;
     tags += ((version >= 2) && m->eligible_leader_replicas_count != -1) ? 1u : 0u;
     tags += ((version >= 2) && m->last_known_elr_count != -1) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    p = wire_cur_uvarint(p, tags);
     if (m->leader_recovery_state != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_i8(w, m->leader_recovery_state);
-        wire_sized_end(w, at);
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += 1;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_i8(p, m->leader_recovery_state);
     }
     if ((version >= 2) && m->eligible_leader_replicas_count != -1) {
-        wire_put_uvarint(w, 1);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->eligible_leader_replicas_count);
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->eligible_leader_replicas_count);
+        if (m->eligible_leader_replicas_count > 0) t += (size_t)m->eligible_leader_replicas_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 1);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->eligible_leader_replicas_count);
         for (int32_t i = 0; i < m->eligible_leader_replicas_count; i++) {
-            wire_put_i32(w, m->eligible_leader_replicas[i]);
+            p = wire_cur_i32(p, m->eligible_leader_replicas[i]);
         }
-        wire_sized_end(w, at);
     }
     if ((version >= 2) && m->last_known_elr_count != -1) {
-        wire_put_uvarint(w, 2);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->last_known_elr_count);
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->last_known_elr_count);
+        if (m->last_known_elr_count > 0) t += (size_t)m->last_known_elr_count * 4;
+        (void)bad;
+        p = wire_cur_uvarint(p, 2);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->last_known_elr_count);
         for (int32_t i = 0; i < m->last_known_elr_count; i++) {
-            wire_put_i32(w, m->last_known_elr[i]);
+            p = wire_cur_i32(p, m->last_known_elr[i]);
         }
-        wire_sized_end(w, at);
     }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_partition_record_init(m);
-    m->partition_id = wire_get_i32(r);
-    wire_get_uuid(r, m->topic_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_id = (int32_t)be_load32(q);
+        q += 4;
+        memcpy(m->topic_id, q, 16);
+        q += 16;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_id = wire_get_i32(r);
+        wire_get_uuid(r, m->topic_id);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -10698,7 +17263,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->replicas = NULL;
             if (n > 0) {
-                m->replicas = arena_alloc(a, (size_t)n * sizeof(*m->replicas));
+                m->replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->replicas));
                 if (m->replicas == NULL) return wire_fail(r);
             }
             m->replicas_count = n;
@@ -10716,7 +17281,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->isr = NULL;
             if (n > 0) {
-                m->isr = arena_alloc(a, (size_t)n * sizeof(*m->isr));
+                m->isr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->isr));
                 if (m->isr == NULL) return wire_fail(r);
             }
             m->isr_count = n;
@@ -10734,7 +17299,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->removing_replicas = NULL;
             if (n > 0) {
-                m->removing_replicas = arena_alloc(a, (size_t)n * sizeof(*m->removing_replicas));
+                m->removing_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->removing_replicas));
                 if (m->removing_replicas == NULL) return wire_fail(r);
             }
             m->removing_replicas_count = n;
@@ -10752,7 +17317,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 4) return wire_fail(r);
             m->adding_replicas = NULL;
             if (n > 0) {
-                m->adding_replicas = arena_alloc(a, (size_t)n * sizeof(*m->adding_replicas));
+                m->adding_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->adding_replicas));
                 if (m->adding_replicas == NULL) return wire_fail(r);
             }
             m->adding_replicas_count = n;
@@ -10761,9 +17326,20 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
             }
         }
     }
-    m->leader = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
-    m->partition_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->leader = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->partition_epoch = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->leader = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+        m->partition_epoch = wire_get_i32(r);
+    }
     if (version >= 1) {
         {
             int32_t n = wire_get_compact_array_len(r);
@@ -10774,7 +17350,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
                 if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
                 m->directories = NULL;
                 if (n > 0) {
-                    m->directories = arena_alloc(a, (size_t)n * sizeof(*m->directories));
+                    m->directories = arena_alloc_uninit(a, (size_t)n * sizeof(*m->directories));
                     if (m->directories == NULL) return wire_fail(r);
                 }
                 m->directories_count = n;
@@ -10810,7 +17386,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
                         if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                         m->eligible_leader_replicas = NULL;
                         if (n > 0) {
-                            m->eligible_leader_replicas = arena_alloc(a, (size_t)n * sizeof(*m->eligible_leader_replicas));
+                            m->eligible_leader_replicas = arena_alloc_uninit(a, (size_t)n * sizeof(*m->eligible_leader_replicas));
                             if (m->eligible_leader_replicas == NULL) return wire_fail(tr);
                         }
                         m->eligible_leader_replicas_count = n;
@@ -10834,7 +17410,7 @@ static int kafka_partition_record_read(kafka_partition_record *m, wire_reader *r
                         if ((size_t)n > wire_remaining(tr) / 4) return wire_fail(tr);
                         m->last_known_elr = NULL;
                         if (n > 0) {
-                            m->last_known_elr = arena_alloc(a, (size_t)n * sizeof(*m->last_known_elr));
+                            m->last_known_elr = arena_alloc_uninit(a, (size_t)n * sizeof(*m->last_known_elr));
                             if (m->last_known_elr == NULL) return wire_fail(tr);
                         }
                         m->last_known_elr_count = n;
@@ -10869,26 +17445,56 @@ void kafka_partition_record_encode(const kafka_partition_record *m, wire_writer 
         w->failed = 1;
         return;
     }
-    kafka_partition_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_partition_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_partition_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ProduceRequest ---- */
 
 void kafka_produce_request_partition_produce_data_init(kafka_produce_request_partition_produce_data *m) {
-    memset(m, 0, sizeof(*m));
-    m->records.len = -1;
+    m->index = 0;
+    m->records = (kafka_bytes){NULL, -1};
 }
 
-static void kafka_produce_request_partition_produce_data_write(const kafka_produce_request_partition_produce_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->index);
+static size_t kafka_produce_request_partition_produce_data_size(const kafka_produce_request_partition_produce_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 9) {
-        wire_put_compact_nullable_bytes(w, m->records.ptr, m->records.len);
+        n += wire_size_compact(m->records.len);
     } else {
-        wire_put_nullable_bytes(w, m->records.ptr, m->records.len);
+        n += wire_size_bytes32(m->records.len);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_request_partition_produce_data_put(const kafka_produce_request_partition_produce_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->index);
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->records.ptr, m->records.len, 1);
+    } else {
+        p = wire_cur_bytes32(p, m->records.ptr, m->records.len, 1);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_request_partition_produce_data_read(kafka_produce_request_partition_produce_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -10912,26 +17518,55 @@ static int kafka_produce_request_partition_produce_data_read(kafka_produce_reque
 }
 
 void kafka_produce_request_topic_produce_data_init(kafka_produce_request_topic_produce_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partition_data = NULL;
+    m->partition_data_count = 0;
 }
 
-static void kafka_produce_request_topic_produce_data_write(const kafka_produce_request_topic_produce_data *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_request_topic_produce_data_size(const kafka_produce_request_topic_produce_data *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 9) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->partition_data_count < 0 ? 0 : m->partition_data_count);
+        n += wire_size_compact_array_len(m->partition_data_count < 0 ? 0 : m->partition_data_count);
     } else {
-        wire_put_array_len(w, m->partition_data_count < 0 ? 0 : m->partition_data_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partition_data_count; i++) {
-        kafka_produce_request_partition_produce_data_write(&m->partition_data[i], w, version);
+        n += kafka_produce_request_partition_produce_data_size(&m->partition_data[i], version, bad);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_request_topic_produce_data_put(const kafka_produce_request_topic_produce_data *m, uint8_t *p, int16_t version) {
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->partition_data_count < 0 ? 0 : m->partition_data_count);
+    } else {
+        p = wire_cur_array_len(p, m->partition_data_count < 0 ? 0 : m->partition_data_count);
+    }
+    for (int32_t i = 0; i < m->partition_data_count; i++) {
+        p = kafka_produce_request_partition_produce_data_put(&m->partition_data[i], p, version);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_request_topic_produce_data_read(kafka_produce_request_topic_produce_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -10950,12 +17585,15 @@ static int kafka_produce_request_topic_produce_data_read(kafka_produce_request_t
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->partition_data = NULL;
             if (n > 0) {
-                m->partition_data = arena_alloc(a, (size_t)n * sizeof(*m->partition_data));
+                m->partition_data = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partition_data));
                 if (m->partition_data == NULL) return wire_fail(r);
             }
             m->partition_data_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_produce_request_partition_produce_data_read(&m->partition_data[i], r, version, a) != 0) return -1;
+                if (kafka_produce_request_partition_produce_data_read(&m->partition_data[i], r, version, a) != 0) {
+                    m->partition_data_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -10972,31 +17610,65 @@ static int kafka_produce_request_topic_produce_data_read(kafka_produce_request_t
 }
 
 void kafka_produce_request_init(kafka_produce_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->transactional_id.len = -1;
+    m->transactional_id = (kafka_str){NULL, -1};
+    m->acks = 0;
+    m->timeout_ms = 0;
+    m->topic_data = NULL;
+    m->topic_data_count = 0;
 }
 
-static void kafka_produce_request_write(const kafka_produce_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_request_size(const kafka_produce_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 3) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->transactional_id.ptr, m->transactional_id.len);
+            n += wire_size_compact(m->transactional_id.len);
         } else {
-            wire_put_nullable_string(w, m->transactional_id.ptr, m->transactional_id.len);
+            n += wire_size_str16(m->transactional_id.len, bad);
         }
     }
-    wire_put_i16(w, m->acks);
-    wire_put_i32(w, m->timeout_ms);
+    n += 2;
+    n += 4;
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->topic_data_count < 0 ? 0 : m->topic_data_count);
+        n += wire_size_compact_array_len(m->topic_data_count < 0 ? 0 : m->topic_data_count);
     } else {
-        wire_put_array_len(w, m->topic_data_count < 0 ? 0 : m->topic_data_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->topic_data_count; i++) {
-        kafka_produce_request_topic_produce_data_write(&m->topic_data[i], w, version);
+        n += kafka_produce_request_topic_produce_data_size(&m->topic_data[i], version, bad);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_request_put(const kafka_produce_request *m, uint8_t *p, int16_t version) {
+    if (version >= 3) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->transactional_id.ptr, m->transactional_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->transactional_id.ptr, m->transactional_id.len, 1);
+        }
+    }
+    p = wire_cur_i16(p, m->acks);
+    p = wire_cur_i32(p, m->timeout_ms);
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->topic_data_count < 0 ? 0 : m->topic_data_count);
+    } else {
+        p = wire_cur_array_len(p, m->topic_data_count < 0 ? 0 : m->topic_data_count);
+    }
+    for (int32_t i = 0; i < m->topic_data_count; i++) {
+        p = kafka_produce_request_topic_produce_data_put(&m->topic_data[i], p, version);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_request_read(kafka_produce_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -11008,8 +17680,17 @@ static int kafka_produce_request_read(kafka_produce_request *m, wire_reader *r, 
             m->transactional_id.len = wire_get_nullable_string(r, &m->transactional_id.ptr);
         }
     }
-    m->acks = wire_get_i16(r);
-    m->timeout_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        m->acks = (int16_t)be_load16(q);
+        q += 2;
+        m->timeout_ms = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->acks = wire_get_i16(r);
+        m->timeout_ms = wire_get_i32(r);
+    }
     {
         int32_t n = (version >= 9) ? wire_get_compact_array_len(r) : wire_get_array_len(r);
         if (r->failed) return -1;
@@ -11019,12 +17700,15 @@ static int kafka_produce_request_read(kafka_produce_request *m, wire_reader *r, 
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topic_data = NULL;
             if (n > 0) {
-                m->topic_data = arena_alloc(a, (size_t)n * sizeof(*m->topic_data));
+                m->topic_data = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topic_data));
                 if (m->topic_data == NULL) return wire_fail(r);
             }
             m->topic_data_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_produce_request_topic_produce_data_read(&m->topic_data[i], r, version, a) != 0) return -1;
+                if (kafka_produce_request_topic_produce_data_read(&m->topic_data[i], r, version, a) != 0) {
+                    m->topic_data_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -11056,30 +17740,64 @@ void kafka_produce_request_encode(const kafka_produce_request *m, wire_writer *w
         w->failed = 1;
         return;
     }
-    kafka_produce_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_produce_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_produce_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ProduceResponse ---- */
 
 void kafka_produce_response_batch_index_and_error_message_init(kafka_produce_response_batch_index_and_error_message *m) {
-    memset(m, 0, sizeof(*m));
-    m->batch_index_error_message.len = -1;
+    m->batch_index = 0;
+    m->batch_index_error_message = (kafka_str){NULL, -1};
 }
 
-static void kafka_produce_response_batch_index_and_error_message_write(const kafka_produce_response_batch_index_and_error_message *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_batch_index_and_error_message_size(const kafka_produce_response_batch_index_and_error_message *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 8) {
-        wire_put_i32(w, m->batch_index);
+        n += 4;
     }
     if (version >= 8) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->batch_index_error_message.ptr, m->batch_index_error_message.len);
+            n += wire_size_compact(m->batch_index_error_message.len);
         } else {
-            wire_put_nullable_string(w, m->batch_index_error_message.ptr, m->batch_index_error_message.len);
+            n += wire_size_str16(m->batch_index_error_message.len, bad);
         }
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_batch_index_and_error_message_put(const kafka_produce_response_batch_index_and_error_message *m, uint8_t *p, int16_t version) {
+    if (version >= 8) {
+        p = wire_cur_i32(p, m->batch_index);
+    }
+    if (version >= 8) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->batch_index_error_message.ptr, m->batch_index_error_message.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->batch_index_error_message.ptr, m->batch_index_error_message.len, 1);
+        }
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_batch_index_and_error_message_read(kafka_produce_response_batch_index_and_error_message *m, wire_reader *r, int16_t version, arena *a) {
@@ -11107,7 +17825,6 @@ static int kafka_produce_response_batch_index_and_error_message_read(kafka_produ
 }
 
 void kafka_produce_response_leader_id_and_epoch_init(kafka_produce_response_leader_id_and_epoch *m) {
-    memset(m, 0, sizeof(*m));
     m->leader_id = -1;
     m->leader_epoch = -1;
 }
@@ -11117,25 +17834,58 @@ static int kafka_produce_response_leader_id_and_epoch_is_default(const kafka_pro
              m->leader_epoch != -1);
 }
 
-static void kafka_produce_response_leader_id_and_epoch_write(const kafka_produce_response_leader_id_and_epoch *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_leader_id_and_epoch_size(const kafka_produce_response_leader_id_and_epoch *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 10) {
-        wire_put_i32(w, m->leader_id);
+        n += 4;
     }
     if (version >= 10) {
-        wire_put_i32(w, m->leader_epoch);
+        n += 4;
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_leader_id_and_epoch_put(const kafka_produce_response_leader_id_and_epoch *m, uint8_t *p, int16_t version) {
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->leader_id);
+    }
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->leader_epoch);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_leader_id_and_epoch_read(kafka_produce_response_leader_id_and_epoch *m, wire_reader *r, int16_t version, arena *a) {
     kafka_produce_response_leader_id_and_epoch_init(m);
-    if (version >= 10) {
-        m->leader_id = wire_get_i32(r);
-    }
-    if (version >= 10) {
-        m->leader_epoch = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 10) {
+            m->leader_id = (int32_t)be_load32(q);
+            q += 4;
+        }
+        if (version >= 10) {
+            m->leader_epoch = (int32_t)be_load32(q);
+            q += 4;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 10) {
+            m->leader_id = wire_get_i32(r);
+        }
+        if (version >= 10) {
+            m->leader_epoch = wire_get_i32(r);
+        }
     }
     if (version >= 9) {
         uint32_t tags = wire_get_uvarint(r);
@@ -11150,63 +17900,138 @@ static int kafka_produce_response_leader_id_and_epoch_read(kafka_produce_respons
 }
 
 void kafka_produce_response_partition_produce_response_init(kafka_produce_response_partition_produce_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->index = 0;
+    m->error_code = 0;
+    m->base_offset = 0;
     m->log_append_time_ms = INT64_C(-1);
     m->log_start_offset = INT64_C(-1);
-    m->error_message.len = -1;
-    kafka_produce_response_leader_id_and_epoch_init(&m->current_leader);
+    m->record_errors = NULL;
+    m->record_errors_count = 0;
+    m->error_message = (kafka_str){NULL, -1};
+    m->current_leader.leader_id = -1;
+    m->current_leader.leader_epoch = -1;
 }
 
-static void kafka_produce_response_partition_produce_response_write(const kafka_produce_response_partition_produce_response *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i64(w, m->base_offset);
+static size_t kafka_produce_response_partition_produce_response_size(const kafka_produce_response_partition_produce_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 8;
     if (version >= 2) {
-        wire_put_i64(w, m->log_append_time_ms);
+        n += 8;
     }
     if (version >= 5) {
-        wire_put_i64(w, m->log_start_offset);
+        n += 8;
     }
     if (version >= 8) {
         if (version >= 9) {
-            wire_put_compact_array_len(w, m->record_errors_count < 0 ? 0 : m->record_errors_count);
+            n += wire_size_compact_array_len(m->record_errors_count < 0 ? 0 : m->record_errors_count);
         } else {
-            wire_put_array_len(w, m->record_errors_count < 0 ? 0 : m->record_errors_count);
+            n += 4;
         }
         for (int32_t i = 0; i < m->record_errors_count; i++) {
-            kafka_produce_response_batch_index_and_error_message_write(&m->record_errors[i], w, version);
+            n += kafka_produce_response_batch_index_and_error_message_size(&m->record_errors[i], version, bad);
         }
     }
     if (version >= 8) {
         if (version >= 9) {
-            wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_compact(m->error_message.len);
         } else {
-            wire_put_nullable_string(w, m->error_message.ptr, m->error_message.len);
+            n += wire_size_str16(m->error_message.len, bad);
         }
     }
     if (version >= 9) {
         uint32_t tags = 0;
         tags += ((version >= 10) && !kafka_produce_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if ((version >= 10) && !kafka_produce_response_leader_id_and_epoch_is_default(&m->current_leader)) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            kafka_produce_response_leader_id_and_epoch_write(&m->current_leader, w, version);
-            wire_sized_end(w, at);
+            size_t t = 0;
+            t += kafka_produce_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_partition_produce_response_put(const kafka_produce_response_partition_produce_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i64(p, m->base_offset);
+    if (version >= 2) {
+        p = wire_cur_i64(p, m->log_append_time_ms);
+    }
+    if (version >= 5) {
+        p = wire_cur_i64(p, m->log_start_offset);
+    }
+    if (version >= 8) {
+        if (version >= 9) {
+            p = wire_cur_compact_array_len(p, m->record_errors_count < 0 ? 0 : m->record_errors_count);
+        } else {
+            p = wire_cur_array_len(p, m->record_errors_count < 0 ? 0 : m->record_errors_count);
+        }
+        for (int32_t i = 0; i < m->record_errors_count; i++) {
+            p = kafka_produce_response_batch_index_and_error_message_put(&m->record_errors[i], p, version);
+        }
+    }
+    if (version >= 8) {
+        if (version >= 9) {
+            p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->error_message.ptr, m->error_message.len, 1);
+        }
+    }
+    if (version >= 9) {
+        uint32_t tags = 0;
+        tags += ((version >= 10) && !kafka_produce_response_leader_id_and_epoch_is_default(&m->current_leader)) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if ((version >= 10) && !kafka_produce_response_leader_id_and_epoch_is_default(&m->current_leader)) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += kafka_produce_response_leader_id_and_epoch_size(&m->current_leader, version, bad);
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = kafka_produce_response_leader_id_and_epoch_put(&m->current_leader, p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_partition_produce_response_read(kafka_produce_response_partition_produce_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_produce_response_partition_produce_response_init(m);
-    m->index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->base_offset = wire_get_i64(r);
-    if (version >= 2) {
-        m->log_append_time_ms = wire_get_i64(r);
-    }
-    if (version >= 5) {
-        m->log_start_offset = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 30) {
+        const uint8_t *q = r->data + r->pos;
+        m->index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->base_offset = (int64_t)be_load64(q);
+        q += 8;
+        if (version >= 2) {
+            m->log_append_time_ms = (int64_t)be_load64(q);
+            q += 8;
+        }
+        if (version >= 5) {
+            m->log_start_offset = (int64_t)be_load64(q);
+            q += 8;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->base_offset = wire_get_i64(r);
+        if (version >= 2) {
+            m->log_append_time_ms = wire_get_i64(r);
+        }
+        if (version >= 5) {
+            m->log_start_offset = wire_get_i64(r);
+        }
     }
     if (version >= 8) {
         {
@@ -11218,12 +18043,15 @@ static int kafka_produce_response_partition_produce_response_read(kafka_produce_
                 if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
                 m->record_errors = NULL;
                 if (n > 0) {
-                    m->record_errors = arena_alloc(a, (size_t)n * sizeof(*m->record_errors));
+                    m->record_errors = arena_alloc_uninit(a, (size_t)n * sizeof(*m->record_errors));
                     if (m->record_errors == NULL) return wire_fail(r);
                 }
                 m->record_errors_count = n;
                 for (int32_t i = 0; i < n; i++) {
-                    if (kafka_produce_response_batch_index_and_error_message_read(&m->record_errors[i], r, version, a) != 0) return -1;
+                    if (kafka_produce_response_batch_index_and_error_message_read(&m->record_errors[i], r, version, a) != 0) {
+                        m->record_errors_count = i + 1;
+                        return -1;
+                    }
                 }
             }
         }
@@ -11261,26 +18089,55 @@ static int kafka_produce_response_partition_produce_response_read(kafka_produce_
 }
 
 void kafka_produce_response_topic_produce_response_init(kafka_produce_response_topic_produce_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->partition_responses = NULL;
+    m->partition_responses_count = 0;
 }
 
-static void kafka_produce_response_topic_produce_response_write(const kafka_produce_response_topic_produce_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_topic_produce_response_size(const kafka_produce_response_topic_produce_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 9) {
-        wire_put_compact_string(w, m->name.ptr, m->name.len);
+        n += wire_size_compact(m->name.len);
     } else {
-        wire_put_string(w, m->name.ptr, m->name.len);
+        n += wire_size_str16(m->name.len, bad);
     }
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
+        n += wire_size_compact_array_len(m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
     } else {
-        wire_put_array_len(w, m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->partition_responses_count; i++) {
-        kafka_produce_response_partition_produce_response_write(&m->partition_responses[i], w, version);
+        n += kafka_produce_response_partition_produce_response_size(&m->partition_responses[i], version, bad);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_topic_produce_response_put(const kafka_produce_response_topic_produce_response *m, uint8_t *p, int16_t version) {
+    if (version >= 9) {
+        p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->name.ptr, m->name.len, 0);
+    }
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
+    } else {
+        p = wire_cur_array_len(p, m->partition_responses_count < 0 ? 0 : m->partition_responses_count);
+    }
+    for (int32_t i = 0; i < m->partition_responses_count; i++) {
+        p = kafka_produce_response_partition_produce_response_put(&m->partition_responses[i], p, version);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_topic_produce_response_read(kafka_produce_response_topic_produce_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -11299,12 +18156,15 @@ static int kafka_produce_response_topic_produce_response_read(kafka_produce_resp
             if ((size_t)n > wire_remaining(r) / 14) return wire_fail(r);
             m->partition_responses = NULL;
             if (n > 0) {
-                m->partition_responses = arena_alloc(a, (size_t)n * sizeof(*m->partition_responses));
+                m->partition_responses = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partition_responses));
                 if (m->partition_responses == NULL) return wire_fail(r);
             }
             m->partition_responses_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_produce_response_partition_produce_response_read(&m->partition_responses[i], r, version, a) != 0) return -1;
+                if (kafka_produce_response_partition_produce_response_read(&m->partition_responses[i], r, version, a) != 0) {
+                    m->partition_responses_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -11321,26 +18181,54 @@ static int kafka_produce_response_topic_produce_response_read(kafka_produce_resp
 }
 
 void kafka_produce_response_node_endpoint_init(kafka_produce_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
-    m->rack.len = -1;
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->rack = (kafka_str){NULL, -1};
 }
 
-static void kafka_produce_response_node_endpoint_write(const kafka_produce_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_node_endpoint_size(const kafka_produce_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 10) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 10) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 10) {
-        wire_put_i32(w, m->port);
+        n += 4;
     }
     if (version >= 10) {
-        wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
+        n += wire_size_compact(m->rack.len);
     }
     if (version >= 9) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_node_endpoint_put(const kafka_produce_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 10) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 10) {
+        p = wire_cur_i32(p, m->port);
+    }
+    if (version >= 10) {
+        p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+    }
+    if (version >= 9) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_node_endpoint_read(kafka_produce_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -11370,35 +18258,81 @@ static int kafka_produce_response_node_endpoint_read(kafka_produce_response_node
 }
 
 void kafka_produce_response_init(kafka_produce_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->responses = NULL;
+    m->responses_count = 0;
+    m->throttle_time_ms = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
-static void kafka_produce_response_write(const kafka_produce_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_produce_response_size(const kafka_produce_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 9) {
-        wire_put_compact_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += wire_size_compact_array_len(m->responses_count < 0 ? 0 : m->responses_count);
     } else {
-        wire_put_array_len(w, m->responses_count < 0 ? 0 : m->responses_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->responses_count; i++) {
-        kafka_produce_response_topic_produce_response_write(&m->responses[i], w, version);
+        n += kafka_produce_response_topic_produce_response_size(&m->responses[i], version, bad);
     }
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
     if (version >= 9) {
         uint32_t tags = 0;
         tags += ((version >= 10) && m->node_endpoints_count != 0) ? 1u : 0u;
-        wire_put_uvarint(w, tags);
+        n += wire_size_uvarint(tags);
         if ((version >= 10) && m->node_endpoints_count != 0) {
-            wire_put_uvarint(w, 0);
-            size_t at = wire_sized_begin(w);
-            wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
             for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-                kafka_produce_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+                t += kafka_produce_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
             }
-            wire_sized_end(w, at);
+            if (t > UINT32_MAX) *bad = 1;
+            n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
         }
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_produce_response_put(const kafka_produce_response *m, uint8_t *p, int16_t version) {
+    if (version >= 9) {
+        p = wire_cur_compact_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    } else {
+        p = wire_cur_array_len(p, m->responses_count < 0 ? 0 : m->responses_count);
+    }
+    for (int32_t i = 0; i < m->responses_count; i++) {
+        p = kafka_produce_response_topic_produce_response_put(&m->responses[i], p, version);
+    }
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    if (version >= 9) {
+        uint32_t tags = 0;
+        tags += ((version >= 10) && m->node_endpoints_count != 0) ? 1u : 0u;
+        p = wire_cur_uvarint(p, tags);
+        if ((version >= 10) && m->node_endpoints_count != 0) {
+            int unused_bad = 0, *bad = &unused_bad;
+            size_t t = 0;
+            t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                t += kafka_produce_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+            }
+            (void)bad;
+            p = wire_cur_uvarint(p, 0);
+            p = wire_cur_uvarint(p, (uint32_t)t);
+            p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+            for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+                p = kafka_produce_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+            }
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_produce_response_read(kafka_produce_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -11412,12 +18346,15 @@ static int kafka_produce_response_read(kafka_produce_response *m, wire_reader *r
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->responses = NULL;
             if (n > 0) {
-                m->responses = arena_alloc(a, (size_t)n * sizeof(*m->responses));
+                m->responses = arena_alloc_uninit(a, (size_t)n * sizeof(*m->responses));
                 if (m->responses == NULL) return wire_fail(r);
             }
             m->responses_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_produce_response_topic_produce_response_read(&m->responses[i], r, version, a) != 0) return -1;
+                if (kafka_produce_response_topic_produce_response_read(&m->responses[i], r, version, a) != 0) {
+                    m->responses_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -11446,12 +18383,15 @@ static int kafka_produce_response_read(kafka_produce_response *m, wire_reader *r
                             if ((size_t)n > wire_remaining(tr) / 11) return wire_fail(tr);
                             m->node_endpoints = NULL;
                             if (n > 0) {
-                                m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                                m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                                 if (m->node_endpoints == NULL) return wire_fail(tr);
                             }
                             m->node_endpoints_count = n;
                             for (int32_t i = 0; i < n; i++) {
-                                if (kafka_produce_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                                if (kafka_produce_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                    m->node_endpoints_count = i + 1;
+                                    return -1;
+                                }
                             }
                         }
                     }
@@ -11482,28 +18422,65 @@ void kafka_produce_response_encode(const kafka_produce_response *m, wire_writer 
         w->failed = 1;
         return;
     }
-    kafka_produce_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_produce_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_produce_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ProducerIdsRecord ---- */
 
 void kafka_producer_ids_record_init(kafka_producer_ids_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
     m->broker_epoch = INT64_C(-1);
+    m->next_producer_id = 0;
 }
 
-static void kafka_producer_ids_record_write(const kafka_producer_ids_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_i64(w, m->next_producer_id);
-    wire_put_uvarint(w, 0);
+static size_t kafka_producer_ids_record_size(const kafka_producer_ids_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_producer_ids_record_put(const kafka_producer_ids_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_i64(p, m->next_producer_id);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_producer_ids_record_read(kafka_producer_ids_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_producer_ids_record_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
-    m->next_producer_id = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        m->next_producer_id = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+        m->next_producer_id = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -11530,29 +18507,67 @@ void kafka_producer_ids_record_encode(const kafka_producer_ids_record *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_producer_ids_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_producer_ids_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_producer_ids_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- RegisterBrokerRecord ---- */
 
 void kafka_register_broker_record_broker_endpoint_init(kafka_register_broker_record_broker_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->security_protocol = 0;
 }
 
-static void kafka_register_broker_record_broker_endpoint_write(const kafka_register_broker_record_broker_endpoint *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_string(w, m->host.ptr, m->host.len);
-    wire_put_u16(w, m->port);
-    wire_put_i16(w, m->security_protocol);
-    wire_put_uvarint(w, 0);
+static size_t kafka_register_broker_record_broker_endpoint_size(const kafka_register_broker_record_broker_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact(m->host.len);
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_register_broker_record_broker_endpoint_put(const kafka_register_broker_record_broker_endpoint *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    p = wire_cur_u16(p, m->port);
+    p = wire_cur_i16(p, m->security_protocol);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_register_broker_record_broker_endpoint_read(kafka_register_broker_record_broker_endpoint *m, wire_reader *r, int16_t version, arena *a) {
     kafka_register_broker_record_broker_endpoint_init(m);
     m->name.len = wire_get_compact_string(r, &m->name.ptr);
     m->host.len = wire_get_compact_string(r, &m->host.ptr);
-    m->port = wire_get_u16(r);
-    m->security_protocol = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->port = be_load16(q);
+        q += 2;
+        m->security_protocol = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->port = wire_get_u16(r);
+        m->security_protocol = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -11564,21 +18579,47 @@ static int kafka_register_broker_record_broker_endpoint_read(kafka_register_brok
 }
 
 void kafka_register_broker_record_broker_feature_init(kafka_register_broker_record_broker_feature *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->min_supported_version = 0;
+    m->max_supported_version = 0;
 }
 
-static void kafka_register_broker_record_broker_feature_write(const kafka_register_broker_record_broker_feature *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_i16(w, m->min_supported_version);
-    wire_put_i16(w, m->max_supported_version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_register_broker_record_broker_feature_size(const kafka_register_broker_record_broker_feature *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_register_broker_record_broker_feature_put(const kafka_register_broker_record_broker_feature *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_i16(p, m->min_supported_version);
+    p = wire_cur_i16(p, m->max_supported_version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_register_broker_record_broker_feature_read(kafka_register_broker_record_broker_feature *m, wire_reader *r, int16_t version, arena *a) {
     kafka_register_broker_record_broker_feature_init(m);
     m->name.len = wire_get_compact_string(r, &m->name.ptr);
-    m->min_supported_version = wire_get_i16(r);
-    m->max_supported_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->min_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        m->max_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->min_supported_version = wire_get_i16(r);
+        m->max_supported_version = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -11590,52 +18631,122 @@ static int kafka_register_broker_record_broker_feature_read(kafka_register_broke
 }
 
 void kafka_register_broker_record_init(kafka_register_broker_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
+    m->is_migrating_zk_broker = 0;
+    memset(m->incarnation_id, 0, 16);
+    m->broker_epoch = 0;
+    m->end_points = NULL;
+    m->end_points_count = 0;
+    m->features = NULL;
+    m->features_count = 0;
+    m->rack = (kafka_str){NULL, 0};
     m->fenced = 1;
+    m->in_controlled_shutdown = 0;
+    m->log_dirs = NULL;
+    m->log_dirs_count = 0;
 }
 
-static void kafka_register_broker_record_write(const kafka_register_broker_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
+static size_t kafka_register_broker_record_size(const kafka_register_broker_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 2) {
-        wire_put_bool(w, m->is_migrating_zk_broker);
+        n += 1;
     }
-    wire_put_uuid(w, m->incarnation_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_compact_array_len(w, m->end_points_count < 0 ? 0 : m->end_points_count);
+    n += 16;
+    n += 8;
+    n += wire_size_compact_array_len(m->end_points_count < 0 ? 0 : m->end_points_count);
     for (int32_t i = 0; i < m->end_points_count; i++) {
-        kafka_register_broker_record_broker_endpoint_write(&m->end_points[i], w, version);
+        n += kafka_register_broker_record_broker_endpoint_size(&m->end_points[i], version, bad);
     }
-    wire_put_compact_array_len(w, m->features_count < 0 ? 0 : m->features_count);
+    n += wire_size_compact_array_len(m->features_count < 0 ? 0 : m->features_count);
     for (int32_t i = 0; i < m->features_count; i++) {
-        kafka_register_broker_record_broker_feature_write(&m->features[i], w, version);
+        n += kafka_register_broker_record_broker_feature_size(&m->features[i], version, bad);
     }
-    wire_put_compact_nullable_string(w, m->rack.ptr, m->rack.len);
-    wire_put_bool(w, m->fenced);
+    n += wire_size_compact(m->rack.len);
+    n += 1;
     if (version >= 1) {
-        wire_put_bool(w, m->in_controlled_shutdown);
+        n += 1;
     }
     uint32_t tags = 0;
     tags += ((version >= 3) && m->log_dirs_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 3) && m->log_dirs_count != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
-        for (int32_t i = 0; i < m->log_dirs_count; i++) {
-            wire_put_uuid(w, m->log_dirs[i]);
-        }
-        wire_sized_end(w, at);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) t += (size_t)m->log_dirs_count * 16;
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_register_broker_record_put(const kafka_register_broker_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    if (version >= 2) {
+        p = wire_cur_bool(p, m->is_migrating_zk_broker);
+    }
+    p = wire_cur_uuid(p, m->incarnation_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_compact_array_len(p, m->end_points_count < 0 ? 0 : m->end_points_count);
+    for (int32_t i = 0; i < m->end_points_count; i++) {
+        p = kafka_register_broker_record_broker_endpoint_put(&m->end_points[i], p, version);
+    }
+    p = wire_cur_compact_array_len(p, m->features_count < 0 ? 0 : m->features_count);
+    for (int32_t i = 0; i < m->features_count; i++) {
+        p = kafka_register_broker_record_broker_feature_put(&m->features[i], p, version);
+    }
+    p = wire_cur_compact(p, m->rack.ptr, m->rack.len, 1);
+    p = wire_cur_bool(p, m->fenced);
+    if (version >= 1) {
+        p = wire_cur_bool(p, m->in_controlled_shutdown);
+    }
+    uint32_t tags = 0;
+    tags += ((version >= 3) && m->log_dirs_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 3) && m->log_dirs_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        if (m->log_dirs_count > 0) t += (size_t)m->log_dirs_count * 16;
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->log_dirs_count < 0 ? 0 : m->log_dirs_count);
+        for (int32_t i = 0; i < m->log_dirs_count; i++) {
+            p = wire_cur_uuid(p, m->log_dirs[i]);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_register_broker_record_read(kafka_register_broker_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_register_broker_record_init(m);
-    m->broker_id = wire_get_i32(r);
-    if (version >= 2) {
-        m->is_migrating_zk_broker = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 29) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 2) {
+            m->is_migrating_zk_broker = q[0] != 0;
+            q += 1;
+        }
+        memcpy(m->incarnation_id, q, 16);
+        q += 16;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        if (version >= 2) {
+            m->is_migrating_zk_broker = wire_get_bool(r);
+        }
+        wire_get_uuid(r, m->incarnation_id);
+        m->broker_epoch = wire_get_i64(r);
     }
-    wire_get_uuid(r, m->incarnation_id);
-    m->broker_epoch = wire_get_i64(r);
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -11645,12 +18756,15 @@ static int kafka_register_broker_record_read(kafka_register_broker_record *m, wi
             if ((size_t)n > wire_remaining(r) / 7) return wire_fail(r);
             m->end_points = NULL;
             if (n > 0) {
-                m->end_points = arena_alloc(a, (size_t)n * sizeof(*m->end_points));
+                m->end_points = arena_alloc_uninit(a, (size_t)n * sizeof(*m->end_points));
                 if (m->end_points == NULL) return wire_fail(r);
             }
             m->end_points_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_register_broker_record_broker_endpoint_read(&m->end_points[i], r, version, a) != 0) return -1;
+                if (kafka_register_broker_record_broker_endpoint_read(&m->end_points[i], r, version, a) != 0) {
+                    m->end_points_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -11663,19 +18777,33 @@ static int kafka_register_broker_record_read(kafka_register_broker_record *m, wi
             if ((size_t)n > wire_remaining(r) / 6) return wire_fail(r);
             m->features = NULL;
             if (n > 0) {
-                m->features = arena_alloc(a, (size_t)n * sizeof(*m->features));
+                m->features = arena_alloc_uninit(a, (size_t)n * sizeof(*m->features));
                 if (m->features == NULL) return wire_fail(r);
             }
             m->features_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_register_broker_record_broker_feature_read(&m->features[i], r, version, a) != 0) return -1;
+                if (kafka_register_broker_record_broker_feature_read(&m->features[i], r, version, a) != 0) {
+                    m->features_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
     m->rack.len = wire_get_compact_nullable_string(r, &m->rack.ptr);
-    m->fenced = wire_get_bool(r);
-    if (version >= 1) {
-        m->in_controlled_shutdown = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 2) {
+        const uint8_t *q = r->data + r->pos;
+        m->fenced = q[0] != 0;
+        q += 1;
+        if (version >= 1) {
+            m->in_controlled_shutdown = q[0] != 0;
+            q += 1;
+        }
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->fenced = wire_get_bool(r);
+        if (version >= 1) {
+            m->in_controlled_shutdown = wire_get_bool(r);
+        }
     }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
@@ -11698,7 +18826,7 @@ static int kafka_register_broker_record_read(kafka_register_broker_record *m, wi
                         if ((size_t)n > wire_remaining(tr) / 16) return wire_fail(tr);
                         m->log_dirs = NULL;
                         if (n > 0) {
-                            m->log_dirs = arena_alloc(a, (size_t)n * sizeof(*m->log_dirs));
+                            m->log_dirs = arena_alloc_uninit(a, (size_t)n * sizeof(*m->log_dirs));
                             if (m->log_dirs == NULL) return wire_fail(tr);
                         }
                         m->log_dirs_count = n;
@@ -11733,18 +18861,41 @@ void kafka_register_broker_record_encode(const kafka_register_broker_record *m, 
         w->failed = 1;
         return;
     }
-    kafka_register_broker_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_register_broker_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_register_broker_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- RemoveTopicRecord ---- */
 
 void kafka_remove_topic_record_init(kafka_remove_topic_record *m) {
-    memset(m, 0, sizeof(*m));
+    memset(m->topic_id, 0, 16);
 }
 
-static void kafka_remove_topic_record_write(const kafka_remove_topic_record *m, wire_writer *w, int16_t version) {
-    wire_put_uuid(w, m->topic_id);
-    wire_put_uvarint(w, 0);
+static size_t kafka_remove_topic_record_size(const kafka_remove_topic_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 16;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_remove_topic_record_put(const kafka_remove_topic_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_uuid(p, m->topic_id);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_remove_topic_record_read(kafka_remove_topic_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -11776,32 +18927,76 @@ void kafka_remove_topic_record_encode(const kafka_remove_topic_record *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_remove_topic_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_remove_topic_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_remove_topic_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- RequestHeader ---- */
 
 void kafka_request_header_init(kafka_request_header *m) {
-    memset(m, 0, sizeof(*m));
+    m->request_api_key = 0;
+    m->request_api_version = 0;
+    m->correlation_id = 0;
+    m->client_id = (kafka_str){NULL, 0};
 }
 
-static void kafka_request_header_write(const kafka_request_header *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->request_api_key);
-    wire_put_i16(w, m->request_api_version);
-    wire_put_i32(w, m->correlation_id);
+static size_t kafka_request_header_size(const kafka_request_header *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 2;
+    n += 4;
     if (version >= 1) {
-        wire_put_nullable_string(w, m->client_id.ptr, m->client_id.len);
+        n += wire_size_str16(m->client_id.len, bad);
     }
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_request_header_put(const kafka_request_header *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->request_api_key);
+    p = wire_cur_i16(p, m->request_api_version);
+    p = wire_cur_i32(p, m->correlation_id);
+    if (version >= 1) {
+        p = wire_cur_str16(p, m->client_id.ptr, m->client_id.len, 1);
+    }
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_request_header_read(kafka_request_header *m, wire_reader *r, int16_t version, arena *a) {
     kafka_request_header_init(m);
-    m->request_api_key = wire_get_i16(r);
-    m->request_api_version = wire_get_i16(r);
-    m->correlation_id = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 8) {
+        const uint8_t *q = r->data + r->pos;
+        m->request_api_key = (int16_t)be_load16(q);
+        q += 2;
+        m->request_api_version = (int16_t)be_load16(q);
+        q += 2;
+        m->correlation_id = (int32_t)be_load32(q);
+        q += 4;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->request_api_key = wire_get_i16(r);
+        m->request_api_version = wire_get_i16(r);
+        m->correlation_id = wire_get_i32(r);
+    }
     if (version >= 1) {
         m->client_id.len = wire_get_nullable_string(r, &m->client_id.ptr);
     }
@@ -11833,20 +19028,45 @@ void kafka_request_header_encode(const kafka_request_header *m, wire_writer *w, 
         w->failed = 1;
         return;
     }
-    kafka_request_header_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_request_header_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_request_header_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- ResponseHeader ---- */
 
 void kafka_response_header_init(kafka_response_header *m) {
-    memset(m, 0, sizeof(*m));
+    m->correlation_id = 0;
 }
 
-static void kafka_response_header_write(const kafka_response_header *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->correlation_id);
+static size_t kafka_response_header_size(const kafka_response_header *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
     if (version >= 1) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_response_header_put(const kafka_response_header *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->correlation_id);
+    if (version >= 1) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_response_header_read(kafka_response_header *m, wire_reader *r, int16_t version, arena *a) {
@@ -11880,24 +19100,53 @@ void kafka_response_header_encode(const kafka_response_header *m, wire_writer *w
         w->failed = 1;
         return;
     }
-    kafka_response_header_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_response_header_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_response_header_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SaslAuthenticateRequest ---- */
 
 void kafka_sasl_authenticate_request_init(kafka_sasl_authenticate_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->auth_bytes = (kafka_bytes){NULL, 0};
 }
 
-static void kafka_sasl_authenticate_request_write(const kafka_sasl_authenticate_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_sasl_authenticate_request_size(const kafka_sasl_authenticate_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 2) {
-        wire_put_compact_bytes(w, m->auth_bytes.ptr, m->auth_bytes.len);
+        n += wire_size_compact(m->auth_bytes.len);
     } else {
-        wire_put_bytes(w, m->auth_bytes.ptr, m->auth_bytes.len);
+        n += wire_size_bytes32(m->auth_bytes.len);
     }
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sasl_authenticate_request_put(const kafka_sasl_authenticate_request *m, uint8_t *p, int16_t version) {
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->auth_bytes.ptr, m->auth_bytes.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->auth_bytes.ptr, m->auth_bytes.len, 0);
+    }
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sasl_authenticate_request_read(kafka_sasl_authenticate_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -11935,33 +19184,74 @@ void kafka_sasl_authenticate_request_encode(const kafka_sasl_authenticate_reques
         w->failed = 1;
         return;
     }
-    kafka_sasl_authenticate_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sasl_authenticate_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sasl_authenticate_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SaslAuthenticateResponse ---- */
 
 void kafka_sasl_authenticate_response_init(kafka_sasl_authenticate_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->error_message = (kafka_str){NULL, 0};
+    m->auth_bytes = (kafka_bytes){NULL, 0};
+    m->session_lifetime_ms = 0;
 }
 
-static void kafka_sasl_authenticate_response_write(const kafka_sasl_authenticate_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
+static size_t kafka_sasl_authenticate_response_size(const kafka_sasl_authenticate_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
     if (version >= 2) {
-        wire_put_compact_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_compact(m->error_message.len);
     } else {
-        wire_put_nullable_string(w, m->error_message.ptr, m->error_message.len);
+        n += wire_size_str16(m->error_message.len, bad);
     }
     if (version >= 2) {
-        wire_put_compact_bytes(w, m->auth_bytes.ptr, m->auth_bytes.len);
+        n += wire_size_compact(m->auth_bytes.len);
     } else {
-        wire_put_bytes(w, m->auth_bytes.ptr, m->auth_bytes.len);
+        n += wire_size_bytes32(m->auth_bytes.len);
     }
     if (version >= 1) {
-        wire_put_i64(w, m->session_lifetime_ms);
+        n += 8;
     }
     if (version >= 2) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sasl_authenticate_response_put(const kafka_sasl_authenticate_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->error_message.ptr, m->error_message.len, 1);
+    } else {
+        p = wire_cur_str16(p, m->error_message.ptr, m->error_message.len, 1);
+    }
+    if (version >= 2) {
+        p = wire_cur_compact(p, m->auth_bytes.ptr, m->auth_bytes.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->auth_bytes.ptr, m->auth_bytes.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_i64(p, m->session_lifetime_ms);
+    }
+    if (version >= 2) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sasl_authenticate_response_read(kafka_sasl_authenticate_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -12008,17 +19298,39 @@ void kafka_sasl_authenticate_response_encode(const kafka_sasl_authenticate_respo
         w->failed = 1;
         return;
     }
-    kafka_sasl_authenticate_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sasl_authenticate_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sasl_authenticate_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SaslHandshakeRequest ---- */
 
 void kafka_sasl_handshake_request_init(kafka_sasl_handshake_request *m) {
-    memset(m, 0, sizeof(*m));
+    m->mechanism = (kafka_str){NULL, 0};
 }
 
-static void kafka_sasl_handshake_request_write(const kafka_sasl_handshake_request *m, wire_writer *w, int16_t version) {
-    wire_put_string(w, m->mechanism.ptr, m->mechanism.len);
+static size_t kafka_sasl_handshake_request_size(const kafka_sasl_handshake_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_str16(m->mechanism.len, bad);
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sasl_handshake_request_put(const kafka_sasl_handshake_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_str16(p, m->mechanism.ptr, m->mechanism.len, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sasl_handshake_request_read(kafka_sasl_handshake_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -12043,21 +19355,49 @@ void kafka_sasl_handshake_request_encode(const kafka_sasl_handshake_request *m, 
         w->failed = 1;
         return;
     }
-    kafka_sasl_handshake_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sasl_handshake_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sasl_handshake_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SaslHandshakeResponse ---- */
 
 void kafka_sasl_handshake_response_init(kafka_sasl_handshake_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->mechanisms = NULL;
+    m->mechanisms_count = 0;
 }
 
-static void kafka_sasl_handshake_response_write(const kafka_sasl_handshake_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
-    wire_put_array_len(w, m->mechanisms_count < 0 ? 0 : m->mechanisms_count);
+static size_t kafka_sasl_handshake_response_size(const kafka_sasl_handshake_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 4;
     for (int32_t i = 0; i < m->mechanisms_count; i++) {
-        wire_put_string(w, m->mechanisms[i].ptr, m->mechanisms[i].len);
+        n += wire_size_str16(m->mechanisms[i].len, bad);
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sasl_handshake_response_put(const kafka_sasl_handshake_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_array_len(p, m->mechanisms_count < 0 ? 0 : m->mechanisms_count);
+    for (int32_t i = 0; i < m->mechanisms_count; i++) {
+        p = wire_cur_str16(p, m->mechanisms[i].ptr, m->mechanisms[i].len, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sasl_handshake_response_read(kafka_sasl_handshake_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -12072,7 +19412,7 @@ static int kafka_sasl_handshake_response_read(kafka_sasl_handshake_response *m, 
             if ((size_t)n > wire_remaining(r)) return wire_fail(r);
             m->mechanisms = NULL;
             if (n > 0) {
-                m->mechanisms = arena_alloc(a, (size_t)n * sizeof(*m->mechanisms));
+                m->mechanisms = arena_alloc_uninit(a, (size_t)n * sizeof(*m->mechanisms));
                 if (m->mechanisms == NULL) return wire_fail(r);
             }
             m->mechanisms_count = n;
@@ -12100,18 +19440,41 @@ void kafka_sasl_handshake_response_encode(const kafka_sasl_handshake_response *m
         w->failed = 1;
         return;
     }
-    kafka_sasl_handshake_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sasl_handshake_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sasl_handshake_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SnapshotFooterRecord ---- */
 
 void kafka_snapshot_footer_record_init(kafka_snapshot_footer_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
 }
 
-static void kafka_snapshot_footer_record_write(const kafka_snapshot_footer_record *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_snapshot_footer_record_size(const kafka_snapshot_footer_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_snapshot_footer_record_put(const kafka_snapshot_footer_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_snapshot_footer_record_read(kafka_snapshot_footer_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -12143,25 +19506,59 @@ void kafka_snapshot_footer_record_encode(const kafka_snapshot_footer_record *m, 
         w->failed = 1;
         return;
     }
-    kafka_snapshot_footer_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_snapshot_footer_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_snapshot_footer_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SnapshotHeaderRecord ---- */
 
 void kafka_snapshot_header_record_init(kafka_snapshot_header_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
+    m->last_contained_log_timestamp = 0;
 }
 
-static void kafka_snapshot_header_record_write(const kafka_snapshot_header_record *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_i64(w, m->last_contained_log_timestamp);
-    wire_put_uvarint(w, 0);
+static size_t kafka_snapshot_header_record_size(const kafka_snapshot_header_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_snapshot_header_record_put(const kafka_snapshot_header_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_i64(p, m->last_contained_log_timestamp);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_snapshot_header_record_read(kafka_snapshot_header_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_snapshot_header_record_init(m);
-    m->version = wire_get_i16(r);
-    m->last_contained_log_timestamp = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 10) {
+        const uint8_t *q = r->data + r->pos;
+        m->version = (int16_t)be_load16(q);
+        q += 2;
+        m->last_contained_log_timestamp = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->version = wire_get_i16(r);
+        m->last_contained_log_timestamp = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -12188,29 +19585,64 @@ void kafka_snapshot_header_record_encode(const kafka_snapshot_header_record *m, 
         w->failed = 1;
         return;
     }
-    kafka_snapshot_header_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_snapshot_header_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_snapshot_header_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SyncGroupRequest ---- */
 
 void kafka_sync_group_request_sync_group_request_assignment_init(kafka_sync_group_request_sync_group_request_assignment *m) {
-    memset(m, 0, sizeof(*m));
+    m->member_id = (kafka_str){NULL, 0};
+    m->assignment = (kafka_bytes){NULL, 0};
 }
 
-static void kafka_sync_group_request_sync_group_request_assignment_write(const kafka_sync_group_request_sync_group_request_assignment *m, wire_writer *w, int16_t version) {
+static size_t kafka_sync_group_request_sync_group_request_assignment_size(const kafka_sync_group_request_sync_group_request_assignment *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 4) {
-        wire_put_compact_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_compact(m->assignment.len);
     } else {
-        wire_put_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_bytes32(m->assignment.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sync_group_request_sync_group_request_assignment_put(const kafka_sync_group_request_sync_group_request_assignment *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->assignment.ptr, m->assignment.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->assignment.ptr, m->assignment.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sync_group_request_sync_group_request_assignment_read(kafka_sync_group_request_sync_group_request_assignment *m, wire_reader *r, int16_t version, arena *a) {
@@ -12238,48 +19670,98 @@ static int kafka_sync_group_request_sync_group_request_assignment_read(kafka_syn
 }
 
 void kafka_sync_group_request_init(kafka_sync_group_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->group_instance_id.len = -1;
-    m->protocol_type.len = -1;
-    m->protocol_name.len = -1;
+    m->group_id = (kafka_str){NULL, 0};
+    m->generation_id = 0;
+    m->member_id = (kafka_str){NULL, 0};
+    m->group_instance_id = (kafka_str){NULL, -1};
+    m->protocol_type = (kafka_str){NULL, -1};
+    m->protocol_name = (kafka_str){NULL, -1};
+    m->assignments = NULL;
+    m->assignments_count = 0;
 }
 
-static void kafka_sync_group_request_write(const kafka_sync_group_request *m, wire_writer *w, int16_t version) {
+static size_t kafka_sync_group_request_size(const kafka_sync_group_request *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 4) {
-        wire_put_compact_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_compact(m->group_id.len);
     } else {
-        wire_put_string(w, m->group_id.ptr, m->group_id.len);
+        n += wire_size_str16(m->group_id.len, bad);
     }
-    wire_put_i32(w, m->generation_id);
+    n += 4;
     if (version >= 4) {
-        wire_put_compact_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_compact(m->member_id.len);
     } else {
-        wire_put_string(w, m->member_id.ptr, m->member_id.len);
+        n += wire_size_str16(m->member_id.len, bad);
     }
     if (version >= 3) {
         if (version >= 4) {
-            wire_put_compact_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_compact(m->group_instance_id.len);
         } else {
-            wire_put_nullable_string(w, m->group_instance_id.ptr, m->group_instance_id.len);
+            n += wire_size_str16(m->group_instance_id.len, bad);
         }
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->protocol_name.ptr, m->protocol_name.len);
+        n += wire_size_compact(m->protocol_name.len);
     }
     if (version >= 4) {
-        wire_put_compact_array_len(w, m->assignments_count < 0 ? 0 : m->assignments_count);
+        n += wire_size_compact_array_len(m->assignments_count < 0 ? 0 : m->assignments_count);
     } else {
-        wire_put_array_len(w, m->assignments_count < 0 ? 0 : m->assignments_count);
+        n += 4;
     }
     for (int32_t i = 0; i < m->assignments_count; i++) {
-        kafka_sync_group_request_sync_group_request_assignment_write(&m->assignments[i], w, version);
+        n += kafka_sync_group_request_sync_group_request_assignment_size(&m->assignments[i], version, bad);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sync_group_request_put(const kafka_sync_group_request *m, uint8_t *p, int16_t version) {
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->group_id.ptr, m->group_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->group_id.ptr, m->group_id.len, 0);
+    }
+    p = wire_cur_i32(p, m->generation_id);
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->member_id.ptr, m->member_id.len, 0);
+    } else {
+        p = wire_cur_str16(p, m->member_id.ptr, m->member_id.len, 0);
+    }
+    if (version >= 3) {
+        if (version >= 4) {
+            p = wire_cur_compact(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        } else {
+            p = wire_cur_str16(p, m->group_instance_id.ptr, m->group_instance_id.len, 1);
+        }
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 1);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_name.ptr, m->protocol_name.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact_array_len(p, m->assignments_count < 0 ? 0 : m->assignments_count);
+    } else {
+        p = wire_cur_array_len(p, m->assignments_count < 0 ? 0 : m->assignments_count);
+    }
+    for (int32_t i = 0; i < m->assignments_count; i++) {
+        p = kafka_sync_group_request_sync_group_request_assignment_put(&m->assignments[i], p, version);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sync_group_request_read(kafka_sync_group_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -12317,12 +19799,15 @@ static int kafka_sync_group_request_read(kafka_sync_group_request *m, wire_reade
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->assignments = NULL;
             if (n > 0) {
-                m->assignments = arena_alloc(a, (size_t)n * sizeof(*m->assignments));
+                m->assignments = arena_alloc_uninit(a, (size_t)n * sizeof(*m->assignments));
                 if (m->assignments == NULL) return wire_fail(r);
             }
             m->assignments_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_sync_group_request_sync_group_request_assignment_read(&m->assignments[i], r, version, a) != 0) return -1;
+                if (kafka_sync_group_request_sync_group_request_assignment_read(&m->assignments[i], r, version, a) != 0) {
+                    m->assignments_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12354,44 +19839,96 @@ void kafka_sync_group_request_encode(const kafka_sync_group_request *m, wire_wri
         w->failed = 1;
         return;
     }
-    kafka_sync_group_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sync_group_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sync_group_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- SyncGroupResponse ---- */
 
 void kafka_sync_group_response_init(kafka_sync_group_response *m) {
-    memset(m, 0, sizeof(*m));
-    m->protocol_type.len = -1;
-    m->protocol_name.len = -1;
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->protocol_type = (kafka_str){NULL, -1};
+    m->protocol_name = (kafka_str){NULL, -1};
+    m->assignment = (kafka_bytes){NULL, 0};
 }
 
-static void kafka_sync_group_response_write(const kafka_sync_group_response *m, wire_writer *w, int16_t version) {
+static size_t kafka_sync_group_response_size(const kafka_sync_group_response *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->throttle_time_ms);
+        n += 4;
     }
-    wire_put_i16(w, m->error_code);
+    n += 2;
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->protocol_type.ptr, m->protocol_type.len);
+        n += wire_size_compact(m->protocol_type.len);
     }
     if (version >= 5) {
-        wire_put_compact_nullable_string(w, m->protocol_name.ptr, m->protocol_name.len);
+        n += wire_size_compact(m->protocol_name.len);
     }
     if (version >= 4) {
-        wire_put_compact_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_compact(m->assignment.len);
     } else {
-        wire_put_bytes(w, m->assignment.ptr, m->assignment.len);
+        n += wire_size_bytes32(m->assignment.len);
     }
     if (version >= 4) {
-        wire_put_uvarint(w, 0);
+        n += 1;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_sync_group_response_put(const kafka_sync_group_response *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->throttle_time_ms);
+    }
+    p = wire_cur_i16(p, m->error_code);
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_type.ptr, m->protocol_type.len, 1);
+    }
+    if (version >= 5) {
+        p = wire_cur_compact(p, m->protocol_name.ptr, m->protocol_name.len, 1);
+    }
+    if (version >= 4) {
+        p = wire_cur_compact(p, m->assignment.ptr, m->assignment.len, 0);
+    } else {
+        p = wire_cur_bytes32(p, m->assignment.ptr, m->assignment.len, 0);
+    }
+    if (version >= 4) {
+        p = wire_cur_uvarint(p, 0);
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_sync_group_response_read(kafka_sync_group_response *m, wire_reader *r, int16_t version, arena *a) {
     kafka_sync_group_response_init(m);
-    if (version >= 1) {
-        m->throttle_time_ms = wire_get_i32(r);
+    if (!r->failed && r->len - r->pos >= 6) {
+        const uint8_t *q = r->data + r->pos;
+        if (version >= 1) {
+            m->throttle_time_ms = (int32_t)be_load32(q);
+            q += 4;
+        }
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        if (version >= 1) {
+            m->throttle_time_ms = wire_get_i32(r);
+        }
+        m->error_code = wire_get_i16(r);
     }
-    m->error_code = wire_get_i16(r);
     if (version >= 5) {
         m->protocol_type.len = wire_get_compact_nullable_string(r, &m->protocol_type.ptr);
     }
@@ -12431,19 +19968,44 @@ void kafka_sync_group_response_encode(const kafka_sync_group_response *m, wire_w
         w->failed = 1;
         return;
     }
-    kafka_sync_group_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_sync_group_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_sync_group_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- TopicRecord ---- */
 
 void kafka_topic_record_init(kafka_topic_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
 }
 
-static void kafka_topic_record_write(const kafka_topic_record *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_uuid(w, m->topic_id);
-    wire_put_uvarint(w, 0);
+static size_t kafka_topic_record_size(const kafka_topic_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += 16;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_topic_record_put(const kafka_topic_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_uuid(p, m->topic_id);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_topic_record_read(kafka_topic_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -12476,25 +20038,59 @@ void kafka_topic_record_encode(const kafka_topic_record *m, wire_writer *w, int1
         w->failed = 1;
         return;
     }
-    kafka_topic_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_topic_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_topic_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- UnfenceBrokerRecord ---- */
 
 void kafka_unfence_broker_record_init(kafka_unfence_broker_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->id = 0;
+    m->epoch = 0;
 }
 
-static void kafka_unfence_broker_record_write(const kafka_unfence_broker_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->id);
-    wire_put_i64(w, m->epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_unfence_broker_record_size(const kafka_unfence_broker_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_unfence_broker_record_put(const kafka_unfence_broker_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->id);
+    p = wire_cur_i64(p, m->epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_unfence_broker_record_read(kafka_unfence_broker_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_unfence_broker_record_init(m);
-    m->id = wire_get_i32(r);
-    m->epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->id = (int32_t)be_load32(q);
+        q += 4;
+        m->epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->id = wire_get_i32(r);
+        m->epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -12521,25 +20117,59 @@ void kafka_unfence_broker_record_encode(const kafka_unfence_broker_record *m, wi
         w->failed = 1;
         return;
     }
-    kafka_unfence_broker_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_unfence_broker_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_unfence_broker_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- UnregisterBrokerRecord ---- */
 
 void kafka_unregister_broker_record_init(kafka_unregister_broker_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->broker_id = 0;
+    m->broker_epoch = 0;
 }
 
-static void kafka_unregister_broker_record_write(const kafka_unregister_broker_record *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->broker_id);
-    wire_put_i64(w, m->broker_epoch);
-    wire_put_uvarint(w, 0);
+static size_t kafka_unregister_broker_record_size(const kafka_unregister_broker_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_unregister_broker_record_put(const kafka_unregister_broker_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->broker_id);
+    p = wire_cur_i64(p, m->broker_epoch);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_unregister_broker_record_read(kafka_unregister_broker_record *m, wire_reader *r, int16_t version, arena *a) {
     kafka_unregister_broker_record_init(m);
-    m->broker_id = wire_get_i32(r);
-    m->broker_epoch = wire_get_i64(r);
+    if (!r->failed && r->len - r->pos >= 12) {
+        const uint8_t *q = r->data + r->pos;
+        m->broker_id = (int32_t)be_load32(q);
+        q += 4;
+        m->broker_epoch = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->broker_id = wire_get_i32(r);
+        m->broker_epoch = wire_get_i64(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -12566,43 +20196,105 @@ void kafka_unregister_broker_record_encode(const kafka_unregister_broker_record 
         w->failed = 1;
         return;
     }
-    kafka_unregister_broker_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_unregister_broker_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_unregister_broker_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- VoteRequest ---- */
 
 void kafka_vote_request_partition_data_init(kafka_vote_request_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->candidate_epoch = 0;
+    m->candidate_id = 0;
+    memset(m->candidate_directory_id, 0, 16);
+    memset(m->voter_directory_id, 0, 16);
+    m->last_offset_epoch = 0;
+    m->last_offset = 0;
 }
 
-static void kafka_vote_request_partition_data_write(const kafka_vote_request_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i32(w, m->candidate_epoch);
-    wire_put_i32(w, m->candidate_id);
+static size_t kafka_vote_request_partition_data_size(const kafka_vote_request_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 4;
+    n += 4;
     if (version >= 1) {
-        wire_put_uuid(w, m->candidate_directory_id);
+        n += 16;
     }
     if (version >= 1) {
-        wire_put_uuid(w, m->voter_directory_id);
+        n += 16;
     }
-    wire_put_i32(w, m->last_offset_epoch);
-    wire_put_i64(w, m->last_offset);
-    wire_put_uvarint(w, 0);
+    n += 4;
+    n += 8;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_request_partition_data_put(const kafka_vote_request_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i32(p, m->candidate_epoch);
+    p = wire_cur_i32(p, m->candidate_id);
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->candidate_directory_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_uuid(p, m->voter_directory_id);
+    }
+    p = wire_cur_i32(p, m->last_offset_epoch);
+    p = wire_cur_i64(p, m->last_offset);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_request_partition_data_read(kafka_vote_request_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_vote_request_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->candidate_epoch = wire_get_i32(r);
-    m->candidate_id = wire_get_i32(r);
-    if (version >= 1) {
-        wire_get_uuid(r, m->candidate_directory_id);
+    if (!r->failed && r->len - r->pos >= 56) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->candidate_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->candidate_id = (int32_t)be_load32(q);
+        q += 4;
+        if (version >= 1) {
+            memcpy(m->candidate_directory_id, q, 16);
+            q += 16;
+        }
+        if (version >= 1) {
+            memcpy(m->voter_directory_id, q, 16);
+            q += 16;
+        }
+        m->last_offset_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->last_offset = (int64_t)be_load64(q);
+        q += 8;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->candidate_epoch = wire_get_i32(r);
+        m->candidate_id = wire_get_i32(r);
+        if (version >= 1) {
+            wire_get_uuid(r, m->candidate_directory_id);
+        }
+        if (version >= 1) {
+            wire_get_uuid(r, m->voter_directory_id);
+        }
+        m->last_offset_epoch = wire_get_i32(r);
+        m->last_offset = wire_get_i64(r);
     }
-    if (version >= 1) {
-        wire_get_uuid(r, m->voter_directory_id);
-    }
-    m->last_offset_epoch = wire_get_i32(r);
-    m->last_offset = wire_get_i64(r);
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -12614,16 +20306,35 @@ static int kafka_vote_request_partition_data_read(kafka_vote_request_partition_d
 }
 
 void kafka_vote_request_topic_data_init(kafka_vote_request_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_vote_request_topic_data_write(const kafka_vote_request_topic_data *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_vote_request_topic_data_size(const kafka_vote_request_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->topic_name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_vote_request_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_vote_request_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_request_topic_data_put(const kafka_vote_request_topic_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_vote_request_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_request_topic_data_read(kafka_vote_request_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -12638,12 +20349,15 @@ static int kafka_vote_request_topic_data_read(kafka_vote_request_topic_data *m, 
             if ((size_t)n > wire_remaining(r) / 25) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_vote_request_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_vote_request_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12658,21 +20372,42 @@ static int kafka_vote_request_topic_data_read(kafka_vote_request_topic_data *m, 
 }
 
 void kafka_vote_request_init(kafka_vote_request *m) {
-    memset(m, 0, sizeof(*m));
-    m->cluster_id.len = -1;
+    m->cluster_id = (kafka_str){NULL, -1};
     m->voter_id = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
 }
 
-static void kafka_vote_request_write(const kafka_vote_request *m, wire_writer *w, int16_t version) {
-    wire_put_compact_nullable_string(w, m->cluster_id.ptr, m->cluster_id.len);
+static size_t kafka_vote_request_size(const kafka_vote_request *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->cluster_id.len);
     if (version >= 1) {
-        wire_put_i32(w, m->voter_id);
+        n += 4;
     }
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_vote_request_topic_data_write(&m->topics[i], w, version);
+        n += kafka_vote_request_topic_data_size(&m->topics[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_request_put(const kafka_vote_request *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->cluster_id.ptr, m->cluster_id.len, 1);
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->voter_id);
+    }
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_vote_request_topic_data_put(&m->topics[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_request_read(kafka_vote_request *m, wire_reader *r, int16_t version, arena *a) {
@@ -12690,12 +20425,15 @@ static int kafka_vote_request_read(kafka_vote_request *m, wire_reader *r, int16_
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_vote_request_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_vote_request_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12725,31 +20463,77 @@ void kafka_vote_request_encode(const kafka_vote_request *m, wire_writer *w, int1
         w->failed = 1;
         return;
     }
-    kafka_vote_request_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_vote_request_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_vote_request_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- VoteResponse ---- */
 
 void kafka_vote_response_partition_data_init(kafka_vote_response_partition_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->leader_id = 0;
+    m->leader_epoch = 0;
+    m->vote_granted = 0;
 }
 
-static void kafka_vote_response_partition_data_write(const kafka_vote_response_partition_data *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->partition_index);
-    wire_put_i16(w, m->error_code);
-    wire_put_i32(w, m->leader_id);
-    wire_put_i32(w, m->leader_epoch);
-    wire_put_bool(w, m->vote_granted);
-    wire_put_uvarint(w, 0);
+static size_t kafka_vote_response_partition_data_size(const kafka_vote_response_partition_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 2;
+    n += 4;
+    n += 4;
+    n += 1;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_response_partition_data_put(const kafka_vote_response_partition_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->partition_index);
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_i32(p, m->leader_id);
+    p = wire_cur_i32(p, m->leader_epoch);
+    p = wire_cur_bool(p, m->vote_granted);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_response_partition_data_read(kafka_vote_response_partition_data *m, wire_reader *r, int16_t version, arena *a) {
     kafka_vote_response_partition_data_init(m);
-    m->partition_index = wire_get_i32(r);
-    m->error_code = wire_get_i16(r);
-    m->leader_id = wire_get_i32(r);
-    m->leader_epoch = wire_get_i32(r);
-    m->vote_granted = wire_get_bool(r);
+    if (!r->failed && r->len - r->pos >= 15) {
+        const uint8_t *q = r->data + r->pos;
+        m->partition_index = (int32_t)be_load32(q);
+        q += 4;
+        m->error_code = (int16_t)be_load16(q);
+        q += 2;
+        m->leader_id = (int32_t)be_load32(q);
+        q += 4;
+        m->leader_epoch = (int32_t)be_load32(q);
+        q += 4;
+        m->vote_granted = q[0] != 0;
+        q += 1;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->partition_index = wire_get_i32(r);
+        m->error_code = wire_get_i16(r);
+        m->leader_id = wire_get_i32(r);
+        m->leader_epoch = wire_get_i32(r);
+        m->vote_granted = wire_get_bool(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -12761,16 +20545,35 @@ static int kafka_vote_response_partition_data_read(kafka_vote_response_partition
 }
 
 void kafka_vote_response_topic_data_init(kafka_vote_response_topic_data *m) {
-    memset(m, 0, sizeof(*m));
+    m->topic_name = (kafka_str){NULL, 0};
+    m->partitions = NULL;
+    m->partitions_count = 0;
 }
 
-static void kafka_vote_response_topic_data_write(const kafka_vote_response_topic_data *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->topic_name.ptr, m->topic_name.len);
-    wire_put_compact_array_len(w, m->partitions_count < 0 ? 0 : m->partitions_count);
+static size_t kafka_vote_response_topic_data_size(const kafka_vote_response_topic_data *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->topic_name.len);
+    n += wire_size_compact_array_len(m->partitions_count < 0 ? 0 : m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++) {
-        kafka_vote_response_partition_data_write(&m->partitions[i], w, version);
+        n += kafka_vote_response_partition_data_size(&m->partitions[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_response_topic_data_put(const kafka_vote_response_topic_data *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->topic_name.ptr, m->topic_name.len, 0);
+    p = wire_cur_compact_array_len(p, m->partitions_count < 0 ? 0 : m->partitions_count);
+    for (int32_t i = 0; i < m->partitions_count; i++) {
+        p = kafka_vote_response_partition_data_put(&m->partitions[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_response_topic_data_read(kafka_vote_response_topic_data *m, wire_reader *r, int16_t version, arena *a) {
@@ -12785,12 +20588,15 @@ static int kafka_vote_response_topic_data_read(kafka_vote_response_topic_data *m
             if ((size_t)n > wire_remaining(r) / 16) return wire_fail(r);
             m->partitions = NULL;
             if (n > 0) {
-                m->partitions = arena_alloc(a, (size_t)n * sizeof(*m->partitions));
+                m->partitions = arena_alloc_uninit(a, (size_t)n * sizeof(*m->partitions));
                 if (m->partitions == NULL) return wire_fail(r);
             }
             m->partitions_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_vote_response_partition_data_read(&m->partitions[i], r, version, a) != 0) return -1;
+                if (kafka_vote_response_partition_data_read(&m->partitions[i], r, version, a) != 0) {
+                    m->partitions_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12805,20 +20611,43 @@ static int kafka_vote_response_topic_data_read(kafka_vote_response_topic_data *m
 }
 
 void kafka_vote_response_node_endpoint_init(kafka_vote_response_node_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
-static void kafka_vote_response_node_endpoint_write(const kafka_vote_response_node_endpoint *m, wire_writer *w, int16_t version) {
+static size_t kafka_vote_response_node_endpoint_size(const kafka_vote_response_node_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
     if (version >= 1) {
-        wire_put_i32(w, m->node_id);
+        n += 4;
     }
     if (version >= 1) {
-        wire_put_compact_string(w, m->host.ptr, m->host.len);
+        n += wire_size_compact(m->host.len);
     }
     if (version >= 1) {
-        wire_put_u16(w, m->port);
+        n += 2;
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_response_node_endpoint_put(const kafka_vote_response_node_endpoint *m, uint8_t *p, int16_t version) {
+    if (version >= 1) {
+        p = wire_cur_i32(p, m->node_id);
+    }
+    if (version >= 1) {
+        p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    }
+    if (version >= 1) {
+        p = wire_cur_u16(p, m->port);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_response_node_endpoint_read(kafka_vote_response_node_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -12843,27 +20672,65 @@ static int kafka_vote_response_node_endpoint_read(kafka_vote_response_node_endpo
 }
 
 void kafka_vote_response_init(kafka_vote_response *m) {
-    memset(m, 0, sizeof(*m));
+    m->error_code = 0;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
 }
 
-static void kafka_vote_response_write(const kafka_vote_response *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->error_code);
-    wire_put_compact_array_len(w, m->topics_count < 0 ? 0 : m->topics_count);
+static size_t kafka_vote_response_size(const kafka_vote_response *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += wire_size_compact_array_len(m->topics_count < 0 ? 0 : m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++) {
-        kafka_vote_response_topic_data_write(&m->topics[i], w, version);
+        n += kafka_vote_response_topic_data_size(&m->topics[i], version, bad);
     }
     uint32_t tags = 0;
     tags += ((version >= 1) && m->node_endpoints_count != 0) ? 1u : 0u;
-    wire_put_uvarint(w, tags);
+    n += wire_size_uvarint(tags);
     if ((version >= 1) && m->node_endpoints_count != 0) {
-        wire_put_uvarint(w, 0);
-        size_t at = wire_sized_begin(w);
-        wire_put_compact_array_len(w, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
         for (int32_t i = 0; i < m->node_endpoints_count; i++) {
-            kafka_vote_response_node_endpoint_write(&m->node_endpoints[i], w, version);
+            t += kafka_vote_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
         }
-        wire_sized_end(w, at);
+        if (t > UINT32_MAX) *bad = 1;
+        n += wire_size_uvarint(0) + wire_size_uvarint((uint32_t)t) + t;
     }
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_vote_response_put(const kafka_vote_response *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->error_code);
+    p = wire_cur_compact_array_len(p, m->topics_count < 0 ? 0 : m->topics_count);
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        p = kafka_vote_response_topic_data_put(&m->topics[i], p, version);
+    }
+    uint32_t tags = 0;
+    tags += ((version >= 1) && m->node_endpoints_count != 0) ? 1u : 0u;
+    p = wire_cur_uvarint(p, tags);
+    if ((version >= 1) && m->node_endpoints_count != 0) {
+        int unused_bad = 0, *bad = &unused_bad;
+        size_t t = 0;
+        t += wire_size_compact_array_len(m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+            t += kafka_vote_response_node_endpoint_size(&m->node_endpoints[i], version, bad);
+        }
+        (void)bad;
+        p = wire_cur_uvarint(p, 0);
+        p = wire_cur_uvarint(p, (uint32_t)t);
+        p = wire_cur_compact_array_len(p, m->node_endpoints_count < 0 ? 0 : m->node_endpoints_count);
+        for (int32_t i = 0; i < m->node_endpoints_count; i++) {
+            p = kafka_vote_response_node_endpoint_put(&m->node_endpoints[i], p, version);
+        }
+    }
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_vote_response_read(kafka_vote_response *m, wire_reader *r, int16_t version, arena *a) {
@@ -12878,12 +20745,15 @@ static int kafka_vote_response_read(kafka_vote_response *m, wire_reader *r, int1
             if ((size_t)n > wire_remaining(r) / 3) return wire_fail(r);
             m->topics = NULL;
             if (n > 0) {
-                m->topics = arena_alloc(a, (size_t)n * sizeof(*m->topics));
+                m->topics = arena_alloc_uninit(a, (size_t)n * sizeof(*m->topics));
                 if (m->topics == NULL) return wire_fail(r);
             }
             m->topics_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_vote_response_topic_data_read(&m->topics[i], r, version, a) != 0) return -1;
+                if (kafka_vote_response_topic_data_read(&m->topics[i], r, version, a) != 0) {
+                    m->topics_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -12908,12 +20778,15 @@ static int kafka_vote_response_read(kafka_vote_response *m, wire_reader *r, int1
                         if ((size_t)n > wire_remaining(tr) / 8) return wire_fail(tr);
                         m->node_endpoints = NULL;
                         if (n > 0) {
-                            m->node_endpoints = arena_alloc(a, (size_t)n * sizeof(*m->node_endpoints));
+                            m->node_endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->node_endpoints));
                             if (m->node_endpoints == NULL) return wire_fail(tr);
                         }
                         m->node_endpoints_count = n;
                         for (int32_t i = 0; i < n; i++) {
-                            if (kafka_vote_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) return -1;
+                            if (kafka_vote_response_node_endpoint_read(&m->node_endpoints[i], tr, version, a) != 0) {
+                                m->node_endpoints_count = i + 1;
+                                return -1;
+                            }
                         }
                     }
                 }
@@ -12943,20 +20816,47 @@ void kafka_vote_response_encode(const kafka_vote_response *m, wire_writer *w, in
         w->failed = 1;
         return;
     }
-    kafka_vote_response_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_vote_response_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_vote_response_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }
 
 /* ---- VotersRecord ---- */
 
 void kafka_voters_record_endpoint_init(kafka_voters_record_endpoint *m) {
-    memset(m, 0, sizeof(*m));
+    m->name = (kafka_str){NULL, 0};
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
 }
 
-static void kafka_voters_record_endpoint_write(const kafka_voters_record_endpoint *m, wire_writer *w, int16_t version) {
-    wire_put_compact_string(w, m->name.ptr, m->name.len);
-    wire_put_compact_string(w, m->host.ptr, m->host.len);
-    wire_put_u16(w, m->port);
-    wire_put_uvarint(w, 0);
+static size_t kafka_voters_record_endpoint_size(const kafka_voters_record_endpoint *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += wire_size_compact(m->name.len);
+    n += wire_size_compact(m->host.len);
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_voters_record_endpoint_put(const kafka_voters_record_endpoint *m, uint8_t *p, int16_t version) {
+    p = wire_cur_compact(p, m->name.ptr, m->name.len, 0);
+    p = wire_cur_compact(p, m->host.ptr, m->host.len, 0);
+    p = wire_cur_u16(p, m->port);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_voters_record_endpoint_read(kafka_voters_record_endpoint *m, wire_reader *r, int16_t version, arena *a) {
@@ -12975,19 +20875,43 @@ static int kafka_voters_record_endpoint_read(kafka_voters_record_endpoint *m, wi
 }
 
 void kafka_voters_record_kraft_version_feature_init(kafka_voters_record_kraft_version_feature *m) {
-    memset(m, 0, sizeof(*m));
+    m->min_supported_version = 0;
+    m->max_supported_version = 0;
 }
 
-static void kafka_voters_record_kraft_version_feature_write(const kafka_voters_record_kraft_version_feature *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->min_supported_version);
-    wire_put_i16(w, m->max_supported_version);
-    wire_put_uvarint(w, 0);
+static size_t kafka_voters_record_kraft_version_feature_size(const kafka_voters_record_kraft_version_feature *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += 2;
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_voters_record_kraft_version_feature_put(const kafka_voters_record_kraft_version_feature *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->min_supported_version);
+    p = wire_cur_i16(p, m->max_supported_version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_voters_record_kraft_version_feature_read(kafka_voters_record_kraft_version_feature *m, wire_reader *r, int16_t version, arena *a) {
     kafka_voters_record_kraft_version_feature_init(m);
-    m->min_supported_version = wire_get_i16(r);
-    m->max_supported_version = wire_get_i16(r);
+    if (!r->failed && r->len - r->pos >= 4) {
+        const uint8_t *q = r->data + r->pos;
+        m->min_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        m->max_supported_version = (int16_t)be_load16(q);
+        q += 2;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->min_supported_version = wire_get_i16(r);
+        m->max_supported_version = wire_get_i16(r);
+    }
     uint32_t tags = wire_get_uvarint(r);
     for (uint32_t t = 0; t < tags && !r->failed; t++) {
         uint32_t tag = wire_get_uvarint(r);
@@ -12999,25 +20923,57 @@ static int kafka_voters_record_kraft_version_feature_read(kafka_voters_record_kr
 }
 
 void kafka_voters_record_voter_init(kafka_voters_record_voter *m) {
-    memset(m, 0, sizeof(*m));
-    kafka_voters_record_kraft_version_feature_init(&m->kraft_version_feature);
+    m->voter_id = 0;
+    memset(m->voter_directory_id, 0, 16);
+    m->endpoints = NULL;
+    m->endpoints_count = 0;
+    m->kraft_version_feature.min_supported_version = 0;
+    m->kraft_version_feature.max_supported_version = 0;
 }
 
-static void kafka_voters_record_voter_write(const kafka_voters_record_voter *m, wire_writer *w, int16_t version) {
-    wire_put_i32(w, m->voter_id);
-    wire_put_uuid(w, m->voter_directory_id);
-    wire_put_compact_array_len(w, m->endpoints_count < 0 ? 0 : m->endpoints_count);
+static size_t kafka_voters_record_voter_size(const kafka_voters_record_voter *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 4;
+    n += 16;
+    n += wire_size_compact_array_len(m->endpoints_count < 0 ? 0 : m->endpoints_count);
     for (int32_t i = 0; i < m->endpoints_count; i++) {
-        kafka_voters_record_endpoint_write(&m->endpoints[i], w, version);
+        n += kafka_voters_record_endpoint_size(&m->endpoints[i], version, bad);
     }
-    kafka_voters_record_kraft_version_feature_write(&m->kraft_version_feature, w, version);
-    wire_put_uvarint(w, 0);
+    n += kafka_voters_record_kraft_version_feature_size(&m->kraft_version_feature, version, bad);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_voters_record_voter_put(const kafka_voters_record_voter *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i32(p, m->voter_id);
+    p = wire_cur_uuid(p, m->voter_directory_id);
+    p = wire_cur_compact_array_len(p, m->endpoints_count < 0 ? 0 : m->endpoints_count);
+    for (int32_t i = 0; i < m->endpoints_count; i++) {
+        p = kafka_voters_record_endpoint_put(&m->endpoints[i], p, version);
+    }
+    p = kafka_voters_record_kraft_version_feature_put(&m->kraft_version_feature, p, version);
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_voters_record_voter_read(kafka_voters_record_voter *m, wire_reader *r, int16_t version, arena *a) {
     kafka_voters_record_voter_init(m);
-    m->voter_id = wire_get_i32(r);
-    wire_get_uuid(r, m->voter_directory_id);
+    if (!r->failed && r->len - r->pos >= 20) {
+        const uint8_t *q = r->data + r->pos;
+        m->voter_id = (int32_t)be_load32(q);
+        q += 4;
+        memcpy(m->voter_directory_id, q, 16);
+        q += 16;
+        r->pos = (size_t)(q - r->data);
+    } else {
+        m->voter_id = wire_get_i32(r);
+        wire_get_uuid(r, m->voter_directory_id);
+    }
     {
         int32_t n = wire_get_compact_array_len(r);
         if (r->failed) return -1;
@@ -13027,12 +20983,15 @@ static int kafka_voters_record_voter_read(kafka_voters_record_voter *m, wire_rea
             if ((size_t)n > wire_remaining(r) / 5) return wire_fail(r);
             m->endpoints = NULL;
             if (n > 0) {
-                m->endpoints = arena_alloc(a, (size_t)n * sizeof(*m->endpoints));
+                m->endpoints = arena_alloc_uninit(a, (size_t)n * sizeof(*m->endpoints));
                 if (m->endpoints == NULL) return wire_fail(r);
             }
             m->endpoints_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_voters_record_endpoint_read(&m->endpoints[i], r, version, a) != 0) return -1;
+                if (kafka_voters_record_endpoint_read(&m->endpoints[i], r, version, a) != 0) {
+                    m->endpoints_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -13048,16 +21007,35 @@ static int kafka_voters_record_voter_read(kafka_voters_record_voter *m, wire_rea
 }
 
 void kafka_voters_record_init(kafka_voters_record *m) {
-    memset(m, 0, sizeof(*m));
+    m->version = 0;
+    m->voters = NULL;
+    m->voters_count = 0;
 }
 
-static void kafka_voters_record_write(const kafka_voters_record *m, wire_writer *w, int16_t version) {
-    wire_put_i16(w, m->version);
-    wire_put_compact_array_len(w, m->voters_count < 0 ? 0 : m->voters_count);
+static size_t kafka_voters_record_size(const kafka_voters_record *m, int16_t version, int *bad) {
+    size_t n = 0;
+    n += 2;
+    n += wire_size_compact_array_len(m->voters_count < 0 ? 0 : m->voters_count);
     for (int32_t i = 0; i < m->voters_count; i++) {
-        kafka_voters_record_voter_write(&m->voters[i], w, version);
+        n += kafka_voters_record_voter_size(&m->voters[i], version, bad);
     }
-    wire_put_uvarint(w, 0);
+    n += 1;
+    (void)m;
+    (void)version;
+    (void)bad;
+    return n;
+}
+
+static uint8_t *kafka_voters_record_put(const kafka_voters_record *m, uint8_t *p, int16_t version) {
+    p = wire_cur_i16(p, m->version);
+    p = wire_cur_compact_array_len(p, m->voters_count < 0 ? 0 : m->voters_count);
+    for (int32_t i = 0; i < m->voters_count; i++) {
+        p = kafka_voters_record_voter_put(&m->voters[i], p, version);
+    }
+    p = wire_cur_uvarint(p, 0);
+    (void)m;
+    (void)version;
+    return p;
 }
 
 static int kafka_voters_record_read(kafka_voters_record *m, wire_reader *r, int16_t version, arena *a) {
@@ -13072,12 +21050,15 @@ static int kafka_voters_record_read(kafka_voters_record *m, wire_reader *r, int1
             if ((size_t)n > wire_remaining(r) / 27) return wire_fail(r);
             m->voters = NULL;
             if (n > 0) {
-                m->voters = arena_alloc(a, (size_t)n * sizeof(*m->voters));
+                m->voters = arena_alloc_uninit(a, (size_t)n * sizeof(*m->voters));
                 if (m->voters == NULL) return wire_fail(r);
             }
             m->voters_count = n;
             for (int32_t i = 0; i < n; i++) {
-                if (kafka_voters_record_voter_read(&m->voters[i], r, version, a) != 0) return -1;
+                if (kafka_voters_record_voter_read(&m->voters[i], r, version, a) != 0) {
+                    m->voters_count = i + 1;
+                    return -1;
+                }
             }
         }
     }
@@ -13107,5 +21088,15 @@ void kafka_voters_record_encode(const kafka_voters_record *m, wire_writer *w, in
         w->failed = 1;
         return;
     }
-    kafka_voters_record_write(m, w, version);
+    int bad = 0;
+    size_t n = kafka_voters_record_size(m, version, &bad);
+    if (bad) {
+        w->failed = 1;
+        return;
+    }
+    if (n == 0 || wire_writer_reserve(w, n) != 0) return;
+    uint8_t *end = kafka_voters_record_put(m, w->data + w->len, version);
+    assert(end == w->data + w->len + n);
+    (void)end;
+    w->len += n;
 }

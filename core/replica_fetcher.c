@@ -284,8 +284,9 @@ static void apply_fetched(broker *b, broker_partition *p,
 static void on_fetch_response(broker *b, int32_t leader, wire_reader *r) {
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
+    _Alignas(8) uint8_t arena_buffer[2048]; /* a typical response's arrays: no malloc */
     arena a;
-    arena_init(&a);
+    arena_init_buffer(&a, arena_buffer, sizeof arena_buffer);
     int ok = r && kafka_fetch_response_decode(&resp, r, FETCH_VERSION, &a) == 0;
     for (int32_t t = 0; ok && t < resp.responses_count; t++)
         for (int32_t k = 0; k < resp.responses[t].partitions_count; k++) {

@@ -421,6 +421,8 @@ Test(tables, api_table) {
     cr_assert_str_eq(kafka_api_name(KAFKA_API_PRODUCE), "Produce");
     cr_assert_str_eq(kafka_api_name(KAFKA_API_API_VERSIONS), "ApiVersions");
     cr_assert_str_eq(kafka_api_name(999), "Unknown");
+    cr_assert_str_eq(kafka_api_name(-1), "Unknown");
+    cr_assert_str_eq(kafka_api_name(4), "Unknown"); /* a hole in the table: LeaderAndIsr */
     cr_assert_eq(KAFKA_API_FETCH, 1);
     cr_assert_eq(KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 23);
     cr_assert_eq(KAFKA_API_DESCRIBE_QUORUM, 55);
@@ -586,5 +588,22 @@ Test(arena, alignment_zeroing_and_reset) {
     cr_assert(again == p);
     cr_assert_eq(again[0], 0);
     arena_deinit(&a);
+    cr_assert_eq(a.bytes_reserved, 0);
+}
+
+Test(arena, caller_buffer_is_the_first_chunk_and_never_freed) {
+    _Alignas(8) uint8_t buffer[256];
+    arena a;
+    arena_init_buffer(&a, buffer, sizeof buffer);
+    uint8_t *p = arena_alloc(&a, 16);
+    cr_assert(p > buffer && p + 16 <= buffer + sizeof buffer);
+    cr_assert_eq(p[0], 0);
+    uint8_t *big = arena_alloc(&a, 1000); /* does not fit: a malloc'ed chunk */
+    cr_assert(big != NULL && (big < buffer || big >= buffer + sizeof buffer));
+    memset(big, 0xab, 1000);
+    arena_reset(&a); /* frees the malloc'ed chunk, keeps the buffer */
+    uint8_t *again = arena_alloc_uninit(&a, 16);
+    cr_assert(again == p);
+    arena_deinit(&a); /* must not free the buffer (ASan would say so) */
     cr_assert_eq(a.bytes_reserved, 0);
 }
