@@ -98,7 +98,7 @@ static void send_epoch_requests(broker *b, peer_channel *pc, gather *g) {
         }
 }
 
-static void send_fetch(broker *b, peer_channel *pc, gather *g) {
+static void send_fetch(broker *b, peer_channel *pc, fetch_session_handler *h, gather *g) {
     kafka_fetch_request_fetch_partition parts[GATHER_MAX];
     kafka_fetch_request_fetch_topic topics[GATHER_MAX];
     int32_t starts[GATHER_MAX + 1], runs = topic_runs(g, starts);
@@ -123,17 +123,19 @@ static void send_fetch(broker *b, peer_channel *pc, gather *g) {
     req.max_wait_ms = FETCH_MAX_WAIT_MS;
     req.min_bytes = 1;
     req.max_bytes = FETCH_MAX_BYTES;
-    req.session_id = 0;
-    req.session_epoch = -1;
     req.topics = topics;
     req.topics_count = runs;
     req.rack_id = kafka_str_c("");
+    fetch_session_handler_build(h, &req); /* only what changed, once a session is open */
     if (peer_channel_send(pc, &b->env, &b->request_out, KAFKA_API_FETCH, FETCH_VERSION, &req,
-                          encode_fetch, TAG_FETCH, 1, FETCH_TIMEOUT_US) == 0)
-        for (int32_t i = 0; i < g->count; i++) {
-            g->parts[i]->fetch_inflight = TAG_FETCH;
-            g->parts[i]->fetch_from = pc->node;
-        }
+                          encode_fetch, TAG_FETCH, 1, FETCH_TIMEOUT_US) != 0) {
+        fetch_session_handler_failed(h); /* the session never saw it */
+        return;
+    }
+    for (int32_t i = 0; i < g->count; i++) {
+        g->parts[i]->fetch_inflight = TAG_FETCH;
+        g->parts[i]->fetch_from = pc->node;
+    }
 }
 
 /* Every partition waiting on a leader, by leader and by what it waits to send; one
@@ -176,7 +178,7 @@ void replica_fetcher_pump(broker *b) {
         if (!peer_channel_ready(pc, &b->env)) continue; /* connecting; on_connected pumps again */
         if (g->count && !channel_busy(pc, KAFKA_API_OFFSET_FOR_LEADER_EPOCH))
             send_epoch_requests(b, pc, g);
-        if (f->count) send_fetch(b, pc, f);
+        if (f->count) send_fetch(b, pc, &b->fetcher_sessions[i], f);
     }
 }
 
@@ -281,12 +283,25 @@ static void apply_fetched(broker *b, broker_partition *p,
     }
 }
 
+static fetch_session_handler *session_of(broker *b, int32_t leader) {
+    for (int32_t i = 0; i < b->cfg.node_count; i++)
+        if (b->cfg.nodes[i].node_id == leader) return &b->fetcher_sessions[i];
+    return NULL;
+}
+
+/* Partitions an incremental response leaves out had nothing new. */
 static void on_fetch_response(broker *b, int32_t leader, wire_reader *r) {
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
     arena a;
     arena_init(&a);
     int ok = r && kafka_fetch_response_decode(&resp, r, FETCH_VERSION, &a) == 0;
+    fetch_session_handler *h = session_of(b, leader);
+    assert(h != NULL);
+    if (!ok)
+        fetch_session_handler_failed(h); /* lost, or the connection went: start over */
+    else if (!fetch_session_handler_response(h, &resp))
+        ok = 0; /* a session error: the next fetch is full */
     for (int32_t t = 0; ok && t < resp.responses_count; t++)
         for (int32_t k = 0; k < resp.responses[t].partitions_count; k++) {
             const kafka_fetch_response_partition_data *d = &resp.responses[t].partitions[k];
