@@ -44,15 +44,20 @@ kafka_str fetch_session_set_topic(const fetch_session_set *s, int32_t topic) {
     return (kafka_str){s->topics[topic], s->topic_lens[topic]};
 }
 
+static int name_eq(const fetch_session_set *s, int32_t topic, kafka_str name) {
+    int32_t len = name.len < 0 ? 0 : name.len;
+    if (s->topic_lens[topic] != len) return 0;
+    /* names like "topic-1", "topic-2" differ last: look there before memcmp */
+    return len == 0 || (s->topics[topic][len - 1] == name.ptr[len - 1] &&
+                        memcmp(s->topics[topic], name.ptr, (size_t)len) == 0);
+}
+
 int32_t fetch_session_set_topic_find(fetch_session_set *s, kafka_str topic) {
-    int32_t len = topic.len < 0 ? 0 : topic.len;
+    if (s->topic_count == 0) return -1;
+    int32_t i = s->topic_hint < s->topic_count ? s->topic_hint : 0;
     for (int32_t n = 0; n < s->topic_count; n++) { /* the last one found first */
-        int32_t i = (s->topic_hint + n) % s->topic_count;
-        if (s->topic_lens[i] == len &&
-            (len == 0 || memcmp(s->topics[i], topic.ptr, (size_t)len) == 0)) {
-            s->topic_hint = i;
-            return i;
-        }
+        if (name_eq(s, i, topic)) return s->topic_hint = i;
+        if (++i == s->topic_count) i = 0;
     }
     return -1;
 }
@@ -86,6 +91,14 @@ int32_t fetch_session_set_find_in(fetch_session_set *s, int32_t topic, int32_t p
 int32_t fetch_session_set_find(fetch_session_set *s, kafka_str topic, int32_t partition) {
     int32_t t = fetch_session_set_topic_find(s, topic);
     return t < 0 ? -1 : fetch_session_set_find_in(s, t, partition);
+}
+
+int32_t fetch_session_set_find_at(fetch_session_set *s, int32_t at, kafka_str topic,
+                                  int32_t partition) {
+    if (at >= 0 && at < s->count && s->parts[at].partition == partition &&
+        name_eq(s, s->parts[at].topic, topic))
+        return at;
+    return fetch_session_set_find(s, topic, partition);
 }
 
 int32_t fetch_session_set_add(fetch_session_set *s, kafka_str topic, int32_t partition) {
@@ -131,8 +144,8 @@ static int set_wanted(fetch_session_partition *p, const kafka_fetch_request_fetc
     return changed;
 }
 
-/* The set's partitions as request topics: runs of one topic (the set keeps them
- * together).  Only partitions with `seen` == want when want >= 0. */
+/* The set's partitions as request topics, into zeroed arrays: runs of one topic
+ * (the set keeps them together).  Only partitions with `seen` == want when want >= 0. */
 static int32_t set_to_topics(const fetch_session_set *s, int want,
                              kafka_fetch_request_fetch_topic *topics,
                              kafka_fetch_request_fetch_partition *parts) {
@@ -141,17 +154,16 @@ static int32_t set_to_topics(const fetch_session_set *s, int want,
         const fetch_session_partition *p = &s->parts[i];
         if (want >= 0 && p->seen != want) continue;
         if (runs == 0 || p->topic != last_topic) {
-            kafka_fetch_request_fetch_topic_init(&topics[runs]);
-            topics[runs].topic = fetch_session_set_topic(s, p->topic);
+            topics[runs].topic = (kafka_str){s->topics[p->topic], s->topic_lens[p->topic]};
             topics[runs].partitions = &parts[n];
             runs++;
             last_topic = p->topic;
         }
-        kafka_fetch_request_fetch_partition *fp = &parts[n++];
-        kafka_fetch_request_fetch_partition_init(fp);
+        kafka_fetch_request_fetch_partition *fp = &parts[n++]; /* the rest zeroed by the arena */
         fp->partition = p->partition;
         fp->current_leader_epoch = p->current_leader_epoch;
         fp->fetch_offset = p->fetch_offset;
+        fp->last_fetched_epoch = -1;
         fp->log_start_offset = p->log_start_offset;
         fp->partition_max_bytes = p->max_bytes;
         topics[runs - 1].partitions_count++;
@@ -357,6 +369,24 @@ static void build_forgotten(fetch_session_handler *h, kafka_fetch_request *req) 
     req->forgotten_topics_data_count = runs;
 }
 
+/* The request lists exactly the set's partitions, in its order. */
+static int same_partitions(const fetch_session_set *s, const kafka_fetch_request *req) {
+    int32_t i = 0;
+    for (int32_t t = 0; t < req->topics_count; t++) {
+        const kafka_fetch_request_fetch_topic *ft = &req->topics[t];
+        if (ft->partitions_count == 0) continue;
+        if (i >= s->count || !name_eq(s, s->parts[i].topic, ft->topic)) return 0;
+        int32_t topic = s->parts[i].topic;
+        for (int32_t k = 0; k < ft->partitions_count; k++, i++)
+            if (i >= s->count || s->parts[i].topic != topic ||
+                s->parts[i].partition != ft->partitions[k].partition)
+                return 0;
+    }
+    return i == s->count;
+}
+
+static void match_wanted(fetch_session_handler *h, kafka_fetch_request *req);
+
 void fetch_session_handler_build(fetch_session_handler *h, kafka_fetch_request *req) {
     arena_reset(&h->scratch);
     req->forgotten_topics_data = NULL;
@@ -375,6 +405,26 @@ void fetch_session_handler_build(fetch_session_handler *h, kafka_fetch_request *
         return;
     }
     fetch_session_set *s = &h->set;
+    if (same_partitions(s, req)) { /* the usual case: only positions to compare */
+        int32_t i = 0;
+        for (int32_t t = 0; t < req->topics_count; t++)
+            for (int32_t k = 0; k < req->topics[t].partitions_count; k++, i++)
+                s->parts[i].seen = set_wanted(&s->parts[i], &req->topics[t].partitions[k]) ? 2 : 1;
+    } else
+        match_wanted(h, req);
+    kafka_fetch_request_fetch_topic *topics =
+        arena_alloc(&h->scratch, (size_t)(s->count + 1) * sizeof *topics);
+    kafka_fetch_request_fetch_partition *parts =
+        arena_alloc(&h->scratch, (size_t)(s->count + 1) * sizeof *parts);
+    if (!topics || !parts) abort();
+    req->topics = topics;
+    req->topics_count = set_to_topics(s, 2, topics, parts);
+    h->incremental_requests++;
+}
+
+/* Any other change of the partition set: added ones are sent, missing ones forgotten. */
+static void match_wanted(fetch_session_handler *h, kafka_fetch_request *req) {
+    fetch_session_set *s = &h->set;
     for (int32_t i = 0; i < s->count; i++) s->parts[i].seen = 0;
     for (int32_t t = 0; t < req->topics_count; t++) {
         int32_t topic = fetch_session_set_topic_find(s, req->topics[t].topic);
@@ -391,14 +441,6 @@ void fetch_session_handler_build(fetch_session_handler *h, kafka_fetch_request *
         }
     }
     build_forgotten(h, req);
-    kafka_fetch_request_fetch_topic *topics =
-        arena_alloc(&h->scratch, (size_t)(s->count + 1) * sizeof *topics);
-    kafka_fetch_request_fetch_partition *parts =
-        arena_alloc(&h->scratch, (size_t)(s->count + 1) * sizeof *parts);
-    if (!topics || !parts) abort();
-    req->topics = topics;
-    req->topics_count = set_to_topics(s, 2, topics, parts);
-    h->incremental_requests++;
 }
 
 int fetch_session_handler_response(fetch_session_handler *h, const kafka_fetch_response *resp) {

@@ -222,11 +222,11 @@ static void session_answer(broker *b, const kafka_fetch_request *body, kafka_fet
     int32_t in = 0, out = 0, topics = 0;
     for (int32_t t = 0; t < resp->responses_count; t++) {
         kafka_fetch_response_fetchable_topic_response tr = resp->responses[t];
-        int32_t kept = 0, topic = fetch_session_set_topic_find(&s->set, tr.topic);
+        int32_t kept = 0;
         for (int32_t k = 0; k < tr.partitions_count; k++, in++) {
             const fetch_result *d = &tr.partitions[k];
-            int32_t i =
-                topic < 0 ? -1 : fetch_session_set_find_in(&s->set, topic, d->partition_index);
+            /* served in the session's order: partition `in` is the session's `in`-th */
+            int32_t i = fetch_session_set_find_at(&s->set, in, tr.topic, d->partition_index);
             int respond = i < 0 || fetch_session_partition_answered(&s->set.parts[i], d);
             if (incremental && !respond) continue;
             tr.partitions[kept++] = *d;
@@ -253,14 +253,14 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
     int32_t total = partition_count(&body), n = 0;
     /* led[i]: the i-th partition of the request when this broker leads it, else NULL */
     broker_partition **led = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *led);
+    fetch_result *results = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *results);
     for (int32_t t = 0; t < body.topics_count; t++) {
         kafka_fetch_request_fetch_topic *ft = &body.topics[t];
         kafka_fetch_response_fetchable_topic_response *tr = &resp.responses[t];
         kafka_fetch_response_fetchable_topic_response_init(tr);
         tr->topic = ft->topic;
         tr->partitions_count = ft->partitions_count;
-        tr->partitions =
-            arena_alloc(&c->arena, (size_t)(ft->partitions_count + 1) * sizeof(fetch_result));
+        tr->partitions = &results[n];
         for (int32_t k = 0; k < ft->partitions_count; k++, n++)
             led[n] = fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k], &budget,
                                      &tr->partitions[k]);
