@@ -94,11 +94,13 @@ int32_t fetch_session_set_find(fetch_session_set *s, kafka_str topic, int32_t pa
 }
 
 int32_t fetch_session_set_find_at(fetch_session_set *s, int32_t at, kafka_str topic,
-                                  int32_t partition) {
+                                  int32_t topic_index, int32_t partition) {
     if (at >= 0 && at < s->count && s->parts[at].partition == partition &&
-        name_eq(s, s->parts[at].topic, topic))
+        (topic_index >= 0 ? s->parts[at].topic == topic_index
+                          : name_eq(s, s->parts[at].topic, topic)))
         return at;
-    return fetch_session_set_find(s, topic, partition);
+    if (topic_index < 0) topic_index = fetch_session_set_topic_find(s, topic);
+    return topic_index < 0 ? -1 : fetch_session_set_find_in(s, topic_index, partition);
 }
 
 int32_t fetch_session_set_add(fetch_session_set *s, kafka_str topic, int32_t partition) {

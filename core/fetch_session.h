@@ -64,9 +64,10 @@ int32_t fetch_session_set_find(fetch_session_set *s, kafka_str topic, int32_t pa
  * unknown), then the partition's. */
 int32_t fetch_session_set_topic_find(fetch_session_set *s, kafka_str topic);
 int32_t fetch_session_set_find_in(fetch_session_set *s, int32_t topic, int32_t partition);
-/* The same, trying index `at` first (a response in the set's order). */
+/* The same, trying index `at` first (a response in the set's order); topic_index,
+ * when >= 0, is the set's index of `topic` (found for an earlier partition). */
 int32_t fetch_session_set_find_at(fetch_session_set *s, int32_t at, kafka_str topic,
-                                  int32_t partition);
+                                  int32_t topic_index, int32_t partition);
 /* Adds (topic, partition) after the topic's other partitions; returns its index,
  * with nothing sent yet (-1 offsets). */
 int32_t fetch_session_set_add(fetch_session_set *s, kafka_str topic, int32_t partition);

@@ -222,11 +222,12 @@ static void session_answer(broker *b, const kafka_fetch_request *body, kafka_fet
     int32_t in = 0, out = 0, topics = 0;
     for (int32_t t = 0; t < resp->responses_count; t++) {
         kafka_fetch_response_fetchable_topic_response tr = resp->responses[t];
-        int32_t kept = 0;
+        int32_t kept = 0, topic = -1;
         for (int32_t k = 0; k < tr.partitions_count; k++, in++) {
             const fetch_result *d = &tr.partitions[k];
             /* served in the session's order: partition `in` is the session's `in`-th */
-            int32_t i = fetch_session_set_find_at(&s->set, in, tr.topic, d->partition_index);
+            int32_t i = fetch_session_set_find_at(&s->set, in, tr.topic, topic, d->partition_index);
+            if (i >= 0) topic = s->set.parts[i].topic;
             int respond = i < 0 || fetch_session_partition_answered(&s->set.parts[i], d);
             if (incremental && !respond) continue;
             tr.partitions[kept++] = *d;

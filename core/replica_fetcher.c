@@ -293,11 +293,12 @@ static fetch_session_handler *session_of(broker *b, int32_t leader) {
 static void on_fetch_response(broker *b, int32_t leader, wire_reader *r) {
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
-    arena a;
-    arena_init(&a);
-    int ok = r && kafka_fetch_response_decode(&resp, r, FETCH_VERSION, &a) == 0;
     fetch_session_handler *h = session_of(b, leader);
     assert(h != NULL);
+    /* decoded into the handler's scratch: the request built there is gone, and the
+     * next one is built only after this returns (the pump is deferred) */
+    arena_reset(&h->scratch);
+    int ok = r && kafka_fetch_response_decode(&resp, r, FETCH_VERSION, &h->scratch) == 0;
     if (!ok)
         fetch_session_handler_failed(h); /* lost, or the connection went: start over */
     else if (!fetch_session_handler_response(h, &resp))
@@ -310,7 +311,6 @@ static void on_fetch_response(broker *b, int32_t leader, wire_reader *r) {
             if (p && p->hosted && p->leader == leader && p->follower_state == FOLLOWER_FETCHING)
                 apply_fetched(b, p, d);
         }
-    arena_deinit(&a);
 }
 
 typedef struct clear_ctx {
