@@ -4,7 +4,10 @@
  * For each leader it follows, a broker keeps one Fetch in flight on its fetcher
  * channel (replica id set, so the leader counts it for the ISR and the high
  * watermark), appends what comes back as is (offsets and epochs already set), and
- * takes the leader's high watermark, capped by its own log end.
+ * takes the leader's high watermark, capped by its own log end.  Fetches go through
+ * an incremental fetch session per leader (KIP-227, core/fetch_session.h): after the
+ * first, a request lists only partitions whose log end moved, and the answer only
+ * partitions with something new.
  *
  * Before fetching after a leader change, a follower finds where its log diverges
  * from the new leader's, as `cluster.truncation` says:

@@ -1,4 +1,5 @@
-/* sim_consumer.c — the consumer's reading half: positions, ListOffsets, Fetch.
+/* sim_consumer.c — the consumer's reading half: positions, ListOffsets, Fetch (with an
+ * incremental fetch session per broker, as Java's consumer, core/fetch_session.h).
  * The group protocol lives in sim_consumer_group.c. */
 #include <assert.h>
 #include <stdio.h>
