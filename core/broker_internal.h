@@ -160,12 +160,15 @@ struct broker {
     int64_t next_hw_checkpoint_us;
     int64_t fetch_retry_at_us[BROKER_NODES_MAX];
     int wake_pending;
-    uint64_t change_seq;                /* counts partition and metadata-log changes */
-    uint64_t failed_fetches;            /* fetch partitions answered with an error (all topics) */
-    uint64_t metadata_change_seq;       /* change_seq when the metadata log last moved */
-    int fetch_pump_pending;             /* the replica fetcher may have something to send */
-    fetch_session_cache fetch_sessions; /* KIP-227, core/handle_fetch.c */
-    fetch_session_handler fetcher_sessions[BROKER_NODES_MAX]; /* ours, one per leader */
+    uint64_t change_seq;          /* counts partition and metadata-log changes */
+    uint64_t failed_fetches;      /* fetch partitions answered with an error (all topics) */
+    uint64_t metadata_change_seq; /* change_seq when the metadata log last moved */
+    int fetch_pump_pending;       /* the replica fetcher may have something to send */
+
+    /* KIP-227 fetch sessions: ours as a leader (core/handle_fetch.c), and the
+     * replica fetcher's, one per leader in cfg.nodes order */
+    fetch_session_cache fetch_sessions;
+    fetch_session_handler fetcher_sessions[BROKER_NODES_MAX];
     /* metadata: committed image, quorum, controller (when this broker leads the quorum) */
     metadata_image image;
     raft *raft;
