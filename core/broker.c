@@ -193,6 +193,11 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
     b->cfg.topics = NULL; /* not owned: applied below */
     b->cfg.topic_count = 0;
     b->groups = group_coordinator_create();
+    /* session ids differ between brokers and between lives of one broker */
+    fetch_session_cache_init(&b->fetch_sessions, FETCH_SESSION_CACHE_SLOTS,
+                             (uint64_t)cfg->node_id << 48 ^ (uint64_t)env->now_us(env->ctx));
+    for (int32_t i = 0; i < cfg->node_count; i++)
+        fetch_session_handler_init(&b->fetcher_sessions[i]);
     wire_writer_init(&b->out);
     wire_writer_init(&b->request_out);
     static const char *const channel_names[CHANNEL_KINDS] = {"fetcher", "controller", "quorum"};
@@ -260,6 +265,9 @@ void broker_destroy(broker *b) {
     wire_writer_deinit(&b->out);
     wire_writer_deinit(&b->request_out);
     free(b->hw_checkpoint);
+    fetch_session_cache_deinit(&b->fetch_sessions);
+    for (int32_t i = 0; i < b->cfg.node_count; i++)
+        fetch_session_handler_deinit(&b->fetcher_sessions[i]);
     group_coordinator_destroy(b->groups);
     free(b);
 }

@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "broker.h"
+#include "fetch_session.h"
 #include "framing.h"
 #include "kafka_messages.gen.h"
 #include "partition_log.h"
@@ -170,6 +171,11 @@ struct broker {
     uint64_t failed_fetches;      /* fetch partitions answered with an error (all topics) */
     uint64_t metadata_change_seq; /* change_seq when the metadata log last moved */
     int fetch_pump_pending;       /* the replica fetcher may have something to send */
+
+    /* KIP-227 fetch sessions: ours as a leader (core/handle_fetch.c), and the
+     * replica fetcher's, one per leader in cfg.nodes order */
+    fetch_session_cache fetch_sessions;
+    fetch_session_handler fetcher_sessions[BROKER_NODES_MAX];
     /* metadata: committed image, quorum, controller (when this broker leads the quorum) */
     metadata_image image;
     raft *raft;

@@ -5,8 +5,13 @@
  * returned whole even when larger than the limits (KIP-74).  A fetch exactly at
  * the log end returns nothing; OFFSET_OUT_OF_RANGE is only for offsets below the
  * log start or above the log end.  When less than min_bytes is available the
- * request parks until data arrives or max_wait_ms passes.  Fetch sessions are
- * declined with session_id 0, so clients send full fetches.
+ * request parks until data arrives or max_wait_ms passes.
+ *
+ * Fetch sessions (KIP-227, core/fetch_session.h): a request is first resolved
+ * against the session cache as Kafka's FetchManager.newContext does (sessionless,
+ * full opening a session, incremental, or a session error answered at once); an
+ * incremental request is then served as a fetch of every partition in its
+ * session, and its response keeps only the partitions with something new.
  */
 #include "broker_internal.h"
 #include "kafka_errors.gen.h"
@@ -144,6 +149,95 @@ static kafka_fetch_request *keep_request(broker_conn *c, const kafka_fetch_reque
     return kept;
 }
 
+/* ---- fetch sessions ---------------------------------------------------------------- */
+
+static int32_t partition_count(const kafka_fetch_request *body) {
+    int32_t n = 0;
+    for (int32_t t = 0; t < body->topics_count; t++) n += body->topics[t].partitions_count;
+    return n;
+}
+
+/* Resolves the request's session and rewrites body for serve_fetch: session_epoch
+ * -1 sessionless, 0 full (session_id the session it opened), 1 incremental (topics:
+ * every partition of the session).  A session error to answer with, or NONE. */
+static int16_t open_session(broker *b, broker_conn *c, kafka_fetch_request *body) {
+    fetch_session_cache *cache = &b->fetch_sessions;
+    int64_t now = b->env.now_us(b->env.ctx);
+    int32_t epoch = body->session_epoch;
+    if (epoch == 0 || epoch == -1) { /* full: a session it names is closed */
+        fetch_session_cache_remove(cache, body->session_id);
+        int32_t n = partition_count(body);
+        fetch_session *s = epoch == 0 && n > 0
+                               ? fetch_session_cache_create(cache, body->replica_id >= 0, n, now)
+                               : NULL;
+        if (s) fetch_session_update(s, body);
+        body->session_id = s ? s->id : 0;
+        body->session_epoch = s ? 0 : -1;
+        return KAFKA_ERROR_NONE;
+    }
+    fetch_session *s = fetch_session_cache_get(cache, body->session_id);
+    if (!s) return KAFKA_ERROR_FETCH_SESSION_ID_NOT_FOUND;
+    if (s->epoch != epoch) return KAFKA_ERROR_INVALID_FETCH_SESSION_EPOCH;
+    fetch_session_update(s, body);
+    if (s->set.count == 0) { /* nothing left to follow: closed, answered sessionless */
+        fetch_session_cache_remove(cache, s->id);
+        body->session_id = 0;
+        body->session_epoch = -1;
+        return KAFKA_ERROR_NONE;
+    }
+    s->last_used_us = now;
+    s->epoch = fetch_session_next_epoch(s->epoch);
+    body->session_epoch = 1;
+    fetch_session_request_topics(s, body, &c->arena);
+    return KAFKA_ERROR_NONE;
+}
+
+static void answer_session_error(broker *b, broker_conn *c, const broker_request *req,
+                                 int16_t error) {
+    kafka_fetch_response resp;
+    kafka_fetch_response_init(&resp);
+    resp.error_code = error;
+    resp.session_id = 0;
+    broker_response_begin(b, req);
+    kafka_fetch_response_encode(&resp, &b->out, req->api_version);
+    broker_response_finish(b, c);
+}
+
+/* The session learns what the response tells each partition; an incremental
+ * response keeps only the partitions with something new (led[] follows). */
+static void session_answer(broker *b, const kafka_fetch_request *body, kafka_fetch_response *resp,
+                           broker_partition **led) {
+    fetch_session *s = fetch_session_cache_get(&b->fetch_sessions, body->session_id);
+    int incremental = body->session_epoch > 0;
+    if (!s) { /* evicted while the fetch was parked */
+        resp->session_id = 0;
+        if (incremental) {
+            resp->error_code = KAFKA_ERROR_FETCH_SESSION_ID_NOT_FOUND;
+            resp->responses_count = 0;
+        }
+        return;
+    }
+    resp->session_id = s->id;
+    int32_t in = 0, out = 0, topics = 0;
+    for (int32_t t = 0; t < resp->responses_count; t++) {
+        kafka_fetch_response_fetchable_topic_response tr = resp->responses[t];
+        int32_t kept = 0, topic = -1;
+        for (int32_t k = 0; k < tr.partitions_count; k++, in++) {
+            const fetch_result *d = &tr.partitions[k];
+            /* served in the session's order: partition `in` is the session's `in`-th */
+            int32_t i = fetch_session_set_find_at(&s->set, in, tr.topic, topic, d->partition_index);
+            if (i >= 0) topic = s->set.parts[i].topic;
+            int respond = i < 0 || fetch_session_partition_answered(&s->set.parts[i], d);
+            if (incremental && !respond) continue;
+            tr.partitions[kept++] = *d;
+            led[out++] = led[in];
+        }
+        tr.partitions_count = kept;
+        if (kept > 0 || !incremental) resp->responses[topics++] = tr;
+    }
+    resp->responses_count = topics;
+}
+
 /* Serves a decoded fetch: 0 answered, 1 parked. */
 static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
                        const kafka_fetch_request *body_in, int retry) {
@@ -156,18 +250,17 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
         arena_alloc(&c->arena, (size_t)(body.topics_count + 1) * sizeof *resp.responses);
     fetch_budget budget = {.bytes_left = body.max_bytes > 0 ? (size_t)body.max_bytes : 0,
                            .first = 1};
-    int32_t total = 0, n = 0;
-    for (int32_t t = 0; t < body.topics_count; t++) total += body.topics[t].partitions_count;
+    int32_t total = partition_count(&body), n = 0;
     /* led[i]: the i-th partition of the request when this broker leads it, else NULL */
     broker_partition **led = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *led);
+    fetch_result *results = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *results);
     for (int32_t t = 0; t < body.topics_count; t++) {
         kafka_fetch_request_fetch_topic *ft = &body.topics[t];
         kafka_fetch_response_fetchable_topic_response *tr = &resp.responses[t];
         kafka_fetch_response_fetchable_topic_response_init(tr);
         tr->topic = ft->topic;
         tr->partitions_count = ft->partitions_count;
-        tr->partitions =
-            arena_alloc(&c->arena, (size_t)(ft->partitions_count + 1) * sizeof(fetch_result));
+        tr->partitions = &results[n];
         for (int32_t k = 0; k < ft->partitions_count; k++, n++)
             led[n] = fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k], &budget,
                                      &tr->partitions[k]);
@@ -187,6 +280,7 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
             return 1;
         }
     }
+    if (body.session_epoch >= 0) session_answer(b, &body, &resp, led);
     count_fetch(b, body.replica_id, &resp, led);
     broker_response_begin(b, req);
     kafka_fetch_response_encode(&resp, &b->out, req->api_version);
@@ -210,5 +304,10 @@ int broker_handle_fetch(broker *b, broker_conn *c, const broker_request *req) {
         return broker_quorum_fetch(b, c, req, &body);
     if (req->api_version > 11) return -1; /* v12 is for the metadata log only */
     c->parked_fetch = NULL;
+    int16_t error = open_session(b, c, &body);
+    if (error != KAFKA_ERROR_NONE) {
+        answer_session_error(b, c, req, error);
+        return 0;
+    }
     return serve_fetch(b, c, req, &body, 0);
 }

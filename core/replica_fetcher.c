@@ -4,7 +4,10 @@
  * For each leader it follows, a broker keeps one Fetch in flight on its fetcher
  * channel (replica id set, so the leader counts it for the ISR and the high
  * watermark), appends what comes back as is (offsets and epochs already set), and
- * takes the leader's high watermark, capped by its own log end.
+ * takes the leader's high watermark, capped by its own log end.  Fetches go through
+ * an incremental fetch session per leader (KIP-227, core/fetch_session.h): after the
+ * first, a request lists only partitions whose log end moved, and the answer only
+ * partitions with something new.
  *
  * Before fetching after a leader change, a follower finds where its log diverges
  * from the new leader's, as `cluster.truncation` says:
@@ -98,7 +101,7 @@ static void send_epoch_requests(broker *b, peer_channel *pc, gather *g) {
         }
 }
 
-static void send_fetch(broker *b, peer_channel *pc, gather *g) {
+static void send_fetch(broker *b, peer_channel *pc, fetch_session_handler *h, gather *g) {
     kafka_fetch_request_fetch_partition parts[GATHER_MAX];
     kafka_fetch_request_fetch_topic topics[GATHER_MAX];
     int32_t starts[GATHER_MAX + 1], runs = topic_runs(g, starts);
@@ -123,17 +126,19 @@ static void send_fetch(broker *b, peer_channel *pc, gather *g) {
     req.max_wait_ms = FETCH_MAX_WAIT_MS;
     req.min_bytes = 1;
     req.max_bytes = FETCH_MAX_BYTES;
-    req.session_id = 0;
-    req.session_epoch = -1;
     req.topics = topics;
     req.topics_count = runs;
     req.rack_id = kafka_str_c("");
+    fetch_session_handler_build(h, &req); /* only what changed, once a session is open */
     if (peer_channel_send(pc, &b->env, &b->request_out, KAFKA_API_FETCH, FETCH_VERSION, &req,
-                          encode_fetch, TAG_FETCH, 1, FETCH_TIMEOUT_US) == 0)
-        for (int32_t i = 0; i < g->count; i++) {
-            g->parts[i]->fetch_inflight = TAG_FETCH;
-            g->parts[i]->fetch_from = pc->node;
-        }
+                          encode_fetch, TAG_FETCH, 1, FETCH_TIMEOUT_US) != 0) {
+        fetch_session_handler_failed(h); /* the session never saw it */
+        return;
+    }
+    for (int32_t i = 0; i < g->count; i++) {
+        g->parts[i]->fetch_inflight = TAG_FETCH;
+        g->parts[i]->fetch_from = pc->node;
+    }
 }
 
 /* Every partition waiting on a leader, by leader and by what it waits to send; one
@@ -176,7 +181,7 @@ void replica_fetcher_pump(broker *b) {
         if (!peer_channel_ready(pc, &b->env)) continue; /* connecting; on_connected pumps again */
         if (g->count && !channel_busy(pc, KAFKA_API_OFFSET_FOR_LEADER_EPOCH))
             send_epoch_requests(b, pc, g);
-        if (f->count) send_fetch(b, pc, f);
+        if (f->count) send_fetch(b, pc, &b->fetcher_sessions[i], f);
     }
 }
 
@@ -281,13 +286,26 @@ static void apply_fetched(broker *b, broker_partition *p,
     }
 }
 
+static fetch_session_handler *session_of(broker *b, int32_t leader) {
+    for (int32_t i = 0; i < b->cfg.node_count; i++)
+        if (b->cfg.nodes[i].node_id == leader) return &b->fetcher_sessions[i];
+    return NULL;
+}
+
+/* Partitions an incremental response leaves out had nothing new. */
 static void on_fetch_response(broker *b, int32_t leader, wire_reader *r) {
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
-    _Alignas(8) uint8_t arena_buffer[2048]; /* a typical response's arrays: no malloc */
-    arena a;
-    arena_init_buffer(&a, arena_buffer, sizeof arena_buffer);
-    int ok = r && kafka_fetch_response_decode(&resp, r, FETCH_VERSION, &a) == 0;
+    fetch_session_handler *h = session_of(b, leader);
+    assert(h != NULL);
+    /* decoded into the handler's scratch: the request built there is gone, and the
+     * next one is built only after this returns (the pump is deferred) */
+    arena_reset(&h->scratch);
+    int ok = r && kafka_fetch_response_decode(&resp, r, FETCH_VERSION, &h->scratch) == 0;
+    if (!ok)
+        fetch_session_handler_failed(h); /* lost, or the connection went: start over */
+    else if (!fetch_session_handler_response(h, &resp))
+        ok = 0; /* a session error: the next fetch is full */
     for (int32_t t = 0; ok && t < resp.responses_count; t++)
         for (int32_t k = 0; k < resp.responses[t].partitions_count; k++) {
             const kafka_fetch_response_partition_data *d = &resp.responses[t].partitions[k];
@@ -296,7 +314,6 @@ static void on_fetch_response(broker *b, int32_t leader, wire_reader *r) {
             if (p && p->hosted && p->leader == leader && p->follower_state == FOLLOWER_FETCHING)
                 apply_fetched(b, p, d);
         }
-    arena_deinit(&a);
 }
 
 typedef struct clear_ctx {

@@ -1,4 +1,5 @@
-/* sim_consumer.c — the consumer's reading half: positions, ListOffsets, Fetch.
+/* sim_consumer.c — the consumer's reading half: positions, ListOffsets, Fetch (with an
+ * incremental fetch session per broker, as Java's consumer, core/fetch_session.h).
  * The group protocol lives in sim_consumer_group.c. */
 #include <assert.h>
 #include <stdio.h>
@@ -123,14 +124,16 @@ static void send_fetch(sim_consumer *c, int32_t node, int64_t now) {
     req.min_bytes = 1;
     req.max_bytes = FETCH_MAX_BYTES;
     req.isolation_level = 0;
-    req.session_id = 0;
-    req.session_epoch = -1;
     req.topics = topics;
     req.topics_count = topic_n;
     req.rack_id = kafka_str_c("");
+    fetch_session_handler *h = &c->fetch_sessions[node];
+    fetch_session_handler_build(h, &req); /* only what changed, once a session is open */
     if (sim_client_send(&c->client, node, KAFKA_API_FETCH, FETCH_VERSION, &req, encode_fetch,
-                        tag_of(c, TAG_FETCH), 1) != 0)
+                        tag_of(c, TAG_FETCH), 1) != 0) {
+        fetch_session_handler_failed(h); /* the session never saw it */
         return;
+    }
     c->fetch_inflight[node] = 1;
 }
 
@@ -221,14 +224,19 @@ static int consume_batch(void *arg, const uint8_t *batch, size_t len) {
     return 0;
 }
 
-static void on_fetch(sim_consumer *c, wire_reader *r) {
+/* The session takes every answer, even one for an assignment given up since
+ * (`current` 0); partitions an incremental response leaves out had nothing new. */
+static void on_fetch(sim_consumer *c, int32_t node, int current, wire_reader *r) {
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
     arena_reset(&c->client.scratch);
+    fetch_session_handler *h = &c->fetch_sessions[node];
     if (!r || kafka_fetch_response_decode(&resp, r, FETCH_VERSION, &c->client.scratch) != 0) {
-        sim_client_refresh_metadata(&c->client);
+        fetch_session_handler_failed(h);
+        if (current) sim_client_refresh_metadata(&c->client);
         return;
     }
+    if (!fetch_session_handler_response(h, &resp) || !current) return;
     for (int32_t t = 0; t < resp.responses_count; t++)
         for (int32_t k = 0; k < resp.responses[t].partitions_count; k++) {
             kafka_fetch_response_partition_data *pd = &resp.responses[t].partitions[k];
@@ -254,7 +262,7 @@ static void on_response(sim_client *client, void *owner, int32_t node, int16_t a
     int current = TAG_EPOCH(tag) == c->assignment_epoch;
     if (api_key == KAFKA_API_FETCH && TAG_KIND(tag) == TAG_FETCH) {
         c->fetch_inflight[node] = 0;
-        if (current) on_fetch(c, r);
+        on_fetch(c, node, current, r);
     }
     if (api_key == KAFKA_API_LIST_OFFSETS && TAG_KIND(tag) == TAG_LIST_OFFSETS) {
         c->list_inflight[node] = 0;
@@ -280,6 +288,8 @@ sim_consumer *sim_consumer_create(const broker_env *env, int32_t node_id,
     char client_id[96];
     snprintf(client_id, sizeof client_id, "%s-%d", group->name, (int)member_number);
     sim_client_init(&c->client, env, node_id, client_id, broker_count, c, on_response);
+    for (int32_t i = 0; i <= SIM_CLIENT_BROKERS_MAX; i++)
+        fetch_session_handler_init(&c->fetch_sessions[i]);
     for (int32_t t = 0; t < group->topic_count; t++)
         sim_client_want_topic(&c->client, group->topics[t]);
     return c;
@@ -288,6 +298,8 @@ sim_consumer *sim_consumer_create(const broker_env *env, int32_t node_id,
 void sim_consumer_destroy(sim_consumer *c) {
     if (!c) return;
     sim_client_deinit(&c->client);
+    for (int32_t i = 0; i <= SIM_CLIENT_BROKERS_MAX; i++)
+        fetch_session_handler_deinit(&c->fetch_sessions[i]);
     free(c);
 }
 

@@ -7,6 +7,7 @@
 #ifndef STREAMLAB_SIM_CONSUMER_INTERNAL_H
 #define STREAMLAB_SIM_CONSUMER_INTERNAL_H
 
+#include "fetch_session.h"
 #include "sim_consumer.h"
 
 #define CONSUMER_ASSIGNED_MAX 64
@@ -65,6 +66,7 @@ struct sim_consumer {
     assigned_partition assigned[CONSUMER_ASSIGNED_MAX];
     int32_t assigned_count;
     int fetch_inflight[SIM_CLIENT_BROKERS_MAX + 1];
+    fetch_session_handler fetch_sessions[SIM_CLIENT_BROKERS_MAX + 1]; /* KIP-227, by node */
     int list_inflight[SIM_CLIENT_BROKERS_MAX + 1];
     sim_consumer_stats stats;
 };
