@@ -9,7 +9,9 @@ does not exist, allowing auto-creation.  The broker must hold that request until
 controller exists and the topic is created, and answer it with every partition led
 (docs/real.md, `streamlab.auto.create.wait.ms`).  Then, on the running cluster: an
 invalid topic name gets INVALID_TOPIC_EXCEPTION at once, a request that does not allow
-auto-creation gets UNKNOWN_TOPIC_OR_PARTITION at once.  Raw frames: no client library
+auto-creation gets UNKNOWN_TOPIC_OR_PARTITION at once.  Last, a lone broker whose
+quorum can never elect holds such a request for its wait (1 s here) and then answers
+LEADER_NOT_AVAILABLE, as Kafka would have at once.  Raw frames: no client library
 retries hide what the broker answered.  Prints `ok: ...` lines; exits 1 on a failure.
 """
 import os
@@ -21,6 +23,7 @@ import tempfile
 import time
 
 UNKNOWN_TOPIC_OR_PARTITION = 3
+LEADER_NOT_AVAILABLE = 5
 INVALID_TOPIC_EXCEPTION = 17
 
 
@@ -148,6 +151,35 @@ def main():
             print("ok: without allow_auto_topic_creation an unknown topic is UNKNOWN_TOPIC_OR_PARTITION at once")
         else:
             print("FAIL: allow=false answered %r" % (topics,))
+            failures += 1
+        s.close()
+
+        # A lone broker of a three-voter quorum never sees a controller: the request
+        # waits its streamlab.auto.create.wait.ms and gets Kafka's answer.
+        lone_port, silent_2, silent_3 = free_ports(3)  # voters 2 and 3 never start
+        lone_voters = "1@127.0.0.1:%d,2@127.0.0.1:%d,3@127.0.0.1:%d" % (lone_port, silent_2, silent_3)
+        conf = os.path.join(d, "lone.properties")
+        with open(conf, "w") as f:
+            f.write(
+                "node.id=1\nlisteners=PLAINTEXT://127.0.0.1:%d\ncontroller.quorum.voters=%s\n"
+                "log.dirs=%s/lone\nstreamlab.auto.create.wait.ms=1000\n"
+                % (lone_port, lone_voters, d)
+            )
+        log = open(os.path.join(d, "lone.log"), "w")
+        procs.append(subprocess.Popen([binary, "--config", conf], stdout=log, stderr=log))
+        s = connect_when_listening(lone_port, time.monotonic() + 10)
+        t1 = time.monotonic()
+        topics = metadata_v4(s, 4, "no-controller", True)
+        waited_s = time.monotonic() - t1
+        t1 = time.monotonic()
+        after = metadata_v4(s, 5, "no-controller", False)
+        held = topics[0][1] == LEADER_NOT_AVAILABLE and 0.9 <= waited_s < 3
+        freed = after[0][1] == UNKNOWN_TOPIC_OR_PARTITION and time.monotonic() - t1 < 1
+        if held and freed:
+            print("ok: without a controller the request waits its %.2f s and gets LEADER_NOT_AVAILABLE; "
+                  "the connection then serves the next request at once" % waited_s)
+        else:
+            print("FAIL: without a controller: %r after %.2f s, then %r" % (topics, waited_s, after))
             failures += 1
         s.close()
     finally:
