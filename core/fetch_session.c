@@ -146,6 +146,30 @@ static int set_wanted(fetch_session_partition *p, const kafka_fetch_request_fetc
     return changed;
 }
 
+/* The index of (name, partition), added with nothing sent when missing (*added 1).
+ * *topic carries the name's index from one partition of a request topic to the
+ * next (-1 before the first: looked up here). */
+static int32_t find_or_add(fetch_session_set *s, kafka_str name, int32_t *topic, int32_t partition,
+                           int *added) {
+    if (*topic < 0) *topic = fetch_session_set_topic_find(s, name);
+    int32_t i = *topic < 0 ? -1 : fetch_session_set_find_in(s, *topic, partition);
+    *added = i < 0;
+    if (i < 0) {
+        i = fetch_session_set_add(s, name, partition);
+        *topic = s->parts[i].topic;
+    }
+    return i;
+}
+
+/* Arrays for `s`'s partitions as request topics, in arena a, zeroed. */
+static void alloc_topics(const fetch_session_set *s, arena *a,
+                         kafka_fetch_request_fetch_topic **topics,
+                         kafka_fetch_request_fetch_partition **parts) {
+    *topics = arena_alloc(a, (size_t)(s->count + 1) * sizeof **topics);
+    *parts = arena_alloc(a, (size_t)(s->count + 1) * sizeof **parts);
+    if (!*topics || !*parts) abort();
+}
+
 /* The set's partitions as request topics, into zeroed arrays: runs of one topic
  * (the set keeps them together).  Only partitions with `seen` == want when want >= 0. */
 static int32_t set_to_topics(const fetch_session_set *s, int want,
@@ -274,15 +298,11 @@ fetch_session *fetch_session_cache_create(fetch_session_cache *c, int privileged
 void fetch_session_update(fetch_session *s, const kafka_fetch_request *req) {
     for (int32_t t = 0; t < req->topics_count; t++) {
         const kafka_fetch_request_fetch_topic *ft = &req->topics[t];
-        int32_t topic = fetch_session_set_topic_find(&s->set, ft->topic);
+        int32_t topic = -1;
+        int added;
         for (int32_t k = 0; k < ft->partitions_count; k++) {
             int32_t i =
-                topic < 0 ? -1
-                          : fetch_session_set_find_in(&s->set, topic, ft->partitions[k].partition);
-            if (i < 0) {
-                i = fetch_session_set_add(&s->set, ft->topic, ft->partitions[k].partition);
-                topic = s->set.parts[i].topic;
-            }
+                find_or_add(&s->set, ft->topic, &topic, ft->partitions[k].partition, &added);
             set_wanted(&s->set.parts[i], &ft->partitions[k]);
         }
     }
@@ -312,12 +332,9 @@ int fetch_session_partition_answered(fetch_session_partition *p,
 }
 
 void fetch_session_request_topics(const fetch_session *s, kafka_fetch_request *req, arena *a) {
-    const fetch_session_set *set = &s->set;
-    req->topics = arena_alloc(a, (size_t)(set->count + 1) * sizeof *req->topics);
-    kafka_fetch_request_fetch_partition *parts =
-        arena_alloc(a, (size_t)(set->count + 1) * sizeof *parts);
-    if (!req->topics || !parts) abort();
-    req->topics_count = set_to_topics(set, -1, req->topics, parts);
+    kafka_fetch_request_fetch_partition *parts;
+    alloc_topics(&s->set, a, &req->topics, &parts);
+    req->topics_count = set_to_topics(&s->set, -1, req->topics, parts);
 }
 
 int32_t fetch_session_next_epoch(int32_t epoch) {
@@ -414,13 +431,9 @@ void fetch_session_handler_build(fetch_session_handler *h, kafka_fetch_request *
                 s->parts[i].seen = set_wanted(&s->parts[i], &req->topics[t].partitions[k]) ? 2 : 1;
     } else
         match_wanted(h, req);
-    kafka_fetch_request_fetch_topic *topics =
-        arena_alloc(&h->scratch, (size_t)(s->count + 1) * sizeof *topics);
-    kafka_fetch_request_fetch_partition *parts =
-        arena_alloc(&h->scratch, (size_t)(s->count + 1) * sizeof *parts);
-    if (!topics || !parts) abort();
-    req->topics = topics;
-    req->topics_count = set_to_topics(s, 2, topics, parts);
+    kafka_fetch_request_fetch_partition *parts;
+    alloc_topics(s, &h->scratch, &req->topics, &parts);
+    req->topics_count = set_to_topics(s, 2, req->topics, parts);
     h->incremental_requests++;
 }
 
@@ -429,15 +442,11 @@ static void match_wanted(fetch_session_handler *h, kafka_fetch_request *req) {
     fetch_session_set *s = &h->set;
     for (int32_t i = 0; i < s->count; i++) s->parts[i].seen = 0;
     for (int32_t t = 0; t < req->topics_count; t++) {
-        int32_t topic = fetch_session_set_topic_find(s, req->topics[t].topic);
+        int32_t topic = -1;
         for (int32_t k = 0; k < req->topics[t].partitions_count; k++) {
             const kafka_fetch_request_fetch_partition *fp = &req->topics[t].partitions[k];
-            int32_t i = topic < 0 ? -1 : fetch_session_set_find_in(s, topic, fp->partition);
-            int changed = i < 0;
-            if (i < 0) {
-                i = fetch_session_set_add(s, req->topics[t].topic, fp->partition);
-                topic = s->parts[i].topic;
-            }
+            int changed;
+            int32_t i = find_or_add(s, req->topics[t].topic, &topic, fp->partition, &changed);
             changed |= set_wanted(&s->parts[i], fp);
             s->parts[i].seen = changed ? 2 : 1; /* 2: sent in this request */
         }
