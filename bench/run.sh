@@ -242,7 +242,7 @@ if [ "$record" -eq 1 ]; then
         echo "Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $ram RAM, $(uname -sr);" \
             "$(cc --version | head -1)."
         echo
-        echo "Commands (binaries built by \`make bench\`: -O2 -g, assertions on):"
+        echo "Commands (binaries built by \`make bench\`: -O3 -g with LTO, assertions on):"
         echo
         echo '```'
         echo "$engine_cmd"

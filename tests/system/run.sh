@@ -224,8 +224,8 @@ for pair in "O0:$SL_O0" "ASan+UBSan:$SL_ASAN"; do
         got=$(text_digest "$tag")
         want=$D1
         [ "$s" = 7 ] && want=$D7
-        check "4.$n $label build gives the same digest as -O2 for seed $s" \
-            "rc=$(rc $tag), -O2 '$want', $label '$got', stderr: $(line1 "$T/$tag.err")" \
+        check "4.$n $label build gives the same digest as the optimised build for seed $s" \
+            "rc=$(rc $tag), optimised '$want', $label '$got', stderr: $(line1 "$T/$tag.err")" \
             eval '[ "$(rc '$tag')" = 0 ] && [ -n "$got" ] && [ "$got" = "$want" ] && [ ! -s "$T/'$tag'.err" ]'
         n=$((n + 1))
     done
