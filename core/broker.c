@@ -9,6 +9,7 @@
 #include "broker_internal.h"
 #include "group_coordinator.h"
 #include "kafka_errors.gen.h"
+#include "offsets_topic.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -115,8 +116,12 @@ int broker_partition_open_log(broker *b, broker_partition *p) {
     partition_log_config lc;
     partition_log_config_default(&lc);
     lc.segment_bytes = b->cfg.segment_bytes;
-    lc.retention_ms = b->cfg.retention_ms;
-    lc.retention_bytes = b->cfg.retention_bytes;
+    /* __consumer_offsets is compacted in Kafka (cleanup.policy=compact), never deleted by
+     * age or size: deleting it would drop groups' committed offsets.  streamlab does not
+     * compact, so that log keeps everything. */
+    int offsets_topic = strcmp(p->topic, OFFSETS_TOPIC_NAME) == 0;
+    lc.retention_ms = offsets_topic ? -1 : b->cfg.retention_ms;
+    lc.retention_bytes = offsets_topic ? -1 : b->cfg.retention_bytes;
     lc.index_interval_bytes = 512; /* small batches here: a denser index saves header scans */
     if (partition_log_open(&p->log, b->env.fs, dir, &lc, err, sizeof err) != 0) return -1;
     producer_state_init(&p->producers);

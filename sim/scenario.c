@@ -71,6 +71,7 @@ static const char *const cluster_keys[] = {"brokers",
                                            "offsets_topic_partitions",
                                            "retention_ms",
                                            "retention_bytes",
+                                           "segment_bytes",
                                            "auto_create_topics",
                                            "default_partitions",
                                            "default_replication_factor",
@@ -593,6 +594,7 @@ static int load_cluster(load_ctx *c, const cJSON *root) {
                 &k->offsets_topic_partitions) ||
         get_nullable(c, o, p, "retention_ms", 1, 604800000, &k->retention_ms) ||
         get_nullable(c, o, p, "retention_bytes", 1, -1, &k->retention_bytes) ||
+        get_i64(c, o, p, "segment_bytes", 1024, INT32_MAX, 1LL << 30, &k->segment_bytes) ||
         get_bool(c, o, p, "auto_create_topics", 1, &k->auto_create_topics) ||
         get_i32(c, o, p, "default_partitions", 1, SCENARIO_PARTITIONS_MAX, 3,
                 &k->default_partitions) ||

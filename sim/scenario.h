@@ -40,6 +40,7 @@ typedef struct scenario_cluster {
     int32_t offsets_topic_partitions;   /* 50 */
     int64_t retention_ms;               /* 7 days; -1 = null = unbounded */
     int64_t retention_bytes;            /* -1 = null = unbounded */
+    int64_t segment_bytes;              /* 1 GiB; retention deletes whole segments */
     int auto_create_topics;             /* 1 */
     int32_t default_partitions;         /* 3 */
     int32_t default_replication_factor; /* 3 */

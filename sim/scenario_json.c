@@ -44,6 +44,7 @@ static cJSON *cluster_json(const scenario_cluster *k) {
     cJSON_AddNumberToObject(o, "offsets_topic_partitions", k->offsets_topic_partitions);
     add_nullable(o, "retention_ms", k->retention_ms);
     add_nullable(o, "retention_bytes", k->retention_bytes);
+    cJSON_AddNumberToObject(o, "segment_bytes", (double)k->segment_bytes);
     cJSON_AddBoolToObject(o, "auto_create_topics", k->auto_create_topics);
     cJSON_AddNumberToObject(o, "default_partitions", k->default_partitions);
     cJSON_AddNumberToObject(o, "default_replication_factor", k->default_replication_factor);

@@ -437,6 +437,7 @@ static void configure_broker(sim_run *r, int32_t id) {
     cfg->offsets_topic_partitions = k->offsets_topic_partitions;
     cfg->retention_ms = k->retention_ms;
     cfg->retention_bytes = k->retention_bytes;
+    cfg->segment_bytes = k->segment_bytes;
     cfg->auto_create_topics = k->auto_create_topics;
     cfg->default_partitions = k->default_partitions;
     cfg->default_replication_factor = k->default_replication_factor;

@@ -184,6 +184,7 @@ Test(scenario, defaults_of_a_minimal_scenario) {
     cr_expect_eq(k->offsets_topic_partitions, 50);
     cr_expect_eq(k->retention_ms, 604800000);
     cr_expect_eq(k->retention_bytes, -1);
+    cr_expect_eq(k->segment_bytes, 1LL << 30);
     cr_expect(k->auto_create_topics == 1 && k->default_partitions == 3);
     cr_expect_eq(k->default_replication_factor, 3);
     cr_expect(s->network.latency_ms_min == 1 && s->network.latency_ms_max == 5);
@@ -269,6 +270,8 @@ Test(scenario, cluster_limits) {
                  "cluster.flush_interval_ms", "null or an integer >= 0 (got -2)");
     expect_error("{" MIN ", 'cluster': {'retention_ms': 'forever'}, 'topics': []}",
                  "cluster.retention_ms", "null or an integer >= 1");
+    expect_error("{" MIN ", 'cluster': {'segment_bytes': 100}, 'topics': []}",
+                 "cluster.segment_bytes", "integer in 1024..2147483647 (got 100)");
     expect_error("{" MIN ", 'cluster': {'replica_lag_time_max_ms': 0}, 'topics': []}",
                  "cluster.replica_lag_time_max_ms", "integer >= 1 (got 0)");
 }
@@ -724,6 +727,7 @@ Test(scenario, effective_json_fills_defaults_and_fractions) {
     cr_expect(strstr(json, "\"min_insync_replicas\":\t1") != NULL, "%s", json);
     cr_expect(strstr(json, "\"retention_ms\":\t604800000") != NULL, "%s", json);
     cr_expect(strstr(json, "\"retention_bytes\":\tnull") != NULL, "%s", json);
+    cr_expect(strstr(json, "\"segment_bytes\":\t1073741824") != NULL, "%s", json);
     cr_expect(strstr(json, "\"duration_s\":\t90.25") != NULL, "%s", json);
     cr_expect(strstr(json, "\"at_s\":\t30.5") != NULL, "%s", json);
     cr_expect(strstr(json, "\"chaos\":\tnull") != NULL, "%s", json);
