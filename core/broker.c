@@ -10,6 +10,7 @@
 #include "group_coordinator.h"
 #include "kafka_errors.gen.h"
 #include "offsets_topic.h"
+#include "partition_metadata.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -111,8 +112,8 @@ broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t parti
 }
 
 int broker_partition_open_log(broker *b, broker_partition *p) {
-    char dir[BROKER_TOPIC_BYTES_MAX + 16], err[256];
-    snprintf(dir, sizeof dir, "%s-%d", p->topic, (int)p->index);
+    char dir[BROKER_PARTITION_DIR_BYTES], err[256];
+    broker_partition_dir(p, dir);
     partition_log_config lc;
     partition_log_config_default(&lc);
     lc.segment_bytes = b->cfg.segment_bytes;
@@ -123,7 +124,17 @@ int broker_partition_open_log(broker *b, broker_partition *p) {
     lc.retention_ms = offsets_topic ? -1 : b->cfg.retention_ms;
     lc.retention_bytes = offsets_topic ? -1 : b->cfg.retention_bytes;
     lc.index_interval_bytes = 512; /* small batches here: a denser index saves header scans */
+    /* A directory another topic of this name left (deleted while we were down) is
+     * not this topic's log. */
+    if (partition_metadata_owner(b->env.fs, dir, p->topic_id) == PARTITION_METADATA_OTHER &&
+        partition_metadata_remove_dir(b->env.fs, dir) != 0)
+        return -1;
     if (partition_log_open(&p->log, b->env.fs, dir, &lc, err, sizeof err) != 0) return -1;
+    if (partition_metadata_owner(b->env.fs, dir, p->topic_id) != PARTITION_METADATA_SAME &&
+        partition_metadata_write(b->env.fs, dir, p->topic_id) != 0) {
+        partition_log_close(&p->log);
+        return -1;
+    }
     producer_state_init(&p->producers);
     if (broker_partition_rebuild_producers(p) != 0) {
         producer_state_deinit(&p->producers);
@@ -158,6 +169,7 @@ broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16]
     for (int32_t p = 0; p < partitions; p++) {
         broker_partition *bp = &t->partitions[p];
         snprintf(bp->topic, sizeof bp->topic, "%s", name);
+        memcpy(bp->topic_id, id, 16);
         bp->index = p;
         bp->leader = -1;
         bp->leader_epoch = -1;

@@ -44,6 +44,7 @@ enum broker_follower_state {
 
 typedef struct broker_partition {
     char topic[BROKER_TOPIC_BYTES_MAX];
+    uint8_t topic_id[16];
     int32_t index;
     int32_t leader;
     int32_t leader_epoch;
@@ -78,7 +79,9 @@ typedef struct broker_partition {
 
 typedef struct broker_topic {
     char name[BROKER_TOPIC_BYTES_MAX];
-    int32_t name_len; /* strlen(name), kept because every partition access looks a topic up */
+    /* strlen(name), kept because every partition access looks a topic up; -1 once
+     * the topic is deleted (broker_topic_delete): never found by name again. */
+    int32_t name_len;
     uint8_t id[16];
     int32_t partition_count;
     int32_t replication_factor;
@@ -313,6 +316,9 @@ void broker_quorum_request_topic_sized(broker *b, kafka_str name, int32_t partit
 void broker_quorum_alter_partition(broker *b, broker_partition *p, const int32_t *isr,
                                    int32_t isr_count);
 int broker_partition_open_log(broker *b, broker_partition *p);
+/* The partition's directory in the broker's storage: "<topic>-<partition>". */
+#define BROKER_PARTITION_DIR_BYTES (BROKER_TOPIC_BYTES_MAX + 16)
+void broker_partition_dir(const broker_partition *p, char out[BROKER_PARTITION_DIR_BYTES]);
 
 /* ---- a hosted partition's log changes (core/broker_partition.c) -------------------- */
 /* A batch was appended (leader or follower): observe it, keep the producer state. */
@@ -321,6 +327,14 @@ void broker_partition_note_append(broker *b, broker_partition *p, const uint8_t 
 int broker_partition_rebuild_producers(broker_partition *p);
 /* Truncates the log (partition_log_truncate_to) and rebuilds the producer state. */
 void broker_partition_truncate(broker_partition *p, int64_t end_offset);
+/* The topic left the committed metadata (DeleteTopics), or its name now belongs to
+ * another topic id: its partitions step down, their logs and files are deleted, and
+ * the slot stays as a tombstone with no partitions (parked requests may still point
+ * at its partition structs; they wake and find the topic gone). */
+void broker_topic_delete(broker *b, broker_topic *t);
+static inline int broker_topic_deleted(const broker_topic *t) {
+    return t->name_len < 0;
+}
 broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16],
                                int32_t partitions);
 /* Accepts (beyond what is advertised to clients) inter-broker API versions. */

@@ -6,9 +6,11 @@
  * window may have lost batches that only the older log still names).
  */
 #include "broker_internal.h"
+#include "partition_metadata.h"
 #include "record_batch.h"
 
 #include <assert.h>
+#include <stdio.h>
 
 void broker_partition_note_append(broker *b, broker_partition *p, const uint8_t *batch,
                                   size_t len) {
@@ -43,4 +45,31 @@ void broker_partition_truncate(broker_partition *p, int64_t end_offset) {
     if (partition_log_end_offset(&p->log) != before ||
         partition_log_start_offset(&p->log) != start_before || p->producers_incomplete)
         broker_partition_rebuild_producers(p);
+}
+
+void broker_partition_dir(const broker_partition *p, char out[BROKER_PARTITION_DIR_BYTES]) {
+    snprintf(out, BROKER_PARTITION_DIR_BYTES, "%s-%d", p->topic, (int)p->index);
+}
+
+void broker_topic_delete(broker *b, broker_topic *t) {
+    assert(!broker_topic_deleted(t));
+    for (int32_t i = 0; i < t->partition_count; i++) {
+        broker_partition *p = &t->partitions[i];
+        int32_t no_isr[1] = {0};
+        /* No leader any more: acks=all produces waiting here fail, followers stop
+         * fetching, a coordinator on __consumer_offsets moves away. */
+        replication_apply(b, p, -1, p->leader_epoch + 1, no_isr, 0, p->partition_epoch + 1);
+        if (p->hosted) {
+            char dir[BROKER_PARTITION_DIR_BYTES];
+            broker_partition_dir(p, dir);
+            partition_log_close(&p->log);
+            producer_state_deinit(&p->producers);
+            p->hosted = 0;
+            partition_metadata_remove_dir(b->env.fs, dir); /* a failure leaves files, not data */
+        }
+        p->replica_count = 0;
+        broker_partition_changed(b, p); /* parked fetches look again */
+    }
+    t->partition_count = 0;
+    t->name_len = -1;
 }

@@ -196,9 +196,21 @@ static void sync_topic(broker *b, const metadata_topic *mt) {
     for (int32_t p = 0; p < n; p++) sync_partition(b, &t->partitions[p], &mt->partitions[p]);
 }
 
+/* Topics the committed image no longer has (DeleteTopics), or whose name now
+ * belongs to a new topic id, leave this broker before the image's topics sync. */
+static void drop_deleted_topics(broker *b) {
+    for (int32_t i = 0; i < b->topic_count; i++) {
+        broker_topic *t = &b->topics[i];
+        if (broker_topic_deleted(t)) continue;
+        const metadata_topic *mt = metadata_image_topic(&b->image, t->name, (size_t)t->name_len);
+        if (!mt || memcmp(mt->id, t->id, 16) != 0) broker_topic_delete(b, t);
+    }
+}
+
 static void apply_image(broker *b) {
     if (!b->metadata_dirty) return;
     b->metadata_dirty = 0;
+    drop_deleted_topics(b);
     for (int32_t i = 0; i < b->image.topic_count; i++) sync_topic(b, &b->image.topics[i]);
     b->image_seq++; /* parked Metadata requests look again */
 }

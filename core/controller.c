@@ -614,7 +614,10 @@ void controller_handle_create_topics(controller *c, const kafka_create_topics_re
     out->topics = arena_alloc(a, (size_t)n * sizeof(*out->topics));
     assert(out->topics != NULL && "out of memory");
     out->topics_count = n;
-    uint64_t rng = random;
+    /* Ids (and placement) follow from the caller's seed, but a name created again
+     * after a deletion must get a new id, as Kafka's random UUIDs do: brokers tell
+     * a deleted topic's leftover directory by it (partition_metadata.h). */
+    uint64_t rng = random ^ (uint64_t)c->latest.topics_removed * 0x9e3779b97f4a7c15ull;
     for (int32_t i = 0; i < n; i++) {
         kafka_create_topics_response_creatable_topic_result *res = &out->topics[i];
         kafka_create_topics_response_creatable_topic_result_init(res);

@@ -95,26 +95,33 @@ int broker_handle_metadata(broker *b, broker_conn *c, const broker_request *req)
     resp.controller_id = broker_controller_id(b);
     int32_t n = all ? b->topic_count : body.topics_count;
     resp.topics = arena_alloc(&c->arena, (size_t)(n > 0 ? n : 1) * sizeof *resp.topics);
-    resp.topics_count = n;
+    int32_t k = 0; /* answered topics: all of them but deleted ones, or one per name asked */
     for (int32_t i = 0; i < n; i++) {
-        broker_topic *t = all ? &b->topics[i] : broker_topic_find(b, body.topics[i].name);
-        if (t) {
-            fill_topic(&resp.topics[i], t, &c->arena);
+        if (all) {
+            if (!broker_topic_deleted(&b->topics[i]))
+                fill_topic(&resp.topics[k++], &b->topics[i], &c->arena);
             continue;
         }
-        kafka_metadata_response_metadata_response_topic_init(&resp.topics[i]);
-        resp.topics[i].name = body.topics[i].name;
-        resp.topics[i].error_code = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
+        md_topic *out = &resp.topics[k++];
+        broker_topic *t = broker_topic_find(b, body.topics[i].name);
+        if (t) {
+            fill_topic(out, t, &c->arena);
+            continue;
+        }
+        kafka_metadata_response_metadata_response_topic_init(out);
+        out->name = body.topics[i].name;
+        out->error_code = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
         int allowed = req->api_version < 4 || body.allow_auto_topic_creation;
         if (!b->cfg.auto_create_topics || !allowed || !broker_quorum_enabled(b)) continue;
         if (!controller_topic_name_valid(body.topics[i].name)) {
-            resp.topics[i].error_code = KAFKA_ERROR_INVALID_TOPIC_EXCEPTION;
+            out->error_code = KAFKA_ERROR_INVALID_TOPIC_EXCEPTION;
             continue;
         }
         broker_quorum_request_topic(b, body.topics[i].name); /* created by the controller */
-        resp.topics[i].error_code = KAFKA_ERROR_LEADER_NOT_AVAILABLE;
+        out->error_code = KAFKA_ERROR_LEADER_NOT_AVAILABLE;
         creating = 1;
     }
+    resp.topics_count = k;
     if (creating && may_wait(b, c)) {
         broker_park_metadata(b, c);
         return 1;

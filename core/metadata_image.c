@@ -71,6 +71,7 @@ void metadata_image_copy(metadata_image *dst, const metadata_image *src) {
     metadata_image_deinit(dst);
     memcpy(dst->brokers, src->brokers, sizeof(dst->brokers));
     dst->offset = src->offset;
+    dst->topics_removed = src->topics_removed;
     if (src->topic_count == 0) return;
     dst->topics = must_alloc(calloc((size_t)src->topic_count, sizeof(metadata_topic)));
     dst->topic_cap = src->topic_count;
@@ -374,6 +375,7 @@ static int apply_remove_topic(metadata_image *m, wire_reader *r, int16_t version
     size_t tail = (size_t)(m->topic_count - ti - 1) * sizeof(metadata_topic);
     memmove(&m->topics[ti], &m->topics[ti + 1], tail);
     m->topic_count--;
+    m->topics_removed++;
     return 0;
 }
 

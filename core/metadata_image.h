@@ -58,6 +58,9 @@ typedef struct metadata_image {
     int32_t topic_count, topic_cap;
     metadata_broker brokers[METADATA_BROKERS_MAX]; /* by id - 1 */
     int64_t offset; /* offset of the last applied record, -1 when empty */
+    /* RemoveTopic records applied: a topic created after a deletion draws a new
+     * topic id even under the same name (controller.c). */
+    int64_t topics_removed;
 } metadata_image;
 
 void metadata_image_init(metadata_image *m);

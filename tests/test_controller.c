@@ -699,6 +699,8 @@ Test(controller, delete_topics_removes_and_reports_unknown) {
     three_brokers();
     cr_assert_eq(create_topic("a", 1, 1, 0), 0);
     cr_assert_eq(create_topic("b", 1, 1, 0), 0);
+    uint8_t old_id[16];
+    memcpy(old_id, metadata_image_topic(&fx.follower, "a", 1)->id, 16);
     kafka_str names[2] = {kafka_str_c("a"), kafka_str_c("zz")};
     kafka_delete_topics_request req;
     kafka_delete_topics_request_init(&req);
@@ -713,7 +715,12 @@ Test(controller, delete_topics_removes_and_reports_unknown) {
     cr_assert_eq(commit(), 1);
     cr_assert_null(metadata_image_topic(&fx.follower, "a", 1));
     cr_assert_not_null(metadata_image_topic(&fx.follower, "b", 1));
+    cr_assert_eq(fx.follower.topics_removed, 1);
     cr_assert_eq(create_topic("a", 1, 1, 0), 0, "the name can be reused");
+    const metadata_topic *again = metadata_image_topic(&fx.follower, "a", 1);
+    cr_assert_not_null(again);
+    cr_assert_neq(memcmp(again->id, old_id, 16), 0,
+                  "created again after a deletion, with the same seed: a new topic id");
 }
 
 Test(controller, a_new_controller_starts_from_the_committed_image) {

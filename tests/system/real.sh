@@ -6,7 +6,8 @@
 #   1. kcat: metadata (-L), produce with acks=all, consume, consume in a group (-G);
 #   2. confluent-kafka-python: admin CreateTopics, producer acks=all, consumer, group
 #      subscribe + commit (a new member resumes at the committed offsets);
-#   3. kafka-python: the same;
+#   3. kafka-python: the same; DeleteTopics drops the topic from every broker, and
+#      the name created again (fewer partitions) starts empty;
 #   4. kafkajs 2.2.4 (tools/node, installed by tools/install-deps.sh): producer, group;
 #   4b. build/streamlab-lab for 10 s: every acknowledged record read by its group;
 #   5. bad input: garbage, bad sizes, unknown APIs, a stalled client; then kcat -L;
@@ -126,6 +127,47 @@ step "kafka-python"
 timeout 90 $PY tests/system/real_clients.py kafka-python "$bootstrap" kafka-python-topic 2000 || bad "kafka-python"
 timeout 90 $PY tests/system/real_clients.py kafka-python-group "$bootstrap" kafka-python-topic kafka-python-group 2000 ||
     bad "kafka-python group"
+
+step "DeleteTopics, then the same name created again"
+timeout 120 $PY tests/system/real_clients.py delete-recreate "$bootstrap" deleted-topic || bad "delete-recreate"
+
+# A broker that was down while a topic was deleted and created again under the same
+# name must not keep the old topic's records as the new one's (KIP-516's topic ids).
+# The broker taken down is not the active controller (admin requests go there).  The
+# new topic gets more records (same leader epoch 0) than the old one had, so leader-epoch
+# truncation alone would keep the old records below them: only the topic id tells.
+controller=$(kcat -b "$bootstrap" -L -m 5 2>/dev/null | sed -n 's/^  broker \([0-9]\) at .*(controller)$/\1/p' | head -1)
+down=3
+[ "$controller" = 3 ] && down=2
+up=1
+other=$((5 - down)) # the third broker: 2 or 3
+up_port=$(eval echo "\$PORT_$up")
+$PY tests/system/real_clients.py recreate "$bootstrap" stale-topic "$up,$other,$down" old 20 >/dev/null ||
+    bad "create stale-topic"
+real/cluster.sh kill $down
+# (within broker.session.timeout.ms, 9 s: the broker is not fenced yet, so RF 3 is allowed)
+$PY tests/system/real_clients.py recreate "127.0.0.1:$up_port" stale-topic "$up,$other,$down" new 30 \
+    >"$work/stale.log" 2>&1 || bad "delete and create stale-topic while broker $down is down: $(tail -1 "$work/stale.log")"
+real/cluster.sh restart $down
+stale_dir=$DIR/data-$down/stale-topic-0
+for _ in $(seq 1 100); do
+    cmp -s "$stale_dir/partition.metadata" "$DIR/data-$up/stale-topic-0/partition.metadata" &&
+        grep -aqs "new-29" "$stale_dir"/*.log && break
+    sleep 0.2
+done
+if ! cmp -s "$stale_dir/partition.metadata" "$DIR/data-$up/stale-topic-0/partition.metadata"; then
+    bad "broker $down's stale-topic-0 does not name the new topic id: $(cat "$stale_dir/partition.metadata" 2>&1)"
+elif grep -aqs "old-" "$stale_dir"/*.log; then
+    bad "broker $down kept the deleted topic's records in stale-topic-0"
+elif ! grep -aqs "new-29" "$stale_dir"/*.log; then
+    bad "broker $down did not replicate the new stale-topic-0"
+else
+    ok "broker $down, down during DeleteTopics + CreateTopics of one name, dropped the old log and copied the new"
+fi
+for _ in $(seq 1 60); do # the broker back in every ISR before the next steps
+    kcat -b "$bootstrap" -L -m 5 2>/dev/null | grep -q 'isrs: [0-9]$\|isrs: [0-9],[0-9]$' || break
+    sleep 0.5
+done
 
 step "kafkajs"
 NODE_PATH=$root/tools/node/node_modules timeout 90 node tests/system/real_kafkajs.js "$bootstrap" kafkajs-topic 2000 ||

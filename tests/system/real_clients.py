@@ -20,6 +20,15 @@ Run with Debian's /usr/bin/python3 (python3-confluent-kafka, python3-kafka).
   real_clients.py consume-all BOOTSTRAP TOPIC OUT_FILE
                                                   read every partition from the start to its end
                                                   offset, writing each value to OUT_FILE
+  real_clients.py delete-recreate BOOTSTRAP TOPIC
+                                                  create TOPIC (3 partitions), write to it, delete
+                                                  it: it leaves every broker's metadata; created
+                                                  again with 1 partition it is empty and new
+  real_clients.py recreate BOOTSTRAP TOPIC REPLICAS PREFIX N
+                                                  delete TOPIC when it exists, create it with one
+                                                  partition on REPLICAS ("1,3,2": the first
+                                                  leads), write PREFIX-0..PREFIX-(N-1), acks=1
+  real_clients.py produce BOOTSTRAP TOPIC PREFIX N  write PREFIX-0..PREFIX-(N-1), acks=all
   real_clients.py fetch-error HOST PORT TOPIC PARTITION OFFSET   one Fetch v4: prints the
                                                   partition's error code
   real_clients.py garbage HOST PORT               bad frames on fresh connections: garbage, a
@@ -306,6 +315,81 @@ def cmd_group_follow(bootstrap, topic, group, acked_file, out_file, deadline_s):
         fail("the group consumer did not read every acknowledged record")
 
 
+def confluent_produce(bootstrap, topic, values, acks="all"):
+    from confluent_kafka import Producer
+
+    acked = []
+    p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "message.timeout.ms": 20000})
+    for v in values:
+        p.produce(topic, v.encode(), on_delivery=lambda e, m: acked.append(e is None))
+    p.flush(30)
+    if len(acked) != len(values) or not all(acked):
+        fail("%d of %d records to %s acknowledged" % (sum(acked), len(values), topic))
+
+
+def cmd_delete_recreate(bootstrap, topic):
+    from confluent_kafka.admin import AdminClient
+
+    confluent_create(bootstrap, topic, 3)
+    confluent_produce(bootstrap, topic, ["old-%d" % i for i in range(30)])
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.delete_topics([topic], request_timeout=15).values():
+        f.result(timeout=20)
+    # Every broker must drop it (a broker answers Metadata from what it hosts).
+    for host in bootstrap.split(","):
+        one = AdminClient({"bootstrap.servers": host})
+        deadline = time.time() + 10
+        while True:
+            # All topics: a Metadata request naming the topic would auto-create it again
+            # (librdkafka's admin client asks with allow_auto_topic_creation, as producers do).
+            md = one.list_topics(timeout=10)
+            t = md.topics.get(topic)
+            if t is None or t.error is not None:
+                break
+            if time.time() > deadline:
+                fail("%s still lists %s 10 s after DeleteTopics" % (host, topic))
+            time.sleep(0.2)
+    print("ok - DeleteTopics: no broker lists %s any more" % topic, flush=True)
+    confluent_create(bootstrap, topic, 1)
+    values = confluent_consume_all(bootstrap, topic)
+    if values:
+        fail("%s created again holds %d old records, e.g. %s" % (topic, len(values), values[0]))
+    confluent_produce(bootstrap, topic, ["new-%d" % i for i in range(5)])
+    values = confluent_consume_all(bootstrap, topic)
+    if sorted(values) != ["new-%d" % i for i in range(5)]:
+        fail("%s created again reads %s, expected new-0..new-4" % (topic, values))
+    print("ok - %s created again with 1 partition is empty, then holds only its new records" % topic,
+          flush=True)
+
+
+def cmd_recreate(bootstrap, topic, replicas, prefix, n):
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    if topic in admin.list_topics(timeout=10).topics:
+        for f in admin.delete_topics([topic], request_timeout=15).values():
+            f.result(timeout=20)
+        deadline = time.time() + 10
+        while topic in admin.list_topics(timeout=10).topics:
+            if time.time() > deadline:
+                fail("%s still listed 10 s after DeleteTopics" % topic)
+            time.sleep(0.2)
+    assignment = [[int(r) for r in replicas.split(",")]]
+    for f in admin.create_topics(
+        [NewTopic(topic, 1, -1, replica_assignment=assignment)], request_timeout=15
+    ).values():
+        f.result(timeout=20)
+    deadline = time.time() + 15
+    while True:
+        t = admin.list_topics(timeout=10).topics.get(topic)
+        if t is not None and t.error is None and t.partitions and t.partitions[0].leader >= 0:
+            break
+        if time.time() > deadline:
+            fail("topic %s has no leader 15 s after CreateTopics" % topic)
+        time.sleep(0.2)
+    confluent_produce(bootstrap, topic, ["%s-%d" % (prefix, i) for i in range(n)], acks="1")
+
+
 def cmd_consume_all(bootstrap, topic, out_file):
     values = confluent_consume_all(bootstrap, topic, timeout_s=60)
     with open(out_file, "w") as f:
@@ -413,6 +497,12 @@ def main():
         cmd_group_follow(args[0], args[1], args[2], args[3], args[4], float(args[5]))
     elif cmd == "consume-all":
         cmd_consume_all(args[0], args[1], args[2])
+    elif cmd == "delete-recreate":
+        cmd_delete_recreate(args[0], args[1])
+    elif cmd == "recreate":
+        cmd_recreate(args[0], args[1], args[2], args[3], int(args[4]))
+    elif cmd == "produce":
+        confluent_produce(args[0], args[1], ["%s-%d" % (args[2], i) for i in range(int(args[3]))])
     elif cmd == "fetch-error":
         cmd_fetch_error(args[0], args[1], args[2], args[3], args[4])
     elif cmd == "garbage":
