@@ -37,6 +37,12 @@ int broker_partition_rebuild_producers(broker_partition *p) {
     return p->producers_incomplete ? -1 : 0;
 }
 
+void broker_partition_restart_at(broker_partition *p, int64_t start_offset) {
+    assert(p->hosted && start_offset >= 0);
+    partition_log_restart_at(&p->log, start_offset);
+    broker_partition_rebuild_producers(p);
+}
+
 void broker_partition_truncate(broker_partition *p, int64_t end_offset) {
     assert(p->hosted && end_offset >= 0);
     int64_t before = partition_log_end_offset(&p->log);

@@ -911,6 +911,17 @@ int partition_log_truncate_to(partition_log *log, int64_t end_offset) {
     return changed ? pl_epoch_write(log) : 0;
 }
 
+int partition_log_restart_at(partition_log *log, int64_t start_offset) {
+    assert(log != NULL && start_offset >= 0);
+    if (log->failed) return PARTITION_LOG_EFAILED;
+    int rc = pl_truncate_fully(log, start_offset);
+    log->tail_count = 0;
+    if (rc) return rc;
+    bool changed = false;
+    pl_epoch_truncate_end(log, 0, &changed); /* every epoch described the old records */
+    return changed ? pl_epoch_write(log) : 0;
+}
+
 /* ---- positions and epochs ------------------------------------------------------------ */
 
 int32_t partition_log_last_epoch(const partition_log *log) {

@@ -153,6 +153,10 @@ int partition_log_each_header(partition_log *log, partition_log_header_fn *each,
  * below end_offset when it falls inside a batch).  Below the log start the log is
  * emptied and restarts at end_offset. */
 int partition_log_truncate_to(partition_log *log, int64_t end_offset);
+/* Empties the log and starts it again at start_offset, which may lie above its end
+ * (Kafka's truncateFullyAndStartAt: a follower whose whole log is below the leader's
+ * log start).  The leader-epoch cache is emptied too. */
+int partition_log_restart_at(partition_log *log, int64_t start_offset);
 
 /* Inline: replication and fetch ask for them on every request. */
 static inline int64_t partition_log_start_offset(const partition_log *log) {

@@ -261,11 +261,24 @@ static void restart_truncation(broker_partition *p) {
     p->follower_state = p->truncation_epoch < 0 ? FOLLOWER_FETCHING : FOLLOWER_TRUNCATING;
 }
 
+/* Our whole log lies below the leader's log start (its retention deleted what we
+ * miss): start again there, as Kafka's truncateFullyAndStartAt.  What lay below was
+ * committed, so the high watermark may start there too. */
+static void restart_at(broker *b, broker_partition *p, int64_t start_offset) {
+    broker_partition_restart_at(p, start_offset);
+    if (p->high_watermark < start_offset) p->high_watermark = start_offset;
+    broker_observe(b, &(observe_event){.kind = OBSERVE_LOG_START,
+                                       .node = b->cfg.node_id,
+                                       .topic = p->topic,
+                                       .partition = p->index,
+                                       .offset = start_offset});
+}
+
 static void apply_fetched(broker *b, broker_partition *p,
                           const kafka_fetch_response_partition_data *d) {
     if (d->error_code == KAFKA_ERROR_OFFSET_OUT_OF_RANGE) {
         if (partition_log_end_offset(&p->log) < d->log_start_offset)
-            truncate_to(b, p, -1), broker_partition_truncate(p, d->log_start_offset);
+            restart_at(b, p, d->log_start_offset);
         else
             restart_truncation(p);
         return;

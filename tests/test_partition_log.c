@@ -197,6 +197,36 @@ Test(partition_log, truncate_then_append) {
     mem_storage_destroy(mem);
 }
 
+/* A follower whose log lies wholly below the leader's log start starts again there. */
+Test(partition_log, restart_at_above_the_end) {
+    mem_storage *mem = mem_storage_create();
+    const storage *fs = mem_storage_view(mem, 1);
+    partition_log_config c = small_config();
+    partition_log log;
+    open_ok(&log, fs, &c);
+    fill(&log, 20, 3, 0);
+    cr_assert_eq(partition_log_last_epoch(&log), 3);
+    cr_assert_eq(partition_log_restart_at(&log, 1000), 0);
+    cr_assert_eq(partition_log_start_offset(&log), 1000);
+    cr_assert_eq(partition_log_end_offset(&log), 1000);
+    cr_assert_eq(partition_log_last_epoch(&log), -1, "the epochs described the old records");
+    cr_assert_eq(log.segment_count, 1);
+    partition_log_close(&log);
+    open_ok(&log, fs, &c);
+    cr_assert_eq(partition_log_start_offset(&log), 1000, "survives a reopen");
+    cr_assert_eq(partition_log_end_offset(&log), 1000);
+    uint8_t buf[4096];
+    size_t len = make_batch(buf, sizeof buf, 3, 40, 0);
+    record_batch_set_base_offset(buf, 1000);
+    record_batch_set_partition_leader_epoch(buf, 7);
+    cr_assert_eq(partition_log_append_replica(&log, buf, len), 0);
+    cr_assert_eq(partition_log_end_offset(&log), 1003);
+    cr_assert_eq(partition_log_last_epoch(&log), 7);
+    check_reads(&log);
+    partition_log_close(&log);
+    mem_storage_destroy(mem);
+}
+
 Test(partition_log, torn_tail_at_every_byte) {
     partition_log_config c = small_config();
     c.segment_bytes = 1 << 20;
