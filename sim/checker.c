@@ -21,6 +21,7 @@ typedef struct replica_image {
     uint64_t *ids;   /* record id at each offset */
     int32_t *epochs; /* leader epoch of the batch holding each offset */
     int64_t end, cap, epochs_cap;
+    int64_t start; /* log start: below it retention deleted the records (not a loss) */
 } replica_image;
 
 typedef struct partition_state {
@@ -228,10 +229,12 @@ void checker_note_fault(checker *c, int64_t t_us, const char *what) {
     if (strncmp(what, "power_off", 9) == 0) c->power_off_seen = 1;
 }
 
-/* The leader no longer holds an acknowledged record at its offset. */
+/* The leader no longer holds an acknowledged record at its offset (at or above its
+ * log start: what retention deleted is gone by design). */
 static void check_acked_from(checker *c, int64_t t_us, partition_state *p, const replica_image *img,
                              int64_t from) {
     if (p->lost_reported || img->node != p->leader) return;
+    if (from < img->start) from = img->start;
     for (int64_t o = from; o < p->acked_end; o++) {
         if (!p->acked[o]) continue;
         if (o < img->end && img->ids[o] == p->acked[o]) continue;
@@ -328,6 +331,7 @@ static void on_truncate(checker *c, int64_t t_us, const observe_event *ev) {
     replica_image *img = p ? replica_of(p, ev->node) : NULL;
     if (!img) return;
     if (ev->offset < img->end) img->end = ev->offset;
+    if (ev->offset < img->start) img->start = ev->offset; /* emptied, restarted there */
     if (img->node == p->leader && ev->offset <= p->consumed_max && ev->offset < img->end + 1) {
         char detail[160];
         snprintf(detail, sizeof detail, "leader %d cut its log to %lld below consumed offset %lld",
@@ -335,6 +339,19 @@ static void on_truncate(checker *c, int64_t t_us, const observe_event *ev) {
         violate(c, t_us, "seen-record-removed", p, ev->offset, allowed_by(c), detail);
     }
     check_acked_from(c, t_us, p, img, ev->offset);
+}
+
+/* Retention moved a replica's log start up, or a follower whose log lay wholly below
+ * its leader's log start started again there (its end jumps up to it). */
+static void on_log_start(const observe_event *ev, partition_state *p) {
+    replica_image *img = p ? replica_of(p, ev->node) : NULL;
+    if (!img || ev->offset <= img->start) return;
+    img->start = ev->offset;
+    if (img->end >= img->start) return;
+    ids_reserve(&img->ids, &img->cap, img->start);
+    epochs_reserve(img, img->start);
+    for (int64_t o = img->end; o < img->start; o++) img->ids[o] = 0, img->epochs[o] = 0;
+    img->end = img->start;
 }
 
 static void on_leader(checker *c, int64_t t_us, const observe_event *ev) {
@@ -376,7 +393,10 @@ static void check_replicas_agree(checker *c, int64_t t_us, partition_state *p) {
             if (p->replicas[r].node == p->isr[k] && p->isr[k] != leader->node) f = &p->replicas[r];
         if (!f) continue;
         int64_t end = to < f->end ? to : f->end;
-        for (int64_t o = p->verified_to; o < end; o++) {
+        int64_t from = p->verified_to; /* both replicas still hold it */
+        if (from < f->start) from = f->start;
+        if (from < leader->start) from = leader->start;
+        for (int64_t o = from; o < end; o++) {
             if (f->ids[o] == leader->ids[o] && f->epochs[o] == leader->epochs[o]) continue;
             char detail[200];
             snprintf(detail, sizeof detail,
@@ -559,6 +579,9 @@ void checker_observe(checker *c, int64_t t_us, const observe_event *ev) {
         break;
     case OBSERVE_TRUNCATE:
         on_truncate(c, t_us, ev);
+        break;
+    case OBSERVE_LOG_START:
+        on_log_start(ev, part_find(c, ev->topic, ev->partition));
         break;
     case OBSERVE_LEADER:
         on_leader(c, t_us, ev);
