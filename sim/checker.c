@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch_memo.h"
 #include "digest.h"
 #include "group_check.h"
-#include "record_batch.h"
 #include "record_value.h"
 #include "u64_map.h"
 #include "u64_set.h"
@@ -42,6 +42,7 @@ typedef struct partition_state {
     int64_t consumed_max; /* highest offset any consumer has seen, -1 */
     int lost_reported;
     u64_map first_at; /* record id -> the offset where a leader first appended it */
+    batch_memo memo;  /* the records of its recent batches */
 } partition_state;
 
 /* A producer, for duplicate-append: its node id, whether it is idempotent. */
@@ -97,6 +98,7 @@ checker *checker_create(const scenario *s) {
             c->parts[k].hw_epoch = -1;
             c->parts[k].consumed_max = -1;
             u64_map_init(&c->parts[k].first_at);
+            batch_memo_init(&c->parts[k].memo);
         }
     for (int32_t g = 0; g < s->group_count; g++) {
         snprintf(c->groups[g].name, sizeof c->groups[g].name, "%s", s->groups[g].name);
@@ -124,6 +126,7 @@ void checker_destroy(checker *c) {
         }
         free(c->parts[i].acked);
         u64_map_deinit(&c->parts[i].first_at);
+        batch_memo_deinit(&c->parts[i].memo);
     }
     free(c->parts);
     free(c->metadata);
@@ -179,13 +182,6 @@ static void epochs_reserve(replica_image *img, int64_t need) {
     memset(grown + img->epochs_cap, 0, (size_t)(n - img->epochs_cap) * sizeof *grown);
     img->epochs = grown;
     img->epochs_cap = n;
-}
-
-/* A record's identity: producer, partition and sequence, mixed; never 0. */
-static uint64_t record_key(const record_value_id *id) {
-    uint64_t k = digest_fold(digest_fold((uint64_t)id->producer, (uint64_t)id->partition),
-                             (uint64_t)id->sequence);
-    return k ? k : 1;
 }
 
 /* ---- violations ---------------------------------------------------------------------- */
@@ -306,19 +302,14 @@ static void on_append(checker *c, int64_t t_us, const observe_event *ev) {
         img->ids[o] = 0;
         img->epochs[o] = ev->leader_epoch;
     }
-    record_batch_iter it;
-    record_batch_record rec;
-    if (ev->batch && record_batch_iter_init(&it, ev->batch, ev->batch_len) == 0)
-        while (record_batch_iter_next(&it, &rec) == 1) {
-            record_value_id id;
-            if (rec.offset < ev->offset || rec.offset > ev->offset_last) continue;
-            if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) !=
-                0)
-                continue;
-            img->ids[rec.offset] = record_key(&id);
-            if (img->node == p->leader)
-                check_duplicate(c, t_us, p, img, img->ids[rec.offset], &id, rec.offset);
-        }
+    const batch_memo_record *recs;
+    int32_t n = batch_memo_records(&p->memo, ev->batch, ev->batch_len, &recs);
+    for (int32_t i = 0; i < n; i++) {
+        const batch_memo_record *r = &recs[i];
+        if (r->offset < ev->offset || r->offset > ev->offset_last || !r->key) continue;
+        img->ids[r->offset] = r->key;
+        if (img->node == p->leader) check_duplicate(c, t_us, p, img, r->key, &r->id, r->offset);
+    }
     img->end = ev->offset_last + 1;
     check_acked_from(c, t_us, p, img, ev->offset);
 }
@@ -421,7 +412,7 @@ static void on_ack(checker *c, const observe_event *ev) {
         record_value_id id = {.producer = ev->node,
                               .partition = ev->partition,
                               .sequence = (int64_t)ev->sequence + i};
-        p->acked[ev->offset + i] = record_key(&id);
+        p->acked[ev->offset + i] = record_value_key(&id);
     }
     if (ev->offset + ev->count > p->acked_end) p->acked_end = ev->offset + ev->count;
 }
@@ -454,16 +445,14 @@ static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
         report_group(c, t_us, &f);
     int64_t *end = &g->consumed_end[p - c->parts];
     if (ev->offset_last + 1 > *end) *end = ev->offset_last + 1;
-    record_batch_iter it;
-    record_batch_record rec;
-    if (!ev->batch || record_batch_iter_init(&it, ev->batch, ev->batch_len) != 0) return;
-    while (record_batch_iter_next(&it, &rec) == 1) {
-        record_value_id id;
-        if (rec.offset < ev->offset || rec.offset > ev->offset_last) continue;
+    const batch_memo_record *recs;
+    int32_t n = batch_memo_records(&p->memo, ev->batch, ev->batch_len, &recs);
+    for (int32_t i = 0; i < n; i++) {
+        const batch_memo_record *r = &recs[i];
+        if (r->offset < ev->offset || r->offset > ev->offset_last) continue;
         g->stats.records++;
-        if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) != 0)
-            continue;
-        if (u64_set_add(&g->seen, record_key(&id)))
+        if (!r->key) continue;
+        if (u64_set_add(&g->seen, r->key))
             g->stats.unique++;
         else
             g->stats.duplicates++;
