@@ -60,8 +60,21 @@ typedef struct group_state {
     checker_group_stats stats;
 } group_state;
 
+/* Each broker and client passes its own copy of a topic's name, the same pointer
+ * every time.  The pointer picks a slot and the slot's answer is confirmed by
+ * comparing the name, so what part_find returns never depends on addresses (a
+ * freed name's memory may hold another name later): only how fast it is. */
+#define TOPIC_HITS_SLOTS 64 /* a power of two */
+
+typedef struct topic_hit {
+    const char *name; /* as an event passed it */
+    int32_t topic;    /* scenario topic index */
+} topic_hit;
+
 struct checker {
     const scenario *s;
+    topic_hit topic_hits[TOPIC_HITS_SLOTS];
+    int32_t first_part[SCENARIO_TOPICS_MAX]; /* index in parts of each topic's partition 0 */
     uint64_t *metadata; /* hash of the committed metadata record at each offset, 0 unknown */
     int64_t metadata_cap;
     int32_t *controller_of_epoch; /* node that led each quorum epoch, 0 unknown */
@@ -90,7 +103,8 @@ checker *checker_create(const scenario *s) {
     c->parts = calloc((size_t)(c->part_count + 1), sizeof *c->parts);
     if (!c->parts) abort();
     int32_t k = 0;
-    for (int32_t t = 0; t < s->topic_count; t++)
+    for (int32_t t = 0; t < s->topic_count; t++) {
+        c->first_part[t] = k;
         for (int32_t p = 0; p < s->topics[t].partitions; p++, k++) {
             c->parts[k].topic = t;
             c->parts[k].partition = p;
@@ -100,6 +114,7 @@ checker *checker_create(const scenario *s) {
             u64_map_init(&c->parts[k].first_at);
             batch_memo_init(&c->parts[k].memo);
         }
+    }
     for (int32_t g = 0; g < s->group_count; g++) {
         snprintf(c->groups[g].name, sizeof c->groups[g].name, "%s", s->groups[g].name);
         u64_set_init(&c->groups[g].seen);
@@ -139,17 +154,24 @@ void checker_destroy(checker *c) {
     free(c);
 }
 
+static int32_t topic_find(checker *c, const char *topic) {
+    topic_hit *hit = &c->topic_hits[((uintptr_t)topic >> 4) & (TOPIC_HITS_SLOTS - 1)];
+    if (hit->name == topic && strcmp(c->s->topics[hit->topic].name, topic) == 0) return hit->topic;
+    for (int32_t t = 0; t < c->s->topic_count; t++)
+        if (strcmp(c->s->topics[t].name, topic) == 0) {
+            *hit = (topic_hit){topic, t};
+            return t;
+        }
+    return -1; /* internal or auto-created topics are not checked */
+}
+
 static partition_state *part_find(checker *c, const char *topic, int32_t partition) {
     if (!topic) return NULL;
-    int32_t k = 0;
-    for (int32_t t = 0; t < c->s->topic_count; t++) {
-        if (strcmp(c->s->topics[t].name, topic) == 0) {
-            if (partition < 0 || partition >= c->s->topics[t].partitions) return NULL;
-            return &c->parts[k + partition];
-        }
-        k += c->s->topics[t].partitions;
-    }
-    return NULL; /* internal or auto-created topics are not checked */
+    int32_t t = topic_find(c, topic);
+    if (t < 0 || partition < 0 || partition >= c->s->topics[t].partitions) return NULL;
+    partition_state *p = &c->parts[c->first_part[t] + partition];
+    assert(p->topic == t && p->partition == partition);
+    return p;
 }
 
 static replica_image *replica_of(partition_state *p, int32_t node) {
