@@ -8,9 +8,8 @@
 #include "batch_memo.h"
 #include "digest.h"
 #include "group_check.h"
+#include "id_index.h"
 #include "record_value.h"
-#include "u64_map.h"
-#include "u64_set.h"
 
 #define CHECKER_NODES_MAX 32 /* brokers tracked per partition */
 
@@ -36,13 +35,14 @@ typedef struct partition_state {
     int32_t isr_count;
     replica_image replicas[CHECKER_NODES_MAX];
     int32_t replica_count;
-    uint64_t *acked; /* record id acknowledged with acks=all at each offset, else 0 */
-    int64_t acked_cap;
+    uint64_t *acked;            /* record key acknowledged with acks=all at each offset, else 0 */
+    record_value_id *acked_ids; /* the record acknowledged at each offset, where acked is not 0 */
+    int64_t acked_cap, acked_ids_cap;
     int64_t acked_end;
     int64_t consumed_max; /* highest offset any consumer has seen, -1 */
     int lost_reported;
-    u64_map first_at; /* record id -> the offset where a leader first appended it */
-    batch_memo memo;  /* the records of its recent batches */
+    id_index first_at; /* record id -> the offset where a leader first appended it */
+    batch_memo memo;   /* the records of its recent batches */
 } partition_state;
 
 /* A producer, for duplicate-append: its node id, whether it is idempotent. */
@@ -54,7 +54,7 @@ typedef struct producer_info {
 
 typedef struct group_state {
     char name[SCENARIO_NAME_BYTES_MAX];
-    u64_set seen;
+    id_index seen;         /* the records the group has read */
     int64_t *consumed_end; /* per partition (checker order): highest offset consumed + 1 */
     group_check *gc;       /* ownership, order and commits (invariants 4 and 5) */
     checker_group_stats stats;
@@ -111,13 +111,13 @@ checker *checker_create(const scenario *s) {
             c->parts[k].leader = -1;
             c->parts[k].hw_epoch = -1;
             c->parts[k].consumed_max = -1;
-            u64_map_init(&c->parts[k].first_at);
+            id_index_init(&c->parts[k].first_at);
             batch_memo_init(&c->parts[k].memo);
         }
     }
     for (int32_t g = 0; g < s->group_count; g++) {
         snprintf(c->groups[g].name, sizeof c->groups[g].name, "%s", s->groups[g].name);
-        u64_set_init(&c->groups[g].seen);
+        id_index_init(&c->groups[g].seen);
         c->groups[g].consumed_end = calloc((size_t)(c->part_count + 1), sizeof(int64_t));
         uint8_t *subscribed = calloc((size_t)(c->part_count + 1), 1);
         if (!c->groups[g].consumed_end || !subscribed) abort();
@@ -140,14 +140,15 @@ void checker_destroy(checker *c) {
             free(c->parts[i].replicas[r].epochs);
         }
         free(c->parts[i].acked);
-        u64_map_deinit(&c->parts[i].first_at);
+        free(c->parts[i].acked_ids);
+        id_index_deinit(&c->parts[i].first_at);
         batch_memo_deinit(&c->parts[i].memo);
     }
     free(c->parts);
     free(c->metadata);
     free(c->controller_of_epoch);
     for (int32_t g = 0; g < c->group_count; g++) {
-        u64_set_deinit(&c->groups[g].seen);
+        id_index_deinit(&c->groups[g].seen);
         free(c->groups[g].consumed_end);
         group_check_destroy(c->groups[g].gc);
     }
@@ -184,26 +185,25 @@ static replica_image *replica_of(partition_state *p, int32_t node) {
     return img;
 }
 
-static void ids_reserve(uint64_t **ids, int64_t *cap, int64_t need) {
-    if (need <= *cap) return;
+/* Grows *items (of item_bytes each, *cap of them) to hold need, zeroing the new ones. */
+static void *reserve_zeroed(void *items, int64_t *cap, int64_t need, size_t item_bytes) {
+    assert(need > *cap);
     int64_t n = *cap ? *cap : 1024;
     while (n < need) n *= 2;
-    uint64_t *grown = realloc(*ids, (size_t)n * sizeof **ids);
+    uint8_t *grown = realloc(items, (size_t)n * item_bytes);
     if (!grown) abort();
-    memset(grown + *cap, 0, (size_t)(n - *cap) * sizeof *grown);
-    *ids = grown;
+    memset(grown + (size_t)*cap * item_bytes, 0, (size_t)(n - *cap) * item_bytes);
     *cap = n;
+    return grown;
 }
 
-static void epochs_reserve(replica_image *img, int64_t need) {
-    if (need <= img->epochs_cap) return;
-    int64_t n = img->epochs_cap ? img->epochs_cap : 1024;
-    while (n < need) n *= 2;
-    int32_t *grown = realloc(img->epochs, (size_t)n * sizeof *grown);
-    if (!grown) abort();
-    memset(grown + img->epochs_cap, 0, (size_t)(n - img->epochs_cap) * sizeof *grown);
-    img->epochs = grown;
-    img->epochs_cap = n;
+static inline void ids_reserve(uint64_t **ids, int64_t *cap, int64_t need) {
+    if (need > *cap) *ids = reserve_zeroed(*ids, cap, need, sizeof **ids);
+}
+
+static inline void epochs_reserve(replica_image *img, int64_t need) {
+    if (need > img->epochs_cap)
+        img->epochs = reserve_zeroed(img->epochs, &img->epochs_cap, need, sizeof *img->epochs);
 }
 
 /* ---- violations ---------------------------------------------------------------------- */
@@ -285,9 +285,9 @@ static void check_duplicate(checker *c, int64_t t_us, partition_state *p, const 
     /* A leader appends at its log end: below this batch its log is what the image
      * holds (what lay above was truncated, or lost to a power-off), then the batch's
      * records before o; anything the image shows at or above o is stale. */
-    int held = u64_map_get(&p->first_at, key, &prev) && prev < o && img->ids[prev] == key;
+    int held = id_index_get(&p->first_at, id, &prev) && prev < o && img->ids[prev] == key;
     if (!held) {
-        u64_map_put(&p->first_at, key, o);
+        id_index_put(&p->first_at, id, o);
         return;
     }
     producer_info *pi = producer_of(c, id->producer);
@@ -430,11 +430,15 @@ static void on_ack(checker *c, const observe_event *ev) {
     partition_state *p = part_find(c, ev->topic, ev->partition);
     if (!p || ev->acks != -1 || ev->offset < 0) return;
     ids_reserve(&p->acked, &p->acked_cap, ev->offset + ev->count);
+    if (ev->offset + ev->count > p->acked_ids_cap)
+        p->acked_ids = reserve_zeroed(p->acked_ids, &p->acked_ids_cap, ev->offset + ev->count,
+                                      sizeof *p->acked_ids);
     for (int32_t i = 0; i < ev->count; i++) {
         record_value_id id = {.producer = ev->node,
                               .partition = ev->partition,
                               .sequence = (int64_t)ev->sequence + i};
         p->acked[ev->offset + i] = record_value_key(&id);
+        p->acked_ids[ev->offset + i] = id;
     }
     if (ev->offset + ev->count > p->acked_end) p->acked_end = ev->offset + ev->count;
 }
@@ -474,7 +478,7 @@ static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
         if (r->offset < ev->offset || r->offset > ev->offset_last) continue;
         g->stats.records++;
         if (!r->key) continue;
-        if (u64_set_add(&g->seen, r->key))
+        if (id_index_add(&g->seen, &r->id))
             g->stats.unique++;
         else
             g->stats.duplicates++;
@@ -663,8 +667,9 @@ int64_t checker_group_missing(const checker *c, const char *group) {
         if (!reads) continue;
         /* Above what the group has read is lag, not loss. */
         int64_t limit = g->consumed_end[i] < p->acked_end ? g->consumed_end[i] : p->acked_end;
+        int64_t value;
         for (int64_t o = 0; o < limit; o++)
-            if (p->acked[o] && !u64_set_has(&g->seen, p->acked[o])) missing++;
+            if (p->acked[o] && !id_index_get(&g->seen, &p->acked_ids[o], &value)) missing++;
     }
     return missing;
 }
