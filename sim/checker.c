@@ -5,12 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch_memo.h"
 #include "digest.h"
 #include "group_check.h"
-#include "record_batch.h"
+#include "id_index.h"
 #include "record_value.h"
-#include "u64_map.h"
-#include "u64_set.h"
 
 #define CHECKER_NODES_MAX 32 /* brokers tracked per partition */
 
@@ -37,12 +36,14 @@ typedef struct partition_state {
     int32_t isr_count;
     replica_image replicas[CHECKER_NODES_MAX];
     int32_t replica_count;
-    uint64_t *acked; /* record id acknowledged with acks=all at each offset, else 0 */
-    int64_t acked_cap;
+    uint64_t *acked;            /* record key acknowledged with acks=all at each offset, else 0 */
+    record_value_id *acked_ids; /* the record acknowledged at each offset, where acked is not 0 */
+    int64_t acked_cap, acked_ids_cap;
     int64_t acked_end;
     int64_t consumed_max; /* highest offset any consumer has seen, -1 */
     int lost_reported;
-    u64_map first_at; /* record id -> the offset where a leader first appended it */
+    id_index first_at; /* record id -> the offset where a leader first appended it */
+    batch_memo memo;   /* the records of its recent batches */
 } partition_state;
 
 /* A producer, for duplicate-append: its node id, whether it is idempotent. */
@@ -54,14 +55,27 @@ typedef struct producer_info {
 
 typedef struct group_state {
     char name[SCENARIO_NAME_BYTES_MAX];
-    u64_set seen;
+    id_index seen;         /* the records the group has read */
     int64_t *consumed_end; /* per partition (checker order): highest offset consumed + 1 */
     group_check *gc;       /* ownership, order and commits (invariants 4 and 5) */
     checker_group_stats stats;
 } group_state;
 
+/* Each broker and client passes its own copy of a topic's name, the same pointer
+ * every time.  The pointer picks a slot and the slot's answer is confirmed by
+ * comparing the name, so what part_find returns never depends on addresses (a
+ * freed name's memory may hold another name later): only how fast it is. */
+#define TOPIC_HITS_SLOTS 64 /* a power of two */
+
+typedef struct topic_hit {
+    const char *name; /* as an event passed it */
+    int32_t topic;    /* scenario topic index */
+} topic_hit;
+
 struct checker {
     const scenario *s;
+    topic_hit topic_hits[TOPIC_HITS_SLOTS];
+    int32_t first_part[SCENARIO_TOPICS_MAX]; /* index in parts of each topic's partition 0 */
     uint64_t *metadata; /* hash of the committed metadata record at each offset, 0 unknown */
     int64_t metadata_cap;
     int32_t *controller_of_epoch; /* node that led each quorum epoch, 0 unknown */
@@ -90,18 +104,21 @@ checker *checker_create(const scenario *s) {
     c->parts = calloc((size_t)(c->part_count + 1), sizeof *c->parts);
     if (!c->parts) abort();
     int32_t k = 0;
-    for (int32_t t = 0; t < s->topic_count; t++)
+    for (int32_t t = 0; t < s->topic_count; t++) {
+        c->first_part[t] = k;
         for (int32_t p = 0; p < s->topics[t].partitions; p++, k++) {
             c->parts[k].topic = t;
             c->parts[k].partition = p;
             c->parts[k].leader = -1;
             c->parts[k].hw_epoch = -1;
             c->parts[k].consumed_max = -1;
-            u64_map_init(&c->parts[k].first_at);
+            id_index_init(&c->parts[k].first_at);
+            batch_memo_init(&c->parts[k].memo);
         }
+    }
     for (int32_t g = 0; g < s->group_count; g++) {
         snprintf(c->groups[g].name, sizeof c->groups[g].name, "%s", s->groups[g].name);
-        u64_set_init(&c->groups[g].seen);
+        id_index_init(&c->groups[g].seen);
         c->groups[g].consumed_end = calloc((size_t)(c->part_count + 1), sizeof(int64_t));
         uint8_t *subscribed = calloc((size_t)(c->part_count + 1), 1);
         if (!c->groups[g].consumed_end || !subscribed) abort();
@@ -124,30 +141,39 @@ void checker_destroy(checker *c) {
             free(c->parts[i].replicas[r].epochs);
         }
         free(c->parts[i].acked);
-        u64_map_deinit(&c->parts[i].first_at);
+        free(c->parts[i].acked_ids);
+        id_index_deinit(&c->parts[i].first_at);
+        batch_memo_deinit(&c->parts[i].memo);
     }
     free(c->parts);
     free(c->metadata);
     free(c->controller_of_epoch);
     for (int32_t g = 0; g < c->group_count; g++) {
-        u64_set_deinit(&c->groups[g].seen);
+        id_index_deinit(&c->groups[g].seen);
         free(c->groups[g].consumed_end);
         group_check_destroy(c->groups[g].gc);
     }
     free(c);
 }
 
+static int32_t topic_find(checker *c, const char *topic) {
+    topic_hit *hit = &c->topic_hits[((uintptr_t)topic >> 4) & (TOPIC_HITS_SLOTS - 1)];
+    if (hit->name == topic && strcmp(c->s->topics[hit->topic].name, topic) == 0) return hit->topic;
+    for (int32_t t = 0; t < c->s->topic_count; t++)
+        if (strcmp(c->s->topics[t].name, topic) == 0) {
+            *hit = (topic_hit){topic, t};
+            return t;
+        }
+    return -1; /* internal or auto-created topics are not checked */
+}
+
 static partition_state *part_find(checker *c, const char *topic, int32_t partition) {
     if (!topic) return NULL;
-    int32_t k = 0;
-    for (int32_t t = 0; t < c->s->topic_count; t++) {
-        if (strcmp(c->s->topics[t].name, topic) == 0) {
-            if (partition < 0 || partition >= c->s->topics[t].partitions) return NULL;
-            return &c->parts[k + partition];
-        }
-        k += c->s->topics[t].partitions;
-    }
-    return NULL; /* internal or auto-created topics are not checked */
+    int32_t t = topic_find(c, topic);
+    if (t < 0 || partition < 0 || partition >= c->s->topics[t].partitions) return NULL;
+    partition_state *p = &c->parts[c->first_part[t] + partition];
+    assert(p->topic == t && p->partition == partition);
+    return p;
 }
 
 static replica_image *replica_of(partition_state *p, int32_t node) {
@@ -160,33 +186,25 @@ static replica_image *replica_of(partition_state *p, int32_t node) {
     return img;
 }
 
-static void ids_reserve(uint64_t **ids, int64_t *cap, int64_t need) {
-    if (need <= *cap) return;
+/* Grows *items (of item_bytes each, *cap of them) to hold need, zeroing the new ones. */
+static void *reserve_zeroed(void *items, int64_t *cap, int64_t need, size_t item_bytes) {
+    assert(need > *cap);
     int64_t n = *cap ? *cap : 1024;
     while (n < need) n *= 2;
-    uint64_t *grown = realloc(*ids, (size_t)n * sizeof **ids);
+    uint8_t *grown = realloc(items, (size_t)n * item_bytes);
     if (!grown) abort();
-    memset(grown + *cap, 0, (size_t)(n - *cap) * sizeof *grown);
-    *ids = grown;
+    memset(grown + (size_t)*cap * item_bytes, 0, (size_t)(n - *cap) * item_bytes);
     *cap = n;
+    return grown;
 }
 
-static void epochs_reserve(replica_image *img, int64_t need) {
-    if (need <= img->epochs_cap) return;
-    int64_t n = img->epochs_cap ? img->epochs_cap : 1024;
-    while (n < need) n *= 2;
-    int32_t *grown = realloc(img->epochs, (size_t)n * sizeof *grown);
-    if (!grown) abort();
-    memset(grown + img->epochs_cap, 0, (size_t)(n - img->epochs_cap) * sizeof *grown);
-    img->epochs = grown;
-    img->epochs_cap = n;
+static inline void ids_reserve(uint64_t **ids, int64_t *cap, int64_t need) {
+    if (need > *cap) *ids = reserve_zeroed(*ids, cap, need, sizeof **ids);
 }
 
-/* A record's identity: producer, partition and sequence, mixed; never 0. */
-static uint64_t record_key(const record_value_id *id) {
-    uint64_t k = digest_fold(digest_fold((uint64_t)id->producer, (uint64_t)id->partition),
-                             (uint64_t)id->sequence);
-    return k ? k : 1;
+static inline void epochs_reserve(replica_image *img, int64_t need) {
+    if (need > img->epochs_cap)
+        img->epochs = reserve_zeroed(img->epochs, &img->epochs_cap, need, sizeof *img->epochs);
 }
 
 /* ---- violations ---------------------------------------------------------------------- */
@@ -270,9 +288,9 @@ static void check_duplicate(checker *c, int64_t t_us, partition_state *p, const 
     /* A leader appends at its log end: below this batch its log is what the image
      * holds (what lay above was truncated, or lost to a power-off), then the batch's
      * records before o; anything the image shows at or above o is stale. */
-    int held = u64_map_get(&p->first_at, key, &prev) && prev < o && img->ids[prev] == key;
+    int held = id_index_get(&p->first_at, id, &prev) && prev < o && img->ids[prev] == key;
     if (!held) {
-        u64_map_put(&p->first_at, key, o);
+        id_index_put(&p->first_at, id, o);
         return;
     }
     producer_info *pi = producer_of(c, id->producer);
@@ -309,19 +327,14 @@ static void on_append(checker *c, int64_t t_us, const observe_event *ev) {
         img->ids[o] = 0;
         img->epochs[o] = ev->leader_epoch;
     }
-    record_batch_iter it;
-    record_batch_record rec;
-    if (ev->batch && record_batch_iter_init(&it, ev->batch, ev->batch_len) == 0)
-        while (record_batch_iter_next(&it, &rec) == 1) {
-            record_value_id id;
-            if (rec.offset < ev->offset || rec.offset > ev->offset_last) continue;
-            if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) !=
-                0)
-                continue;
-            img->ids[rec.offset] = record_key(&id);
-            if (img->node == p->leader)
-                check_duplicate(c, t_us, p, img, img->ids[rec.offset], &id, rec.offset);
-        }
+    const batch_memo_record *recs;
+    int32_t n = batch_memo_records(&p->memo, ev->batch, ev->batch_len, &recs);
+    for (int32_t i = 0; i < n; i++) {
+        const batch_memo_record *r = &recs[i];
+        if (r->offset < ev->offset || r->offset > ev->offset_last || !r->key) continue;
+        img->ids[r->offset] = r->key;
+        if (img->node == p->leader) check_duplicate(c, t_us, p, img, r->key, &r->id, r->offset);
+    }
     img->end = ev->offset_last + 1;
     check_acked_from(c, t_us, p, img, ev->offset);
 }
@@ -437,11 +450,15 @@ static void on_ack(checker *c, const observe_event *ev) {
     partition_state *p = part_find(c, ev->topic, ev->partition);
     if (!p || ev->acks != -1 || ev->offset < 0) return;
     ids_reserve(&p->acked, &p->acked_cap, ev->offset + ev->count);
+    if (ev->offset + ev->count > p->acked_ids_cap)
+        p->acked_ids = reserve_zeroed(p->acked_ids, &p->acked_ids_cap, ev->offset + ev->count,
+                                      sizeof *p->acked_ids);
     for (int32_t i = 0; i < ev->count; i++) {
         record_value_id id = {.producer = ev->node,
                               .partition = ev->partition,
                               .sequence = (int64_t)ev->sequence + i};
-        p->acked[ev->offset + i] = record_key(&id);
+        p->acked[ev->offset + i] = record_value_key(&id);
+        p->acked_ids[ev->offset + i] = id;
     }
     if (ev->offset + ev->count > p->acked_end) p->acked_end = ev->offset + ev->count;
 }
@@ -474,16 +491,14 @@ static void on_consume(checker *c, int64_t t_us, const observe_event *ev) {
         report_group(c, t_us, &f);
     int64_t *end = &g->consumed_end[p - c->parts];
     if (ev->offset_last + 1 > *end) *end = ev->offset_last + 1;
-    record_batch_iter it;
-    record_batch_record rec;
-    if (!ev->batch || record_batch_iter_init(&it, ev->batch, ev->batch_len) != 0) return;
-    while (record_batch_iter_next(&it, &rec) == 1) {
-        record_value_id id;
-        if (rec.offset < ev->offset || rec.offset > ev->offset_last) continue;
+    const batch_memo_record *recs;
+    int32_t n = batch_memo_records(&p->memo, ev->batch, ev->batch_len, &recs);
+    for (int32_t i = 0; i < n; i++) {
+        const batch_memo_record *r = &recs[i];
+        if (r->offset < ev->offset || r->offset > ev->offset_last) continue;
         g->stats.records++;
-        if (record_value_parse(rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0, &id) != 0)
-            continue;
-        if (u64_set_add(&g->seen, record_key(&id)))
+        if (!r->key) continue;
+        if (id_index_add(&g->seen, &r->id))
             g->stats.unique++;
         else
             g->stats.duplicates++;
@@ -675,8 +690,9 @@ int64_t checker_group_missing(const checker *c, const char *group) {
         if (!reads) continue;
         /* Above what the group has read is lag, not loss. */
         int64_t limit = g->consumed_end[i] < p->acked_end ? g->consumed_end[i] : p->acked_end;
+        int64_t value;
         for (int64_t o = 0; o < limit; o++)
-            if (p->acked[o] && !u64_set_has(&g->seen, p->acked[o])) missing++;
+            if (p->acked[o] && !id_index_get(&g->seen, &p->acked_ids[o], &value)) missing++;
     }
     return missing;
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
+
 #define RECORD_VALUE_BYTES_MIN 32
 
 typedef struct record_value_id {
@@ -24,5 +26,13 @@ typedef struct record_value_id {
 void record_value_format(uint8_t *out, size_t value_bytes, const record_value_id *id);
 /* Parses a value; 0 on success, -1 when it is not a streamlab value. */
 int record_value_parse(const uint8_t *value, size_t len, record_value_id *id);
+
+/* A record's identity as one number, for tables: producer, partition and
+ * sequence, mixed; never 0. */
+static inline uint64_t record_value_key(const record_value_id *id) {
+    uint64_t k = digest_fold(digest_fold((uint64_t)id->producer, (uint64_t)id->partition),
+                             (uint64_t)id->sequence);
+    return k ? k : 1;
+}
 
 #endif

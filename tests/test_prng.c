@@ -1,12 +1,11 @@
 /* test_prng.c — the one PRNG: a seed fixes the stream, ranges stay inside their
  * bounds (degenerate and full ranges included) and are roughly uniform, and the
- * ppm chance has exact extremes.  Also the u64_set the checker counts with. */
+ * ppm chance has exact extremes. */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "prng.h"
-#include "u64_set.h"
 
 Test(prng, same_seed_same_stream) {
     prng a, b;
@@ -167,41 +166,4 @@ Test(prng, chance_ppm_near_its_rate) {
     hits = 0;
     for (int i = 0; i < n; i++) hits += prng_chance_ppm(&p, 999999);
     cr_assert_geq(hits, n - 5);
-}
-
-/* ---- u64_set ------------------------------------------------------------------ */
-
-Test(u64_set, add_and_has) {
-    u64_set s;
-    u64_set_init(&s);
-    cr_assert_eq(u64_set_has(&s, 5), 0);
-    cr_assert_eq(u64_set_add(&s, 5), 1);
-    cr_assert_eq(u64_set_add(&s, 5), 0);
-    cr_assert_eq(u64_set_has(&s, 5), 1);
-    cr_assert_eq(u64_set_has(&s, 6), 0);
-    cr_assert_eq(s.count, 1);
-    u64_set_deinit(&s);
-}
-
-Test(u64_set, many_keys_through_growth_and_collisions) {
-    /* Keys sharing low bits collide in every table size; random keys fill it. */
-    u64_set s;
-    u64_set_init(&s);
-    prng p;
-    prng_seed(&p, 21);
-    enum { COLLIDING = 2000, N = 40000 };
-    static uint64_t keys[N];
-    for (int i = 0; i < COLLIDING; i++) keys[i] = (uint64_t)(i + 1) << 32; /* low bits all 0 */
-    for (int i = COLLIDING; i < N; i++) keys[i] = prng_next(&p) | 1;
-    for (int i = 0; i < N; i++) cr_assert_eq(u64_set_add(&s, keys[i]), 1, "key %d", i);
-    cr_assert_eq(s.count, N);
-    for (int i = 0; i < N; i++) {
-        cr_assert_eq(u64_set_has(&s, keys[i]), 1, "key %d", i);
-        cr_assert_eq(u64_set_add(&s, keys[i]), 0, "key %d", i);
-    }
-    cr_assert_eq(s.count, N);
-    cr_assert_eq(u64_set_has(&s, (uint64_t)(COLLIDING + 1) << 32), 0);
-    cr_assert_leq(2 * s.count, s.cap, "load above 50%%");
-    u64_set_deinit(&s);
-    cr_assert_eq(u64_set_has(&s, keys[0]), 0);
 }
