@@ -18,6 +18,7 @@
 #include "record_batch.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef kafka_fetch_response_partition_data fetch_result;
@@ -56,7 +57,13 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     size_t limit = partition_max < budget->bytes_left ? partition_max : budget->bytes_left;
     if (budget->first && limit == 0) limit = 1; /* KIP-74: the first batch comes whole */
     if (limit == 0) return;
-    const uint8_t *bytes; /* the log's own bytes: copied below before the log changes */
+    /* The log's own bytes, valid until the next call on this log.  Nothing appends
+     * to or truncates a log while a fetch is served (follower bookkeeping and the
+     * high watermark only set flags acted on later), and the response is encoded
+     * before serve_fetch returns, so a storage that hands out views is served from
+     * them; otherwise the read lands in the log's read buffer, which a second read
+     * of the same partition in this request would reuse: copied. */
+    const uint8_t *bytes;
     size_t len;
     if (partition_log_read_view(&p->log, offset, limit, &bytes, &len) != 0) {
         out->error_code = KAFKA_ERROR_KAFKA_STORAGE_ERROR;
@@ -65,9 +72,13 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     below_hw_ctx hw = {.high_watermark = offset_end};
     record_batch_split(bytes, len, batch_below_hw, &hw);
     if (hw.bytes > 0) {
-        uint8_t *copy = arena_alloc_uninit(&c->arena, hw.bytes);
-        memcpy(copy, bytes, hw.bytes);
-        out->records = (kafka_bytes){copy, (int32_t)hw.bytes};
+        if (!p->log.fs->view_file) {
+            uint8_t *copy = arena_alloc_uninit(&c->arena, hw.bytes);
+            if (!copy) abort();
+            memcpy(copy, bytes, hw.bytes);
+            bytes = copy;
+        }
+        out->records = (kafka_bytes){bytes, (int32_t)hw.bytes};
         budget->bytes_left -= hw.bytes < budget->bytes_left ? hw.bytes : budget->bytes_left;
         budget->bytes_total += hw.bytes;
         budget->first = 0;
@@ -246,14 +257,16 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
     kafka_fetch_response_init(&resp);
     resp.session_id = 0;
     resp.responses_count = body.topics_count;
+    /* every element below is initialised: no zeroing */
     resp.responses =
-        arena_alloc(&c->arena, (size_t)(body.topics_count + 1) * sizeof *resp.responses);
+        arena_alloc_uninit(&c->arena, (size_t)(body.topics_count + 1) * sizeof *resp.responses);
     fetch_budget budget = {.bytes_left = body.max_bytes > 0 ? (size_t)body.max_bytes : 0,
                            .first = 1};
     int32_t total = partition_count(&body), n = 0;
     /* led[i]: the i-th partition of the request when this broker leads it, else NULL */
-    broker_partition **led = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *led);
-    fetch_result *results = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *results);
+    broker_partition **led = arena_alloc_uninit(&c->arena, (size_t)(total + 1) * sizeof *led);
+    fetch_result *results = arena_alloc_uninit(&c->arena, (size_t)(total + 1) * sizeof *results);
+    if (!resp.responses || !led || !results) abort();
     for (int32_t t = 0; t < body.topics_count; t++) {
         kafka_fetch_request_fetch_topic *ft = &body.topics[t];
         kafka_fetch_response_fetchable_topic_response *tr = &resp.responses[t];
