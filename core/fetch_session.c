@@ -44,13 +44,37 @@ kafka_str fetch_session_set_topic(const fetch_session_set *s, int32_t topic) {
     return (kafka_str){s->topics[topic], s->topic_lens[topic]};
 }
 
+static uint64_t load64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint32_t load32(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* a[0..len) == b[0..len) for the short names topics have, without a call: two
+ * overlapping words cover up to 16 bytes (names like "topic-1", "topic-2" differ
+ * last, which the second word holds). */
+static int bytes_eq(const char *a, const char *b, size_t len) {
+    if (len >= 8) {
+        if (load64(a + len - 8) != load64(b + len - 8) || load64(a) != load64(b)) return 0;
+        return len <= 16 || memcmp(a + 8, b + 8, len - 16) == 0;
+    }
+    if (len >= 4) return load32(a + len - 4) == load32(b + len - 4) && load32(a) == load32(b);
+    for (size_t i = 0; i < len; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
 static int name_eq(const fetch_session_set *s, int32_t topic, kafka_str name) {
     int32_t len = name.len < 0 ? 0 : name.len;
     if (s->topic_lens[topic] != len) return 0;
     if (s->topics[topic] == name.ptr) return 1; /* the set's own name, handed back */
-    /* names like "topic-1", "topic-2" differ last: look there before memcmp */
-    return len == 0 || (s->topics[topic][len - 1] == name.ptr[len - 1] &&
-                        memcmp(s->topics[topic], name.ptr, (size_t)len) == 0);
+    return bytes_eq(s->topics[topic], name.ptr, (size_t)len);
 }
 
 int32_t fetch_session_set_topic_find(fetch_session_set *s, kafka_str topic) {
