@@ -243,12 +243,16 @@ static void session_free(fetch_session *s) {
 void fetch_session_cache_deinit(fetch_session_cache *c) {
     for (int32_t i = 0; i < c->count; i++) session_free(c->sessions[i]);
     free(c->sessions);
+    free(c->ids);
     memset(c, 0, sizeof *c);
 }
 
 static int32_t cache_index(const fetch_session_cache *c, int32_t id) {
     for (int32_t i = 0; i < c->count; i++)
-        if (c->sessions[i]->id == id) return i;
+        if (c->ids[i] == id) {
+            assert(c->sessions[i]->id == id);
+            return i;
+        }
     return -1;
 }
 
@@ -263,6 +267,7 @@ void fetch_session_cache_remove(fetch_session_cache *c, int32_t id) {
     if (i < 0) return;
     session_free(c->sessions[i]);
     memmove(&c->sessions[i], &c->sessions[i + 1], (size_t)(c->count - i - 1) * sizeof *c->sessions);
+    memmove(&c->ids[i], &c->ids[i + 1], (size_t)(c->count - i - 1) * sizeof *c->ids);
     c->count--;
 }
 
@@ -319,7 +324,11 @@ fetch_session *fetch_session_cache_create(fetch_session_cache *c, int privileged
     s->privileged = privileged;
     s->created_us = s->last_used_us = now_us;
     fetch_session_set_init(&s->set);
+    int32_t cap = c->cap;
     c->sessions = grow(c->sessions, &c->cap, c->count + 1, sizeof *c->sessions);
+    c->ids = grow(c->ids, &cap, c->count + 1, sizeof *c->ids);
+    assert(cap == c->cap);
+    c->ids[c->count] = id;
     c->sessions[c->count++] = s;
     return s;
 }
