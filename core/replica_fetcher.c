@@ -70,10 +70,11 @@ static void encode_fetch(const void *body, wire_writer *w, int16_t version) {
 static int32_t topic_runs(const gather *g, int32_t *starts) {
     int32_t runs = 0;
     for (int32_t i = 0; i < g->count; i++)
-        if (i == 0 || g->new_topic[i]) {
-            assert(i == 0 || strcmp(g->parts[i]->topic, g->parts[i - 1]->topic) != 0);
-            starts[runs++] = i;
-        }
+        if (i == 0 || g->new_topic[i]) starts[runs++] = i;
+#if defined(__SANITIZE_ADDRESS__) /* the sanitizer builds check the flags against the names */
+    for (int32_t i = 1; i < g->count; i++)
+        assert(!g->new_topic[i] == !strcmp(g->parts[i]->topic, g->parts[i - 1]->topic));
+#endif
     starts[runs] = g->count;
     return runs;
 }
