@@ -86,11 +86,13 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     (void)b;
 }
 
-/* Answers one partition; returns it when this broker leads it, else NULL. */
+/* Answers one partition; returns it when this broker leads it, else NULL.  known:
+ * the partition a parked pass of this request found under this name, or NULL. */
 static broker_partition *fetch_partition(broker *b, broker_conn *c, int32_t replica_id,
                                          kafka_str topic,
                                          const kafka_fetch_request_fetch_partition *in,
-                                         fetch_budget *budget, fetch_result *out) {
+                                         broker_partition *known, fetch_budget *budget,
+                                         fetch_result *out) {
     kafka_fetch_response_partition_data_init(out);
     out->partition_index = in->partition;
     out->high_watermark = -1;
@@ -99,8 +101,13 @@ static broker_partition *fetch_partition(broker *b, broker_conn *c, int32_t repl
     out->preferred_read_replica = -1;
     out->aborted_transactions_count = 0;
     out->records = (kafka_bytes){NULL, 0};
+#if defined(__SANITIZE_ADDRESS__) /* the sanitizer builds check the kept one is still found */
+    assert(!known || known == broker_partition_find(b, topic, in->partition));
+#endif
     broker_partition *p =
-        broker_partition_led(b, topic, in->partition, in->current_leader_epoch, &out->error_code);
+        known ? broker_partition_led_at(b, known, in->current_leader_epoch, &out->error_code)
+              : broker_partition_led(b, topic, in->partition, in->current_leader_epoch,
+                                     &out->error_code);
     if (!p) return NULL;
     size_t partition_max = in->partition_max_bytes > 0 ? (size_t)in->partition_max_bytes : 0;
     int64_t end = p->high_watermark;
@@ -263,6 +270,10 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
     fetch_budget budget = {.bytes_left = body.max_bytes > 0 ? (size_t)body.max_bytes : 0,
                            .first = 1};
     int32_t total = partition_count(&body), n = 0;
+    /* a retry: the parked pass found every partition (none failed, or it answered);
+     * a topic's partitions never move, so they are not looked up by name again */
+    broker_partition *const *known = retry ? c->parked_parts : NULL;
+    assert(!retry || c->parked_part_count == total);
     /* led[i]: the i-th partition of the request when this broker leads it, else NULL */
     broker_partition **led = arena_alloc_uninit(&c->arena, (size_t)(total + 1) * sizeof *led);
     fetch_result *results = arena_alloc_uninit(&c->arena, (size_t)(total + 1) * sizeof *results);
@@ -275,8 +286,8 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
         tr->partitions_count = ft->partitions_count;
         tr->partitions = &results[n];
         for (int32_t k = 0; k < ft->partitions_count; k++, n++)
-            led[n] = fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k], &budget,
-                                     &tr->partitions[k]);
+            led[n] = fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k],
+                                     known ? known[n] : NULL, &budget, &tr->partitions[k]);
     }
     int64_t now = b->env.now_us(b->env.ctx);
     int enough = budget.bytes_total >= (size_t)(body.min_bytes > 0 ? body.min_bytes : 0);
