@@ -427,9 +427,13 @@ static void build_forgotten(fetch_session_handler *h, kafka_fetch_request *req) 
 }
 
 /* Where the partitions of `topic` (a set topic index) start, or -1: the set keeps
- * each topic's partitions together; *end gets the run's end. */
-static int32_t topic_run(const fetch_session_set *s, int32_t topic, int32_t *end) {
-    int32_t lo = 0;
+ * each topic's partitions together; *end gets the run's end.  from: where the run
+ * usually starts (requests list topics in the set's order). */
+static int32_t topic_run(const fetch_session_set *s, int32_t topic, int32_t from, int32_t *end) {
+    int32_t lo = from < s->count && s->parts[from].topic == topic &&
+                         (from == 0 || s->parts[from - 1].topic != topic)
+                     ? from
+                     : 0;
     while (lo < s->count && s->parts[lo].topic != topic) lo++;
     if (lo == s->count) return -1;
     int32_t hi = lo + 1;
@@ -451,7 +455,7 @@ static int same_partitions(fetch_session_set *s, const kafka_fetch_request *req,
         int32_t topic = n < s->count && name_eq(s, s->parts[n].topic, ft->topic)
                             ? s->parts[n].topic
                             : fetch_session_set_topic_find(s, ft->topic);
-        int32_t end, lo = topic < 0 ? -1 : topic_run(s, topic, &end);
+        int32_t end, lo = topic < 0 ? -1 : topic_run(s, topic, n, &end);
         if (lo < 0 || end - lo != ft->partitions_count) return 0;
         for (int32_t k = 0; k < ft->partitions_count; k++) {
             int32_t partition = ft->partitions[k].partition, i = lo + k;

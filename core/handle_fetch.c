@@ -247,7 +247,8 @@ static void session_answer(broker *b, const kafka_fetch_request *body, kafka_fet
             if (i >= 0) topic = s->set.parts[i].topic;
             int respond = i < 0 || fetch_session_partition_answered(&s->set.parts[i], d);
             if (incremental && !respond) continue;
-            tr.partitions[kept++] = *d;
+            if (kept != k) tr.partitions[kept] = *d; /* else already in place */
+            kept++;
             led[out++] = led[in];
         }
         tr.partitions_count = kept;

@@ -54,6 +54,10 @@ void consumer_pick(const sim_consumer *c, int32_t node, enum position_state stat
 
 static void send_list_offsets(sim_consumer *c, int32_t node, int64_t now) {
     if (c->list_inflight[node]) return;
+    int32_t unknown = 0; /* usually none: every position is known */
+    for (int32_t i = 0; i < c->assigned_count; i++)
+        unknown += c->assigned[i].state == POSITION_UNKNOWN;
+    if (unknown == 0) return;
     kafka_list_offsets_request_list_offsets_partition parts[CONSUMER_ASSIGNED_MAX];
     kafka_list_offsets_request_list_offsets_topic topics[SIM_CLIENT_TOPICS_MAX];
     int32_t n = 0, topic_n = 0;
