@@ -97,7 +97,12 @@ broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t part
 
 broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t partition,
                                        int32_t current_leader_epoch, int16_t *error) {
-    broker_partition *p = broker_partition_find(b, topic, partition);
+    return broker_partition_led_at(b, broker_partition_find(b, topic, partition),
+                                   current_leader_epoch, error);
+}
+
+broker_partition *broker_partition_led_at(broker *b, broker_partition *p,
+                                          int32_t current_leader_epoch, int16_t *error) {
     if (!p || !p->hosted)
         *error = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
     else if (p->leader != b->cfg.node_id)

@@ -44,12 +44,37 @@ kafka_str fetch_session_set_topic(const fetch_session_set *s, int32_t topic) {
     return (kafka_str){s->topics[topic], s->topic_lens[topic]};
 }
 
+static uint64_t load64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint32_t load32(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* a[0..len) == b[0..len) for the short names topics have, without a call: two
+ * overlapping words cover up to 16 bytes (names like "topic-1", "topic-2" differ
+ * last, which the second word holds). */
+static int bytes_eq(const char *a, const char *b, size_t len) {
+    if (len >= 8) {
+        if (load64(a + len - 8) != load64(b + len - 8) || load64(a) != load64(b)) return 0;
+        return len <= 16 || memcmp(a + 8, b + 8, len - 16) == 0;
+    }
+    if (len >= 4) return load32(a + len - 4) == load32(b + len - 4) && load32(a) == load32(b);
+    for (size_t i = 0; i < len; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
 static int name_eq(const fetch_session_set *s, int32_t topic, kafka_str name) {
     int32_t len = name.len < 0 ? 0 : name.len;
     if (s->topic_lens[topic] != len) return 0;
-    /* names like "topic-1", "topic-2" differ last: look there before memcmp */
-    return len == 0 || (s->topics[topic][len - 1] == name.ptr[len - 1] &&
-                        memcmp(s->topics[topic], name.ptr, (size_t)len) == 0);
+    if (s->topics[topic] == name.ptr) return 1; /* the set's own name, handed back */
+    return bytes_eq(s->topics[topic], name.ptr, (size_t)len);
 }
 
 int32_t fetch_session_set_topic_find(fetch_session_set *s, kafka_str topic) {
@@ -161,16 +186,17 @@ static int32_t find_or_add(fetch_session_set *s, kafka_str name, int32_t *topic,
     return i;
 }
 
-/* Arrays for `s`'s partitions as request topics, in arena a, zeroed. */
+/* Arrays for `s`'s partitions as request topics, in arena a, not zeroed:
+ * set_to_topics writes every field of what it uses. */
 static void alloc_topics(const fetch_session_set *s, arena *a,
                          kafka_fetch_request_fetch_topic **topics,
                          kafka_fetch_request_fetch_partition **parts) {
-    *topics = arena_alloc(a, (size_t)(s->count + 1) * sizeof **topics);
-    *parts = arena_alloc(a, (size_t)(s->count + 1) * sizeof **parts);
+    *topics = arena_alloc_uninit(a, (size_t)(s->count + 1) * sizeof **topics);
+    *parts = arena_alloc_uninit(a, (size_t)(s->count + 1) * sizeof **parts);
     if (!*topics || !*parts) abort();
 }
 
-/* The set's partitions as request topics, into zeroed arrays: runs of one topic
+/* The set's partitions as request topics, every field written: runs of one topic
  * (the set keeps them together).  Only partitions with `seen` == want when want >= 0. */
 static int32_t set_to_topics(const fetch_session_set *s, int want,
                              kafka_fetch_request_fetch_topic *topics,
@@ -181,17 +207,20 @@ static int32_t set_to_topics(const fetch_session_set *s, int want,
         if (want >= 0 && p->seen != want) continue;
         if (runs == 0 || p->topic != last_topic) {
             topics[runs].topic = (kafka_str){s->topics[p->topic], s->topic_lens[p->topic]};
+            memset(topics[runs].topic_id, 0, sizeof topics[runs].topic_id);
             topics[runs].partitions = &parts[n];
+            topics[runs].partitions_count = 0;
             runs++;
             last_topic = p->topic;
         }
-        kafka_fetch_request_fetch_partition *fp = &parts[n++]; /* the rest zeroed by the arena */
+        kafka_fetch_request_fetch_partition *fp = &parts[n++];
         fp->partition = p->partition;
         fp->current_leader_epoch = p->current_leader_epoch;
         fp->fetch_offset = p->fetch_offset;
         fp->last_fetched_epoch = -1;
         fp->log_start_offset = p->log_start_offset;
         fp->partition_max_bytes = p->max_bytes;
+        memset(fp->replica_directory_id, 0, sizeof fp->replica_directory_id);
         topics[runs - 1].partitions_count++;
     }
     return runs;
@@ -214,12 +243,18 @@ static void session_free(fetch_session *s) {
 void fetch_session_cache_deinit(fetch_session_cache *c) {
     for (int32_t i = 0; i < c->count; i++) session_free(c->sessions[i]);
     free(c->sessions);
+    free(c->ids);
     memset(c, 0, sizeof *c);
 }
 
 static int32_t cache_index(const fetch_session_cache *c, int32_t id) {
     for (int32_t i = 0; i < c->count; i++)
-        if (c->sessions[i]->id == id) return i;
+        if (c->ids[i] == id) {
+#if defined(__SANITIZE_ADDRESS__) /* a check that dereferences what ids[] spares */
+            assert(c->sessions[i]->id == id);
+#endif
+            return i;
+        }
     return -1;
 }
 
@@ -234,6 +269,7 @@ void fetch_session_cache_remove(fetch_session_cache *c, int32_t id) {
     if (i < 0) return;
     session_free(c->sessions[i]);
     memmove(&c->sessions[i], &c->sessions[i + 1], (size_t)(c->count - i - 1) * sizeof *c->sessions);
+    memmove(&c->ids[i], &c->ids[i + 1], (size_t)(c->count - i - 1) * sizeof *c->ids);
     c->count--;
 }
 
@@ -290,7 +326,11 @@ fetch_session *fetch_session_cache_create(fetch_session_cache *c, int privileged
     s->privileged = privileged;
     s->created_us = s->last_used_us = now_us;
     fetch_session_set_init(&s->set);
+    int32_t cap = c->cap;
     c->sessions = grow(c->sessions, &c->cap, c->count + 1, sizeof *c->sessions);
+    c->ids = grow(c->ids, &cap, c->count + 1, sizeof *c->ids);
+    assert(cap == c->cap);
+    c->ids[c->count] = id;
     c->sessions[c->count++] = s;
     return s;
 }
@@ -388,20 +428,48 @@ static void build_forgotten(fetch_session_handler *h, kafka_fetch_request *req) 
     req->forgotten_topics_data_count = runs;
 }
 
-/* The request lists exactly the set's partitions, in its order. */
-static int same_partitions(const fetch_session_set *s, const kafka_fetch_request *req) {
-    int32_t i = 0;
+/* Where the partitions of `topic` (a set topic index) start, or -1: the set keeps
+ * each topic's partitions together; *end gets the run's end.  from: where the run
+ * usually starts (requests list topics in the set's order). */
+static int32_t topic_run(const fetch_session_set *s, int32_t topic, int32_t from, int32_t *end) {
+    int32_t lo = from < s->count && s->parts[from].topic == topic &&
+                         (from == 0 || s->parts[from - 1].topic != topic)
+                     ? from
+                     : 0;
+    while (lo < s->count && s->parts[lo].topic != topic) lo++;
+    if (lo == s->count) return -1;
+    int32_t hi = lo + 1;
+    while (hi < s->count && s->parts[hi].topic == topic) hi++;
+    *end = hi;
+    return lo;
+}
+
+/* When the request lists exactly the set's partitions (a topic's partitions in any
+ * order: the set keeps them in the order they were added, a fetcher lists them in
+ * its own), the set's index of each request partition in turn, in `index` (room for
+ * s->count); else 0.  Nothing in the set changes but `seen`. */
+static int same_partitions(fetch_session_set *s, const kafka_fetch_request *req, int32_t *index) {
+    int32_t n = 0;
+    for (int32_t i = 0; i < s->count; i++) s->parts[i].seen = 0;
     for (int32_t t = 0; t < req->topics_count; t++) {
         const kafka_fetch_request_fetch_topic *ft = &req->topics[t];
         if (ft->partitions_count == 0) continue;
-        if (i >= s->count || !name_eq(s, s->parts[i].topic, ft->topic)) return 0;
-        int32_t topic = s->parts[i].topic;
-        for (int32_t k = 0; k < ft->partitions_count; k++, i++)
-            if (i >= s->count || s->parts[i].topic != topic ||
-                s->parts[i].partition != ft->partitions[k].partition)
-                return 0;
+        int32_t topic = n < s->count && name_eq(s, s->parts[n].topic, ft->topic)
+                            ? s->parts[n].topic
+                            : fetch_session_set_topic_find(s, ft->topic);
+        int32_t end, lo = topic < 0 ? -1 : topic_run(s, topic, n, &end);
+        if (lo < 0 || end - lo != ft->partitions_count) return 0;
+        for (int32_t k = 0; k < ft->partitions_count; k++) {
+            int32_t partition = ft->partitions[k].partition, i = lo + k;
+            if (s->parts[i].partition != partition) /* listed in another order */
+                for (i = lo; i < end && s->parts[i].partition != partition; i++) continue;
+            if (i == end || s->parts[i].seen) return 0; /* not in the set, or listed twice */
+            s->parts[i].seen = 1;
+            if (n == s->count) return 0;
+            index[n++] = i;
+        }
     }
-    return i == s->count;
+    return n == s->count;
 }
 
 static void match_wanted(fetch_session_handler *h, kafka_fetch_request *req);
@@ -424,11 +492,15 @@ void fetch_session_handler_build(fetch_session_handler *h, kafka_fetch_request *
         return;
     }
     fetch_session_set *s = &h->set;
-    if (same_partitions(s, req)) { /* the usual case: only positions to compare */
-        int32_t i = 0;
+    int32_t *index = arena_alloc_uninit(&h->scratch, (size_t)(s->count + 1) * sizeof *index);
+    if (!index) abort();
+    if (same_partitions(s, req, index)) { /* the usual case: only positions to compare */
+        int32_t n = 0;
         for (int32_t t = 0; t < req->topics_count; t++)
-            for (int32_t k = 0; k < req->topics[t].partitions_count; k++, i++)
-                s->parts[i].seen = set_wanted(&s->parts[i], &req->topics[t].partitions[k]) ? 2 : 1;
+            for (int32_t k = 0; k < req->topics[t].partitions_count; k++, n++) {
+                fetch_session_partition *p = &s->parts[index[n]];
+                p->seen = set_wanted(p, &req->topics[t].partitions[k]) ? 2 : 1;
+            }
     } else
         match_wanted(h, req);
     kafka_fetch_request_fetch_partition *parts;

@@ -87,6 +87,7 @@ typedef struct fetch_session {
 
 typedef struct fetch_session_cache {
     fetch_session **sessions; /* pointers stay valid while the session lives */
+    int32_t *ids;             /* sessions[i]->id, side by side: looked up on every fetch */
     int32_t count, cap;
     int32_t slots;
     int64_t eviction_us;

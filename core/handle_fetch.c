@@ -18,6 +18,7 @@
 #include "record_batch.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef kafka_fetch_response_partition_data fetch_result;
@@ -56,7 +57,13 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     size_t limit = partition_max < budget->bytes_left ? partition_max : budget->bytes_left;
     if (budget->first && limit == 0) limit = 1; /* KIP-74: the first batch comes whole */
     if (limit == 0) return;
-    const uint8_t *bytes; /* the log's own bytes: copied below before the log changes */
+    /* The log's own bytes, valid until the next call on this log.  Nothing appends
+     * to or truncates a log while a fetch is served (follower bookkeeping and the
+     * high watermark only set flags acted on later), and the response is encoded
+     * before serve_fetch returns, so a storage that hands out views is served from
+     * them; otherwise the read lands in the log's read buffer, which a second read
+     * of the same partition in this request would reuse: copied. */
+    const uint8_t *bytes;
     size_t len;
     if (partition_log_read_view(&p->log, offset, limit, &bytes, &len) != 0) {
         out->error_code = KAFKA_ERROR_KAFKA_STORAGE_ERROR;
@@ -65,9 +72,13 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     below_hw_ctx hw = {.high_watermark = offset_end};
     record_batch_split(bytes, len, batch_below_hw, &hw);
     if (hw.bytes > 0) {
-        uint8_t *copy = arena_alloc_uninit(&c->arena, hw.bytes);
-        memcpy(copy, bytes, hw.bytes);
-        out->records = (kafka_bytes){copy, (int32_t)hw.bytes};
+        if (!p->log.fs->view_file) {
+            uint8_t *copy = arena_alloc_uninit(&c->arena, hw.bytes);
+            if (!copy) abort();
+            memcpy(copy, bytes, hw.bytes);
+            bytes = copy;
+        }
+        out->records = (kafka_bytes){bytes, (int32_t)hw.bytes};
         budget->bytes_left -= hw.bytes < budget->bytes_left ? hw.bytes : budget->bytes_left;
         budget->bytes_total += hw.bytes;
         budget->first = 0;
@@ -75,11 +86,13 @@ static void read_partition(broker *b, broker_conn *c, broker_partition *p, int64
     (void)b;
 }
 
-/* Answers one partition; returns it when this broker leads it, else NULL. */
+/* Answers one partition; returns it when this broker leads it, else NULL.  known:
+ * the partition a parked pass of this request found under this name, or NULL. */
 static broker_partition *fetch_partition(broker *b, broker_conn *c, int32_t replica_id,
                                          kafka_str topic,
                                          const kafka_fetch_request_fetch_partition *in,
-                                         fetch_budget *budget, fetch_result *out) {
+                                         broker_partition *known, fetch_budget *budget,
+                                         fetch_result *out) {
     kafka_fetch_response_partition_data_init(out);
     out->partition_index = in->partition;
     out->high_watermark = -1;
@@ -88,8 +101,13 @@ static broker_partition *fetch_partition(broker *b, broker_conn *c, int32_t repl
     out->preferred_read_replica = -1;
     out->aborted_transactions_count = 0;
     out->records = (kafka_bytes){NULL, 0};
+#if defined(__SANITIZE_ADDRESS__) /* the sanitizer builds check the kept one is still found */
+    assert(!known || known == broker_partition_find(b, topic, in->partition));
+#endif
     broker_partition *p =
-        broker_partition_led(b, topic, in->partition, in->current_leader_epoch, &out->error_code);
+        known ? broker_partition_led_at(b, known, in->current_leader_epoch, &out->error_code)
+              : broker_partition_led(b, topic, in->partition, in->current_leader_epoch,
+                                     &out->error_code);
     if (!p) return NULL;
     size_t partition_max = in->partition_max_bytes > 0 ? (size_t)in->partition_max_bytes : 0;
     int64_t end = p->high_watermark;
@@ -229,7 +247,8 @@ static void session_answer(broker *b, const kafka_fetch_request *body, kafka_fet
             if (i >= 0) topic = s->set.parts[i].topic;
             int respond = i < 0 || fetch_session_partition_answered(&s->set.parts[i], d);
             if (incremental && !respond) continue;
-            tr.partitions[kept++] = *d;
+            if (kept != k) tr.partitions[kept] = *d; /* else already in place */
+            kept++;
             led[out++] = led[in];
         }
         tr.partitions_count = kept;
@@ -246,14 +265,20 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
     kafka_fetch_response_init(&resp);
     resp.session_id = 0;
     resp.responses_count = body.topics_count;
+    /* every element below is initialised: no zeroing */
     resp.responses =
-        arena_alloc(&c->arena, (size_t)(body.topics_count + 1) * sizeof *resp.responses);
+        arena_alloc_uninit(&c->arena, (size_t)(body.topics_count + 1) * sizeof *resp.responses);
     fetch_budget budget = {.bytes_left = body.max_bytes > 0 ? (size_t)body.max_bytes : 0,
                            .first = 1};
     int32_t total = partition_count(&body), n = 0;
+    /* a retry: the parked pass found every partition (none failed, or it answered);
+     * a topic's partitions never move, so they are not looked up by name again */
+    broker_partition *const *known = retry ? c->parked_parts : NULL;
+    assert(!retry || c->parked_part_count == total);
     /* led[i]: the i-th partition of the request when this broker leads it, else NULL */
-    broker_partition **led = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *led);
-    fetch_result *results = arena_alloc(&c->arena, (size_t)(total + 1) * sizeof *results);
+    broker_partition **led = arena_alloc_uninit(&c->arena, (size_t)(total + 1) * sizeof *led);
+    fetch_result *results = arena_alloc_uninit(&c->arena, (size_t)(total + 1) * sizeof *results);
+    if (!resp.responses || !led || !results) abort();
     for (int32_t t = 0; t < body.topics_count; t++) {
         kafka_fetch_request_fetch_topic *ft = &body.topics[t];
         kafka_fetch_response_fetchable_topic_response *tr = &resp.responses[t];
@@ -262,8 +287,8 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
         tr->partitions_count = ft->partitions_count;
         tr->partitions = &results[n];
         for (int32_t k = 0; k < ft->partitions_count; k++, n++)
-            led[n] = fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k], &budget,
-                                     &tr->partitions[k]);
+            led[n] = fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k],
+                                     known ? known[n] : NULL, &budget, &tr->partitions[k]);
     }
     int64_t now = b->env.now_us(b->env.ctx);
     int enough = budget.bytes_total >= (size_t)(body.min_bytes > 0 ? body.min_bytes : 0);

@@ -576,16 +576,9 @@ typedef struct pl_check {
 /* A replica's batches were validated record by record by the leader that took them
  * from the client; a follower checks what the wire could have damaged: the framing,
  * the magic byte and the CRC (as Kafka's follower does with ensureValid). */
-static bool pl_replica_batch_ok(const uint8_t *batch, size_t len) {
-    return len >= RECORD_BATCH_HEADER_BYTES && record_batch_total_bytes(batch) == len &&
-           record_batch_magic(batch) == RECORD_BATCH_MAGIC &&
-           record_batch_last_offset_delta(batch) >= 0 &&
-           record_batch_compute_crc(batch, len) == record_batch_crc(batch);
-}
-
 static int pl_check_each(void *arg, const uint8_t *batch, size_t len) {
     pl_check *c = arg;
-    bool ok = c->next_offset >= 0 ? pl_replica_batch_ok(batch, len)
+    bool ok = c->next_offset >= 0 ? record_batch_crc_valid(batch, len)
                                   : record_batch_validate(batch, len, NULL, 0) == 0;
     if (!ok)
         c->bad = true;

@@ -101,6 +101,14 @@ int record_batch_validate(const uint8_t *bytes, size_t len, char *why, size_t wh
     return rb_check_records(bytes, len, why, why_bytes);
 }
 
+bool record_batch_crc_valid(const uint8_t *bytes, size_t len) {
+    return len >= RECORD_BATCH_HEADER_BYTES && record_batch_length(bytes) >= 0 &&
+           (size_t)record_batch_length(bytes) + RECORD_BATCH_LOG_OVERHEAD_BYTES == len &&
+           record_batch_magic(bytes) == RECORD_BATCH_MAGIC &&
+           record_batch_last_offset_delta(bytes) >= 0 &&
+           record_batch_compute_crc(bytes, len) == record_batch_crc(bytes);
+}
+
 /* ---- splitting ----------------------------------------------------------------------- */
 
 size_t record_batch_split(const uint8_t *bytes, size_t len, record_batch_split_fn *each,

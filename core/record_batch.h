@@ -120,6 +120,13 @@ uint32_t record_batch_compute_crc(const uint8_t *b, size_t len);
  * when valid, -1 otherwise with a reason in why (may be NULL). */
 int record_batch_validate(const uint8_t *bytes, size_t len, char *why, size_t why_bytes);
 
+/* What the wire or a disk could damage, as Kafka's RecordBatch.ensureValid checks
+ * it: bytes[0..len) is one batch by its length field, magic 2, a non-negative
+ * last offset delta, and the CRC matches.  The records themselves are not parsed
+ * (the leader that took them from the client did that): for followers and
+ * consumers.  1 when valid. */
+bool record_batch_crc_valid(const uint8_t *bytes, size_t len);
+
 /* ---- splitting a concatenation of batches ---------------------------------------- */
 /* Called per whole batch (not yet validated; length >= header); nonzero stops. */
 typedef int record_batch_split_fn(void *arg, const uint8_t *batch, size_t len);

@@ -51,6 +51,8 @@ typedef struct gather {
     int32_t leader;
     enum broker_follower_state state;
     broker_partition *parts[GATHER_MAX];
+    uint8_t new_topic[GATHER_MAX]; /* parts[i] is of another topic than parts[i - 1] */
+    int32_t last_topic;            /* parts[count - 1]'s index in b->topics */
     int32_t count;
 } gather;
 
@@ -63,11 +65,16 @@ static void encode_fetch(const void *body, wire_writer *w, int16_t version) {
     kafka_fetch_request_encode(body, w, version);
 }
 
-/* Requests are grouped by topic; partitions of one topic are adjacent in g. */
+/* Requests are grouped by topic; partitions of one topic are adjacent in g (it is
+ * filled in topic table order). */
 static int32_t topic_runs(const gather *g, int32_t *starts) {
     int32_t runs = 0;
     for (int32_t i = 0; i < g->count; i++)
-        if (i == 0 || strcmp(g->parts[i]->topic, g->parts[i - 1]->topic) != 0) starts[runs++] = i;
+        if (i == 0 || g->new_topic[i]) starts[runs++] = i;
+#if defined(__SANITIZE_ADDRESS__) /* the sanitizer builds check the flags against the names */
+    for (int32_t i = 1; i < g->count; i++)
+        assert(!g->new_topic[i] == !strcmp(g->parts[i]->topic, g->parts[i - 1]->topic));
+#endif
     starts[runs] = g->count;
     return runs;
 }
@@ -148,14 +155,17 @@ typedef struct pump_plan {
     gather fetching[BROKER_NODES_MAX];
 } pump_plan;
 
-static void plan_one(broker *b, broker_partition *p, void *arg) {
-    pump_plan *plan = arg;
+static void plan_one(broker *b, broker_partition *p, int32_t topic, pump_plan *plan) {
     if (!p->hosted || p->leader == b->cfg.node_id || p->leader < 0 || p->fetch_inflight) return;
     for (int32_t i = 0; i < b->cfg.node_count; i++) {
         if (b->cfg.nodes[i].node_id != p->leader) continue;
         gather *g =
             p->follower_state == FOLLOWER_TRUNCATING ? &plan->truncating[i] : &plan->fetching[i];
-        if (g->count < GATHER_MAX) g->parts[g->count++] = p;
+        if (g->count < GATHER_MAX) {
+            g->new_topic[g->count] = g->count == 0 || topic != g->last_topic;
+            g->last_topic = topic;
+            g->parts[g->count++] = p;
+        }
         return;
     }
 }
@@ -170,7 +180,9 @@ void replica_fetcher_pump(broker *b) {
         plan.fetching[i].state = FOLLOWER_FETCHING;
         plan.truncating[i].count = plan.fetching[i].count = 0;
     }
-    broker_each_partition(b, plan_one, &plan);
+    for (int32_t t = 0; t < b->topic_count; t++) /* as broker_each_partition, no calls */
+        for (int32_t i = 0; i < b->topics[t].partition_count; i++)
+            plan_one(b, &b->topics[t].partitions[i], t, &plan);
     for (int32_t i = 0; i < b->cfg.node_count; i++) {
         int32_t leader = b->cfg.nodes[i].node_id;
         if (leader == b->cfg.node_id || now < b->fetch_retry_at_us[i]) continue;
@@ -329,17 +341,6 @@ static void on_fetch_response(broker *b, int32_t leader, wire_reader *r) {
         }
 }
 
-typedef struct clear_ctx {
-    int32_t leader;
-    int tag;
-} clear_ctx;
-
-static void clear_inflight(broker *b, broker_partition *p, void *arg) {
-    const clear_ctx *ctx = arg;
-    (void)b;
-    if (p->fetch_inflight == ctx->tag && p->fetch_from == ctx->leader) p->fetch_inflight = 0;
-}
-
 void replica_fetcher_on_response(broker *b, peer_channel *pc, int16_t api_key, uint64_t tag,
                                  wire_reader *r) {
     int32_t leader = pc->node;
@@ -348,8 +349,11 @@ void replica_fetcher_on_response(broker *b, peer_channel *pc, int16_t api_key, u
         on_fetch_response(b, leader, r);
     else
         on_epoch_response(b, leader, r);
-    clear_ctx ctx = {leader, (int)tag};
-    broker_each_partition(b, clear_inflight, &ctx);
+    for (int32_t t = 0; t < b->topic_count; t++) /* as broker_each_partition, no calls */
+        for (int32_t i = 0; i < b->topics[t].partition_count; i++) {
+            broker_partition *p = &b->topics[t].partitions[i];
+            if (p->fetch_inflight == (int)tag && p->fetch_from == leader) p->fetch_inflight = 0;
+        }
     b->fetch_pump_pending = 1;
     if (!r)
         for (int32_t i = 0; i < b->cfg.node_count; i++)

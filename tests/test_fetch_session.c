@@ -176,6 +176,43 @@ Test(fetch_session_handler, full_then_incremental_with_changes_and_forgotten) {
     fetch_session_handler_deinit(&h);
 }
 
+/* The set keeps partitions in the order they were added; a fetcher may list a
+ * topic's partitions in another order (its own table's), and that is no change. */
+Test(fetch_session_handler, a_topic_listed_in_another_order_is_no_change) {
+    fetch_session_handler h;
+    fetch_session_handler_init(&h);
+    want first[] = {{"a", 2, 10}, {"b", 0, 5}};
+    built b;
+    build_wanted(&b, first, 2);
+    fetch_session_handler_build(&h, &b.req);
+    kafka_fetch_response r = session_response(0, 9);
+    cr_assert_eq(fetch_session_handler_response(&h, &r), 1);
+    want added[] = {{"a", 2, 10}, {"a", 1, 7}, {"b", 0, 5}}; /* a/1 joins after a/2 */
+    build_wanted(&b, added, 3);
+    fetch_session_handler_build(&h, &b.req);
+    cr_assert_eq(listed(&b.req), 1);
+    cr_assert_eq(fetch_session_handler_response(&h, &r), 1);
+
+    want sorted[] = {{"a", 1, 7}, {"a", 2, 11}, {"b", 0, 5}}; /* a/2 moved */
+    build_wanted(&b, sorted, 3);
+    fetch_session_handler_build(&h, &b.req);
+    cr_assert_eq(b.req.forgotten_topics_data_count, 0);
+    cr_assert_eq(listed(&b.req), 1);
+    cr_assert_eq(b.req.topics[0].partitions[0].partition, 2);
+    cr_assert_eq(b.req.topics[0].partitions[0].fetch_offset, 11);
+    cr_assert_eq(fetch_session_handler_response(&h, &r), 1);
+
+    /* a partition listed twice (and a/2 missing) is a change of the set: a/2 forgotten */
+    want twice[] = {{"a", 1, 7}, {"a", 1, 7}, {"b", 0, 6}};
+    build_wanted(&b, twice, 3);
+    fetch_session_handler_build(&h, &b.req);
+    cr_assert_eq(b.req.forgotten_topics_data_count, 1);
+    cr_assert_eq(b.req.forgotten_topics_data[0].partitions[0], 2);
+    cr_assert_eq(listed(&b.req), 1, "only b/0 moved");
+    cr_assert_eq(h.set.count, 2);
+    fetch_session_handler_deinit(&h);
+}
+
 Test(fetch_session_handler, errors_and_lost_requests_fall_back_to_full) {
     fetch_session_handler h;
     fetch_session_handler_init(&h);

@@ -121,6 +121,27 @@ Test(record_batch, every_flipped_byte_is_detected) {
     cr_assert_eq(record_batch_validate(buf, len, why, sizeof why), 0);
 }
 
+/* The check a follower and a consumer make: every flipped bit the CRC or the
+ * framing covers is caught, without parsing the records. */
+Test(record_batch, crc_check_catches_every_flipped_byte) {
+    uint8_t buf[1024];
+    size_t len = build_sample(buf, sizeof buf, 4);
+    cr_assert(record_batch_crc_valid(buf, len));
+    for (size_t i = 8; i < len; i++) {
+        if (i >= 12 && i < 16) continue; /* the leader epoch is outside the CRC */
+        for (int bit = 0; bit < 8; bit++) {
+            buf[i] ^= (uint8_t)(1u << bit);
+            cr_assert(!record_batch_crc_valid(buf, len), "byte %zu bit %d", i, bit);
+            buf[i] ^= (uint8_t)(1u << bit);
+        }
+    }
+    cr_assert(!record_batch_crc_valid(buf, len - 1));
+    cr_assert(!record_batch_crc_valid(buf, 30));
+    cr_assert(!record_batch_crc_valid(buf, 0));
+    be_store32(buf + RB_LENGTH, 0xffffffffu); /* a negative length never asserts */
+    cr_assert(!record_batch_crc_valid(buf, len));
+}
+
 Test(record_batch, iterator_never_trusts_lengths) {
     uint8_t buf[1024], copy[1024];
     size_t len = build_sample(buf, sizeof buf, 4);
