@@ -676,12 +676,23 @@ checker_group_stats checker_group(const checker *c, const char *group) {
     return st;
 }
 
-int64_t checker_group_missing(const checker *c, const char *group) {
+/* Where the partition's records start now: its leader's log start (the highest of
+ * the replicas' while it has no leader). */
+static int64_t partition_log_start(const partition_state *p) {
+    int64_t start = 0;
+    for (int32_t r = 0; r < p->replica_count; r++) {
+        if (p->replicas[r].node == p->leader) return p->replicas[r].start;
+        if (p->replicas[r].start > start) start = p->replicas[r].start;
+    }
+    return start;
+}
+
+checker_unread checker_group_unread(const checker *c, const char *group) {
+    checker_unread u = {0, 0};
     const group_state *g = group_find((checker *)c, group);
-    if (!g) return 0;
+    if (!g) return u;
     int32_t gi = (int32_t)(g - c->groups);
     const scenario_group *sg = &c->s->groups[gi];
-    int64_t missing = 0;
     for (int32_t i = 0; i < c->part_count; i++) {
         const partition_state *p = &c->parts[i];
         int reads = 0;
@@ -690,11 +701,12 @@ int64_t checker_group_missing(const checker *c, const char *group) {
         if (!reads) continue;
         /* Above what the group has read is lag, not loss. */
         int64_t limit = g->consumed_end[i] < p->acked_end ? g->consumed_end[i] : p->acked_end;
-        int64_t value;
+        int64_t value, start = partition_log_start(p);
         for (int64_t o = 0; o < limit; o++)
-            if (p->acked[o] && !id_index_get(&g->seen, &p->acked_ids[o], &value)) missing++;
+            if (p->acked[o] && !id_index_get(&g->seen, &p->acked_ids[o], &value))
+                *(o < start ? &u.expired : &u.missing) += 1;
     }
-    return missing;
+    return u;
 }
 
 int64_t checker_high_watermark(const checker *c, const char *topic, int32_t partition) {

@@ -77,8 +77,14 @@ const checker_violation *checker_violation_get(const checker *c, int32_t i);
 int64_t checker_violations_total(const checker *c);
 checker_group_stats checker_group(const checker *c, const char *group);
 /* Acknowledged records below what the group has consumed that it never saw
- * (records above its position are lag, not missing). */
-int64_t checker_group_missing(const checker *c, const char *group);
+ * (records above its position are lag): `expired` when retention deleted them
+ * before the group read them (below the leader's log start; a consumer then resets
+ * by auto_offset_reset), else `missing`. */
+typedef struct checker_unread {
+    int64_t missing;
+    int64_t expired;
+} checker_unread;
+checker_unread checker_group_unread(const checker *c, const char *group);
 /* The last high watermark reported for topic/partition (0 before any). */
 int64_t checker_high_watermark(const checker *c, const char *topic, int32_t partition);
 

@@ -86,8 +86,9 @@ static void add_groups(const sim_run *r, cJSON *root) {
             cJSON_AddNumberToObject(o, "recovery_ms", (double)gs.recovery_ms);
         else
             cJSON_AddNullToObject(o, "recovery_ms");
-        cJSON_AddNumberToObject(o, "missing",
-                                (double)checker_group_missing(r->chk, r->s->groups[g].name));
+        checker_unread u = checker_group_unread(r->chk, r->s->groups[g].name);
+        cJSON_AddNumberToObject(o, "missing", (double)u.missing);
+        cJSON_AddNumberToObject(o, "expired", (double)u.expired);
     }
 }
 
@@ -188,13 +189,16 @@ char *sim_run_summary_text(const sim_run *r, double wall_s) {
     }
     for (int32_t g = 0; g < r->s->group_count; g++) {
         checker_group_stats gs = checker_group(r->chk, r->s->groups[g].name);
+        checker_unread u = checker_group_unread(r->chk, r->s->groups[g].name);
+        char expired[48] = ""; /* shown only when retention deleted unread records */
+        if (u.expired > 0)
+            snprintf(expired, sizeof expired, ", expired %lld", (long long)u.expired);
         put(&b,
             "  %-12s %d consumer(s): records %lld, unique %lld, duplicates %lld, lag %lld, missing "
-            "%lld, rebalances %lld\n",
+            "%lld%s, rebalances %lld\n",
             r->s->groups[g].name, (int)r->s->groups[g].consumers, (long long)gs.records,
-            (long long)gs.unique, (long long)gs.duplicates, (long long)gs.lag,
-            (long long)checker_group_missing(r->chk, r->s->groups[g].name),
-            (long long)gs.rebalances);
+            (long long)gs.unique, (long long)gs.duplicates, (long long)gs.lag, (long long)u.missing,
+            expired, (long long)gs.rebalances);
         if (gs.recovery_ms >= 0)
             put(&b, "  %-12s recovered from a consumer crash in %.1f s (next stable generation)\n",
                 "", (double)gs.recovery_ms / 1e3);

@@ -653,7 +653,7 @@ Test(checker, group_counts_records_unique_and_duplicates) {
     cr_assert_eq(g.unique, 10);
     cr_assert_eq(g.duplicates, 2);
     cr_assert_eq(g.rebalances, 2);
-    cr_assert_eq(checker_group_missing(f.c, GROUP), 0);
+    cr_assert_eq(checker_group_unread(f.c, GROUP).missing, 0);
     checker_group_stats none = checker_group(f.c, "no-such-group");
     cr_assert_eq(none.records + none.unique + none.duplicates + none.rebalances, 0);
     cr_assert_eq(checker_violation_count(f.c), 0);
@@ -664,14 +664,30 @@ Test(checker, group_missing_counts_acked_records_never_consumed) {
     fixture f = open_with(load_safe());
     replicated_and_acked(&f);
     /* Not read yet is lag, not missing: only holes below the group's position count. */
-    cr_assert_eq(checker_group_missing(f.c, GROUP), 0);
+    cr_assert_eq(checker_group_unread(f.c, GROUP).missing, 0);
     generation_1(&f);
     consume(&f, 6000, CONSUMER_A, 0, 0, 0, 5);
-    cr_assert_eq(checker_group_missing(f.c, GROUP), 0);
+    cr_assert_eq(checker_group_unread(f.c, GROUP).missing, 0);
     assign(&f, 6050, CONSUMER_B, 2, 0, 1);
     consume(&f, 6100, CONSUMER_B, 0, 8, 8, 2); /* another member skips offsets 5..7 */
-    cr_assert_eq(checker_group_missing(f.c, GROUP), 3);
+    cr_assert_eq(checker_group_unread(f.c, GROUP).missing, 3);
+    cr_assert_eq(checker_group_unread(f.c, GROUP).expired, 0);
     cr_assert_eq(checker_group(f.c, GROUP).unique, 7);
+    close_fixture(&f);
+}
+
+/* Retention deleted offsets 0..5 before the group read them; it reset to the log
+ * start: expired, not missing.  A hole above the log start stays missing. */
+Test(checker, records_retention_deleted_before_the_group_read_them_are_expired) {
+    fixture f = open_with(load_safe());
+    replicated_and_acked(&f);
+    for (int32_t node = 1; node <= 3; node++) log_start(&f, 5500, node, 0, 6);
+    generation_1(&f);
+    consume(&f, 6000, CONSUMER_A, 0, 6, 6, 2);
+    consume(&f, 6100, CONSUMER_A, 0, 9, 9, 1); /* offset 8 skipped */
+    checker_unread u = checker_group_unread(f.c, GROUP);
+    cr_assert_eq(u.expired, 6);
+    cr_assert_eq(u.missing, 1);
     close_fixture(&f);
 }
 

@@ -126,6 +126,38 @@ else
     fail "$s: the idempotent producer appends every record once" "duplicates $n"
 fi
 
+# retention: a broker down longer than retention restarts its logs at the leaders' log
+# start and rejoins every ISR (no liveness violation); the group, away as long, resets to
+# the log start: every acknowledged record is read or expired, none missing.  Without
+# retention nothing expires.
+# unread NAME: "unique expired missing acked" of the reader group and the app producer
+unread() {
+    "$PY" -c 'import json,sys
+try:
+    d = json.load(open(sys.argv[1])); g = d["consumed"]["reader"]
+    print(g["unique"], g["expired"], g["missing"], d["producers"]["app"]["acked"])
+except Exception:
+    print("-1 -1 -1 -1")' "$1"
+}
+s=retention
+run "$s" "scenarios/$s.json"
+read -r unique expired missing acked <<<"$(unread "$T/$s.json")"
+if [ "$(rc "$s")" = 0 ] && [ "$(count "$T/$s.json")" = 0 ] && [ "$expired" -gt 0 ] && [ "$missing" = 0 ] &&
+    [ $((unique + expired)) = "$acked" ]; then
+    ok "$s: the returning broker rejoins, the group resets: $unique read + $expired expired = $acked acknowledged, none missing"
+else
+    fail "$s: the returning broker rejoins, the group resets, nothing missing" \
+        "exit $(rc "$s"), first violation: $(first "$T/$s.json"), read $unique, expired $expired, missing $missing, acked $acked"
+fi
+run "$s-kept" "scenarios/$s.json" --set cluster.retention_ms=null
+read -r unique expired missing acked <<<"$(unread "$T/$s-kept.json")"
+if [ "$(rc "$s-kept")" = 0 ] && [ "$expired" = 0 ] && [ "$missing" = 0 ] && [ "$unique" = "$acked" ]; then
+    ok "$s: with retention_ms null the group reads all $acked acknowledged records"
+else
+    fail "$s: with retention_ms null the group reads every acknowledged record" \
+        "exit $(rc "$s-kept"), read $unique, expired $expired, missing $missing, acked $acked"
+fi
+
 # Availability, not loss: clean under the safe settings.
 for s in controller-failover quorum-loss rolling-restart chaos; do safe_run "$s"; done
 
