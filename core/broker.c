@@ -72,19 +72,50 @@ int32_t broker_node_id(const broker *b) {
 
 /* ---- topics and partitions ---------------------------------------------------- */
 
+/* A name's key: its first and last four bytes (overlapping below 8 bytes), or
+ * its bytes when shorter than four.  Equal keys and lengths mean equal names up
+ * to 8 bytes; longer names then compare their middle. */
+static uint64_t topic_key(const char *name, int32_t len) {
+    if (len < 4) {
+        uint64_t k = 0;
+        for (int32_t i = 0; i < len; i++) k = k << 8 | (uint8_t)name[i];
+        return k;
+    }
+    uint32_t head, tail;
+    memcpy(&head, name, 4);
+    memcpy(&tail, name + len - 4, 4);
+    return (uint64_t)head << 32 | tail;
+}
+
+#if BROKER_CHECK_CACHES
+static broker_topic *topic_find_scan(broker *b, kafka_str name) {
+    for (int32_t i = 0; i < b->topic_count; i++)
+        if (b->topics[i].name_len == name.len &&
+            (name.len == 0 || memcmp(b->topics[i].name, name.ptr, (size_t)name.len) == 0))
+            return &b->topics[i];
+    return NULL;
+}
+#endif
+
 broker_topic *broker_topic_find(broker *b, kafka_str name) {
     if (name.len < 0) return NULL;
-    /* Every fetched or produced partition comes through here.  Names of one
-     * length usually differ at the end ("topic-1", "topic-2"), so the last byte
-     * is compared before the rest. */
+    /* Every fetched or produced partition comes through here (a follower's fetch
+     * names a different topic at each partition): compare keys, not names. */
+    uint64_t key = topic_key(name.ptr, name.len);
+    broker_topic *found = NULL;
     for (int32_t i = 0; i < b->topic_count; i++) {
-        broker_topic *t = &b->topics[i];
-        if (t->name_len == name.len &&
-            (name.len == 0 || (t->name[name.len - 1] == name.ptr[name.len - 1] &&
-                               memcmp(t->name, name.ptr, (size_t)name.len) == 0)))
-            return t;
+        const broker_topic_key *k = &b->topic_keys[i];
+        if (k->head_tail != key || k->len != name.len) continue;
+        if (name.len <= 8 ||
+            memcmp(b->topics[i].name + 4, name.ptr + 4, (size_t)name.len - 8) == 0) {
+            found = &b->topics[i];
+            break;
+        }
     }
-    return NULL;
+#if BROKER_CHECK_CACHES
+    assert(found == topic_find_scan(b, name));
+#endif
+    return found;
 }
 
 broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t partition) {
@@ -140,12 +171,15 @@ broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16]
     if (b->topic_count == b->topic_cap) {
         b->topic_cap = b->topic_cap ? b->topic_cap * 2 : 8;
         b->topics = realloc(b->topics, (size_t)b->topic_cap * sizeof *b->topics);
-        if (!b->topics) abort();
+        b->topic_keys = realloc(b->topic_keys, (size_t)b->topic_cap * sizeof *b->topic_keys);
+        if (!b->topics || !b->topic_keys) abort();
     }
     broker_topic *t = &b->topics[b->topic_count++];
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
     t->name_len = (int32_t)strlen(t->name);
+    b->topic_keys[b->topic_count - 1] =
+        (broker_topic_key){.head_tail = topic_key(t->name, t->name_len), .len = t->name_len};
     memcpy(t->id, id, 16);
     t->partition_count = partitions;
     t->partitions = calloc((size_t)(partitions ? partitions : 1), sizeof *t->partitions);
@@ -258,6 +292,7 @@ void broker_destroy(broker *b) {
         free(b->topics[i].partitions);
     }
     free(b->topics);
+    free(b->topic_keys);
     for (int32_t i = 0; i < b->conn_count; i++) conn_release(&b->conns[i]);
     free(b->conns);
     for (int k = 0; k < CHANNEL_KINDS; k++)

@@ -25,6 +25,15 @@
 #include "raft.h"
 #include "wire.h"
 
+/* Caches and indexes (the topic index, the deadline parts) are checked against a
+ * full recomputation in the sanitizer builds only: asserts stay on in the shipped
+ * build, where the recomputation would cost what the cache saves. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BROKER_CHECK_CACHES 1
+#else
+#define BROKER_CHECK_CACHES 0
+#endif
+
 #define BROKER_TOPIC_BYTES_MAX 250
 #define BROKER_REPLICAS_MAX BROKER_NODES_MAX
 
@@ -84,6 +93,11 @@ typedef struct broker_topic {
     int32_t replication_factor;
     broker_partition *partitions;
 } broker_topic;
+
+typedef struct broker_topic_key {
+    uint64_t head_tail; /* first four bytes << 32 | last four (shorter: the bytes) */
+    int32_t len;
+} broker_topic_key;
 
 typedef struct broker_request {
     int16_t api_key;
@@ -148,8 +162,11 @@ enum broker_channel_kind { CHANNEL_FETCHER = 0, CHANNEL_CONTROLLER, CHANNEL_QUOR
 struct broker {
     broker_env env;
     broker_config cfg;
-    broker_topic *topics;
+    broker_topic *topics; /* only ever appended to (deleted topics stay, unmapped) */
     int32_t topic_count, topic_cap;
+    /* broker_topic_find's index, by topic: a name's length and first and last four
+     * bytes (all of a name of up to 8 bytes), scanned before any name is read */
+    struct broker_topic_key *topic_keys;
     broker_conn *conns;
     int32_t conn_count, conn_cap;
     int32_t conn_hint; /* index broker_conn_find tries first (a cache, never an order) */
@@ -171,6 +188,10 @@ struct broker {
     uint64_t failed_fetches;      /* fetch partitions answered with an error (all topics) */
     uint64_t metadata_change_seq; /* change_seq when the metadata log last moved */
     int fetch_pump_pending;       /* the replica fetcher may have something to send */
+    /* A parked acks=all produce can complete only when a high watermark moves or a
+     * leadership changes (or at its deadline, checked by the timer): set there, so
+     * replication_complete_produces scans the connections only then. */
+    int produce_wake;
 
     /* KIP-227 fetch sessions: ours as a leader (core/handle_fetch.c), and the
      * replica fetcher's, one per leader in cfg.nodes order */
