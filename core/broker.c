@@ -246,6 +246,7 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
     metadata_image_init(&b->image);
     b->quorum_leader = -1;
     b->broker_epoch = -1;
+    b->park_deadline_us = INT64_MAX;
     if (cfg->metadata_quorum) {
         if (broker_quorum_open(b) != 0) {
             broker_destroy(b);
@@ -339,6 +340,7 @@ static broker_conn *conn_add(broker *b, conn_id id, int outbound) {
 
 static void conn_remove(broker *b, broker_conn *c) {
     if (c->parked == BROKER_PARK_GROUP) group_coordinator_conn_closed(b, c->id);
+    broker_conn_unpark(b, c);
     conn_release(c);
     *c = b->conns[--b->conn_count];
 }
@@ -375,6 +377,7 @@ static void on_channel_response(void *ctx, peer_channel *pc, int16_t api_key, in
  * connections and reorder the connection table) runs here, at the end of every
  * entry point. */
 static void conn_close(broker *b, broker_conn *c);
+static int64_t park_deadline_compute_us(const broker *b);
 
 static void close_marked(broker *b) {
     if (!b->closing_marked) return;
@@ -402,6 +405,10 @@ static void run_deferred(broker *b) {
         replica_fetcher_pump(b);
     }
     close_marked(b);
+    if (b->park_deadline_stale) {
+        b->park_deadline_us = park_deadline_compute_us(b);
+        b->park_deadline_stale = 0;
+    }
 }
 
 void broker_on_connected(broker *b, conn_id conn) {
@@ -561,15 +568,49 @@ void broker_conn_serve_queued(broker *b, broker_conn *c) {
     conn_pump(b, c);
 }
 
+/* The park deadline minimum after one connection's deadline went from before_us
+ * to after_us (INT64_MAX: not parked). */
+static void park_deadline_moved(broker *b, int64_t before_us, int64_t after_us) {
+    if (after_us < b->park_deadline_us)
+        b->park_deadline_us = after_us;
+    else if (after_us > before_us && before_us == b->park_deadline_us)
+        b->park_deadline_stale = 1; /* it held the minimum: look again */
+}
+
+void broker_conn_park(broker *b, broker_conn *c, enum broker_park_kind kind, int64_t deadline_us) {
+    assert(kind != BROKER_PARK_NONE);
+    int64_t before = c->parked ? c->parked_deadline_us : INT64_MAX;
+    c->parked = kind;
+    c->parked_deadline_us = deadline_us;
+    park_deadline_moved(b, before, deadline_us);
+}
+
+void broker_conn_unpark(broker *b, broker_conn *c) {
+    if (c->parked) park_deadline_moved(b, c->parked_deadline_us, INT64_MAX);
+    c->parked = BROKER_PARK_NONE;
+}
+
+static int64_t park_deadline_compute_us(const broker *b) {
+    int64_t at = INT64_MAX;
+    for (int32_t i = 0; i < b->conn_count; i++)
+        if (b->conns[i].parked && b->conns[i].parked_deadline_us < at)
+            at = b->conns[i].parked_deadline_us;
+    return at;
+}
+
 /* Retries a parked request; when it completes, serves what queued up behind it. */
 static void conn_retry_parked(broker *b, broker_conn *c) {
     conn_id id = c->id;
+    /* Unparked without a report: a fetch usually parks again with the same
+     * deadline, and the change is reported once, below. */
+    int64_t before = c->parked_deadline_us;
     c->parked = BROKER_PARK_NONE;
     /* A data fetch resumes from its kept request (its arena is still live); a
      * metadata-log fetch is served again from the frame copy. */
     int rc = c->parked_fetch ? broker_fetch_resume(b, c)
                              : serve_frame(b, c, c->parked_frame, c->parked_frame_len);
     c = broker_conn_find(b, id);
+    park_deadline_moved(b, before, c && c->parked ? c->parked_deadline_us : INT64_MAX);
     if (!c) return;
     if (rc < 0) {
         conn_close(b, c);
@@ -594,7 +635,7 @@ void broker_metadata_log_changed(broker *b) {
 /* Parks a fetch until one of its partitions (or the metadata log) changes. */
 void broker_park_fetch(broker *b, broker_conn *c, broker_partition **parts, int32_t count,
                        int metadata) {
-    c->parked = BROKER_PARK_FETCH;
+    broker_conn_park(b, c, BROKER_PARK_FETCH, c->parked_deadline_us);
     c->parked_parts = parts;
     c->parked_part_count = count;
     c->parked_metadata = metadata;
@@ -609,7 +650,7 @@ static int parked_fetch_woken(const broker *b, const broker_conn *c) {
 }
 
 void broker_park_metadata(broker *b, broker_conn *c) {
-    c->parked = BROKER_PARK_METADATA;
+    broker_conn_park(b, c, BROKER_PARK_METADATA, c->parked_deadline_us);
     c->parked_seq = b->image_seq;
 }
 
@@ -675,8 +716,13 @@ int64_t broker_next_deadline_us(const broker *b) {
     at = min64(at, replication_next_deadline_us(b));
     at = min64(at, broker_quorum_next_deadline_us(b));
     at = min64(at, group_coordinator_next_deadline_us(b));
-    for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked) at = min64(at, b->conns[i].parked_deadline_us);
+    if (b->park_deadline_stale)
+        at = min64(at, park_deadline_compute_us(b));
+    else
+        at = min64(at, b->park_deadline_us);
+#if BROKER_CHECK_CACHES
+    assert(b->park_deadline_stale || b->park_deadline_us == park_deadline_compute_us(b));
+#endif
     for (int k = 0; k < CHANNEL_KINDS; k++)
         for (int32_t i = 0; i < b->cfg.node_count; i++)
             at = min64(at, peer_channel_next_deadline_us(&b->channels[k][i]));

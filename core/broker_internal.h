@@ -170,6 +170,13 @@ struct broker {
     broker_conn *conns;
     int32_t conn_count, conn_cap;
     int32_t conn_hint; /* index broker_conn_find tries first (a cache, never an order) */
+    /* The earliest parked_deadline_us of a parked connection (INT64_MAX: none),
+     * unless park_deadline_stale.  Rule: a connection is parked and unparked only
+     * through broker_conn_park / broker_conn_unpark (conn_retry_parked excepted, it
+     * reports its own change), and parked_deadline_us is written only while the
+     * connection is not parked (a handler sets it before it parks). */
+    int64_t park_deadline_us;
+    int park_deadline_stale;
     wire_writer out;
     wire_writer request_out; /* outbound requests */
     peer_channel channels[CHANNEL_KINDS][BROKER_NODES_MAX];
@@ -275,6 +282,9 @@ void broker_partition_changed(broker *b, broker_partition *p);
 broker_conn *broker_conn_find(broker *b, conn_id id);
 void broker_conn_serve_queued(broker *b, broker_conn *c);
 void broker_metadata_log_changed(broker *b);
+/* Parks c (its deadline counts for broker_next_deadline_us) / ends its park. */
+void broker_conn_park(broker *b, broker_conn *c, enum broker_park_kind kind, int64_t deadline_us);
+void broker_conn_unpark(broker *b, broker_conn *c);
 void broker_park_fetch(broker *b, broker_conn *c, broker_partition **parts, int32_t count,
                        int metadata);
 /* Parks a Metadata request until the image changes or c->parked_deadline_us. */

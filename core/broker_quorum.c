@@ -260,7 +260,7 @@ void broker_quorum_complete_commits(broker *b) {
         b->env.send(b->env.ctx, c->id, c->held, c->held_len);
         free(c->held);
         c->held = NULL;
-        c->parked = BROKER_PARK_NONE;
+        broker_conn_unpark(b, c);
         broker_conn_serve_queued(b, c);
         i = -1; /* serving may have changed the table: rescan */
         waiting = 0;
@@ -298,9 +298,8 @@ static int answer_after_commit(broker *b, broker_conn *c, const broker_request *
     memcpy(c->held, b->out.data, b->out.len);
     c->held_len = b->out.len;
     c->commit_offset = offset;
-    c->parked = BROKER_PARK_COMMIT;
+    broker_conn_park(b, c, BROKER_PARK_COMMIT, INT64_MAX);
     b->commit_parked = 1;
-    c->parked_deadline_us = INT64_MAX;
     return 1;
 }
 
@@ -420,11 +419,10 @@ static int forward(broker *b, broker_conn *c, const broker_request *req) {
     if (!pc || peer_channel_send(pc, &b->env, &b->request_out, req->api_key, req->api_version, &raw,
                                  encode_raw, tag, 1, CONTROLLER_REQUEST_TIMEOUT_US) != 0)
         return -1; /* no controller reachable now: the client retries */
-    c->parked = BROKER_PARK_FORWARD;
+    broker_conn_park(b, c, BROKER_PARK_FORWARD, INT64_MAX);
     c->parked_request = *req;
     c->parked_request.body = NULL;
     c->forward_tag = tag;
-    c->parked_deadline_us = INT64_MAX;
     return 1;
 }
 
@@ -432,7 +430,7 @@ static void relay(broker *b, uint64_t tag, wire_reader *r) {
     for (int32_t i = 0; i < b->conn_count; i++) {
         broker_conn *c = &b->conns[i];
         if (c->parked != BROKER_PARK_FORWARD || c->forward_tag != tag) continue;
-        c->parked = BROKER_PARK_NONE;
+        broker_conn_unpark(b, c);
         if (!r) {
             c->closing = 1;
             b->closing_marked = 1;

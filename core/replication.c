@@ -304,7 +304,7 @@ void replication_complete_produces(broker *b, int deadline_check) {
         broker_response_begin(b, &c->parked_request);
         kafka_produce_response_encode(c->parked_response, &b->out, c->parked_request.api_version);
         broker_response_finish(b, c);
-        c->parked = BROKER_PARK_NONE;
+        broker_conn_unpark(b, c);
         c->wait_count = 0;
         broker_conn_serve_queued(b, c);
     }
