@@ -296,6 +296,7 @@ void broker_destroy(broker *b) {
     free(b->topic_keys);
     for (int32_t i = 0; i < b->conn_count; i++) conn_release(&b->conns[i]);
     free(b->conns);
+    free(b->conn_slot);
     for (int k = 0; k < CHANNEL_KINDS; k++)
         for (int32_t i = 0; i < b->cfg.node_count; i++) peer_channel_deinit(&b->channels[k][i]);
     wire_writer_deinit(&b->out);
@@ -310,16 +311,60 @@ void broker_destroy(broker *b) {
 
 /* ---- connections ------------------------------------------------------------------ */
 
+static uint32_t conn_home(const broker *b, conn_id id) {
+    return (id * 2654435761u) & (uint32_t)(b->conn_slots - 1);
+}
+
+/* The slot holding id's index, or the free slot where it would go. */
+static uint32_t conn_slot_of(const broker *b, conn_id id) {
+    uint32_t mask = (uint32_t)b->conn_slots - 1, s = conn_home(b, id);
+    while (b->conn_slot[s] >= 0 && b->conns[b->conn_slot[s]].id != id) s = (s + 1) & mask;
+    return s;
+}
+
+static void conn_index_rebuild(broker *b, int32_t slots) {
+    free(b->conn_slot);
+    b->conn_slot = malloc((size_t)slots * sizeof *b->conn_slot);
+    if (!b->conn_slot) abort();
+    b->conn_slots = slots;
+    for (int32_t s = 0; s < slots; s++) b->conn_slot[s] = -1;
+    for (int32_t i = 0; i < b->conn_count; i++) b->conn_slot[conn_slot_of(b, b->conns[i].id)] = i;
+}
+
+/* Removes id from the index (backward-shift deletion keeps probe runs whole). */
+static void conn_index_delete(broker *b, conn_id id) {
+    uint32_t mask = (uint32_t)b->conn_slots - 1, hole = conn_slot_of(b, id);
+    assert(b->conn_slot[hole] >= 0);
+    for (uint32_t s = (hole + 1) & mask; b->conn_slot[s] >= 0; s = (s + 1) & mask) {
+        uint32_t home = conn_home(b, b->conns[b->conn_slot[s]].id);
+        /* movable into the hole when its home is not cyclically in (hole, s] */
+        int stays = hole <= s ? (home > hole && home <= s) : (home > hole || home <= s);
+        if (stays) continue;
+        b->conn_slot[hole] = b->conn_slot[s];
+        hole = s;
+    }
+    b->conn_slot[hole] = -1;
+}
+
 broker_conn *broker_conn_find(broker *b, conn_id id) {
     /* Looked up after every request served, usually the one found last time. */
     if (b->conn_hint < b->conn_count && b->conns[b->conn_hint].id == id)
         return &b->conns[b->conn_hint];
-    for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].id == id) {
+    broker_conn *found = NULL;
+    if (b->conn_slots) {
+        int32_t i = b->conn_slot[conn_slot_of(b, id)];
+        if (i >= 0) {
             b->conn_hint = i;
-            return &b->conns[i];
+            found = &b->conns[i];
         }
-    return NULL;
+    }
+#if BROKER_CHECK_CACHES
+    broker_conn *scanned = NULL;
+    for (int32_t i = 0; i < b->conn_count && !scanned; i++)
+        if (b->conns[i].id == id) scanned = &b->conns[i];
+    assert(found == scanned);
+#endif
+    return found;
 }
 
 static broker_conn *conn_add(broker *b, conn_id id, int outbound) {
@@ -332,6 +377,10 @@ static broker_conn *conn_add(broker *b, conn_id id, int outbound) {
     broker_conn *c = &b->conns[b->conn_count++];
     memset(c, 0, sizeof *c);
     c->id = id;
+    if (2 * b->conn_count > b->conn_slots)
+        conn_index_rebuild(b, b->conn_slots ? 2 * b->conn_slots : 32);
+    else
+        b->conn_slot[conn_slot_of(b, id)] = b->conn_count - 1;
     c->outbound = outbound;
     frame_reader_init(&c->reader, b->cfg.request_bytes_max);
     arena_init(&c->arena);
@@ -342,7 +391,12 @@ static void conn_remove(broker *b, broker_conn *c) {
     if (c->parked == BROKER_PARK_GROUP) group_coordinator_conn_closed(b, c->id);
     broker_conn_unpark(b, c);
     conn_release(c);
-    *c = b->conns[--b->conn_count];
+    conn_index_delete(b, c->id);
+    int32_t at = (int32_t)(c - b->conns), last = --b->conn_count;
+    if (at != last) {
+        *c = b->conns[last];
+        b->conn_slot[conn_slot_of(b, c->id)] = at;
+    }
 }
 
 void broker_on_accept(broker *b, conn_id conn) {

@@ -170,6 +170,11 @@ struct broker {
     broker_conn *conns;
     int32_t conn_count, conn_cap;
     int32_t conn_hint; /* index broker_conn_find tries first (a cache, never an order) */
+    /* broker_conn_find's index: open addressing over conns by id (index into
+     * conns, -1 free), conn_slots a power of two >= 2 * conn_count; kept by
+     * conn_add and conn_remove, the only places the table changes */
+    int32_t *conn_slot;
+    int32_t conn_slots;
     /* The earliest parked_deadline_us of a parked connection (INT64_MAX: none),
      * unless park_deadline_stale.  Rule: a connection is parked and unparked only
      * through broker_conn_park / broker_conn_unpark (conn_retry_parked excepted, it
