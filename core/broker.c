@@ -97,7 +97,8 @@ static broker_topic *topic_find_scan(broker *b, kafka_str name) {
 }
 #endif
 
-broker_topic *broker_topic_find(broker *b, kafka_str name) {
+/* Inline in broker_partition_find, the path of every fetched or produced partition. */
+static inline broker_topic *topic_find(broker *b, kafka_str name) {
     if (name.len < 0) return NULL;
     /* Every fetched or produced partition comes through here (a follower's fetch
      * names a different topic at each partition): compare keys, not names. */
@@ -118,15 +119,24 @@ broker_topic *broker_topic_find(broker *b, kafka_str name) {
     return found;
 }
 
+broker_topic *broker_topic_find(broker *b, kafka_str name) {
+    return topic_find(b, name);
+}
+
 broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t partition) {
-    broker_topic *t = broker_topic_find(b, topic);
+    broker_topic *t = topic_find(b, topic);
     if (!t || partition < 0 || partition >= t->partition_count) return NULL;
     return &t->partitions[partition];
 }
 
 broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t partition,
                                        int32_t current_leader_epoch, int16_t *error) {
-    broker_partition *p = broker_partition_find(b, topic, partition);
+    return broker_partition_led_check(b, broker_partition_find(b, topic, partition),
+                                      current_leader_epoch, error);
+}
+
+broker_partition *broker_partition_led_check(const broker *b, broker_partition *p,
+                                             int32_t current_leader_epoch, int16_t *error) {
     if (!p || !p->hosted)
         *error = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
     else if (p->leader != b->cfg.node_id)
@@ -601,7 +611,11 @@ static void conn_pump(broker *b, broker_conn *c) {
             conn_close(b, c);
             return;
         }
-        if (rc == 1 && (c->parked == BROKER_PARK_FETCH || c->parked == BROKER_PARK_METADATA))
+        /* A data fetch keeps its decoded request (parked_fetch) and never reads the
+         * frame again; a metadata-log fetch or a Metadata request is served again
+         * from a copy. */
+        if (rc == 1 && ((c->parked == BROKER_PARK_FETCH && !c->parked_fetch) ||
+                        c->parked == BROKER_PARK_METADATA))
             park_copy(c, frame, len);
     }
 }

@@ -268,6 +268,11 @@ broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t part
  * leader epoch (>= 0) other than ours, FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH. */
 broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t partition,
                                        int32_t current_leader_epoch, int16_t *error);
+/* The same for a partition already found (or NULL): a broker_partition never moves
+ * and is never freed while the broker lives, so a request path may keep the
+ * pointer (a fetch session, a parked request) and check it again here. */
+broker_partition *broker_partition_led_check(const broker *b, broker_partition *p,
+                                             int32_t current_leader_epoch, int16_t *error);
 void broker_observe(broker *b, const observe_event *ev);
 /* Leader append of client records (core/handle_produce.c): checks min.insync.replicas
  * for acks=-1 and an idempotent producer's sequence (a retry already in the log is
