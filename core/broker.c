@@ -307,6 +307,7 @@ void broker_destroy(broker *b) {
     for (int32_t i = 0; i < b->conn_count; i++) conn_release(&b->conns[i]);
     free(b->conns);
     free(b->conn_slot);
+    free(b->wake_ids);
     for (int k = 0; k < CHANNEL_KINDS; k++)
         for (int32_t i = 0; i < b->cfg.node_count; i++) peer_channel_deinit(&b->channels[k][i]);
     wire_writer_deinit(&b->out);
@@ -734,23 +735,25 @@ static void broker_wake_parked_metadata(broker *b) {
 }
 
 static void broker_wake_parked_fetches(broker *b) {
-    /* Retrying may close connections and reorder the table: work from ids. */
+    /* Retrying may close connections and reorder the table: work from ids, listed
+     * in one pass (the list is the broker's, sized to the table; retries do not
+     * come back here). */
+    if (b->wake_cap < b->conn_count) {
+        b->wake_cap = b->conn_cap;
+        b->wake_ids = realloc(b->wake_ids, (size_t)b->wake_cap * sizeof *b->wake_ids);
+        if (!b->wake_ids) abort();
+    }
     int32_t n = 0;
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i])) n++;
-    if (n == 0) return;
-    conn_id waiting_few[32]; /* no malloc for the usual handful */
-    conn_id *waiting = n <= 32 ? waiting_few : malloc((size_t)n * sizeof *waiting);
-    if (!waiting) abort();
-    n = 0;
-    for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i]))
-            waiting[n++] = b->conns[i].id;
+            b->wake_ids[n++] = b->conns[i].id;
+    assert(!b->waking);
+    b->waking = 1;
     for (int32_t i = 0; i < n; i++) {
-        broker_conn *c = broker_conn_find(b, waiting[i]);
+        broker_conn *c = broker_conn_find(b, b->wake_ids[i]);
         if (c && c->parked == BROKER_PARK_FETCH) conn_retry_parked(b, c);
     }
-    if (waiting != waiting_few) free(waiting);
+    b->waking = 0;
 }
 
 /* ---- responses ------------------------------------------------------------------------ */

@@ -52,17 +52,19 @@ enum broker_follower_state {
 };
 
 typedef struct broker_partition {
-    char topic[BROKER_TOPIC_BYTES_MAX];
+    /* first, in one cache line: what every fetch, wake-up scan and produce reads */
+    uint64_t change_seq; /* broker change_seq when data or the high watermark last moved */
     int32_t index;
     int32_t leader;
     int32_t leader_epoch;
     int32_t partition_epoch;
+    int hosted; /* this broker holds a replica, and `log` is open */
+    int64_t high_watermark;
+    char topic[BROKER_TOPIC_BYTES_MAX];
     int32_t replicas[BROKER_REPLICAS_MAX];
     int32_t replica_count;
     int32_t isr[BROKER_REPLICAS_MAX];
     int32_t isr_count;
-    int64_t high_watermark;
-    int hosted; /* this broker holds a replica, and `log` is open */
     partition_log log;
     producer_state producers; /* idempotent producers, kept on every append */
     int producers_incomplete; /* a rebuild or update failed: rebuild again */
@@ -77,7 +79,6 @@ typedef struct broker_partition {
     /* follower */
     enum broker_follower_state follower_state;
     int32_t truncation_epoch; /* epoch asked about next (leader-epoch walk-back) */
-    uint64_t change_seq;      /* broker change_seq when data or the high watermark last moved */
     int fetch_inflight;       /* which request (fetcher tag) includes it, 0 none */
     int32_t fetch_from;       /* the leader that request went to */
     /* for a driver's metrics (core/broker_stats.c) */
@@ -126,22 +127,23 @@ typedef struct broker_produce_wait {
 } broker_produce_wait;
 
 typedef struct broker_conn {
+    /* first, in one cache line: what the lookups and the wake-up scans read */
     conn_id id;
-    frame_reader reader;
-    int outbound; /* we dialled it */
-    int closing;
     /* The request being served, while parked. */
     enum broker_park_kind parked;
     int64_t parked_deadline_us;
-    uint8_t *parked_frame; /* owned copy of the request frame */
-    size_t parked_frame_len;
-    arena arena;
     /* BROKER_PARK_FETCH: retried only when one of these changed after parked_seq */
     broker_partition **parked_parts;
     int32_t parked_part_count;
-    int parked_metadata;                      /* a metadata-log fetch: woken by the quorum's log */
-    struct kafka_fetch_request *parked_fetch; /* its decoded request, kept in `arena` */
+    int parked_metadata; /* a metadata-log fetch: woken by the quorum's log */
     uint64_t parked_seq;
+    struct kafka_fetch_request *parked_fetch; /* its decoded request, kept in `arena` */
+    frame_reader reader;
+    int outbound; /* we dialled it */
+    int closing;
+    uint8_t *parked_frame; /* owned copy of the request frame */
+    size_t parked_frame_len;
+    arena arena;
     /* BROKER_PARK_PRODUCE: the prepared response lives in `arena` */
     broker_request parked_request;
     void *parked_response;
@@ -175,6 +177,9 @@ struct broker {
      * conn_add and conn_remove, the only places the table changes */
     int32_t *conn_slot;
     int32_t conn_slots;
+    conn_id *wake_ids; /* broker_wake_parked_fetches' list, kept between calls */
+    int32_t wake_cap;
+    int waking; /* wake_ids in use (asserted: retries never wake again) */
     /* The earliest parked_deadline_us of a parked connection (INT64_MAX: none),
      * unless park_deadline_stale.  Rule: a connection is parked and unparked only
      * through broker_conn_park / broker_conn_unpark (conn_retry_parked excepted, it
