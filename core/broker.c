@@ -794,11 +794,12 @@ int64_t broker_next_deadline_us(const broker *b) {
 #if BROKER_CHECK_CACHES
     assert(b->park_deadline_stale || b->park_deadline_us == park_deadline_compute_us(b));
 #endif
-    for (int k = 0; k < CHANNEL_KINDS; k++)
-        for (int32_t i = 0; i < b->cfg.node_count; i++)
-            at = min64(at, peer_channel_next_deadline_us(&b->channels[k][i]));
+    _Static_assert(CHANNEL_KINDS == 3, "one line per channel kind below");
     for (int32_t i = 0; i < b->cfg.node_count; i++) {
         const peer_channel *pc = &b->channels[CHANNEL_FETCHER][i];
+        at = min64(at, peer_channel_next_deadline_us(pc));
+        at = min64(at, peer_channel_next_deadline_us(&b->channels[CHANNEL_CONTROLLER][i]));
+        at = min64(at, peer_channel_next_deadline_us(&b->channels[CHANNEL_QUORUM][i]));
         if (b->fetch_retry_at_us[i] > now) at = min64(at, b->fetch_retry_at_us[i]);
         if (pc->state == PEER_DOWN && pc->retry_at_us > now) at = min64(at, pc->retry_at_us);
     }
