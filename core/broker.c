@@ -692,8 +692,13 @@ static void conn_retry_parked(broker *b, broker_conn *c) {
 }
 
 void broker_partition_changed(broker *b, broker_partition *p) {
-    p->change_seq = ++b->change_seq;
+    p->change_seq = p->visible_seq = ++b->change_seq;
     b->wake_pending = 1; /* acted on at the end of the current entry point */
+}
+
+void broker_partition_appended(broker *b, broker_partition *p) {
+    p->change_seq = ++b->change_seq;
+    b->wake_pending = 1;
 }
 
 void broker_metadata_log_changed(broker *b) {
@@ -708,11 +713,22 @@ void broker_park_fetch(broker *b, broker_conn *c, broker_partition **parts, int3
     c->parked_parts = parts;
     c->parked_part_count = count;
     c->parked_metadata = metadata;
+    c->parked_consumer = !metadata && c->parked_fetch && c->parked_fetch->replica_id < 0;
     c->parked_seq = b->change_seq;
 }
 
-static int parked_fetch_woken(const broker *b, const broker_conn *c) {
+/* A consumer's fetch retried without a visible change would find the same bytes
+ * below the same high watermarks and park again, with no effect: it is retried
+ * only after one (or once its deadline has passed, as before, so that what
+ * answers it at that moment does not change).  A follower's fetch counts for the
+ * ISR each time it is served: it is retried on any change, as before. */
+static int parked_fetch_woken(const broker *b, const broker_conn *c, int64_t now) {
     if (c->parked_metadata) return b->metadata_change_seq > c->parked_seq;
+    if (c->parked_consumer && now < c->parked_deadline_us) {
+        for (int32_t i = 0; i < c->parked_part_count; i++)
+            if (c->parked_parts[i]->visible_seq > c->parked_seq) return 1;
+        return 0;
+    }
     for (int32_t i = 0; i < c->parked_part_count; i++)
         if (c->parked_parts[i]->change_seq > c->parked_seq) return 1;
     return 0;
@@ -744,8 +760,9 @@ static void broker_wake_parked_fetches(broker *b) {
         if (!b->wake_ids) abort();
     }
     int32_t n = 0;
+    int64_t now = b->env.now_us(b->env.ctx);
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i]))
+        if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i], now))
             b->wake_ids[n++] = b->conns[i].id;
     assert(!b->waking);
     b->waking = 1;

@@ -54,6 +54,9 @@ enum broker_follower_state {
 typedef struct broker_partition {
     /* first, in one cache line: what every fetch, wake-up scan and produce reads */
     uint64_t change_seq; /* broker change_seq when data or the high watermark last moved */
+    /* change_seq when what a consumer can fetch last changed: the high watermark
+     * moved or metadata was applied (a leader append alone does not move it) */
+    uint64_t visible_seq;
     int32_t index;
     int32_t leader;
     int32_t leader_epoch;
@@ -136,6 +139,7 @@ typedef struct broker_conn {
     broker_partition **parked_parts;
     int32_t parked_part_count;
     int parked_metadata; /* a metadata-log fetch: woken by the quorum's log */
+    int parked_consumer; /* a consumer's fetch (it reads to the high watermark) */
     uint64_t parked_seq;
     struct kafka_fetch_request *parked_fetch; /* its decoded request, kept in `arena` */
     frame_reader reader;
@@ -294,6 +298,9 @@ void broker_observe_partition(broker *b, enum observe_kind kind, const broker_pa
                               int32_t isr_count);
 /* Data arrived in p: wake parked requests that may now complete. */
 void broker_partition_changed(broker *b, broker_partition *p);
+/* The leader appended to p (its high watermark reported apart): wakes followers'
+ * fetches, not consumers' (they read to the high watermark only). */
+void broker_partition_appended(broker *b, broker_partition *p);
 broker_conn *broker_conn_find(broker *b, conn_id id);
 void broker_conn_serve_queued(broker *b, broker_conn *c);
 void broker_metadata_log_changed(broker *b);

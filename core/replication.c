@@ -192,7 +192,7 @@ void replication_follower_fetched(broker *b, broker_partition *p, int32_t node,
 
 void replication_leader_appended(broker *b, broker_partition *p) {
     maybe_advance_high_watermark(b, p);
-    broker_partition_changed(b, p);
+    broker_partition_appended(b, p);
 }
 
 /* ---- ISR changes -------------------------------------------------------------------- */
