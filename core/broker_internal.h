@@ -224,7 +224,8 @@ struct broker {
     controller *ctl;
     controller_records recs;
     int32_t quorum_leader, quorum_epoch;
-    int64_t broker_epoch; /* -1 until registered in this life */
+    peer_channel *controller_channel; /* CHANNEL_CONTROLLER to quorum_leader, NULL if none */
+    int64_t broker_epoch;             /* -1 until registered in this life */
     int registration_inflight, heartbeat_inflight;
     int64_t next_heartbeat_us;
     uint64_t forward_tag_next;
