@@ -456,14 +456,15 @@ static void close_marked(broker *b) {
 
 static void run_deferred(broker *b) {
     broker_quorum_tick(b, 0);
-    group_coordinator_deferred(b); /* a follower's fetch may finish a load without waking */
+    group_coordinator_deferred(b,
+                               b->groups); /* a follower's fetch may finish a load without waking */
     broker_wake_parked_metadata(b);
     for (int round = 0; b->wake_pending && round < 16; round++) {
         b->wake_pending = 0;
         broker_wake_parked_fetches(b);
         replication_complete_produces(b, 0);
-        broker_quorum_complete_commits(b);
-        group_coordinator_deferred(b);
+        if (b->commit_parked) broker_quorum_complete_commits(b);
+        group_coordinator_deferred(b, b->groups);
     }
     if (b->fetch_pump_pending) {
         b->fetch_pump_pending = 0;

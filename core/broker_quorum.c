@@ -769,7 +769,7 @@ void broker_quorum_tick(broker *b, int timer) {
     controller_start_stop(b);
     if (timer) controller_timer(b);
     lifecycle(b);
-    broker_quorum_complete_commits(b);
+    if (b->commit_parked) broker_quorum_complete_commits(b);
 }
 
 int64_t broker_quorum_next_deadline_us(const broker *b) {

@@ -554,7 +554,7 @@ void group_coordinator_partition_moved(broker *b, broker_partition *p) {
 
 /* ---- driver hooks --------------------------------------------------------------------- */
 
-void group_coordinator_deferred(broker *b) {
+void group_coordinator_deferred_run(broker *b) {
     group_coordinator *gc = b->groups;
     if (gc->loading_count > 0) finish_loads(b);
     if (gc->write_count > 0) resolve_writes(b);
