@@ -7,6 +7,18 @@
  * data); the parked request is retried whenever the partitions it waits on change
  * and when its deadline passes.  This keeps responses in request order
  * (kafka-python checks) without a reorder buffer.
+ *
+ * Kept values (each checked against a recomputation in the sanitizer builds, see
+ * BROKER_CHECK_CACHES) and the rules that keep them:
+ * - park_deadline_us: park and unpark a connection only through broker_conn_park /
+ *   broker_conn_unpark; write parked_deadline_us only while it is not parked.
+ * - produce_wake: whatever moves a led partition's high watermark or leadership
+ *   sets it (maybe_advance_high_watermark, replication_apply).
+ * - visible_seq: whatever changes what a consumer fetch of a led partition would
+ *   read (high watermark, leadership, the log below the high watermark) calls
+ *   broker_partition_changed; broker_partition_appended is for a leader append.
+ * - topic_keys, conn_slot: only broker_topic_add, conn_add and conn_remove change
+ *   the topic and connection tables.
  */
 #ifndef STREAMLAB_BROKER_INTERNAL_H
 #define STREAMLAB_BROKER_INTERNAL_H
