@@ -312,12 +312,6 @@ void replication_complete_produces(broker *b, int deadline_check) {
 
 /* ---- the ISR request ----------------------------------------------------------------------- */
 
-void broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, void *), void *arg) {
-    for (int32_t t = 0; t < b->topic_count; t++)
-        for (int32_t i = 0; i < b->topics[t].partition_count; i++)
-            fn(b, &b->topics[t].partitions[i], arg);
-}
-
 void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr,
                              int32_t isr_count) {
     assert(isr_count >= 1 && isr_count <= BROKER_REPLICAS_MAX);
