@@ -74,35 +74,71 @@ int32_t broker_node_id(const broker *b) {
 
 /* ---- topics and partitions ---------------------------------------------------- */
 
-broker_topic *broker_topic_find(broker *b, kafka_str name) {
-    if (name.len < 0) return NULL;
-    /* Every fetched or produced partition comes through here.  Names of one
-     * length usually differ at the end ("topic-1", "topic-2"), so the last byte
-     * is compared before the rest. */
-    for (int32_t i = 0; i < b->topic_count; i++) {
-        broker_topic *t = &b->topics[i];
-        if (t->name_len == name.len &&
-            (name.len == 0 || (t->name[name.len - 1] == name.ptr[name.len - 1] &&
-                               memcmp(t->name, name.ptr, (size_t)name.len) == 0)))
-            return t;
+/* A name's key: its first and last four bytes (overlapping below 8 bytes), or
+ * its bytes when shorter than four.  Equal keys and lengths mean equal names up
+ * to 8 bytes; longer names then compare their middle. */
+static uint64_t topic_key(const char *name, int32_t len) {
+    if (len < 4) {
+        uint64_t k = 0;
+        for (int32_t i = 0; i < len; i++) k = k << 8 | (uint8_t)name[i];
+        return k;
     }
+    uint32_t head, tail;
+    memcpy(&head, name, 4);
+    memcpy(&tail, name + len - 4, 4);
+    return (uint64_t)head << 32 | tail;
+}
+
+#if BROKER_CHECK_CACHES
+static broker_topic *topic_find_scan(broker *b, kafka_str name) {
+    for (int32_t i = 0; i < b->topic_count; i++)
+        if (b->topics[i].name_len == name.len &&
+            (name.len == 0 || memcmp(b->topics[i].name, name.ptr, (size_t)name.len) == 0))
+            return &b->topics[i];
     return NULL;
+}
+#endif
+
+/* Inline in broker_partition_find, the path of every fetched or produced partition. */
+static inline broker_topic *topic_find(broker *b, kafka_str name) {
+    if (name.len < 0) return NULL;
+    /* Every fetched or produced partition comes through here (a follower's fetch
+     * names a different topic at each partition): compare keys, not names. */
+    uint64_t key = topic_key(name.ptr, name.len);
+    broker_topic *found = NULL;
+    for (int32_t i = 0; i < b->topic_count; i++) {
+        const broker_topic_key *k = &b->topic_keys[i];
+        if (k->head_tail != key || k->len != name.len) continue;
+        if (name.len <= 8 ||
+            memcmp(b->topics[i].name + 4, name.ptr + 4, (size_t)name.len - 8) == 0) {
+            found = &b->topics[i];
+            break;
+        }
+    }
+#if BROKER_CHECK_CACHES
+    assert(found == topic_find_scan(b, name));
+#endif
+    return found;
+}
+
+broker_topic *broker_topic_find(broker *b, kafka_str name) {
+    return topic_find(b, name);
 }
 
 broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t partition) {
-    broker_topic *t = broker_topic_find(b, topic);
+    broker_topic *t = topic_find(b, topic);
     if (!t || partition < 0 || partition >= t->partition_count) return NULL;
     return &t->partitions[partition];
 }
 
 broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t partition,
                                        int32_t current_leader_epoch, int16_t *error) {
-    return broker_partition_led_at(b, broker_partition_find(b, topic, partition),
-                                   current_leader_epoch, error);
+    return broker_partition_led_check(b, broker_partition_find(b, topic, partition),
+                                      current_leader_epoch, error);
 }
 
-broker_partition *broker_partition_led_at(broker *b, broker_partition *p,
-                                          int32_t current_leader_epoch, int16_t *error) {
+broker_partition *broker_partition_led_check(const broker *b, broker_partition *p,
+                                             int32_t current_leader_epoch, int16_t *error) {
     if (!p || !p->hosted)
         *error = KAFKA_ERROR_UNKNOWN_TOPIC_OR_PARTITION;
     else if (p->leader != b->cfg.node_id)
@@ -161,12 +197,15 @@ broker_topic *broker_topic_add(broker *b, const char *name, const uint8_t id[16]
     if (b->topic_count == b->topic_cap) {
         b->topic_cap = b->topic_cap ? b->topic_cap * 2 : 8;
         b->topics = realloc(b->topics, (size_t)b->topic_cap * sizeof *b->topics);
-        if (!b->topics) abort();
+        b->topic_keys = realloc(b->topic_keys, (size_t)b->topic_cap * sizeof *b->topic_keys);
+        if (!b->topics || !b->topic_keys) abort();
     }
     broker_topic *t = &b->topics[b->topic_count++];
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
     t->name_len = (int32_t)strlen(t->name);
+    b->topic_keys[b->topic_count - 1] =
+        (broker_topic_key){.head_tail = topic_key(t->name, t->name_len), .len = t->name_len};
     memcpy(t->id, id, 16);
     t->partition_count = partitions;
     t->partitions = calloc((size_t)(partitions ? partitions : 1), sizeof *t->partitions);
@@ -234,6 +273,7 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
     metadata_image_init(&b->image);
     b->quorum_leader = -1;
     b->broker_epoch = -1;
+    b->park_deadline_us = INT64_MAX;
     if (cfg->metadata_quorum) {
         if (broker_quorum_open(b) != 0) {
             broker_destroy(b);
@@ -280,8 +320,11 @@ void broker_destroy(broker *b) {
         free(b->topics[i].partitions);
     }
     free(b->topics);
+    free(b->topic_keys);
     for (int32_t i = 0; i < b->conn_count; i++) conn_release(&b->conns[i]);
     free(b->conns);
+    free(b->conn_slot);
+    free(b->wake_ids);
     for (int k = 0; k < CHANNEL_KINDS; k++)
         for (int32_t i = 0; i < b->cfg.node_count; i++) peer_channel_deinit(&b->channels[k][i]);
     wire_writer_deinit(&b->out);
@@ -296,16 +339,60 @@ void broker_destroy(broker *b) {
 
 /* ---- connections ------------------------------------------------------------------ */
 
+static uint32_t conn_home(const broker *b, conn_id id) {
+    return (id * 2654435761u) & (uint32_t)(b->conn_slots - 1);
+}
+
+/* The slot holding id's index, or the free slot where it would go. */
+static uint32_t conn_slot_of(const broker *b, conn_id id) {
+    uint32_t mask = (uint32_t)b->conn_slots - 1, s = conn_home(b, id);
+    while (b->conn_slot[s] >= 0 && b->conns[b->conn_slot[s]].id != id) s = (s + 1) & mask;
+    return s;
+}
+
+static void conn_index_rebuild(broker *b, int32_t slots) {
+    free(b->conn_slot);
+    b->conn_slot = malloc((size_t)slots * sizeof *b->conn_slot);
+    if (!b->conn_slot) abort();
+    b->conn_slots = slots;
+    for (int32_t s = 0; s < slots; s++) b->conn_slot[s] = -1;
+    for (int32_t i = 0; i < b->conn_count; i++) b->conn_slot[conn_slot_of(b, b->conns[i].id)] = i;
+}
+
+/* Removes id from the index (backward-shift deletion keeps probe runs whole). */
+static void conn_index_delete(broker *b, conn_id id) {
+    uint32_t mask = (uint32_t)b->conn_slots - 1, hole = conn_slot_of(b, id);
+    assert(b->conn_slot[hole] >= 0);
+    for (uint32_t s = (hole + 1) & mask; b->conn_slot[s] >= 0; s = (s + 1) & mask) {
+        uint32_t home = conn_home(b, b->conns[b->conn_slot[s]].id);
+        /* movable into the hole when its home is not cyclically in (hole, s] */
+        int stays = hole <= s ? (home > hole && home <= s) : (home > hole || home <= s);
+        if (stays) continue;
+        b->conn_slot[hole] = b->conn_slot[s];
+        hole = s;
+    }
+    b->conn_slot[hole] = -1;
+}
+
 broker_conn *broker_conn_find(broker *b, conn_id id) {
     /* Looked up after every request served, usually the one found last time. */
     if (b->conn_hint < b->conn_count && b->conns[b->conn_hint].id == id)
         return &b->conns[b->conn_hint];
-    for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].id == id) {
+    broker_conn *found = NULL;
+    if (b->conn_slots) {
+        int32_t i = b->conn_slot[conn_slot_of(b, id)];
+        if (i >= 0) {
             b->conn_hint = i;
-            return &b->conns[i];
+            found = &b->conns[i];
         }
-    return NULL;
+    }
+#if BROKER_CHECK_CACHES
+    broker_conn *scanned = NULL;
+    for (int32_t i = 0; i < b->conn_count && !scanned; i++)
+        if (b->conns[i].id == id) scanned = &b->conns[i];
+    assert(found == scanned);
+#endif
+    return found;
 }
 
 static broker_conn *conn_add(broker *b, conn_id id, int outbound) {
@@ -318,6 +405,10 @@ static broker_conn *conn_add(broker *b, conn_id id, int outbound) {
     broker_conn *c = &b->conns[b->conn_count++];
     memset(c, 0, sizeof *c);
     c->id = id;
+    if (2 * b->conn_count > b->conn_slots)
+        conn_index_rebuild(b, b->conn_slots ? 2 * b->conn_slots : 32);
+    else
+        b->conn_slot[conn_slot_of(b, id)] = b->conn_count - 1;
     c->outbound = outbound;
     frame_reader_init(&c->reader, b->cfg.request_bytes_max);
     arena_init(&c->arena);
@@ -326,8 +417,14 @@ static broker_conn *conn_add(broker *b, conn_id id, int outbound) {
 
 static void conn_remove(broker *b, broker_conn *c) {
     if (c->parked == BROKER_PARK_GROUP) group_coordinator_conn_closed(b, c->id);
+    broker_conn_unpark(b, c);
     conn_release(c);
-    *c = b->conns[--b->conn_count];
+    conn_index_delete(b, c->id);
+    int32_t at = (int32_t)(c - b->conns), last = --b->conn_count;
+    if (at != last) {
+        *c = b->conns[last];
+        b->conn_slot[conn_slot_of(b, c->id)] = at;
+    }
 }
 
 void broker_on_accept(broker *b, conn_id conn) {
@@ -362,6 +459,7 @@ static void on_channel_response(void *ctx, peer_channel *pc, int16_t api_key, in
  * connections and reorder the connection table) runs here, at the end of every
  * entry point. */
 static void conn_close(broker *b, broker_conn *c);
+static int64_t park_deadline_compute_us(const broker *b);
 
 static void close_marked(broker *b) {
     if (!b->closing_marked) return;
@@ -375,20 +473,25 @@ static void close_marked(broker *b) {
 
 static void run_deferred(broker *b) {
     broker_quorum_tick(b, 0);
-    group_coordinator_deferred(b); /* a follower's fetch may finish a load without waking */
+    group_coordinator_deferred(b,
+                               b->groups); /* a follower's fetch may finish a load without waking */
     broker_wake_parked_metadata(b);
     for (int round = 0; b->wake_pending && round < 16; round++) {
         b->wake_pending = 0;
         broker_wake_parked_fetches(b);
         replication_complete_produces(b, 0);
-        broker_quorum_complete_commits(b);
-        group_coordinator_deferred(b);
+        if (b->commit_parked) broker_quorum_complete_commits(b);
+        group_coordinator_deferred(b, b->groups);
     }
     if (b->fetch_pump_pending) {
         b->fetch_pump_pending = 0;
         replica_fetcher_pump(b);
     }
     close_marked(b);
+    if (b->park_deadline_stale) {
+        b->park_deadline_us = park_deadline_compute_us(b);
+        b->park_deadline_stale = 0;
+    }
 }
 
 void broker_on_connected(broker *b, conn_id conn) {
@@ -516,8 +619,8 @@ static void park_copy(broker_conn *c, const uint8_t *frame, size_t len) {
 static void conn_pump(broker *b, broker_conn *c) {
     conn_id id = c->id;
     while (c->parked == BROKER_PARK_NONE) {
-        const uint8_t *frame;
-        size_t len;
+        const uint8_t *frame = NULL;
+        size_t len = 0;
         enum frame_result fr = frame_reader_next(&c->reader, &frame, &len);
         if (fr == FRAME_NONE) return;
         int rc = fr == FRAME_READY ? serve_frame(b, c, frame, len) : -1;
@@ -527,7 +630,11 @@ static void conn_pump(broker *b, broker_conn *c) {
             conn_close(b, c);
             return;
         }
-        if (rc == 1 && (c->parked == BROKER_PARK_FETCH || c->parked == BROKER_PARK_METADATA))
+        /* A data fetch keeps its decoded request (parked_fetch) and never reads the
+         * frame again; a metadata-log fetch or a Metadata request is served again
+         * from a copy. */
+        if (rc == 1 && ((c->parked == BROKER_PARK_FETCH && !c->parked_fetch) ||
+                        c->parked == BROKER_PARK_METADATA))
             park_copy(c, frame, len);
     }
 }
@@ -548,15 +655,49 @@ void broker_conn_serve_queued(broker *b, broker_conn *c) {
     conn_pump(b, c);
 }
 
+/* The park deadline minimum after one connection's deadline went from before_us
+ * to after_us (INT64_MAX: not parked). */
+static void park_deadline_moved(broker *b, int64_t before_us, int64_t after_us) {
+    if (after_us < b->park_deadline_us)
+        b->park_deadline_us = after_us;
+    else if (after_us > before_us && before_us == b->park_deadline_us)
+        b->park_deadline_stale = 1; /* it held the minimum: look again */
+}
+
+void broker_conn_park(broker *b, broker_conn *c, enum broker_park_kind kind, int64_t deadline_us) {
+    assert(kind != BROKER_PARK_NONE);
+    int64_t before = c->parked ? c->parked_deadline_us : INT64_MAX;
+    c->parked = kind;
+    c->parked_deadline_us = deadline_us;
+    park_deadline_moved(b, before, deadline_us);
+}
+
+void broker_conn_unpark(broker *b, broker_conn *c) {
+    if (c->parked) park_deadline_moved(b, c->parked_deadline_us, INT64_MAX);
+    c->parked = BROKER_PARK_NONE;
+}
+
+static int64_t park_deadline_compute_us(const broker *b) {
+    int64_t at = INT64_MAX;
+    for (int32_t i = 0; i < b->conn_count; i++)
+        if (b->conns[i].parked && b->conns[i].parked_deadline_us < at)
+            at = b->conns[i].parked_deadline_us;
+    return at;
+}
+
 /* Retries a parked request; when it completes, serves what queued up behind it. */
 static void conn_retry_parked(broker *b, broker_conn *c) {
     conn_id id = c->id;
+    /* Unparked without a report: a fetch usually parks again with the same
+     * deadline, and the change is reported once, below. */
+    int64_t before = c->parked_deadline_us;
     c->parked = BROKER_PARK_NONE;
     /* A data fetch resumes from its kept request (its arena is still live); a
      * metadata-log fetch is served again from the frame copy. */
     int rc = c->parked_fetch ? broker_fetch_resume(b, c)
                              : serve_frame(b, c, c->parked_frame, c->parked_frame_len);
     c = broker_conn_find(b, id);
+    park_deadline_moved(b, before, c && c->parked ? c->parked_deadline_us : INT64_MAX);
     if (!c) return;
     if (rc < 0) {
         conn_close(b, c);
@@ -569,8 +710,13 @@ static void conn_retry_parked(broker *b, broker_conn *c) {
 }
 
 void broker_partition_changed(broker *b, broker_partition *p) {
-    p->change_seq = ++b->change_seq;
+    p->change_seq = p->visible_seq = ++b->change_seq;
     b->wake_pending = 1; /* acted on at the end of the current entry point */
+}
+
+void broker_partition_appended(broker *b, broker_partition *p) {
+    p->change_seq = ++b->change_seq;
+    b->wake_pending = 1;
 }
 
 void broker_metadata_log_changed(broker *b) {
@@ -581,22 +727,33 @@ void broker_metadata_log_changed(broker *b) {
 /* Parks a fetch until one of its partitions (or the metadata log) changes. */
 void broker_park_fetch(broker *b, broker_conn *c, broker_partition **parts, int32_t count,
                        int metadata) {
-    c->parked = BROKER_PARK_FETCH;
+    broker_conn_park(b, c, BROKER_PARK_FETCH, c->parked_deadline_us);
     c->parked_parts = parts;
     c->parked_part_count = count;
     c->parked_metadata = metadata;
+    c->parked_consumer = !metadata && c->parked_fetch && c->parked_fetch->replica_id < 0;
     c->parked_seq = b->change_seq;
 }
 
-static int parked_fetch_woken(const broker *b, const broker_conn *c) {
+/* A consumer's fetch retried without a visible change would find the same bytes
+ * below the same high watermarks and park again, with no effect: it is retried
+ * only after one (or once its deadline has passed, as before, so that what
+ * answers it at that moment does not change).  A follower's fetch counts for the
+ * ISR each time it is served: it is retried on any change, as before. */
+static int parked_fetch_woken(const broker *b, const broker_conn *c, int64_t now) {
     if (c->parked_metadata) return b->metadata_change_seq > c->parked_seq;
+    if (c->parked_consumer && now < c->parked_deadline_us) {
+        for (int32_t i = 0; i < c->parked_part_count; i++)
+            if (c->parked_parts[i]->visible_seq > c->parked_seq) return 1;
+        return 0;
+    }
     for (int32_t i = 0; i < c->parked_part_count; i++)
         if (c->parked_parts[i]->change_seq > c->parked_seq) return 1;
     return 0;
 }
 
 void broker_park_metadata(broker *b, broker_conn *c) {
-    c->parked = BROKER_PARK_METADATA;
+    broker_conn_park(b, c, BROKER_PARK_METADATA, c->parked_deadline_us);
     c->parked_seq = b->image_seq;
 }
 
@@ -612,23 +769,26 @@ static void broker_wake_parked_metadata(broker *b) {
 }
 
 static void broker_wake_parked_fetches(broker *b) {
-    /* Retrying may close connections and reorder the table: work from ids. */
+    /* Retrying may close connections and reorder the table: work from ids, listed
+     * in one pass (the list is the broker's, sized to the table; retries do not
+     * come back here). */
+    if (b->wake_cap < b->conn_count) {
+        b->wake_cap = b->conn_cap;
+        b->wake_ids = realloc(b->wake_ids, (size_t)b->wake_cap * sizeof *b->wake_ids);
+        if (!b->wake_ids) abort();
+    }
     int32_t n = 0;
+    int64_t now = b->env.now_us(b->env.ctx);
     for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i])) n++;
-    if (n == 0) return;
-    conn_id waiting_few[32]; /* no malloc for the usual handful */
-    conn_id *waiting = n <= 32 ? waiting_few : malloc((size_t)n * sizeof *waiting);
-    if (!waiting) abort();
-    n = 0;
-    for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i]))
-            waiting[n++] = b->conns[i].id;
+        if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i], now))
+            b->wake_ids[n++] = b->conns[i].id;
+    assert(!b->waking);
+    b->waking = 1;
     for (int32_t i = 0; i < n; i++) {
-        broker_conn *c = broker_conn_find(b, waiting[i]);
+        broker_conn *c = broker_conn_find(b, b->wake_ids[i]);
         if (c && c->parked == BROKER_PARK_FETCH) conn_retry_parked(b, c);
     }
-    if (waiting != waiting_few) free(waiting);
+    b->waking = 0;
 }
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -662,13 +822,19 @@ int64_t broker_next_deadline_us(const broker *b) {
     at = min64(at, replication_next_deadline_us(b));
     at = min64(at, broker_quorum_next_deadline_us(b));
     at = min64(at, group_coordinator_next_deadline_us(b));
-    for (int32_t i = 0; i < b->conn_count; i++)
-        if (b->conns[i].parked) at = min64(at, b->conns[i].parked_deadline_us);
-    for (int k = 0; k < CHANNEL_KINDS; k++)
-        for (int32_t i = 0; i < b->cfg.node_count; i++)
-            at = min64(at, peer_channel_next_deadline_us(&b->channels[k][i]));
+    if (b->park_deadline_stale)
+        at = min64(at, park_deadline_compute_us(b));
+    else
+        at = min64(at, b->park_deadline_us);
+#if BROKER_CHECK_CACHES
+    assert(b->park_deadline_stale || b->park_deadline_us == park_deadline_compute_us(b));
+#endif
+    _Static_assert(CHANNEL_KINDS == 3, "one line per channel kind below");
     for (int32_t i = 0; i < b->cfg.node_count; i++) {
         const peer_channel *pc = &b->channels[CHANNEL_FETCHER][i];
+        at = min64(at, peer_channel_next_deadline_us(pc));
+        at = min64(at, peer_channel_next_deadline_us(&b->channels[CHANNEL_CONTROLLER][i]));
+        at = min64(at, peer_channel_next_deadline_us(&b->channels[CHANNEL_QUORUM][i]));
         if (b->fetch_retry_at_us[i] > now) at = min64(at, b->fetch_retry_at_us[i]);
         if (pc->state == PEER_DOWN && pc->retry_at_us > now) at = min64(at, pc->retry_at_us);
     }

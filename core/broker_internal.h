@@ -7,6 +7,19 @@
  * data); the parked request is retried whenever the partitions it waits on change
  * and when its deadline passes.  This keeps responses in request order
  * (kafka-python checks) without a reorder buffer.
+ *
+ * Kept values (each checked against a recomputation in the sanitizer builds, see
+ * BROKER_CHECK_CACHES) and the rules that keep them:
+ * - park_deadline_us: park and unpark a connection only through broker_conn_park /
+ *   broker_conn_unpark; write parked_deadline_us only while it is not parked.
+ * - produce_wake: whatever moves a led partition's high watermark or leadership
+ *   sets it (maybe_advance_high_watermark, replication_apply).
+ * - visible_seq: whatever changes what a consumer fetch of a led partition would
+ *   read (high watermark, leadership, the log below the high watermark) calls
+ *   broker_partition_changed; broker_partition_appended is for a leader append.
+ * - topic_keys, conn_slot: only broker_topic_add, broker_topic_delete, conn_add and
+ *   conn_remove change
+ *   the topic and connection tables.
  */
 #ifndef STREAMLAB_BROKER_INTERNAL_H
 #define STREAMLAB_BROKER_INTERNAL_H
@@ -24,6 +37,15 @@
 #include "metadata_image.h"
 #include "raft.h"
 #include "wire.h"
+
+/* Caches and indexes (the topic index, the deadline parts) are checked against a
+ * full recomputation in the sanitizer builds only: asserts stay on in the shipped
+ * build, where the recomputation would cost what the cache saves. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BROKER_CHECK_CACHES 1
+#else
+#define BROKER_CHECK_CACHES 0
+#endif
 
 #define BROKER_TOPIC_BYTES_MAX 250
 #define BROKER_REPLICAS_MAX BROKER_NODES_MAX
@@ -43,18 +65,23 @@ enum broker_follower_state {
 };
 
 typedef struct broker_partition {
-    char topic[BROKER_TOPIC_BYTES_MAX];
-    uint8_t topic_id[16];
+    /* first, in one cache line: what every fetch, wake-up scan and produce reads */
+    uint64_t change_seq; /* broker change_seq when data or the high watermark last moved */
+    /* change_seq when what a consumer can fetch last changed: the high watermark
+     * moved or metadata was applied (a leader append alone does not move it) */
+    uint64_t visible_seq;
     int32_t index;
     int32_t leader;
     int32_t leader_epoch;
     int32_t partition_epoch;
+    int hosted; /* this broker holds a replica, and `log` is open */
+    int64_t high_watermark;
+    char topic[BROKER_TOPIC_BYTES_MAX];
+    uint8_t topic_id[16];
     int32_t replicas[BROKER_REPLICAS_MAX];
     int32_t replica_count;
     int32_t isr[BROKER_REPLICAS_MAX];
     int32_t isr_count;
-    int64_t high_watermark;
-    int hosted; /* this broker holds a replica, and `log` is open */
     partition_log log;
     producer_state producers; /* idempotent producers, kept on every append */
     int producers_incomplete; /* a rebuild or update failed: rebuild again */
@@ -69,7 +96,6 @@ typedef struct broker_partition {
     /* follower */
     enum broker_follower_state follower_state;
     int32_t truncation_epoch; /* epoch asked about next (leader-epoch walk-back) */
-    uint64_t change_seq;      /* broker change_seq when data or the high watermark last moved */
     int fetch_inflight;       /* which request (fetcher tag) includes it, 0 none */
     int32_t fetch_from;       /* the leader that request went to */
     /* for a driver's metrics (core/broker_stats.c) */
@@ -87,6 +113,11 @@ typedef struct broker_topic {
     int32_t replication_factor;
     broker_partition *partitions;
 } broker_topic;
+
+typedef struct broker_topic_key {
+    uint64_t head_tail; /* first four bytes << 32 | last four (shorter: the bytes) */
+    int32_t len;
+} broker_topic_key;
 
 typedef struct broker_request {
     int16_t api_key;
@@ -115,22 +146,24 @@ typedef struct broker_produce_wait {
 } broker_produce_wait;
 
 typedef struct broker_conn {
+    /* first, in one cache line: what the lookups and the wake-up scans read */
     conn_id id;
-    frame_reader reader;
-    int outbound; /* we dialled it */
-    int closing;
     /* The request being served, while parked. */
     enum broker_park_kind parked;
     int64_t parked_deadline_us;
-    uint8_t *parked_frame; /* owned copy of the request frame */
-    size_t parked_frame_len;
-    arena arena;
     /* BROKER_PARK_FETCH: retried only when one of these changed after parked_seq */
     broker_partition **parked_parts;
     int32_t parked_part_count;
-    int parked_metadata;                      /* a metadata-log fetch: woken by the quorum's log */
-    struct kafka_fetch_request *parked_fetch; /* its decoded request, kept in `arena` */
+    int parked_metadata; /* a metadata-log fetch: woken by the quorum's log */
+    int parked_consumer; /* a consumer's fetch (it reads to the high watermark) */
     uint64_t parked_seq;
+    struct kafka_fetch_request *parked_fetch; /* its decoded request, kept in `arena` */
+    frame_reader reader;
+    int outbound; /* we dialled it */
+    int closing;
+    uint8_t *parked_frame; /* owned copy of the request frame */
+    size_t parked_frame_len;
+    arena arena;
     /* BROKER_PARK_PRODUCE: the prepared response lives in `arena` */
     broker_request parked_request;
     void *parked_response;
@@ -151,11 +184,29 @@ enum broker_channel_kind { CHANNEL_FETCHER = 0, CHANNEL_CONTROLLER, CHANNEL_QUOR
 struct broker {
     broker_env env;
     broker_config cfg;
-    broker_topic *topics;
+    broker_topic *topics; /* only ever appended to (deleted topics stay, unmapped) */
     int32_t topic_count, topic_cap;
+    /* broker_topic_find's index, by topic: a name's length and first and last four
+     * bytes (all of a name of up to 8 bytes), scanned before any name is read */
+    struct broker_topic_key *topic_keys;
     broker_conn *conns;
     int32_t conn_count, conn_cap;
     int32_t conn_hint; /* index broker_conn_find tries first (a cache, never an order) */
+    /* broker_conn_find's index: open addressing over conns by id (index into
+     * conns, -1 free), conn_slots a power of two >= 2 * conn_count; kept by
+     * conn_add and conn_remove, the only places the table changes */
+    int32_t *conn_slot;
+    int32_t conn_slots;
+    conn_id *wake_ids; /* broker_wake_parked_fetches' list, kept between calls */
+    int32_t wake_cap;
+    int waking; /* wake_ids in use (asserted: retries never wake again) */
+    /* The earliest parked_deadline_us of a parked connection (INT64_MAX: none),
+     * unless park_deadline_stale.  Rule: a connection is parked and unparked only
+     * through broker_conn_park / broker_conn_unpark (conn_retry_parked excepted, it
+     * reports its own change), and parked_deadline_us is written only while the
+     * connection is not parked (a handler sets it before it parks). */
+    int64_t park_deadline_us;
+    int park_deadline_stale;
     wire_writer out;
     wire_writer request_out; /* outbound requests */
     peer_channel channels[CHANNEL_KINDS][BROKER_NODES_MAX];
@@ -174,6 +225,10 @@ struct broker {
     uint64_t failed_fetches;      /* fetch partitions answered with an error (all topics) */
     uint64_t metadata_change_seq; /* change_seq when the metadata log last moved */
     int fetch_pump_pending;       /* the replica fetcher may have something to send */
+    /* A parked acks=all produce can complete only when a high watermark moves or a
+     * leadership changes (or at its deadline, checked by the timer): set there, so
+     * replication_complete_produces scans the connections only then. */
+    int produce_wake;
 
     /* KIP-227 fetch sessions: ours as a leader (core/handle_fetch.c), and the
      * replica fetcher's, one per leader in cfg.nodes order */
@@ -185,7 +240,8 @@ struct broker {
     controller *ctl;
     controller_records recs;
     int32_t quorum_leader, quorum_epoch;
-    int64_t broker_epoch; /* -1 until registered in this life */
+    peer_channel *controller_channel; /* CHANNEL_CONTROLLER to quorum_leader, NULL if none */
+    int64_t broker_epoch;             /* -1 until registered in this life */
     int registration_inflight, heartbeat_inflight;
     int64_t next_heartbeat_us;
     uint64_t forward_tag_next;
@@ -238,10 +294,11 @@ broker_partition *broker_partition_find(broker *b, kafka_str topic, int32_t part
  * leader epoch (>= 0) other than ours, FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH. */
 broker_partition *broker_partition_led(broker *b, kafka_str topic, int32_t partition,
                                        int32_t current_leader_epoch, int16_t *error);
-/* The same checks for a partition already found (p: broker_partition_find's answer,
- * NULL for none); partitions never move, so a parked fetch keeps what it found. */
-broker_partition *broker_partition_led_at(broker *b, broker_partition *p,
-                                          int32_t current_leader_epoch, int16_t *error);
+/* The same for a partition already found (or NULL): a broker_partition never moves
+ * and is never freed while the broker lives, so a request path may keep the
+ * pointer (a fetch session, a parked request) and check it again here. */
+broker_partition *broker_partition_led_check(const broker *b, broker_partition *p,
+                                             int32_t current_leader_epoch, int16_t *error);
 void broker_observe(broker *b, const observe_event *ev);
 /* Leader append of client records (core/handle_produce.c): checks min.insync.replicas
  * for acks=-1 and an idempotent producer's sequence (a retry already in the log is
@@ -258,9 +315,15 @@ void broker_observe_partition(broker *b, enum observe_kind kind, const broker_pa
                               int32_t isr_count);
 /* Data arrived in p: wake parked requests that may now complete. */
 void broker_partition_changed(broker *b, broker_partition *p);
+/* The leader appended to p (its high watermark reported apart): wakes followers'
+ * fetches, not consumers' (they read to the high watermark only). */
+void broker_partition_appended(broker *b, broker_partition *p);
 broker_conn *broker_conn_find(broker *b, conn_id id);
 void broker_conn_serve_queued(broker *b, broker_conn *c);
 void broker_metadata_log_changed(broker *b);
+/* Parks c (its deadline counts for broker_next_deadline_us) / ends its park. */
+void broker_conn_park(broker *b, broker_conn *c, enum broker_park_kind kind, int64_t deadline_us);
+void broker_conn_unpark(broker *b, broker_conn *c);
 void broker_park_fetch(broker *b, broker_conn *c, broker_partition **parts, int32_t count,
                        int metadata);
 /* Parks a Metadata request until the image changes or c->parked_deadline_us. */
@@ -287,7 +350,14 @@ void replica_fetcher_on_response(broker *b, peer_channel *pc, int16_t api_key, u
 void replication_hw_moved(broker *b);
 /* Sends an ISR change for p to the controller (or applies it in static mode). */
 void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr, int32_t isr_count);
-void broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, void *), void *arg);
+/* Inline: the replica fetcher walks every partition at each pump, and a known fn is
+ * then inlined into the loop. */
+static inline void
+broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, void *), void *arg) {
+    for (int32_t t = 0; t < b->topic_count; t++)
+        for (int32_t i = 0; i < b->topics[t].partition_count; i++)
+            fn(b, &b->topics[t].partitions[i], arg);
+}
 
 broker_handler_fn broker_handle_offset_for_leader_epoch;
 /* Serves a parked data fetch again from its kept request. */

@@ -78,4 +78,5 @@ void broker_topic_delete(broker *b, broker_topic *t) {
     }
     t->partition_count = 0;
     t->name_len = -1;
+    b->topic_keys[t - b->topics].len = -1; /* its key never matches a name again */
 }

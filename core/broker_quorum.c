@@ -85,9 +85,15 @@ static void io_on_commit(void *ctx, int64_t offset, const uint8_t *value, size_t
 
 static void clear_alter(broker *b, broker_partition *p, void *arg);
 
+/* The only place quorum_leader changes: its channel is kept beside it. */
+static void quorum_leader_set(broker *b, int32_t leader) {
+    b->quorum_leader = leader;
+    b->controller_channel = leader >= 0 ? channel_to(b, CHANNEL_CONTROLLER, leader) : NULL;
+}
+
 static void io_on_leader_change(void *ctx, int32_t leader, int32_t epoch) {
     broker *b = ctx;
-    b->quorum_leader = leader;
+    quorum_leader_set(b, leader);
     b->quorum_epoch = epoch;
     b->image_seq++;               /* a new controller: topics waited for can be asked of it */
     b->registration_inflight = 0; /* a request to the old leader may never be answered */
@@ -123,7 +129,7 @@ int broker_quorum_open(broker *b) {
     char err[256];
     b->raft = raft_open(&rc, &io, b->env.fs, err, sizeof err);
     if (b->raft) { /* a restarted voter may know the leader from its quorum state */
-        b->quorum_leader = raft_leader(b->raft);
+        quorum_leader_set(b, raft_leader(b->raft));
         b->quorum_epoch = raft_epoch(b->raft);
     }
     b->metadata_offset = -1;
@@ -272,7 +278,7 @@ void broker_quorum_complete_commits(broker *b) {
         b->env.send(b->env.ctx, c->id, c->held, c->held_len);
         free(c->held);
         c->held = NULL;
-        c->parked = BROKER_PARK_NONE;
+        broker_conn_unpark(b, c);
         broker_conn_serve_queued(b, c);
         i = -1; /* serving may have changed the table: rescan */
         waiting = 0;
@@ -310,9 +316,8 @@ static int answer_after_commit(broker *b, broker_conn *c, const broker_request *
     memcpy(c->held, b->out.data, b->out.len);
     c->held_len = b->out.len;
     c->commit_offset = offset;
-    c->parked = BROKER_PARK_COMMIT;
+    broker_conn_park(b, c, BROKER_PARK_COMMIT, INT64_MAX);
     b->commit_parked = 1;
-    c->parked_deadline_us = INT64_MAX;
     return 1;
 }
 
@@ -425,18 +430,16 @@ static int forward(broker *b, broker_conn *c, const broker_request *req) {
      * and with it everything queued behind on that connection (a peer's broker
      * registration, say).  Close instead: the client retries. */
     if (b->quorum_leader == b->cfg.node_id) return -1;
-    peer_channel *pc =
-        b->quorum_leader >= 0 ? channel_to(b, CHANNEL_CONTROLLER, b->quorum_leader) : NULL;
+    peer_channel *pc = b->controller_channel;
     uint64_t tag = TAG_FORWARD_BASE + ++b->forward_tag_next;
     raw_body raw = {req->body, req->body_len};
     if (!pc || peer_channel_send(pc, &b->env, &b->request_out, req->api_key, req->api_version, &raw,
                                  encode_raw, tag, 1, CONTROLLER_REQUEST_TIMEOUT_US) != 0)
         return -1; /* no controller reachable now: the client retries */
-    c->parked = BROKER_PARK_FORWARD;
+    broker_conn_park(b, c, BROKER_PARK_FORWARD, INT64_MAX);
     c->parked_request = *req;
     c->parked_request.body = NULL;
     c->forward_tag = tag;
-    c->parked_deadline_us = INT64_MAX;
     return 1;
 }
 
@@ -444,7 +447,7 @@ static void relay(broker *b, uint64_t tag, wire_reader *r) {
     for (int32_t i = 0; i < b->conn_count; i++) {
         broker_conn *c = &b->conns[i];
         if (c->parked != BROKER_PARK_FORWARD || c->forward_tag != tag) continue;
-        c->parked = BROKER_PARK_NONE;
+        broker_conn_unpark(b, c);
         if (!r) {
             c->closing = 1;
             b->closing_marked = 1;
@@ -607,7 +610,7 @@ static void lifecycle(broker *b) {
         lifecycle_local(b);
         return;
     }
-    peer_channel *pc = channel_to(b, CHANNEL_CONTROLLER, b->quorum_leader);
+    peer_channel *pc = b->controller_channel;
     if (!pc || !peer_channel_ready(pc, &b->env) || !peer_channel_can_send(pc)) return;
     int64_t now = now_us(b);
     if (now < b->next_heartbeat_us) return;
@@ -638,9 +641,7 @@ void broker_quorum_request_topic(broker *b, kafka_str name) {
 void broker_quorum_request_topic_sized(broker *b, kafka_str name, int32_t partitions,
                                        int32_t replication_factor) {
     if (!b->raft || b->quorum_leader < 0 || name.len <= 0) return;
-    peer_channel *pc = b->quorum_leader == b->cfg.node_id
-                           ? NULL
-                           : channel_to(b, CHANNEL_CONTROLLER, b->quorum_leader);
+    peer_channel *pc = b->quorum_leader == b->cfg.node_id ? NULL : b->controller_channel;
     kafka_create_topics_request_creatable_topic topic;
     kafka_create_topics_request_creatable_topic_init(&topic);
     topic.name = name;
@@ -715,8 +716,7 @@ void broker_quorum_alter_partition(broker *b, broker_partition *p, const int32_t
         alter_partition_local(b, p, &ar);
         return;
     }
-    peer_channel *pc =
-        b->quorum_leader >= 0 ? channel_to(b, CHANNEL_CONTROLLER, b->quorum_leader) : NULL;
+    peer_channel *pc = b->controller_channel;
     if (pc && peer_channel_ready(pc, &b->env) &&
         peer_channel_send(pc, &b->env, &b->request_out, KAFKA_API_ALTER_PARTITION,
                           ALTER_PARTITION_VERSION, &ar.req, encode_alter_partition_request,
@@ -781,7 +781,7 @@ void broker_quorum_tick(broker *b, int timer) {
     controller_start_stop(b);
     if (timer) controller_timer(b);
     lifecycle(b);
-    broker_quorum_complete_commits(b);
+    if (b->commit_parked) broker_quorum_complete_commits(b);
 }
 
 int64_t broker_quorum_next_deadline_us(const broker *b) {
@@ -792,9 +792,7 @@ int64_t broker_quorum_next_deadline_us(const broker *b) {
         if (c < at) at = c;
     }
     int waiting = b->broker_epoch < 0 ? b->registration_inflight : b->heartbeat_inflight;
-    const peer_channel *pc = NULL;
-    for (int32_t i = 0; i < b->cfg.node_count; i++)
-        if (b->cfg.nodes[i].node_id == b->quorum_leader) pc = &b->channels[CHANNEL_CONTROLLER][i];
+    const peer_channel *pc = b->controller_channel;
     if (!pc || waiting || pc->state == PEER_CONNECTING)
         return at; /* an answer or a
                       connection wakes us */

@@ -32,7 +32,24 @@ struct controller {
     controller_config cfg;
     metadata_image latest;
     int64_t heartbeat_us[METADATA_BROKERS_MAX]; /* last heartbeat (or session start) */
+    /* controller_next_deadline_us, asked after every event on this broker: kept by
+     * deadline_refresh wherever `latest` or heartbeat_us changes */
+    int64_t deadline_us;
 };
+
+static int64_t deadline_compute_us(const controller *c) {
+    int64_t heartbeat_us = INT64_MAX;
+    for (int32_t i = 0; i < METADATA_BROKERS_MAX; i++) {
+        const metadata_broker *b = &c->latest.brokers[i];
+        if (b->registered && !b->fenced && c->heartbeat_us[i] < heartbeat_us)
+            heartbeat_us = c->heartbeat_us[i];
+    }
+    return heartbeat_us == INT64_MAX ? INT64_MAX : heartbeat_us + c->cfg.session_timeout_ms * 1000;
+}
+
+static void deadline_refresh(controller *c) {
+    c->deadline_us = deadline_compute_us(c);
+}
 
 /* ---- records ---------------------------------------------------------------------- */
 
@@ -70,6 +87,7 @@ static void records_seal_at(controller *c, controller_records *recs, size_t star
         metadata_image_apply(&c->latest, offset, recs->buf.data + start, recs->buf.len - start);
     assert(rc == 0 && "the controller wrote a record its own image rejects");
     (void)rc;
+    deadline_refresh(c);
 }
 
 static void records_seal(controller *c, controller_records *recs, size_t start) {
@@ -88,6 +106,7 @@ controller *controller_create(const controller_config *cfg, const metadata_image
     metadata_image_init(&c->latest);
     metadata_image_copy(&c->latest, committed);
     for (int32_t i = 0; i < METADATA_BROKERS_MAX; i++) c->heartbeat_us[i] = now_us;
+    deadline_refresh(c);
     return c;
 }
 
@@ -224,15 +243,10 @@ void controller_on_timer(controller *c, controller_records *recs, int64_t now_us
 
 int64_t controller_next_deadline_us(const controller *c) {
     assert(c != NULL);
-    /* Asked after every event on the controller's broker: read the image's
-     * brokers in place rather than through metadata_image_broker_alive. */
-    int64_t heartbeat_us = INT64_MAX;
-    for (int32_t i = 0; i < METADATA_BROKERS_MAX; i++) {
-        const metadata_broker *b = &c->latest.brokers[i];
-        if (b->registered && !b->fenced && c->heartbeat_us[i] < heartbeat_us)
-            heartbeat_us = c->heartbeat_us[i];
-    }
-    return heartbeat_us == INT64_MAX ? INT64_MAX : heartbeat_us + c->cfg.session_timeout_ms * 1000;
+#if defined(__SANITIZE_ADDRESS__) /* the sanitizer builds check every change refreshed it */
+    assert(c->deadline_us == deadline_compute_us(c));
+#endif
+    return c->deadline_us;
 }
 
 /* ---- BrokerRegistration / BrokerHeartbeat -------------------------------------------- */
@@ -273,6 +287,7 @@ void controller_handle_broker_registration(controller *c,
     records_seal_at(c, recs, start, next_offset);
     partitions_on_fenced(c, recs, req->broker_id);
     c->heartbeat_us[req->broker_id - 1] = now_us;
+    deadline_refresh(c);
     out->broker_epoch = next_offset;
 }
 
@@ -288,6 +303,7 @@ void controller_handle_broker_heartbeat(controller *c, const kafka_broker_heartb
         return;
     }
     c->heartbeat_us[req->broker_id - 1] = now_us;
+    deadline_refresh(c);
     int caught_up = req->current_metadata_offset >= b->epoch;
     if ((req->want_fence || req->want_shut_down) && !b->fenced)
         fence_broker(c, recs, req->broker_id);

@@ -161,10 +161,9 @@ static void group_drop(broker *b, int32_t index) {
 
 void group_coordinator_park(broker *b, broker_conn *c, const broker_request *req,
                             group_held *held) {
-    (void)b;
     assert(c->parked == BROKER_PARK_NONE && req->api_version >= 0);
-    c->parked = BROKER_PARK_GROUP;
-    c->parked_deadline_us = INT64_MAX; /* the coordinator keeps its own deadlines */
+    broker_conn_park(b, c, BROKER_PARK_GROUP,
+                     INT64_MAX); /* the coordinator keeps its own deadlines */
     *held = (group_held){
         .conn = c->id, .correlation_id = req->correlation_id, .api_version = req->api_version};
 }
@@ -192,7 +191,7 @@ void group_coordinator_reply(broker *b, group_held *held, int16_t api_key, group
     encode(msg, w, held->api_version);
     wire_patch_i32(w, 0, (int32_t)(w->len - 4));
     b->env.send(b->env.ctx, id, w->data, w->len);
-    c->parked = BROKER_PARK_NONE;
+    broker_conn_unpark(b, c);
     resume_later(b->groups, id);
     b->wake_pending = 1;
 }
@@ -555,7 +554,7 @@ void group_coordinator_partition_moved(broker *b, broker_partition *p) {
 
 /* ---- driver hooks --------------------------------------------------------------------- */
 
-void group_coordinator_deferred(broker *b) {
+void group_coordinator_deferred_run(broker *b) {
     group_coordinator *gc = b->groups;
     if (gc->loading_count > 0) finish_loads(b);
     if (gc->write_count > 0) resolve_writes(b);

@@ -88,7 +88,12 @@ void group_coordinator_destroy(group_coordinator *gc);
 void group_coordinator_partition_moved(broker *b, broker_partition *p);
 void group_coordinator_conn_closed(broker *b, conn_id conn);
 /* Loads, durable writes and resumed connections; runs at the end of every entry point. */
-void group_coordinator_deferred(broker *b);
+void group_coordinator_deferred_run(broker *b);
+/* Inline: usually there is nothing to do. */
+static inline void group_coordinator_deferred(broker *b, group_coordinator *gc) {
+    if (gc->loading_count > 0 || gc->write_count > 0 || gc->resume_count > 0)
+        group_coordinator_deferred_run(b);
+}
 void group_coordinator_on_timer(broker *b);
 int64_t group_coordinator_next_deadline_us(const broker *b);
 void group_coordinator_note_deadline(broker *b, int64_t at_us);

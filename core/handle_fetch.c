@@ -105,7 +105,7 @@ static broker_partition *fetch_partition(broker *b, broker_conn *c, int32_t repl
     assert(!known || known == broker_partition_find(b, topic, in->partition));
 #endif
     broker_partition *p =
-        known ? broker_partition_led_at(b, known, in->current_leader_epoch, &out->error_code)
+        known ? broker_partition_led_check(b, known, in->current_leader_epoch, &out->error_code)
               : broker_partition_led(b, topic, in->partition, in->current_leader_epoch,
                                      &out->error_code);
     if (!p) return NULL;

@@ -109,13 +109,12 @@ static void produce_partition(broker *b, const kafka_produce_request *req, kafka
 static void park_produce(broker *b, broker_conn *c, const broker_request *req,
                          kafka_produce_response *resp, broker_produce_wait *waits, int32_t n,
                          int32_t timeout_ms) {
-    c->parked = BROKER_PARK_PRODUCE;
+    broker_conn_park(b, c, BROKER_PARK_PRODUCE,
+                     b->env.now_us(b->env.ctx) + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000);
     c->parked_request = *req;
     c->parked_response = resp;
     c->waits = waits;
     c->wait_count = n;
-    c->parked_deadline_us =
-        b->env.now_us(b->env.ctx) + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000;
 }
 
 int broker_handle_produce(broker *b, broker_conn *c, const broker_request *req) {

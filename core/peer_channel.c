@@ -26,17 +26,13 @@ void peer_channel_deinit(peer_channel *pc) {
     frame_reader_deinit(&pc->reader);
 }
 
-int peer_channel_ready(peer_channel *pc, const broker_env *env) {
+int peer_channel_ready_slow(peer_channel *pc, const broker_env *env) {
     if (pc->state == PEER_DOWN && now_us(env) >= pc->retry_at_us) {
         pc->state = PEER_CONNECTING;
         pc->conn = env->connect(env->ctx, pc->node);
         if (pc->conn == 0) pc->state = PEER_DOWN;
     }
     return pc->state == PEER_READY;
-}
-
-int peer_channel_can_send(const peer_channel *pc) {
-    return pc->state == PEER_READY && pc->inflight_count < pc->inflight_max;
 }
 
 int peer_channel_send(peer_channel *pc, const broker_env *env, wire_writer *scratch,

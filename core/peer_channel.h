@@ -54,9 +54,15 @@ typedef void peer_encode_fn(const void *body, wire_writer *w, int16_t version);
 void peer_channel_init(peer_channel *pc, int32_t node, const char *client_id, int32_t inflight_max);
 void peer_channel_deinit(peer_channel *pc);
 
-/* Starts connecting when down and the backoff has passed; 1 when ready now. */
-int peer_channel_ready(peer_channel *pc, const broker_env *env);
-int peer_channel_can_send(const peer_channel *pc);
+/* Starts connecting when down and the backoff has passed; 1 when ready now.
+ * Inline: brokers and clients ask it (and can_send) after nearly every event. */
+int peer_channel_ready_slow(peer_channel *pc, const broker_env *env);
+static inline int peer_channel_ready(peer_channel *pc, const broker_env *env) {
+    return pc->state == PEER_READY || peer_channel_ready_slow(pc, env);
+}
+static inline int peer_channel_can_send(const peer_channel *pc) {
+    return pc->state == PEER_READY && pc->inflight_count < pc->inflight_max;
+}
 /* Frames and sends a request using `scratch` as the output buffer.  Returns 0
  * when sent, -1 when not ready or the in-flight window is full. */
 int peer_channel_send(peer_channel *pc, const broker_env *env, wire_writer *scratch,

@@ -80,6 +80,7 @@ static void maybe_advance_high_watermark(broker *b, broker_partition *p) {
     hw = lowest_end(b, p, p->isr_proposed, p->isr_proposed_count, hw);
     if (hw <= p->high_watermark) return;
     p->high_watermark = hw;
+    b->produce_wake = 1;
     replication_hw_moved(b);
     observe_high_watermark(b, p);
     broker_partition_changed(b, p);
@@ -135,6 +136,7 @@ void replication_apply(broker *b, broker_partition *p, int32_t leader, int32_t l
                        const int32_t *isr, int32_t isr_count, int32_t partition_epoch) {
     assert(isr_count >= 0 && isr_count <= BROKER_REPLICAS_MAX);
     int leadership_changed = leader != p->leader || leader_epoch != p->leader_epoch;
+    b->produce_wake = 1;
     memcpy(p->isr, isr, (size_t)isr_count * sizeof *isr);
     p->isr_count = isr_count;
     p->partition_epoch = partition_epoch;
@@ -190,7 +192,7 @@ void replication_follower_fetched(broker *b, broker_partition *p, int32_t node,
 
 void replication_leader_appended(broker *b, broker_partition *p) {
     maybe_advance_high_watermark(b, p);
-    broker_partition_changed(b, p);
+    broker_partition_appended(b, p);
 }
 
 /* ---- ISR changes -------------------------------------------------------------------- */
@@ -264,7 +266,28 @@ static int produce_resolve(broker *b, broker_conn *c, int deadline_passed) {
     return done;
 }
 
+#if BROKER_CHECK_CACHES
+/* produce_wake's rule: without it, no parked produce can complete. */
+static int produce_any_resolvable(const broker *b) {
+    for (int32_t i = 0; i < b->conn_count; i++) {
+        const broker_conn *c = &b->conns[i];
+        for (int32_t k = 0; c->parked == BROKER_PARK_PRODUCE && k < c->wait_count; k++) {
+            const broker_partition *p = c->waits[k].partition;
+            if (p &&
+                (p->leader != b->cfg.node_id || p->high_watermark >= c->waits[k].offset_needed))
+                return 1;
+        }
+    }
+    return 0;
+}
+#endif
+
 void replication_complete_produces(broker *b, int deadline_check) {
+#if BROKER_CHECK_CACHES
+    assert(deadline_check || b->produce_wake || !produce_any_resolvable(b));
+#endif
+    if (!deadline_check && !b->produce_wake) return;
+    b->produce_wake = 0;
     conn_id ready[64];
     int32_t n = 0;
     int64_t now = now_us(b);
@@ -274,25 +297,20 @@ void replication_complete_produces(broker *b, int deadline_check) {
         if (produce_resolve(b, c, deadline_check && now >= c->parked_deadline_us))
             ready[n++] = c->id;
     }
+    if (n == 64) b->produce_wake = 1; /* the scan stopped early: the rest next time */
     for (int32_t i = 0; i < n; i++) {
         broker_conn *c = broker_conn_find(b, ready[i]);
         if (!c) continue;
         broker_response_begin(b, &c->parked_request);
         kafka_produce_response_encode(c->parked_response, &b->out, c->parked_request.api_version);
         broker_response_finish(b, c);
-        c->parked = BROKER_PARK_NONE;
+        broker_conn_unpark(b, c);
         c->wait_count = 0;
         broker_conn_serve_queued(b, c);
     }
 }
 
 /* ---- the ISR request ----------------------------------------------------------------------- */
-
-void broker_each_partition(broker *b, void (*fn)(broker *, broker_partition *, void *), void *arg) {
-    for (int32_t t = 0; t < b->topic_count; t++)
-        for (int32_t i = 0; i < b->topics[t].partition_count; i++)
-            fn(b, &b->topics[t].partitions[i], arg);
-}
 
 void replication_request_isr(broker *b, broker_partition *p, const int32_t *isr,
                              int32_t isr_count) {
