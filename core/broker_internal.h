@@ -74,7 +74,8 @@ typedef struct broker_partition {
     int32_t leader;
     int32_t leader_epoch;
     int32_t partition_epoch;
-    int hosted; /* this broker holds a replica, and `log` is open */
+    int hosted;  /* this broker holds a replica, and `log` is open */
+    int deleted; /* its topic was deleted (broker_topic_delete): a tombstone */
     int64_t high_watermark;
     char topic[BROKER_TOPIC_BYTES_MAX];
     uint8_t topic_id[16];

@@ -74,6 +74,7 @@ void broker_topic_delete(broker *b, broker_topic *t) {
             partition_metadata_remove_dir(b->env.fs, dir); /* a failure leaves files, not data */
         }
         p->replica_count = 0;
+        p->deleted = 1;
         broker_partition_changed(b, p); /* parked fetches look again */
     }
     t->partition_count = 0;

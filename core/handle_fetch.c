@@ -101,6 +101,7 @@ static broker_partition *fetch_partition(broker *b, broker_conn *c, int32_t repl
     out->preferred_read_replica = -1;
     out->aborted_transactions_count = 0;
     out->records = (kafka_bytes){NULL, 0};
+    if (known && known->deleted) known = NULL; /* the name may now be another topic's */
 #if defined(__SANITIZE_ADDRESS__) /* the sanitizer builds check the kept one is still found */
     assert(!known || known == broker_partition_find(b, topic, in->partition));
 #endif
