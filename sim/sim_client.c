@@ -76,7 +76,7 @@ void sim_client_refresh_metadata(sim_client *c) {
 
 /* ---- connections ------------------------------------------------------------------ */
 
-int sim_client_ready(sim_client *c, int32_t node) {
+int sim_client_ready_slow_(sim_client *c, int32_t node) {
     peer_channel *b = broker_of(c, node);
     return b && peer_channel_ready(b, c->env);
 }

@@ -425,10 +425,43 @@ static void encode_produce(const void *body, wire_writer *w, int16_t version) {
     kafka_produce_request_encode(body, w, version);
 }
 
+/* Would send_to find a batch for node?  The same choice as next_to_send and
+ * next_in_doubt, without sealing: 0 means the partition loop below would pick
+ * nothing and change nothing (1 may still end with nothing sent). */
+static int has_candidate(const sim_producer *p, const sim_client_topic *t, int32_t node,
+                         int64_t now) {
+    for (int32_t i = 0; i < p->partition_count; i++) {
+        if (t->partitions[i].leader != node) continue;
+        const producer_partition *pp = &p->partitions[i];
+        const producer_batch *b;
+        if (p->idempotent && p->reset_pending) {
+            b = next_in_doubt(pp);
+        } else {
+            int32_t in_flight = 0;
+            b = pp->head;
+            while (b && b->in_flight) {
+                in_flight++;
+                b = b->next;
+            }
+            if (in_flight >= INFLIGHT_PER_PARTITION_MAX) continue;
+            if (!b && pp->open_buf && now >= pp->open_created_us + p->cfg.linger_ms * 1000)
+                return 1; /* to be sealed: a fresh batch, no retry pending */
+        }
+        if (b && b->retry_at_us <= now) return 1;
+    }
+    return 0;
+}
+
 static void send_to(sim_producer *p, int32_t node, int64_t now) {
     const sim_client_topic *t = &p->client.topics[p->topic_index];
     producer_request *req = request_slot(p);
-    if (!req || !sim_client_ready(&p->client, node)) return;
+    if (!req) return;
+    if (!has_candidate(p, t, node, now)) {
+        /* Nothing to send: only the dial a down connection may start remains. */
+        sim_client_ready(&p->client, node);
+        return;
+    }
+    if (!sim_client_ready(&p->client, node)) return;
     kafka_produce_request_partition_produce_data parts[SIM_CLIENT_PARTITIONS_MAX];
     int32_t n = 0;
     for (int32_t i = 0; i < p->partition_count; i++) {
