@@ -7784,13 +7784,37 @@ static int kafka_fetch_request_read(kafka_fetch_request *m, wire_reader *r, int1
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_fetch_request_read_v11(kafka_fetch_request *m, wire_reader *r, arena *a) {
+    return kafka_fetch_request_read(m, r, 11, a);
+}
+
+static __attribute__((flatten)) size_t kafka_fetch_request_size_v11(const kafka_fetch_request *m, int *bad) {
+    return kafka_fetch_request_size(m, 11, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_fetch_request_put_v11(const kafka_fetch_request *m, uint8_t *p) {
+    return kafka_fetch_request_put(m, p, 11);
+}
+
+static __attribute__((flatten)) int kafka_fetch_request_read_v12(kafka_fetch_request *m, wire_reader *r, arena *a) {
+    return kafka_fetch_request_read(m, r, 12, a);
+}
+
+static __attribute__((flatten)) size_t kafka_fetch_request_size_v12(const kafka_fetch_request *m, int *bad) {
+    return kafka_fetch_request_size(m, 12, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_fetch_request_put_v12(const kafka_fetch_request *m, uint8_t *p) {
+    return kafka_fetch_request_put(m, p, 12);
+}
+
 int kafka_fetch_request_decode(kafka_fetch_request *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 17) {
         kafka_fetch_request_init(m);
         return wire_fail(r);
     }
-    if (kafka_fetch_request_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 11 ? kafka_fetch_request_read_v11(m, r, a) : version == 12 ? kafka_fetch_request_read_v12(m, r, a) : kafka_fetch_request_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -7801,13 +7825,13 @@ void kafka_fetch_request_encode(const kafka_fetch_request *m, wire_writer *w, in
         return;
     }
     int bad = 0;
-    size_t n = kafka_fetch_request_size(m, version, &bad);
+    size_t n = version == 11 ? kafka_fetch_request_size_v11(m, &bad) : version == 12 ? kafka_fetch_request_size_v12(m, &bad) : kafka_fetch_request_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_fetch_request_put(m, w->data + w->len, version);
+    uint8_t *end = version == 11 ? kafka_fetch_request_put_v11(m, w->data + w->len) : version == 12 ? kafka_fetch_request_put_v12(m, w->data + w->len) : kafka_fetch_request_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
@@ -8703,13 +8727,37 @@ static int kafka_fetch_response_read(kafka_fetch_response *m, wire_reader *r, in
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_fetch_response_read_v11(kafka_fetch_response *m, wire_reader *r, arena *a) {
+    return kafka_fetch_response_read(m, r, 11, a);
+}
+
+static __attribute__((flatten)) size_t kafka_fetch_response_size_v11(const kafka_fetch_response *m, int *bad) {
+    return kafka_fetch_response_size(m, 11, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_fetch_response_put_v11(const kafka_fetch_response *m, uint8_t *p) {
+    return kafka_fetch_response_put(m, p, 11);
+}
+
+static __attribute__((flatten)) int kafka_fetch_response_read_v12(kafka_fetch_response *m, wire_reader *r, arena *a) {
+    return kafka_fetch_response_read(m, r, 12, a);
+}
+
+static __attribute__((flatten)) size_t kafka_fetch_response_size_v12(const kafka_fetch_response *m, int *bad) {
+    return kafka_fetch_response_size(m, 12, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_fetch_response_put_v12(const kafka_fetch_response *m, uint8_t *p) {
+    return kafka_fetch_response_put(m, p, 12);
+}
+
 int kafka_fetch_response_decode(kafka_fetch_response *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 17) {
         kafka_fetch_response_init(m);
         return wire_fail(r);
     }
-    if (kafka_fetch_response_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 11 ? kafka_fetch_response_read_v11(m, r, a) : version == 12 ? kafka_fetch_response_read_v12(m, r, a) : kafka_fetch_response_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -8720,13 +8768,13 @@ void kafka_fetch_response_encode(const kafka_fetch_response *m, wire_writer *w, 
         return;
     }
     int bad = 0;
-    size_t n = kafka_fetch_response_size(m, version, &bad);
+    size_t n = version == 11 ? kafka_fetch_response_size_v11(m, &bad) : version == 12 ? kafka_fetch_response_size_v12(m, &bad) : kafka_fetch_response_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_fetch_response_put(m, w->data + w->len, version);
+    uint8_t *end = version == 11 ? kafka_fetch_response_put_v11(m, w->data + w->len) : version == 12 ? kafka_fetch_response_put_v12(m, w->data + w->len) : kafka_fetch_response_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
@@ -17724,13 +17772,25 @@ static int kafka_produce_request_read(kafka_produce_request *m, wire_reader *r, 
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_produce_request_read_v7(kafka_produce_request *m, wire_reader *r, arena *a) {
+    return kafka_produce_request_read(m, r, 7, a);
+}
+
+static __attribute__((flatten)) size_t kafka_produce_request_size_v7(const kafka_produce_request *m, int *bad) {
+    return kafka_produce_request_size(m, 7, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_produce_request_put_v7(const kafka_produce_request *m, uint8_t *p) {
+    return kafka_produce_request_put(m, p, 7);
+}
+
 int kafka_produce_request_decode(kafka_produce_request *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 11) {
         kafka_produce_request_init(m);
         return wire_fail(r);
     }
-    if (kafka_produce_request_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 7 ? kafka_produce_request_read_v7(m, r, a) : kafka_produce_request_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -17741,13 +17801,13 @@ void kafka_produce_request_encode(const kafka_produce_request *m, wire_writer *w
         return;
     }
     int bad = 0;
-    size_t n = kafka_produce_request_size(m, version, &bad);
+    size_t n = version == 7 ? kafka_produce_request_size_v7(m, &bad) : kafka_produce_request_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_produce_request_put(m, w->data + w->len, version);
+    uint8_t *end = version == 7 ? kafka_produce_request_put_v7(m, w->data + w->len) : kafka_produce_request_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
@@ -18406,13 +18466,25 @@ static int kafka_produce_response_read(kafka_produce_response *m, wire_reader *r
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_produce_response_read_v7(kafka_produce_response *m, wire_reader *r, arena *a) {
+    return kafka_produce_response_read(m, r, 7, a);
+}
+
+static __attribute__((flatten)) size_t kafka_produce_response_size_v7(const kafka_produce_response *m, int *bad) {
+    return kafka_produce_response_size(m, 7, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_produce_response_put_v7(const kafka_produce_response *m, uint8_t *p) {
+    return kafka_produce_response_put(m, p, 7);
+}
+
 int kafka_produce_response_decode(kafka_produce_response *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 11) {
         kafka_produce_response_init(m);
         return wire_fail(r);
     }
-    if (kafka_produce_response_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 7 ? kafka_produce_response_read_v7(m, r, a) : kafka_produce_response_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -18423,13 +18495,13 @@ void kafka_produce_response_encode(const kafka_produce_response *m, wire_writer 
         return;
     }
     int bad = 0;
-    size_t n = kafka_produce_response_size(m, version, &bad);
+    size_t n = version == 7 ? kafka_produce_response_size_v7(m, &bad) : kafka_produce_response_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_produce_response_put(m, w->data + w->len, version);
+    uint8_t *end = version == 7 ? kafka_produce_response_put_v7(m, w->data + w->len) : kafka_produce_response_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
@@ -19012,13 +19084,37 @@ static int kafka_request_header_read(kafka_request_header *m, wire_reader *r, in
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_request_header_read_v1(kafka_request_header *m, wire_reader *r, arena *a) {
+    return kafka_request_header_read(m, r, 1, a);
+}
+
+static __attribute__((flatten)) size_t kafka_request_header_size_v1(const kafka_request_header *m, int *bad) {
+    return kafka_request_header_size(m, 1, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_request_header_put_v1(const kafka_request_header *m, uint8_t *p) {
+    return kafka_request_header_put(m, p, 1);
+}
+
+static __attribute__((flatten)) int kafka_request_header_read_v2(kafka_request_header *m, wire_reader *r, arena *a) {
+    return kafka_request_header_read(m, r, 2, a);
+}
+
+static __attribute__((flatten)) size_t kafka_request_header_size_v2(const kafka_request_header *m, int *bad) {
+    return kafka_request_header_size(m, 2, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_request_header_put_v2(const kafka_request_header *m, uint8_t *p) {
+    return kafka_request_header_put(m, p, 2);
+}
+
 int kafka_request_header_decode(kafka_request_header *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 2) {
         kafka_request_header_init(m);
         return wire_fail(r);
     }
-    if (kafka_request_header_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 1 ? kafka_request_header_read_v1(m, r, a) : version == 2 ? kafka_request_header_read_v2(m, r, a) : kafka_request_header_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -19029,13 +19125,13 @@ void kafka_request_header_encode(const kafka_request_header *m, wire_writer *w, 
         return;
     }
     int bad = 0;
-    size_t n = kafka_request_header_size(m, version, &bad);
+    size_t n = version == 1 ? kafka_request_header_size_v1(m, &bad) : version == 2 ? kafka_request_header_size_v2(m, &bad) : kafka_request_header_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_request_header_put(m, w->data + w->len, version);
+    uint8_t *end = version == 1 ? kafka_request_header_put_v1(m, w->data + w->len) : version == 2 ? kafka_request_header_put_v2(m, w->data + w->len) : kafka_request_header_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
@@ -19084,13 +19180,37 @@ static int kafka_response_header_read(kafka_response_header *m, wire_reader *r, 
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_response_header_read_v0(kafka_response_header *m, wire_reader *r, arena *a) {
+    return kafka_response_header_read(m, r, 0, a);
+}
+
+static __attribute__((flatten)) size_t kafka_response_header_size_v0(const kafka_response_header *m, int *bad) {
+    return kafka_response_header_size(m, 0, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_response_header_put_v0(const kafka_response_header *m, uint8_t *p) {
+    return kafka_response_header_put(m, p, 0);
+}
+
+static __attribute__((flatten)) int kafka_response_header_read_v1(kafka_response_header *m, wire_reader *r, arena *a) {
+    return kafka_response_header_read(m, r, 1, a);
+}
+
+static __attribute__((flatten)) size_t kafka_response_header_size_v1(const kafka_response_header *m, int *bad) {
+    return kafka_response_header_size(m, 1, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_response_header_put_v1(const kafka_response_header *m, uint8_t *p) {
+    return kafka_response_header_put(m, p, 1);
+}
+
 int kafka_response_header_decode(kafka_response_header *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 1) {
         kafka_response_header_init(m);
         return wire_fail(r);
     }
-    if (kafka_response_header_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 0 ? kafka_response_header_read_v0(m, r, a) : version == 1 ? kafka_response_header_read_v1(m, r, a) : kafka_response_header_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -19101,13 +19221,13 @@ void kafka_response_header_encode(const kafka_response_header *m, wire_writer *w
         return;
     }
     int bad = 0;
-    size_t n = kafka_response_header_size(m, version, &bad);
+    size_t n = version == 0 ? kafka_response_header_size_v0(m, &bad) : version == 1 ? kafka_response_header_size_v1(m, &bad) : kafka_response_header_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_response_header_put(m, w->data + w->len, version);
+    uint8_t *end = version == 0 ? kafka_response_header_put_v0(m, w->data + w->len) : version == 1 ? kafka_response_header_put_v1(m, w->data + w->len) : kafka_response_header_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;

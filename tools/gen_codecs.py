@@ -791,6 +791,41 @@ def tagged_struct_closure(msg):
     return need
 
 
+# The (message, version) pairs the simulator encodes and decodes on its hot paths:
+# each gets a copy of its codec compiled for that one version (flatten inlines the
+# whole tree with the version a constant, so every "if (version >= N)" folds
+# away).  Fetch v11: consumers and replica fetchers; v12: the raft quorum; Produce
+# v7: producers; both header versions of every request and response.  Other
+# versions take the generic code, with the same results.
+HOT_VERSIONS = {
+    "FetchRequest": (11, 12),
+    "FetchResponse": (11, 12),
+    "ProduceRequest": (7,),
+    "ProduceResponse": (7,),
+    "RequestHeader": (1, 2),
+    "ResponseHeader": (0, 1),
+}
+
+
+def emit_hot_versions(em, c, versions):
+    for v in versions:
+        em.out(0, "static __attribute__((flatten)) int %s_read_v%d(%s *m, wire_reader *r, arena *a) {"
+               % (c, v, c))
+        em.out(1, "return %s_read(m, r, %d, a);" % (c, v))
+        em.out(0, "}")
+        em.out(0, "")
+        em.out(0, "static __attribute__((flatten)) size_t %s_size_v%d(const %s *m, int *bad) {"
+               % (c, v, c))
+        em.out(1, "return %s_size(m, %d, bad);" % (c, v))
+        em.out(0, "}")
+        em.out(0, "")
+        em.out(0, "static __attribute__((flatten)) uint8_t *%s_put_v%d(const %s *m, uint8_t *p) {"
+               % (c, v, c))
+        em.out(1, "return %s_put(m, p, %d);" % (c, v))
+        em.out(0, "}")
+        em.out(0, "")
+
+
 def emit_message_c(msg):
     em = Emitter(msg)
     need_default = tagged_struct_closure(msg)
@@ -802,6 +837,8 @@ def emit_message_c(msg):
         em.emit_decode(sd)
     c = msg.cname
     lo, hi = msg.valid
+    hot = HOT_VERSIONS.get(msg.name, ())
+    emit_hot_versions(em, c, hot)
     em.out(0, "int %s_decode(%s *m, wire_reader *r, int16_t version, arena *a) {" % (c, c))
     em.out(1, "assert(m != NULL && r != NULL && a != NULL);")
     em.out(1, "if (version < %d || version > %d) {" % (lo, hi))
@@ -809,7 +846,10 @@ def emit_message_c(msg):
     em.out(2, "%s_init(m);" % c)
     em.out(2, "return wire_fail(r);")
     em.out(1, "}")
-    em.out(1, "if (%s_read(m, r, version, a) != 0) return wire_fail(r);" % c)
+    read = "%s_read(m, r, version, a)" % c
+    for v in reversed(hot):
+        read = "version == %d ? %s_read_v%d(m, r, a) : %s" % (v, c, v, read)
+    em.out(1, "if (%s != 0) return wire_fail(r);" % (read if not hot else "(" + read + ")"))
     em.out(1, "return 0;")
     em.out(0, "}")
     em.out(0, "")
@@ -820,13 +860,19 @@ def emit_message_c(msg):
     em.out(2, "return;")
     em.out(1, "}")
     em.out(1, "int bad = 0;")
-    em.out(1, "size_t n = %s_size(m, version, &bad);" % c)
+    size = "%s_size(m, version, &bad)" % c
+    for v in reversed(hot):
+        size = "version == %d ? %s_size_v%d(m, &bad) : %s" % (v, c, v, size)
+    em.out(1, "size_t n = %s;" % size)
     em.out(1, "if (bad) {")
     em.out(2, "w->failed = 1;")
     em.out(2, "return;")
     em.out(1, "}")
     em.out(1, "if (n == 0 || wire_writer_reserve(w, n) != 0) return;")
-    em.out(1, "uint8_t *end = %s_put(m, w->data + w->len, version);" % c)
+    put = "%s_put(m, w->data + w->len, version)" % c
+    for v in reversed(hot):
+        put = "version == %d ? %s_put_v%d(m, w->data + w->len) : %s" % (v, c, v, put)
+    em.out(1, "uint8_t *end = %s;" % put)
     em.out(1, "assert(end == w->data + w->len + n);")
     em.out(1, "(void)end;")
     em.out(1, "w->len += n;")
