@@ -13,40 +13,38 @@ int kafka_str_eq(kafka_str a, const char *s) {
 
 typedef struct kafka_api_row {
     int16_t api_key;
-    int16_t version_min, version_max;
-    int16_t flexible_min; /* -1: never flexible */
     const char *name;
 } kafka_api_row;
 
 static const kafka_api_row kafka_apis[] = {
-    {0, 0, 11, 9, "Produce"},
-    {1, 0, 17, 12, "Fetch"},
-    {2, 0, 10, 6, "ListOffsets"},
-    {3, 0, 12, 9, "Metadata"},
-    {8, 0, 9, 8, "OffsetCommit"},
-    {9, 0, 9, 6, "OffsetFetch"},
-    {10, 0, 6, 3, "FindCoordinator"},
-    {11, 0, 9, 6, "JoinGroup"},
-    {12, 0, 4, 4, "Heartbeat"},
-    {13, 0, 5, 4, "LeaveGroup"},
-    {14, 0, 5, 4, "SyncGroup"},
-    {15, 0, 5, 5, "DescribeGroups"},
-    {16, 0, 5, 3, "ListGroups"},
-    {17, 0, 1, -1, "SaslHandshake"},
-    {18, 0, 4, 3, "ApiVersions"},
-    {19, 0, 7, 5, "CreateTopics"},
-    {20, 0, 6, 4, "DeleteTopics"},
-    {22, 0, 5, 2, "InitProducerId"},
-    {23, 0, 4, 4, "OffsetForLeaderEpoch"},
-    {36, 0, 2, 2, "SaslAuthenticate"},
-    {52, 0, 1, 0, "Vote"},
-    {53, 0, 1, 1, "BeginQuorumEpoch"},
-    {54, 0, 1, 1, "EndQuorumEpoch"},
-    {55, 0, 2, 0, "DescribeQuorum"},
-    {56, 0, 3, 0, "AlterPartition"},
-    {59, 0, 1, 0, "FetchSnapshot"},
-    {62, 0, 4, 0, "BrokerRegistration"},
-    {63, 0, 1, 0, "BrokerHeartbeat"},
+    {0, "Produce"},
+    {1, "Fetch"},
+    {2, "ListOffsets"},
+    {3, "Metadata"},
+    {8, "OffsetCommit"},
+    {9, "OffsetFetch"},
+    {10, "FindCoordinator"},
+    {11, "JoinGroup"},
+    {12, "Heartbeat"},
+    {13, "LeaveGroup"},
+    {14, "SyncGroup"},
+    {15, "DescribeGroups"},
+    {16, "ListGroups"},
+    {17, "SaslHandshake"},
+    {18, "ApiVersions"},
+    {19, "CreateTopics"},
+    {20, "DeleteTopics"},
+    {22, "InitProducerId"},
+    {23, "OffsetForLeaderEpoch"},
+    {36, "SaslAuthenticate"},
+    {52, "Vote"},
+    {53, "BeginQuorumEpoch"},
+    {54, "EndQuorumEpoch"},
+    {55, "DescribeQuorum"},
+    {56, "AlterPartition"},
+    {59, "FetchSnapshot"},
+    {62, "BrokerRegistration"},
+    {63, "BrokerHeartbeat"},
 };
 static const int8_t kafka_api_index[] = {
     0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7, 8, 9, 10, 11,
@@ -54,8 +52,18 @@ static const int8_t kafka_api_index[] = {
     -1, -1, -1, -1, 19, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     -1, -1, -1, -1, 20, 21, 22, 23, 24, -1, -1, 25, -1, -1, 26, 27,
 };
+const kafka_api_range kafka_api_ranges_[KAFKA_API_KEYS] = {
+    {0, 11, 9}, {0, 17, 12}, {0, 10, 6}, {0, 12, 9}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX},
+    {0, 9, 8}, {0, 9, 6}, {0, 6, 3}, {0, 9, 6}, {0, 4, 4}, {0, 5, 4}, {0, 5, 4}, {0, 5, 5},
+    {0, 5, 3}, {0, 1, INT16_MAX}, {0, 4, 3}, {0, 7, 5}, {0, 6, 4}, {1, 0, INT16_MAX}, {0, 5, 2}, {0, 4, 4},
+    {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX},
+    {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {0, 2, 2}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX},
+    {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX},
+    {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {0, 1, 0}, {0, 1, 1}, {0, 1, 1}, {0, 2, 0},
+    {0, 3, 0}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {0, 1, 0}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {0, 4, 0}, {0, 1, 0},
+};
 
-/* Every request and response header asks; a direct index, not a scan. */
+/* A direct index, not a scan. */
 static const kafka_api_row *api_row(int16_t api_key) {
     if (api_key < 0 || (size_t)api_key >= sizeof(kafka_api_index)) return NULL;
     int8_t i = kafka_api_index[api_key];
@@ -65,25 +73,6 @@ static const kafka_api_row *api_row(int16_t api_key) {
 const char *kafka_api_name(int16_t api_key) {
     const kafka_api_row *row = api_row(api_key);
     return row != NULL ? row->name : "Unknown";
-}
-
-int kafka_api_version_valid(int16_t api_key, int16_t version) {
-    const kafka_api_row *row = api_row(api_key);
-    return row != NULL && version >= row->version_min && version <= row->version_max;
-}
-
-int kafka_api_is_flexible(int16_t api_key, int16_t version) {
-    const kafka_api_row *row = api_row(api_key);
-    return row != NULL && row->flexible_min >= 0 && version >= row->flexible_min;
-}
-
-int16_t kafka_request_header_version(int16_t api_key, int16_t api_version) {
-    return kafka_api_is_flexible(api_key, api_version) ? 2 : 1;
-}
-
-int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
-    if (api_key == KAFKA_API_API_VERSIONS) return 0;
-    return kafka_api_is_flexible(api_key, api_version) ? 1 : 0;
 }
 
 /* ---- AlterPartitionRequest ---- */

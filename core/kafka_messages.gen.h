@@ -54,12 +54,6 @@ static inline int kafka_uuid_is_zero(const uint8_t u[16]) {
 /* API table, from the request JSON files.  kafka_api_name returns "Unknown" for a
  * key not listed. */
 const char *kafka_api_name(int16_t api_key);
-int kafka_api_version_valid(int16_t api_key, int16_t version);
-int kafka_api_is_flexible(int16_t api_key, int16_t version);
-/* Request header: 2 for flexible API versions, else 1.  Response header: 1 for
- * flexible versions, else 0 — but ApiVersions responses always use header v0. */
-int16_t kafka_request_header_version(int16_t api_key, int16_t api_version);
-int16_t kafka_response_header_version(int16_t api_key, int16_t api_version);
 
 #define KAFKA_API_PRODUCE 0
 #define KAFKA_API_FETCH 1
@@ -89,6 +83,36 @@ int16_t kafka_response_header_version(int16_t api_key, int16_t api_version);
 #define KAFKA_API_FETCH_SNAPSHOT 59
 #define KAFKA_API_BROKER_REGISTRATION 62
 #define KAFKA_API_BROKER_HEARTBEAT 63
+#define KAFKA_API_KEYS 64
+
+/* By api key: the valid versions (none for a key not listed) and the first
+ * flexible one (INT16_MAX: never flexible). */
+typedef struct kafka_api_range {
+    int16_t version_min, version_max, flexible_min;
+} kafka_api_range;
+extern const kafka_api_range kafka_api_ranges_[KAFKA_API_KEYS];
+
+static inline int kafka_api_version_valid(int16_t api_key, int16_t version) {
+    if (api_key < 0 || api_key >= KAFKA_API_KEYS) return 0;
+    const kafka_api_range *r = &kafka_api_ranges_[api_key];
+    return version >= r->version_min && version <= r->version_max;
+}
+
+static inline int kafka_api_is_flexible(int16_t api_key, int16_t version) {
+    if (api_key < 0 || api_key >= KAFKA_API_KEYS) return 0;
+    return version >= kafka_api_ranges_[api_key].flexible_min;
+}
+
+/* Request header: 2 for flexible API versions, else 1.  Response header: 1 for
+ * flexible versions, else 0 — but ApiVersions responses always use header v0. */
+static inline int16_t kafka_request_header_version(int16_t api_key, int16_t api_version) {
+    return kafka_api_is_flexible(api_key, api_version) ? 2 : 1;
+}
+
+static inline int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
+    if (api_key == KAFKA_API_API_VERSIONS) return 0;
+    return kafka_api_is_flexible(api_key, api_version) ? 1 : 0;
+}
 
 #define KAFKA_METADATA_REGISTER_BROKER_RECORD 0
 #define KAFKA_METADATA_UNREGISTER_BROKER_RECORD 1

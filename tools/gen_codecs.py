@@ -961,12 +961,39 @@ static inline int kafka_uuid_is_zero(const uint8_t u[16]) {
 /* API table, from the request JSON files.  kafka_api_name returns "Unknown" for a
  * key not listed. */
 const char *kafka_api_name(int16_t api_key);
-int kafka_api_version_valid(int16_t api_key, int16_t version);
-int kafka_api_is_flexible(int16_t api_key, int16_t version);
+"""
+
+# After the KAFKA_API_* defines: every request and response header asks these, so
+# they are inline lookups in a table indexed by api key.
+H_API_FUNCS = r"""
+/* By api key: the valid versions (none for a key not listed) and the first
+ * flexible one (INT16_MAX: never flexible). */
+typedef struct kafka_api_range {
+    int16_t version_min, version_max, flexible_min;
+} kafka_api_range;
+extern const kafka_api_range kafka_api_ranges_[KAFKA_API_KEYS];
+
+static inline int kafka_api_version_valid(int16_t api_key, int16_t version) {
+    if (api_key < 0 || api_key >= KAFKA_API_KEYS) return 0;
+    const kafka_api_range *r = &kafka_api_ranges_[api_key];
+    return version >= r->version_min && version <= r->version_max;
+}
+
+static inline int kafka_api_is_flexible(int16_t api_key, int16_t version) {
+    if (api_key < 0 || api_key >= KAFKA_API_KEYS) return 0;
+    return version >= kafka_api_ranges_[api_key].flexible_min;
+}
+
 /* Request header: 2 for flexible API versions, else 1.  Response header: 1 for
  * flexible versions, else 0 — but ApiVersions responses always use header v0. */
-int16_t kafka_request_header_version(int16_t api_key, int16_t api_version);
-int16_t kafka_response_header_version(int16_t api_key, int16_t api_version);
+static inline int16_t kafka_request_header_version(int16_t api_key, int16_t api_version) {
+    return kafka_api_is_flexible(api_key, api_version) ? 2 : 1;
+}
+
+static inline int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
+    if (api_key == KAFKA_API_API_VERSIONS) return 0;
+    return kafka_api_is_flexible(api_key, api_version) ? 1 : 0;
+}
 """
 
 C_PRELUDE = r"""
@@ -984,14 +1011,12 @@ int kafka_str_eq(kafka_str a, const char *s) {
 
 typedef struct kafka_api_row {
     int16_t api_key;
-    int16_t version_min, version_max;
-    int16_t flexible_min; /* -1: never flexible */
     const char *name;
 } kafka_api_row;
 """
 
 C_API_FUNCS = r"""
-/* Every request and response header asks; a direct index, not a scan. */
+/* A direct index, not a scan. */
 static const kafka_api_row *api_row(int16_t api_key) {
     if (api_key < 0 || (size_t)api_key >= sizeof(kafka_api_index)) return NULL;
     int8_t i = kafka_api_index[api_key];
@@ -1003,24 +1028,6 @@ const char *kafka_api_name(int16_t api_key) {
     return row != NULL ? row->name : "Unknown";
 }
 
-int kafka_api_version_valid(int16_t api_key, int16_t version) {
-    const kafka_api_row *row = api_row(api_key);
-    return row != NULL && version >= row->version_min && version <= row->version_max;
-}
-
-int kafka_api_is_flexible(int16_t api_key, int16_t version) {
-    const kafka_api_row *row = api_row(api_key);
-    return row != NULL && row->flexible_min >= 0 && version >= row->flexible_min;
-}
-
-int16_t kafka_request_header_version(int16_t api_key, int16_t api_version) {
-    return kafka_api_is_flexible(api_key, api_version) ? 2 : 1;
-}
-
-int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
-    if (api_key == KAFKA_API_API_VERSIONS) return 0;
-    return kafka_api_is_flexible(api_key, api_version) ? 1 : 0;
-}
 """
 
 
@@ -1033,6 +1040,8 @@ def emit_messages(msgs, out_dir):
     h = [HEADER_NOTE.rstrip(), H_PRELUDE.strip(), ""]
     for m in reqs:
         h.append("#define KAFKA_API_%s %d" % (snake(api_base_name(m)).upper(), m.api_key))
+    h.append("#define KAFKA_API_KEYS %d" % (max(m.api_key for m in reqs) + 1))
+    h.append(H_API_FUNCS.rstrip())
     h.append("")
     for m in sorted([m for m in msgs if m.type == "metadata"], key=lambda m: m.api_key):
         h.append("#define KAFKA_METADATA_%s %d" % (snake(m.name).upper(), m.api_key))
@@ -1045,9 +1054,7 @@ def emit_messages(msgs, out_dir):
     h.append("#endif")
     c = [HEADER_NOTE.rstrip(), C_PRELUDE.strip(), "", "static const kafka_api_row kafka_apis[] = {"]
     for m in reqs:
-        c.append('    {%d, %d, %d, %d, "%s"},' % (m.api_key, m.valid[0], m.valid[1],
-                                                 -1 if m.flex_lo is None else m.flex_lo,
-                                                 api_base_name(m)))
+        c.append('    {%d, "%s"},' % (m.api_key, api_base_name(m)))
     c.append("};")
     # row of each api key, -1 for none
     index = [-1] * (max(m.api_key for m in reqs) + 1)
@@ -1057,6 +1064,14 @@ def emit_messages(msgs, out_dir):
     c.append("static const int8_t kafka_api_index[] = {")
     for k in range(0, len(index), 16):
         c.append("    " + ", ".join(str(x) for x in index[k:k + 16]) + ",")
+    c.append("};")
+    ranges = ["{1, 0, INT16_MAX}"] * len(index)
+    for m in reqs:
+        ranges[m.api_key] = "{%d, %d, %s}" % (m.valid[0], m.valid[1],
+                                              "INT16_MAX" if m.flex_lo is None else m.flex_lo)
+    c.append("const kafka_api_range kafka_api_ranges_[KAFKA_API_KEYS] = {")
+    for k in range(0, len(ranges), 8):
+        c.append("    " + ", ".join(ranges[k:k + 8]) + ",")
     c.append("};")
     c.append(C_API_FUNCS.rstrip())
     c.append("")
