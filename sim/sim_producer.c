@@ -425,13 +425,18 @@ static void encode_produce(const void *body, wire_writer *w, int16_t version) {
     kafka_produce_request_encode(body, w, version);
 }
 
-/* Would send_to find a batch for node?  The same choice as next_to_send and
- * next_in_doubt, without sealing: 0 means the partition loop below would pick
- * nothing and change nothing (1 may still end with nothing sent). */
-static int has_candidate(const sim_producer *p, const sim_client_topic *t, int32_t node,
-                         int64_t now) {
+/* The brokers (bit node) for which send_to would find a batch: the same choice as
+ * next_to_send and next_in_doubt, without sealing.  A node without its bit would
+ * pick nothing and change nothing in send_to's partition loop (one with it may
+ * still end with nothing sent).  Sending to one node changes only the partitions
+ * it leads, so one pass serves a whole pump. */
+_Static_assert(SIM_CLIENT_BROKERS_MAX < 32, "a node's bit in a uint32_t");
+
+static uint32_t candidate_nodes(const sim_producer *p, const sim_client_topic *t, int64_t now) {
+    uint32_t nodes = 0;
     for (int32_t i = 0; i < p->partition_count; i++) {
-        if (t->partitions[i].leader != node) continue;
+        int32_t leader = t->partitions[i].leader;
+        if (leader < 1 || leader > p->client.broker_count) continue;
         const producer_partition *pp = &p->partitions[i];
         const producer_batch *b;
         if (p->idempotent && p->reset_pending) {
@@ -444,23 +449,21 @@ static int has_candidate(const sim_producer *p, const sim_client_topic *t, int32
                 b = b->next;
             }
             if (in_flight >= INFLIGHT_PER_PARTITION_MAX) continue;
-            if (!b && pp->open_buf && now >= pp->open_created_us + p->cfg.linger_ms * 1000)
-                return 1; /* to be sealed: a fresh batch, no retry pending */
+            if (!b && pp->open_buf && now >= pp->open_created_us + p->cfg.linger_ms * 1000) {
+                nodes |= 1u << leader; /* to be sealed: a fresh batch, no retry pending */
+                continue;
+            }
         }
-        if (b && b->retry_at_us <= now) return 1;
+        if (b && b->retry_at_us <= now) nodes |= 1u << leader;
     }
-    return 0;
+    return nodes;
 }
 
+/* Called for a node with a candidate batch (see candidate_nodes). */
 static void send_to(sim_producer *p, int32_t node, int64_t now) {
     const sim_client_topic *t = &p->client.topics[p->topic_index];
     producer_request *req = request_slot(p);
     if (!req) return;
-    if (!has_candidate(p, t, node, now)) {
-        /* Nothing to send: only the dial a down connection may start remains. */
-        sim_client_ready(&p->client, node);
-        return;
-    }
     if (!sim_client_ready(&p->client, node)) return;
     kafka_produce_request_partition_produce_data parts[SIM_CLIENT_PARTITIONS_MAX];
     int32_t n = 0;
@@ -532,7 +535,13 @@ static void pump(sim_producer *p) {
         maybe_reset(p);
         init_producer_id(p, now);
     }
-    for (int32_t node = 1; node <= p->client.broker_count; node++) send_to(p, node, now);
+    uint32_t candidates = candidate_nodes(p, t, now);
+    for (int32_t node = 1; node <= p->client.broker_count; node++) {
+        if (candidates >> node & 1)
+            send_to(p, node, now);
+        else if (p->client.brokers[node - 1].state == PEER_DOWN && request_slot(p))
+            sim_client_ready(&p->client, node); /* nothing to send, but the dial starts */
+    }
 }
 
 /* ---- responses ---------------------------------------------------------------------------- */
