@@ -115,7 +115,7 @@ static void park_produce(broker *b, broker_conn *c, const broker_request *req,
     c->waits = waits;
     c->wait_count = n;
     c->parked_deadline_us =
-        b->env.now_us(b->env.ctx) + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000;
+        broker_env_now_us(&b->env) + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000;
 }
 
 int broker_handle_produce(broker *b, broker_conn *c, const broker_request *req) {

@@ -7,7 +7,7 @@
 #include "kafka_messages.gen.h"
 
 static int64_t now_us(const broker_env *env) {
-    return env->now_us(env->ctx);
+    return broker_env_now_us(env);
 }
 
 void peer_channel_init(peer_channel *pc, int32_t node, const char *client_id,

@@ -10,7 +10,7 @@
 #define METADATA_RETRY_US 100000
 
 static int64_t now_us(const sim_client *c) {
-    return c->env->now_us(c->env->ctx);
+    return broker_env_now_us(c->env);
 }
 
 void sim_client_init(sim_client *c, const broker_env *env, int32_t node_id, const char *client_id,

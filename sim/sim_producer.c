@@ -76,7 +76,7 @@ struct sim_producer {
 };
 
 static int64_t now_us(const sim_producer *p) {
-    return p->env->now_us(p->env->ctx);
+    return broker_env_now_us(p->env);
 }
 
 static int64_t record_due_us(const sim_producer *p, int64_t index) {

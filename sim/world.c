@@ -149,7 +149,8 @@ sim_node *world_add_node(world *w, int32_t id, enum sim_node_kind kind, const ch
                           .connect = env_connect,
                           .send = env_send,
                           .close = env_close,
-                          .observe = env_observe};
+                          .observe = env_observe,
+                          .clock_us = &w->now_us};
     w->nodes[w->node_count++] = n;
     return n;
 }
