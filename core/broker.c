@@ -513,8 +513,10 @@ static void conn_pump(broker *b, broker_conn *c) {
 void broker_on_bytes(broker *b, conn_id conn, const uint8_t *bytes, size_t len) {
     broker_conn *c = broker_conn_find(b, conn);
     if (c) {
-        frame_reader_feed(&c->reader, bytes, len);
+        frame_reader_feed_lent(&c->reader, bytes, len); /* read in place: no copy */
         conn_pump(b, c);
+        c = broker_conn_find(b, conn);
+        if (c) frame_reader_keep(&c->reader); /* what is left outlives bytes */
     } else {
         peer_channel *pc = channel_of(b, conn);
         if (pc) peer_channel_on_bytes(pc, &b->env, bytes, len, on_channel_response, b);
