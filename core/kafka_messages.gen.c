@@ -7060,11 +7060,6 @@ void kafka_fence_broker_record_encode(const kafka_fence_broker_record *m, wire_w
 
 /* ---- FetchRequest ---- */
 
-void kafka_fetch_request_replica_state_init(kafka_fetch_request_replica_state *m) {
-    m->replica_id = -1;
-    m->replica_epoch = INT64_C(-1);
-}
-
 static int kafka_fetch_request_replica_state_is_default(const kafka_fetch_request_replica_state *m) {
     return !(m->replica_id != -1 ||
              m->replica_epoch != INT64_C(-1));
@@ -7133,16 +7128,6 @@ static int kafka_fetch_request_replica_state_read(kafka_fetch_request_replica_st
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_request_fetch_partition_init(kafka_fetch_request_fetch_partition *m) {
-    m->partition = 0;
-    m->current_leader_epoch = -1;
-    m->fetch_offset = 0;
-    m->last_fetched_epoch = -1;
-    m->log_start_offset = INT64_C(-1);
-    m->partition_max_bytes = 0;
-    memset(m->replica_directory_id, 0, 16);
 }
 
 static size_t kafka_fetch_request_fetch_partition_size(const kafka_fetch_request_fetch_partition *m, int16_t version, int *bad) {
@@ -7270,13 +7255,6 @@ static int kafka_fetch_request_fetch_partition_read(kafka_fetch_request_fetch_pa
     return r->failed ? -1 : 0;
 }
 
-void kafka_fetch_request_fetch_topic_init(kafka_fetch_request_fetch_topic *m) {
-    m->topic = (kafka_str){NULL, 0};
-    memset(m->topic_id, 0, 16);
-    m->partitions = NULL;
-    m->partitions_count = 0;
-}
-
 static size_t kafka_fetch_request_fetch_topic_size(const kafka_fetch_request_fetch_topic *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version <= 12) {
@@ -7376,13 +7354,6 @@ static int kafka_fetch_request_fetch_topic_read(kafka_fetch_request_fetch_topic 
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_request_forgotten_topic_init(kafka_fetch_request_forgotten_topic *m) {
-    m->topic = (kafka_str){NULL, 0};
-    memset(m->topic_id, 0, 16);
-    m->partitions = NULL;
-    m->partitions_count = 0;
 }
 
 static size_t kafka_fetch_request_forgotten_topic_size(const kafka_fetch_request_forgotten_topic *m, int16_t version, int *bad) {
@@ -7485,24 +7456,6 @@ static int kafka_fetch_request_forgotten_topic_read(kafka_fetch_request_forgotte
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_request_init(kafka_fetch_request *m) {
-    m->cluster_id = (kafka_str){NULL, -1};
-    m->replica_id = -1;
-    m->replica_state.replica_id = -1;
-    m->replica_state.replica_epoch = INT64_C(-1);
-    m->max_wait_ms = 0;
-    m->min_bytes = 0;
-    m->max_bytes = 2147483647;
-    m->isolation_level = 0;
-    m->session_id = 0;
-    m->session_epoch = -1;
-    m->topics = NULL;
-    m->topics_count = 0;
-    m->forgotten_topics_data = NULL;
-    m->forgotten_topics_data_count = 0;
-    m->rack_id = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_fetch_request_size(const kafka_fetch_request *m, int16_t version, int *bad) {
@@ -7828,11 +7781,6 @@ void kafka_fetch_request_encode(const kafka_fetch_request *m, wire_writer *w, in
 
 /* ---- FetchResponse ---- */
 
-void kafka_fetch_response_epoch_end_offset_init(kafka_fetch_response_epoch_end_offset *m) {
-    m->epoch = -1;
-    m->end_offset = INT64_C(-1);
-}
-
 static int kafka_fetch_response_epoch_end_offset_is_default(const kafka_fetch_response_epoch_end_offset *m) {
     return !(m->epoch != -1 ||
              m->end_offset != INT64_C(-1));
@@ -7901,11 +7849,6 @@ static int kafka_fetch_response_epoch_end_offset_read(kafka_fetch_response_epoch
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_response_leader_id_and_epoch_init(kafka_fetch_response_leader_id_and_epoch *m) {
-    m->leader_id = -1;
-    m->leader_epoch = -1;
 }
 
 static int kafka_fetch_response_leader_id_and_epoch_is_default(const kafka_fetch_response_leader_id_and_epoch *m) {
@@ -7978,11 +7921,6 @@ static int kafka_fetch_response_leader_id_and_epoch_read(kafka_fetch_response_le
     return r->failed ? -1 : 0;
 }
 
-void kafka_fetch_response_snapshot_id_init(kafka_fetch_response_snapshot_id *m) {
-    m->end_offset = INT64_C(-1);
-    m->epoch = -1;
-}
-
 static int kafka_fetch_response_snapshot_id_is_default(const kafka_fetch_response_snapshot_id *m) {
     return !(m->end_offset != INT64_C(-1) ||
              m->epoch != -1);
@@ -8035,11 +7973,6 @@ static int kafka_fetch_response_snapshot_id_read(kafka_fetch_response_snapshot_i
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_response_aborted_transaction_init(kafka_fetch_response_aborted_transaction *m) {
-    m->producer_id = 0;
-    m->first_offset = 0;
 }
 
 static size_t kafka_fetch_response_aborted_transaction_size(const kafka_fetch_response_aborted_transaction *m, int16_t version, int *bad) {
@@ -8105,24 +8038,6 @@ static int kafka_fetch_response_aborted_transaction_read(kafka_fetch_response_ab
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_response_partition_data_init(kafka_fetch_response_partition_data *m) {
-    m->partition_index = 0;
-    m->error_code = 0;
-    m->high_watermark = 0;
-    m->last_stable_offset = INT64_C(-1);
-    m->log_start_offset = INT64_C(-1);
-    m->diverging_epoch.epoch = -1;
-    m->diverging_epoch.end_offset = INT64_C(-1);
-    m->current_leader.leader_id = -1;
-    m->current_leader.leader_epoch = -1;
-    m->snapshot_id.end_offset = INT64_C(-1);
-    m->snapshot_id.epoch = -1;
-    m->aborted_transactions = NULL;
-    m->aborted_transactions_count = 0;
-    m->preferred_read_replica = -1;
-    m->records = (kafka_bytes){NULL, -1};
 }
 
 static size_t kafka_fetch_response_partition_data_size(const kafka_fetch_response_partition_data *m, int16_t version, int *bad) {
@@ -8345,13 +8260,6 @@ static int kafka_fetch_response_partition_data_read(kafka_fetch_response_partiti
     return r->failed ? -1 : 0;
 }
 
-void kafka_fetch_response_fetchable_topic_response_init(kafka_fetch_response_fetchable_topic_response *m) {
-    m->topic = (kafka_str){NULL, 0};
-    memset(m->topic_id, 0, 16);
-    m->partitions = NULL;
-    m->partitions_count = 0;
-}
-
 static size_t kafka_fetch_response_fetchable_topic_response_size(const kafka_fetch_response_fetchable_topic_response *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version <= 12) {
@@ -8453,13 +8361,6 @@ static int kafka_fetch_response_fetchable_topic_response_read(kafka_fetch_respon
     return r->failed ? -1 : 0;
 }
 
-void kafka_fetch_response_node_endpoint_init(kafka_fetch_response_node_endpoint *m) {
-    m->node_id = 0;
-    m->host = (kafka_str){NULL, 0};
-    m->port = 0;
-    m->rack = (kafka_str){NULL, -1};
-}
-
 static size_t kafka_fetch_response_node_endpoint_size(const kafka_fetch_response_node_endpoint *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version >= 16) {
@@ -8528,16 +8429,6 @@ static int kafka_fetch_response_node_endpoint_read(kafka_fetch_response_node_end
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_response_init(kafka_fetch_response *m) {
-    m->throttle_time_ms = 0;
-    m->error_code = 0;
-    m->session_id = 0;
-    m->responses = NULL;
-    m->responses_count = 0;
-    m->node_endpoints = NULL;
-    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_fetch_response_size(const kafka_fetch_response *m, int16_t version, int *bad) {
@@ -17497,11 +17388,6 @@ void kafka_partition_record_encode(const kafka_partition_record *m, wire_writer 
 
 /* ---- ProduceRequest ---- */
 
-void kafka_produce_request_partition_produce_data_init(kafka_produce_request_partition_produce_data *m) {
-    m->index = 0;
-    m->records = (kafka_bytes){NULL, -1};
-}
-
 static size_t kafka_produce_request_partition_produce_data_size(const kafka_produce_request_partition_produce_data *m, int16_t version, int *bad) {
     size_t n = 0;
     n += 4;
@@ -17552,12 +17438,6 @@ static int kafka_produce_request_partition_produce_data_read(kafka_produce_reque
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_request_topic_produce_data_init(kafka_produce_request_topic_produce_data *m) {
-    m->name = (kafka_str){NULL, 0};
-    m->partition_data = NULL;
-    m->partition_data_count = 0;
 }
 
 static size_t kafka_produce_request_topic_produce_data_size(const kafka_produce_request_topic_produce_data *m, int16_t version, int *bad) {
@@ -17644,14 +17524,6 @@ static int kafka_produce_request_topic_produce_data_read(kafka_produce_request_t
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_request_init(kafka_produce_request *m) {
-    m->transactional_id = (kafka_str){NULL, -1};
-    m->acks = 0;
-    m->timeout_ms = 0;
-    m->topic_data = NULL;
-    m->topic_data_count = 0;
 }
 
 static size_t kafka_produce_request_size(const kafka_produce_request *m, int16_t version, int *bad) {
@@ -17804,11 +17676,6 @@ void kafka_produce_request_encode(const kafka_produce_request *m, wire_writer *w
 
 /* ---- ProduceResponse ---- */
 
-void kafka_produce_response_batch_index_and_error_message_init(kafka_produce_response_batch_index_and_error_message *m) {
-    m->batch_index = 0;
-    m->batch_index_error_message = (kafka_str){NULL, -1};
-}
-
 static size_t kafka_produce_response_batch_index_and_error_message_size(const kafka_produce_response_batch_index_and_error_message *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version >= 8) {
@@ -17871,11 +17738,6 @@ static int kafka_produce_response_batch_index_and_error_message_read(kafka_produ
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_response_leader_id_and_epoch_init(kafka_produce_response_leader_id_and_epoch *m) {
-    m->leader_id = -1;
-    m->leader_epoch = -1;
 }
 
 static int kafka_produce_response_leader_id_and_epoch_is_default(const kafka_produce_response_leader_id_and_epoch *m) {
@@ -17946,19 +17808,6 @@ static int kafka_produce_response_leader_id_and_epoch_read(kafka_produce_respons
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_response_partition_produce_response_init(kafka_produce_response_partition_produce_response *m) {
-    m->index = 0;
-    m->error_code = 0;
-    m->base_offset = 0;
-    m->log_append_time_ms = INT64_C(-1);
-    m->log_start_offset = INT64_C(-1);
-    m->record_errors = NULL;
-    m->record_errors_count = 0;
-    m->error_message = (kafka_str){NULL, -1};
-    m->current_leader.leader_id = -1;
-    m->current_leader.leader_epoch = -1;
 }
 
 static size_t kafka_produce_response_partition_produce_response_size(const kafka_produce_response_partition_produce_response *m, int16_t version, int *bad) {
@@ -18137,12 +17986,6 @@ static int kafka_produce_response_partition_produce_response_read(kafka_produce_
     return r->failed ? -1 : 0;
 }
 
-void kafka_produce_response_topic_produce_response_init(kafka_produce_response_topic_produce_response *m) {
-    m->name = (kafka_str){NULL, 0};
-    m->partition_responses = NULL;
-    m->partition_responses_count = 0;
-}
-
 static size_t kafka_produce_response_topic_produce_response_size(const kafka_produce_response_topic_produce_response *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version >= 9) {
@@ -18229,13 +18072,6 @@ static int kafka_produce_response_topic_produce_response_read(kafka_produce_resp
     return r->failed ? -1 : 0;
 }
 
-void kafka_produce_response_node_endpoint_init(kafka_produce_response_node_endpoint *m) {
-    m->node_id = 0;
-    m->host = (kafka_str){NULL, 0};
-    m->port = 0;
-    m->rack = (kafka_str){NULL, -1};
-}
-
 static size_t kafka_produce_response_node_endpoint_size(const kafka_produce_response_node_endpoint *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version >= 10) {
@@ -18304,14 +18140,6 @@ static int kafka_produce_response_node_endpoint_read(kafka_produce_response_node
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_response_init(kafka_produce_response *m) {
-    m->responses = NULL;
-    m->responses_count = 0;
-    m->throttle_time_ms = 0;
-    m->node_endpoints = NULL;
-    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_produce_response_size(const kafka_produce_response *m, int16_t version, int *bad) {
@@ -19003,13 +18831,6 @@ void kafka_remove_topic_record_encode(const kafka_remove_topic_record *m, wire_w
 
 /* ---- RequestHeader ---- */
 
-void kafka_request_header_init(kafka_request_header *m) {
-    m->request_api_key = 0;
-    m->request_api_version = 0;
-    m->correlation_id = 0;
-    m->client_id = (kafka_str){NULL, 0};
-}
-
 static size_t kafka_request_header_size(const kafka_request_header *m, int16_t version, int *bad) {
     size_t n = 0;
     n += 2;
@@ -19127,10 +18948,6 @@ void kafka_request_header_encode(const kafka_request_header *m, wire_writer *w, 
 }
 
 /* ---- ResponseHeader ---- */
-
-void kafka_response_header_init(kafka_response_header *m) {
-    m->correlation_id = 0;
-}
 
 static size_t kafka_response_header_size(const kafka_response_header *m, int16_t version, int *bad) {
     size_t n = 0;

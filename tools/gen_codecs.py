@@ -830,7 +830,8 @@ def emit_message_c(msg):
     em = Emitter(msg)
     need_default = tagged_struct_closure(msg)
     for sd in msg.ordered_structs():
-        em.emit_init(sd)
+        if msg.name not in HOT_VERSIONS:  # else inline in the header
+            em.emit_init(sd)
         if sd.cname in need_default:
             em.emit_is_default(sd)
         em.emit_encode(sd)
@@ -891,7 +892,13 @@ def emit_message_h(msg):
         if not sd.fields:
             lines.append("    uint8_t unused_;")
         lines.append("} %s;" % sd.cname)
-        lines.append("void %s_init(%s *m);" % (sd.cname, sd.cname))
+        if msg.name in HOT_VERSIONS:  # built once per request or partition: inline
+            em = Emitter(msg)
+            em.emit_init(sd)
+            lines.append("static inline " + em.lines[0])
+            lines.extend(em.lines[1:-1])
+        else:
+            lines.append("void %s_init(%s *m);" % (sd.cname, sd.cname))
         lines.append("")
     c = msg.cname
     up = c.upper()
