@@ -186,10 +186,21 @@ static int timer_before(const world *w, int32_t a, int32_t b) {
     return w->timer_seq[a] < w->timer_seq[b];
 }
 
+/* After the earliest timer fired or was cancelled: a scan (a heap of ~13 nodes
+ * cost more to keep than this).  Most nodes' timers are later than the best so
+ * far, so that test comes first. */
 static void timers_rescan(world *w) {
     int32_t best = -1;
-    for (int32_t i = 0; i < w->node_count; i++)
-        if (w->timer_fire_us[i] != INT64_MAX && (best < 0 || timer_before(w, i, best))) best = i;
+    int64_t best_at = INT64_MAX;
+    uint64_t best_seq = UINT64_MAX;
+    for (int32_t i = 0; i < w->node_count; i++) {
+        int64_t at = w->timer_fire_us[i];
+        if (at > best_at) continue;
+        if (at == best_at && (at == INT64_MAX || w->timer_seq[i] >= best_seq)) continue;
+        best = i;
+        best_at = at;
+        best_seq = w->timer_seq[i];
+    }
     w->timer_next = best;
 }
 
