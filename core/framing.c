@@ -63,6 +63,9 @@ void frame_reader_keep(frame_reader *r) {
 }
 
 enum frame_result frame_reader_next(frame_reader *r, const uint8_t **frame, size_t *len) {
+    *frame =
+        NULL; /* set on every path: -O3 with LTO cannot tell the caller reads it only when READY */
+    *len = 0;
     size_t avail = r->len - r->consumed;
     if (r->failed) return FRAME_TOO_LARGE;
     if (avail < 4) return FRAME_NONE;
