@@ -29,6 +29,15 @@ void arena_init(arena *a) {
     a->next = NULL;
     a->left = 0;
     a->bytes_reserved = 0;
+    a->first = NULL;
+    a->first_payload = NULL;
+    a->first_cap = 0;
+}
+
+static void note_first(arena *a, arena_chunk *c) {
+    a->first = c;
+    a->first_payload = chunk_payload(c);
+    a->first_cap = c->cap;
 }
 
 void arena_init_buffer(arena *a, void *buffer, size_t bytes) {
@@ -42,6 +51,7 @@ void arena_init_buffer(arena *a, void *buffer, size_t bytes) {
     a->next = chunk_payload(c);
     a->left = c->cap;
     a->bytes_reserved = c->cap;
+    note_first(a, c);
 }
 
 void *arena_alloc_chunk_(arena *a, size_t bytes) {
@@ -62,6 +72,7 @@ void *arena_alloc_chunk_(arena *a, size_t bytes) {
     c->next = a->head;
     c->cap = cap;
     c->owned = 1;
+    if (a->head == NULL) note_first(a, c);
     a->head = c;
     a->bytes_reserved += cap;
     uint8_t *p = chunk_payload(c);
@@ -70,7 +81,7 @@ void *arena_alloc_chunk_(arena *a, size_t bytes) {
     return p;
 }
 
-void arena_reset(arena *a) {
+void arena_reset_chunks_(arena *a) {
     assert(a != NULL);
     arena_chunk *c = a->head;
     if (c == NULL) return;
@@ -87,6 +98,7 @@ void arena_reset(arena *a) {
     a->next = chunk_payload(c);
     a->left = c->cap;
     assert(a->bytes_reserved == c->cap);
+    assert(c == a->first && a->first_payload == a->next && a->first_cap == a->left);
 }
 
 void arena_deinit(arena *a) {

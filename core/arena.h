@@ -27,6 +27,11 @@ typedef struct arena {
     uint8_t *next;     /* the free part of head: `left` bytes from here */
     size_t left;
     size_t bytes_reserved; /* total of all chunks' capacities, for tests and metrics */
+    /* The oldest chunk (the one reset keeps), its payload and capacity: a reset
+     * of an arena that never grew past it is inline. */
+    arena_chunk *first;
+    uint8_t *first_payload;
+    size_t first_cap;
 } arena;
 
 void arena_init(arena *a);
@@ -58,8 +63,17 @@ static inline void *arena_alloc(arena *a, size_t bytes) {
     return p;
 }
 
+/* reset's slow path: frees the chunks after the first. */
+void arena_reset_chunks_(arena *a);
 /* Frees every chunk but the first and empties it. */
-void arena_reset(arena *a);
+static inline void arena_reset(arena *a) {
+    if (a->head != a->first) {
+        arena_reset_chunks_(a);
+        return;
+    }
+    a->next = a->first_payload; /* NULL for an arena with no chunk yet */
+    a->left = a->first_cap;
+}
 void arena_deinit(arena *a);
 
 #endif

@@ -256,7 +256,7 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
     b->groups = group_coordinator_create();
     /* session ids differ between brokers and between lives of one broker */
     fetch_session_cache_init(&b->fetch_sessions, FETCH_SESSION_CACHE_SLOTS,
-                             (uint64_t)cfg->node_id << 48 ^ (uint64_t)env->now_us(env->ctx));
+                             (uint64_t)cfg->node_id << 48 ^ (uint64_t)broker_env_now_us(env));
     for (int32_t i = 0; i < cfg->node_count; i++)
         fetch_session_handler_init(&b->fetcher_sessions[i]);
     wire_writer_init(&b->out);
@@ -282,7 +282,7 @@ broker *broker_open(const broker_env *env, const broker_config *cfg) {
     } else {
         for (int32_t i = 0; i < cfg->topic_count; i++) broker_topic_add_static(b, &cfg->topics[i]);
     }
-    int64_t now = env->now_us(env->ctx);
+    int64_t now = broker_env_now_us(env);
     b->next_flush_us = cfg->flush_interval_ms > 0 ? now + cfg->flush_interval_ms * 1000 : INT64_MAX;
     b->next_retention_us = now + 300LL * 1000 * 1000; /* log.retention.check.interval.ms */
     b->next_isr_check_us = INT64_MAX;     /* armed when this broker leads with followers */
@@ -642,8 +642,10 @@ static void conn_pump(broker *b, broker_conn *c) {
 void broker_on_bytes(broker *b, conn_id conn, const uint8_t *bytes, size_t len) {
     broker_conn *c = broker_conn_find(b, conn);
     if (c) {
-        frame_reader_feed(&c->reader, bytes, len);
+        frame_reader_feed_lent(&c->reader, bytes, len); /* read in place: no copy */
         conn_pump(b, c);
+        c = broker_conn_find(b, conn);
+        if (c) frame_reader_keep(&c->reader); /* what is left outlives bytes */
     } else {
         peer_channel *pc = channel_of(b, conn);
         if (pc) peer_channel_on_bytes(pc, &b->env, bytes, len, on_channel_response, b);
@@ -778,7 +780,7 @@ static void broker_wake_parked_fetches(broker *b) {
         if (!b->wake_ids) abort();
     }
     int32_t n = 0;
-    int64_t now = b->env.now_us(b->env.ctx);
+    int64_t now = broker_env_now_us(&b->env);
     for (int32_t i = 0; i < b->conn_count; i++)
         if (b->conns[i].parked == BROKER_PARK_FETCH && parked_fetch_woken(b, &b->conns[i], now))
             b->wake_ids[n++] = b->conns[i].id;
@@ -816,7 +818,7 @@ static int64_t min64(int64_t a, int64_t x) {
 }
 
 int64_t broker_next_deadline_us(const broker *b) {
-    int64_t now = b->env.now_us(b->env.ctx);
+    int64_t now = broker_env_now_us(&b->env);
     int64_t at = min64(b->next_flush_us, b->next_retention_us);
     at = min64(at, b->next_hw_checkpoint_us);
     at = min64(at, replication_next_deadline_us(b));
@@ -867,7 +869,7 @@ static void apply_retention(broker *b) {
 }
 
 void broker_on_timer(broker *b) {
-    int64_t now = b->env.now_us(b->env.ctx);
+    int64_t now = broker_env_now_us(&b->env);
     if (now >= b->next_flush_us) {
         flush_all(b);
         b->next_flush_us = now + b->cfg.flush_interval_ms * 1000;

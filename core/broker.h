@@ -31,7 +31,14 @@ typedef struct broker_env {
     void (*close)(void *ctx, conn_id conn);
     void (*observe)(void *ctx, const observe_event *event);
     const storage *fs;
+    /* When set, the current now_us value, read without a call (the simulator sets
+     * it: the clock is asked ~20 times per event).  NULL: ask now_us. */
+    const int64_t *clock_us;
 } broker_env;
+
+static inline int64_t broker_env_now_us(const broker_env *env) {
+    return env->clock_us ? *env->clock_us : env->now_us(env->ctx);
+}
 
 enum broker_truncation {
     BROKER_TRUNCATION_LEADER_EPOCH = 0, /* KIP-279 */

@@ -36,7 +36,7 @@
 #define ISR_RETRY_US 500000
 
 static int64_t now_us(const broker *b) {
-    return b->env.now_us(b->env.ctx);
+    return broker_env_now_us(&b->env);
 }
 
 int broker_quorum_enabled(const broker *b) {
@@ -53,7 +53,7 @@ static peer_channel *channel_to(broker *b, enum broker_channel_kind kind, int32_
 
 static int64_t io_now_us(void *ctx) {
     broker *b = ctx;
-    return b->env.now_us(b->env.ctx);
+    return broker_env_now_us(&b->env);
 }
 
 static uint64_t io_random(void *ctx) {

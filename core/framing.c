@@ -23,6 +23,7 @@ static void compact(frame_reader *r) {
 }
 
 void frame_reader_feed(frame_reader *r, const uint8_t *bytes, size_t len) {
+    assert(!r->lent && "frame_reader_keep before the next feed");
     if (len == 0) return;
     /* Compact only once the consumed part is at least half the buffer, or to make
      * room: a client pipelining many requests behind a parked one (acks=all) would
@@ -41,11 +42,34 @@ void frame_reader_feed(frame_reader *r, const uint8_t *bytes, size_t len) {
     r->len += len;
 }
 
+void frame_reader_feed_lent(frame_reader *r, const uint8_t *bytes, size_t len) {
+    if (r->consumed < r->len || len == 0) { /* a partial frame waits: append to it */
+        frame_reader_feed(r, bytes, len);
+        return;
+    }
+    assert(!r->lent);
+    r->lent = bytes;
+    r->len = len;
+    r->consumed = 0;
+}
+
+void frame_reader_keep(frame_reader *r) {
+    if (!r->lent) return;
+    const uint8_t *rest = r->lent + r->consumed;
+    size_t left = r->len - r->consumed;
+    r->lent = NULL;
+    r->len = r->consumed = 0;
+    frame_reader_feed(r, rest, left);
+}
+
 enum frame_result frame_reader_next(frame_reader *r, const uint8_t **frame, size_t *len) {
+    *frame =
+        NULL; /* set on every path: -O3 with LTO cannot tell the caller reads it only when READY */
+    *len = 0;
     size_t avail = r->len - r->consumed;
     if (r->failed) return FRAME_TOO_LARGE;
     if (avail < 4) return FRAME_NONE;
-    const uint8_t *p = r->buf + r->consumed;
+    const uint8_t *p = (r->lent ? r->lent : r->buf) + r->consumed;
     int32_t size =
         (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
     if (size < 0) {

@@ -30,7 +30,7 @@
 #include <string.h>
 
 static int64_t now_us(const broker *b) {
-    return b->env.now_us(b->env.ctx);
+    return broker_env_now_us(&b->env);
 }
 
 static void *xrealloc(void *p, size_t bytes) {

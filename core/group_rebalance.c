@@ -19,7 +19,7 @@
 #include <string.h>
 
 static int64_t now_us(const broker *b) {
-    return b->env.now_us(b->env.ctx);
+    return broker_env_now_us(&b->env);
 }
 
 void group_session_renew(broker *b, group_member *m) {

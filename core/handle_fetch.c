@@ -181,7 +181,7 @@ static int32_t partition_count(const kafka_fetch_request *body) {
  * every partition of the session).  A session error to answer with, or NONE. */
 static int16_t open_session(broker *b, broker_conn *c, kafka_fetch_request *body) {
     fetch_session_cache *cache = &b->fetch_sessions;
-    int64_t now = b->env.now_us(b->env.ctx);
+    int64_t now = broker_env_now_us(&b->env);
     int32_t epoch = body->session_epoch;
     if (epoch == 0 || epoch == -1) { /* full: a session it names is closed */
         fetch_session_cache_remove(cache, body->session_id);
@@ -291,7 +291,7 @@ static int serve_fetch(broker *b, broker_conn *c, const broker_request *req,
             led[n] = fetch_partition(b, c, body.replica_id, ft->topic, &ft->partitions[k],
                                      known ? known[n] : NULL, &budget, &tr->partitions[k]);
     }
-    int64_t now = b->env.now_us(b->env.ctx);
+    int64_t now = broker_env_now_us(&b->env);
     int enough = budget.bytes_total >= (size_t)(body.min_bytes > 0 ? body.min_bytes : 0);
     if (!enough && body.max_wait_ms > 0 && !fetch_has_error(&resp)) {
         if (!retry) c->parked_deadline_us = now + (int64_t)body.max_wait_ms * 1000;

@@ -17,7 +17,7 @@
 #define MEMBER_ID_BYTES_MAX 320
 
 static int64_t now_us(const broker *b) {
-    return b->env.now_us(b->env.ctx);
+    return broker_env_now_us(&b->env);
 }
 
 /* Kafka's validateGroupStatus: group id, then coordinator ownership and loading. */

@@ -74,7 +74,7 @@ static void fill_brokers(broker *b, kafka_metadata_response *resp, arena *a) {
  * when it first arrived has not passed. */
 static int may_wait(broker *b, broker_conn *c) {
     if (b->cfg.auto_create_wait_ms <= 0) return 0;
-    int64_t now = b->env.now_us(b->env.ctx);
+    int64_t now = broker_env_now_us(&b->env);
     int retry = c->parked_frame != NULL; /* served again from its parked copy */
     if (!retry) c->parked_deadline_us = now + b->cfg.auto_create_wait_ms * 1000;
     return now < c->parked_deadline_us;

@@ -110,7 +110,8 @@ static void park_produce(broker *b, broker_conn *c, const broker_request *req,
                          kafka_produce_response *resp, broker_produce_wait *waits, int32_t n,
                          int32_t timeout_ms) {
     broker_conn_park(b, c, BROKER_PARK_PRODUCE,
-                     b->env.now_us(b->env.ctx) + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000);
+                     broker_env_now_us(&b->env) +
+                         (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000);
     c->parked_request = *req;
     c->parked_response = resp;
     c->waits = waits;

@@ -13,40 +13,38 @@ int kafka_str_eq(kafka_str a, const char *s) {
 
 typedef struct kafka_api_row {
     int16_t api_key;
-    int16_t version_min, version_max;
-    int16_t flexible_min; /* -1: never flexible */
     const char *name;
 } kafka_api_row;
 
 static const kafka_api_row kafka_apis[] = {
-    {0, 0, 11, 9, "Produce"},
-    {1, 0, 17, 12, "Fetch"},
-    {2, 0, 10, 6, "ListOffsets"},
-    {3, 0, 12, 9, "Metadata"},
-    {8, 0, 9, 8, "OffsetCommit"},
-    {9, 0, 9, 6, "OffsetFetch"},
-    {10, 0, 6, 3, "FindCoordinator"},
-    {11, 0, 9, 6, "JoinGroup"},
-    {12, 0, 4, 4, "Heartbeat"},
-    {13, 0, 5, 4, "LeaveGroup"},
-    {14, 0, 5, 4, "SyncGroup"},
-    {15, 0, 5, 5, "DescribeGroups"},
-    {16, 0, 5, 3, "ListGroups"},
-    {17, 0, 1, -1, "SaslHandshake"},
-    {18, 0, 4, 3, "ApiVersions"},
-    {19, 0, 7, 5, "CreateTopics"},
-    {20, 0, 6, 4, "DeleteTopics"},
-    {22, 0, 5, 2, "InitProducerId"},
-    {23, 0, 4, 4, "OffsetForLeaderEpoch"},
-    {36, 0, 2, 2, "SaslAuthenticate"},
-    {52, 0, 1, 0, "Vote"},
-    {53, 0, 1, 1, "BeginQuorumEpoch"},
-    {54, 0, 1, 1, "EndQuorumEpoch"},
-    {55, 0, 2, 0, "DescribeQuorum"},
-    {56, 0, 3, 0, "AlterPartition"},
-    {59, 0, 1, 0, "FetchSnapshot"},
-    {62, 0, 4, 0, "BrokerRegistration"},
-    {63, 0, 1, 0, "BrokerHeartbeat"},
+    {0, "Produce"},
+    {1, "Fetch"},
+    {2, "ListOffsets"},
+    {3, "Metadata"},
+    {8, "OffsetCommit"},
+    {9, "OffsetFetch"},
+    {10, "FindCoordinator"},
+    {11, "JoinGroup"},
+    {12, "Heartbeat"},
+    {13, "LeaveGroup"},
+    {14, "SyncGroup"},
+    {15, "DescribeGroups"},
+    {16, "ListGroups"},
+    {17, "SaslHandshake"},
+    {18, "ApiVersions"},
+    {19, "CreateTopics"},
+    {20, "DeleteTopics"},
+    {22, "InitProducerId"},
+    {23, "OffsetForLeaderEpoch"},
+    {36, "SaslAuthenticate"},
+    {52, "Vote"},
+    {53, "BeginQuorumEpoch"},
+    {54, "EndQuorumEpoch"},
+    {55, "DescribeQuorum"},
+    {56, "AlterPartition"},
+    {59, "FetchSnapshot"},
+    {62, "BrokerRegistration"},
+    {63, "BrokerHeartbeat"},
 };
 static const int8_t kafka_api_index[] = {
     0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7, 8, 9, 10, 11,
@@ -54,8 +52,18 @@ static const int8_t kafka_api_index[] = {
     -1, -1, -1, -1, 19, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
     -1, -1, -1, -1, 20, 21, 22, 23, 24, -1, -1, 25, -1, -1, 26, 27,
 };
+const kafka_api_range kafka_api_ranges_[KAFKA_API_KEYS] = {
+    {0, 11, 9}, {0, 17, 12}, {0, 10, 6}, {0, 12, 9}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX},
+    {0, 9, 8}, {0, 9, 6}, {0, 6, 3}, {0, 9, 6}, {0, 4, 4}, {0, 5, 4}, {0, 5, 4}, {0, 5, 5},
+    {0, 5, 3}, {0, 1, INT16_MAX}, {0, 4, 3}, {0, 7, 5}, {0, 6, 4}, {1, 0, INT16_MAX}, {0, 5, 2}, {0, 4, 4},
+    {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX},
+    {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {0, 2, 2}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX},
+    {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX},
+    {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {0, 1, 0}, {0, 1, 1}, {0, 1, 1}, {0, 2, 0},
+    {0, 3, 0}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {0, 1, 0}, {1, 0, INT16_MAX}, {1, 0, INT16_MAX}, {0, 4, 0}, {0, 1, 0},
+};
 
-/* Every request and response header asks; a direct index, not a scan. */
+/* A direct index, not a scan. */
 static const kafka_api_row *api_row(int16_t api_key) {
     if (api_key < 0 || (size_t)api_key >= sizeof(kafka_api_index)) return NULL;
     int8_t i = kafka_api_index[api_key];
@@ -65,25 +73,6 @@ static const kafka_api_row *api_row(int16_t api_key) {
 const char *kafka_api_name(int16_t api_key) {
     const kafka_api_row *row = api_row(api_key);
     return row != NULL ? row->name : "Unknown";
-}
-
-int kafka_api_version_valid(int16_t api_key, int16_t version) {
-    const kafka_api_row *row = api_row(api_key);
-    return row != NULL && version >= row->version_min && version <= row->version_max;
-}
-
-int kafka_api_is_flexible(int16_t api_key, int16_t version) {
-    const kafka_api_row *row = api_row(api_key);
-    return row != NULL && row->flexible_min >= 0 && version >= row->flexible_min;
-}
-
-int16_t kafka_request_header_version(int16_t api_key, int16_t api_version) {
-    return kafka_api_is_flexible(api_key, api_version) ? 2 : 1;
-}
-
-int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
-    if (api_key == KAFKA_API_API_VERSIONS) return 0;
-    return kafka_api_is_flexible(api_key, api_version) ? 1 : 0;
 }
 
 /* ---- AlterPartitionRequest ---- */
@@ -7071,11 +7060,6 @@ void kafka_fence_broker_record_encode(const kafka_fence_broker_record *m, wire_w
 
 /* ---- FetchRequest ---- */
 
-void kafka_fetch_request_replica_state_init(kafka_fetch_request_replica_state *m) {
-    m->replica_id = -1;
-    m->replica_epoch = INT64_C(-1);
-}
-
 static int kafka_fetch_request_replica_state_is_default(const kafka_fetch_request_replica_state *m) {
     return !(m->replica_id != -1 ||
              m->replica_epoch != INT64_C(-1));
@@ -7144,16 +7128,6 @@ static int kafka_fetch_request_replica_state_read(kafka_fetch_request_replica_st
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_request_fetch_partition_init(kafka_fetch_request_fetch_partition *m) {
-    m->partition = 0;
-    m->current_leader_epoch = -1;
-    m->fetch_offset = 0;
-    m->last_fetched_epoch = -1;
-    m->log_start_offset = INT64_C(-1);
-    m->partition_max_bytes = 0;
-    memset(m->replica_directory_id, 0, 16);
 }
 
 static size_t kafka_fetch_request_fetch_partition_size(const kafka_fetch_request_fetch_partition *m, int16_t version, int *bad) {
@@ -7281,13 +7255,6 @@ static int kafka_fetch_request_fetch_partition_read(kafka_fetch_request_fetch_pa
     return r->failed ? -1 : 0;
 }
 
-void kafka_fetch_request_fetch_topic_init(kafka_fetch_request_fetch_topic *m) {
-    m->topic = (kafka_str){NULL, 0};
-    memset(m->topic_id, 0, 16);
-    m->partitions = NULL;
-    m->partitions_count = 0;
-}
-
 static size_t kafka_fetch_request_fetch_topic_size(const kafka_fetch_request_fetch_topic *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version <= 12) {
@@ -7387,13 +7354,6 @@ static int kafka_fetch_request_fetch_topic_read(kafka_fetch_request_fetch_topic 
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_request_forgotten_topic_init(kafka_fetch_request_forgotten_topic *m) {
-    m->topic = (kafka_str){NULL, 0};
-    memset(m->topic_id, 0, 16);
-    m->partitions = NULL;
-    m->partitions_count = 0;
 }
 
 static size_t kafka_fetch_request_forgotten_topic_size(const kafka_fetch_request_forgotten_topic *m, int16_t version, int *bad) {
@@ -7496,24 +7456,6 @@ static int kafka_fetch_request_forgotten_topic_read(kafka_fetch_request_forgotte
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_request_init(kafka_fetch_request *m) {
-    m->cluster_id = (kafka_str){NULL, -1};
-    m->replica_id = -1;
-    m->replica_state.replica_id = -1;
-    m->replica_state.replica_epoch = INT64_C(-1);
-    m->max_wait_ms = 0;
-    m->min_bytes = 0;
-    m->max_bytes = 2147483647;
-    m->isolation_level = 0;
-    m->session_id = 0;
-    m->session_epoch = -1;
-    m->topics = NULL;
-    m->topics_count = 0;
-    m->forgotten_topics_data = NULL;
-    m->forgotten_topics_data_count = 0;
-    m->rack_id = (kafka_str){NULL, 0};
 }
 
 static size_t kafka_fetch_request_size(const kafka_fetch_request *m, int16_t version, int *bad) {
@@ -7784,13 +7726,37 @@ static int kafka_fetch_request_read(kafka_fetch_request *m, wire_reader *r, int1
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_fetch_request_read_v11(kafka_fetch_request *m, wire_reader *r, arena *a) {
+    return kafka_fetch_request_read(m, r, 11, a);
+}
+
+static __attribute__((flatten)) size_t kafka_fetch_request_size_v11(const kafka_fetch_request *m, int *bad) {
+    return kafka_fetch_request_size(m, 11, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_fetch_request_put_v11(const kafka_fetch_request *m, uint8_t *p) {
+    return kafka_fetch_request_put(m, p, 11);
+}
+
+static __attribute__((flatten)) int kafka_fetch_request_read_v12(kafka_fetch_request *m, wire_reader *r, arena *a) {
+    return kafka_fetch_request_read(m, r, 12, a);
+}
+
+static __attribute__((flatten)) size_t kafka_fetch_request_size_v12(const kafka_fetch_request *m, int *bad) {
+    return kafka_fetch_request_size(m, 12, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_fetch_request_put_v12(const kafka_fetch_request *m, uint8_t *p) {
+    return kafka_fetch_request_put(m, p, 12);
+}
+
 int kafka_fetch_request_decode(kafka_fetch_request *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 17) {
         kafka_fetch_request_init(m);
         return wire_fail(r);
     }
-    if (kafka_fetch_request_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 11 ? kafka_fetch_request_read_v11(m, r, a) : version == 12 ? kafka_fetch_request_read_v12(m, r, a) : kafka_fetch_request_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -7801,24 +7767,19 @@ void kafka_fetch_request_encode(const kafka_fetch_request *m, wire_writer *w, in
         return;
     }
     int bad = 0;
-    size_t n = kafka_fetch_request_size(m, version, &bad);
+    size_t n = version == 11 ? kafka_fetch_request_size_v11(m, &bad) : version == 12 ? kafka_fetch_request_size_v12(m, &bad) : kafka_fetch_request_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_fetch_request_put(m, w->data + w->len, version);
+    uint8_t *end = version == 11 ? kafka_fetch_request_put_v11(m, w->data + w->len) : version == 12 ? kafka_fetch_request_put_v12(m, w->data + w->len) : kafka_fetch_request_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
 }
 
 /* ---- FetchResponse ---- */
-
-void kafka_fetch_response_epoch_end_offset_init(kafka_fetch_response_epoch_end_offset *m) {
-    m->epoch = -1;
-    m->end_offset = INT64_C(-1);
-}
 
 static int kafka_fetch_response_epoch_end_offset_is_default(const kafka_fetch_response_epoch_end_offset *m) {
     return !(m->epoch != -1 ||
@@ -7888,11 +7849,6 @@ static int kafka_fetch_response_epoch_end_offset_read(kafka_fetch_response_epoch
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_response_leader_id_and_epoch_init(kafka_fetch_response_leader_id_and_epoch *m) {
-    m->leader_id = -1;
-    m->leader_epoch = -1;
 }
 
 static int kafka_fetch_response_leader_id_and_epoch_is_default(const kafka_fetch_response_leader_id_and_epoch *m) {
@@ -7965,11 +7921,6 @@ static int kafka_fetch_response_leader_id_and_epoch_read(kafka_fetch_response_le
     return r->failed ? -1 : 0;
 }
 
-void kafka_fetch_response_snapshot_id_init(kafka_fetch_response_snapshot_id *m) {
-    m->end_offset = INT64_C(-1);
-    m->epoch = -1;
-}
-
 static int kafka_fetch_response_snapshot_id_is_default(const kafka_fetch_response_snapshot_id *m) {
     return !(m->end_offset != INT64_C(-1) ||
              m->epoch != -1);
@@ -8022,11 +7973,6 @@ static int kafka_fetch_response_snapshot_id_read(kafka_fetch_response_snapshot_i
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_response_aborted_transaction_init(kafka_fetch_response_aborted_transaction *m) {
-    m->producer_id = 0;
-    m->first_offset = 0;
 }
 
 static size_t kafka_fetch_response_aborted_transaction_size(const kafka_fetch_response_aborted_transaction *m, int16_t version, int *bad) {
@@ -8092,24 +8038,6 @@ static int kafka_fetch_response_aborted_transaction_read(kafka_fetch_response_ab
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_response_partition_data_init(kafka_fetch_response_partition_data *m) {
-    m->partition_index = 0;
-    m->error_code = 0;
-    m->high_watermark = 0;
-    m->last_stable_offset = INT64_C(-1);
-    m->log_start_offset = INT64_C(-1);
-    m->diverging_epoch.epoch = -1;
-    m->diverging_epoch.end_offset = INT64_C(-1);
-    m->current_leader.leader_id = -1;
-    m->current_leader.leader_epoch = -1;
-    m->snapshot_id.end_offset = INT64_C(-1);
-    m->snapshot_id.epoch = -1;
-    m->aborted_transactions = NULL;
-    m->aborted_transactions_count = 0;
-    m->preferred_read_replica = -1;
-    m->records = (kafka_bytes){NULL, -1};
 }
 
 static size_t kafka_fetch_response_partition_data_size(const kafka_fetch_response_partition_data *m, int16_t version, int *bad) {
@@ -8332,13 +8260,6 @@ static int kafka_fetch_response_partition_data_read(kafka_fetch_response_partiti
     return r->failed ? -1 : 0;
 }
 
-void kafka_fetch_response_fetchable_topic_response_init(kafka_fetch_response_fetchable_topic_response *m) {
-    m->topic = (kafka_str){NULL, 0};
-    memset(m->topic_id, 0, 16);
-    m->partitions = NULL;
-    m->partitions_count = 0;
-}
-
 static size_t kafka_fetch_response_fetchable_topic_response_size(const kafka_fetch_response_fetchable_topic_response *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version <= 12) {
@@ -8440,13 +8361,6 @@ static int kafka_fetch_response_fetchable_topic_response_read(kafka_fetch_respon
     return r->failed ? -1 : 0;
 }
 
-void kafka_fetch_response_node_endpoint_init(kafka_fetch_response_node_endpoint *m) {
-    m->node_id = 0;
-    m->host = (kafka_str){NULL, 0};
-    m->port = 0;
-    m->rack = (kafka_str){NULL, -1};
-}
-
 static size_t kafka_fetch_response_node_endpoint_size(const kafka_fetch_response_node_endpoint *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version >= 16) {
@@ -8515,16 +8429,6 @@ static int kafka_fetch_response_node_endpoint_read(kafka_fetch_response_node_end
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_fetch_response_init(kafka_fetch_response *m) {
-    m->throttle_time_ms = 0;
-    m->error_code = 0;
-    m->session_id = 0;
-    m->responses = NULL;
-    m->responses_count = 0;
-    m->node_endpoints = NULL;
-    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_fetch_response_size(const kafka_fetch_response *m, int16_t version, int *bad) {
@@ -8703,13 +8607,37 @@ static int kafka_fetch_response_read(kafka_fetch_response *m, wire_reader *r, in
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_fetch_response_read_v11(kafka_fetch_response *m, wire_reader *r, arena *a) {
+    return kafka_fetch_response_read(m, r, 11, a);
+}
+
+static __attribute__((flatten)) size_t kafka_fetch_response_size_v11(const kafka_fetch_response *m, int *bad) {
+    return kafka_fetch_response_size(m, 11, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_fetch_response_put_v11(const kafka_fetch_response *m, uint8_t *p) {
+    return kafka_fetch_response_put(m, p, 11);
+}
+
+static __attribute__((flatten)) int kafka_fetch_response_read_v12(kafka_fetch_response *m, wire_reader *r, arena *a) {
+    return kafka_fetch_response_read(m, r, 12, a);
+}
+
+static __attribute__((flatten)) size_t kafka_fetch_response_size_v12(const kafka_fetch_response *m, int *bad) {
+    return kafka_fetch_response_size(m, 12, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_fetch_response_put_v12(const kafka_fetch_response *m, uint8_t *p) {
+    return kafka_fetch_response_put(m, p, 12);
+}
+
 int kafka_fetch_response_decode(kafka_fetch_response *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 17) {
         kafka_fetch_response_init(m);
         return wire_fail(r);
     }
-    if (kafka_fetch_response_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 11 ? kafka_fetch_response_read_v11(m, r, a) : version == 12 ? kafka_fetch_response_read_v12(m, r, a) : kafka_fetch_response_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -8720,13 +8648,13 @@ void kafka_fetch_response_encode(const kafka_fetch_response *m, wire_writer *w, 
         return;
     }
     int bad = 0;
-    size_t n = kafka_fetch_response_size(m, version, &bad);
+    size_t n = version == 11 ? kafka_fetch_response_size_v11(m, &bad) : version == 12 ? kafka_fetch_response_size_v12(m, &bad) : kafka_fetch_response_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_fetch_response_put(m, w->data + w->len, version);
+    uint8_t *end = version == 11 ? kafka_fetch_response_put_v11(m, w->data + w->len) : version == 12 ? kafka_fetch_response_put_v12(m, w->data + w->len) : kafka_fetch_response_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
@@ -17460,11 +17388,6 @@ void kafka_partition_record_encode(const kafka_partition_record *m, wire_writer 
 
 /* ---- ProduceRequest ---- */
 
-void kafka_produce_request_partition_produce_data_init(kafka_produce_request_partition_produce_data *m) {
-    m->index = 0;
-    m->records = (kafka_bytes){NULL, -1};
-}
-
 static size_t kafka_produce_request_partition_produce_data_size(const kafka_produce_request_partition_produce_data *m, int16_t version, int *bad) {
     size_t n = 0;
     n += 4;
@@ -17515,12 +17438,6 @@ static int kafka_produce_request_partition_produce_data_read(kafka_produce_reque
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_request_topic_produce_data_init(kafka_produce_request_topic_produce_data *m) {
-    m->name = (kafka_str){NULL, 0};
-    m->partition_data = NULL;
-    m->partition_data_count = 0;
 }
 
 static size_t kafka_produce_request_topic_produce_data_size(const kafka_produce_request_topic_produce_data *m, int16_t version, int *bad) {
@@ -17607,14 +17524,6 @@ static int kafka_produce_request_topic_produce_data_read(kafka_produce_request_t
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_request_init(kafka_produce_request *m) {
-    m->transactional_id = (kafka_str){NULL, -1};
-    m->acks = 0;
-    m->timeout_ms = 0;
-    m->topic_data = NULL;
-    m->topic_data_count = 0;
 }
 
 static size_t kafka_produce_request_size(const kafka_produce_request *m, int16_t version, int *bad) {
@@ -17724,13 +17633,25 @@ static int kafka_produce_request_read(kafka_produce_request *m, wire_reader *r, 
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_produce_request_read_v7(kafka_produce_request *m, wire_reader *r, arena *a) {
+    return kafka_produce_request_read(m, r, 7, a);
+}
+
+static __attribute__((flatten)) size_t kafka_produce_request_size_v7(const kafka_produce_request *m, int *bad) {
+    return kafka_produce_request_size(m, 7, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_produce_request_put_v7(const kafka_produce_request *m, uint8_t *p) {
+    return kafka_produce_request_put(m, p, 7);
+}
+
 int kafka_produce_request_decode(kafka_produce_request *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 11) {
         kafka_produce_request_init(m);
         return wire_fail(r);
     }
-    if (kafka_produce_request_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 7 ? kafka_produce_request_read_v7(m, r, a) : kafka_produce_request_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -17741,24 +17662,19 @@ void kafka_produce_request_encode(const kafka_produce_request *m, wire_writer *w
         return;
     }
     int bad = 0;
-    size_t n = kafka_produce_request_size(m, version, &bad);
+    size_t n = version == 7 ? kafka_produce_request_size_v7(m, &bad) : kafka_produce_request_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_produce_request_put(m, w->data + w->len, version);
+    uint8_t *end = version == 7 ? kafka_produce_request_put_v7(m, w->data + w->len) : kafka_produce_request_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
 }
 
 /* ---- ProduceResponse ---- */
-
-void kafka_produce_response_batch_index_and_error_message_init(kafka_produce_response_batch_index_and_error_message *m) {
-    m->batch_index = 0;
-    m->batch_index_error_message = (kafka_str){NULL, -1};
-}
 
 static size_t kafka_produce_response_batch_index_and_error_message_size(const kafka_produce_response_batch_index_and_error_message *m, int16_t version, int *bad) {
     size_t n = 0;
@@ -17822,11 +17738,6 @@ static int kafka_produce_response_batch_index_and_error_message_read(kafka_produ
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_response_leader_id_and_epoch_init(kafka_produce_response_leader_id_and_epoch *m) {
-    m->leader_id = -1;
-    m->leader_epoch = -1;
 }
 
 static int kafka_produce_response_leader_id_and_epoch_is_default(const kafka_produce_response_leader_id_and_epoch *m) {
@@ -17897,19 +17808,6 @@ static int kafka_produce_response_leader_id_and_epoch_read(kafka_produce_respons
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_response_partition_produce_response_init(kafka_produce_response_partition_produce_response *m) {
-    m->index = 0;
-    m->error_code = 0;
-    m->base_offset = 0;
-    m->log_append_time_ms = INT64_C(-1);
-    m->log_start_offset = INT64_C(-1);
-    m->record_errors = NULL;
-    m->record_errors_count = 0;
-    m->error_message = (kafka_str){NULL, -1};
-    m->current_leader.leader_id = -1;
-    m->current_leader.leader_epoch = -1;
 }
 
 static size_t kafka_produce_response_partition_produce_response_size(const kafka_produce_response_partition_produce_response *m, int16_t version, int *bad) {
@@ -18088,12 +17986,6 @@ static int kafka_produce_response_partition_produce_response_read(kafka_produce_
     return r->failed ? -1 : 0;
 }
 
-void kafka_produce_response_topic_produce_response_init(kafka_produce_response_topic_produce_response *m) {
-    m->name = (kafka_str){NULL, 0};
-    m->partition_responses = NULL;
-    m->partition_responses_count = 0;
-}
-
 static size_t kafka_produce_response_topic_produce_response_size(const kafka_produce_response_topic_produce_response *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version >= 9) {
@@ -18180,13 +18072,6 @@ static int kafka_produce_response_topic_produce_response_read(kafka_produce_resp
     return r->failed ? -1 : 0;
 }
 
-void kafka_produce_response_node_endpoint_init(kafka_produce_response_node_endpoint *m) {
-    m->node_id = 0;
-    m->host = (kafka_str){NULL, 0};
-    m->port = 0;
-    m->rack = (kafka_str){NULL, -1};
-}
-
 static size_t kafka_produce_response_node_endpoint_size(const kafka_produce_response_node_endpoint *m, int16_t version, int *bad) {
     size_t n = 0;
     if (version >= 10) {
@@ -18255,14 +18140,6 @@ static int kafka_produce_response_node_endpoint_read(kafka_produce_response_node
         }
     }
     return r->failed ? -1 : 0;
-}
-
-void kafka_produce_response_init(kafka_produce_response *m) {
-    m->responses = NULL;
-    m->responses_count = 0;
-    m->throttle_time_ms = 0;
-    m->node_endpoints = NULL;
-    m->node_endpoints_count = 0;
 }
 
 static size_t kafka_produce_response_size(const kafka_produce_response *m, int16_t version, int *bad) {
@@ -18406,13 +18283,25 @@ static int kafka_produce_response_read(kafka_produce_response *m, wire_reader *r
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_produce_response_read_v7(kafka_produce_response *m, wire_reader *r, arena *a) {
+    return kafka_produce_response_read(m, r, 7, a);
+}
+
+static __attribute__((flatten)) size_t kafka_produce_response_size_v7(const kafka_produce_response *m, int *bad) {
+    return kafka_produce_response_size(m, 7, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_produce_response_put_v7(const kafka_produce_response *m, uint8_t *p) {
+    return kafka_produce_response_put(m, p, 7);
+}
+
 int kafka_produce_response_decode(kafka_produce_response *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 11) {
         kafka_produce_response_init(m);
         return wire_fail(r);
     }
-    if (kafka_produce_response_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 7 ? kafka_produce_response_read_v7(m, r, a) : kafka_produce_response_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -18423,13 +18312,13 @@ void kafka_produce_response_encode(const kafka_produce_response *m, wire_writer 
         return;
     }
     int bad = 0;
-    size_t n = kafka_produce_response_size(m, version, &bad);
+    size_t n = version == 7 ? kafka_produce_response_size_v7(m, &bad) : kafka_produce_response_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_produce_response_put(m, w->data + w->len, version);
+    uint8_t *end = version == 7 ? kafka_produce_response_put_v7(m, w->data + w->len) : kafka_produce_response_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
@@ -18942,13 +18831,6 @@ void kafka_remove_topic_record_encode(const kafka_remove_topic_record *m, wire_w
 
 /* ---- RequestHeader ---- */
 
-void kafka_request_header_init(kafka_request_header *m) {
-    m->request_api_key = 0;
-    m->request_api_version = 0;
-    m->correlation_id = 0;
-    m->client_id = (kafka_str){NULL, 0};
-}
-
 static size_t kafka_request_header_size(const kafka_request_header *m, int16_t version, int *bad) {
     size_t n = 0;
     n += 2;
@@ -19012,13 +18894,37 @@ static int kafka_request_header_read(kafka_request_header *m, wire_reader *r, in
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_request_header_read_v1(kafka_request_header *m, wire_reader *r, arena *a) {
+    return kafka_request_header_read(m, r, 1, a);
+}
+
+static __attribute__((flatten)) size_t kafka_request_header_size_v1(const kafka_request_header *m, int *bad) {
+    return kafka_request_header_size(m, 1, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_request_header_put_v1(const kafka_request_header *m, uint8_t *p) {
+    return kafka_request_header_put(m, p, 1);
+}
+
+static __attribute__((flatten)) int kafka_request_header_read_v2(kafka_request_header *m, wire_reader *r, arena *a) {
+    return kafka_request_header_read(m, r, 2, a);
+}
+
+static __attribute__((flatten)) size_t kafka_request_header_size_v2(const kafka_request_header *m, int *bad) {
+    return kafka_request_header_size(m, 2, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_request_header_put_v2(const kafka_request_header *m, uint8_t *p) {
+    return kafka_request_header_put(m, p, 2);
+}
+
 int kafka_request_header_decode(kafka_request_header *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 2) {
         kafka_request_header_init(m);
         return wire_fail(r);
     }
-    if (kafka_request_header_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 1 ? kafka_request_header_read_v1(m, r, a) : version == 2 ? kafka_request_header_read_v2(m, r, a) : kafka_request_header_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -19029,23 +18935,19 @@ void kafka_request_header_encode(const kafka_request_header *m, wire_writer *w, 
         return;
     }
     int bad = 0;
-    size_t n = kafka_request_header_size(m, version, &bad);
+    size_t n = version == 1 ? kafka_request_header_size_v1(m, &bad) : version == 2 ? kafka_request_header_size_v2(m, &bad) : kafka_request_header_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_request_header_put(m, w->data + w->len, version);
+    uint8_t *end = version == 1 ? kafka_request_header_put_v1(m, w->data + w->len) : version == 2 ? kafka_request_header_put_v2(m, w->data + w->len) : kafka_request_header_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;
 }
 
 /* ---- ResponseHeader ---- */
-
-void kafka_response_header_init(kafka_response_header *m) {
-    m->correlation_id = 0;
-}
 
 static size_t kafka_response_header_size(const kafka_response_header *m, int16_t version, int *bad) {
     size_t n = 0;
@@ -19084,13 +18986,37 @@ static int kafka_response_header_read(kafka_response_header *m, wire_reader *r, 
     return r->failed ? -1 : 0;
 }
 
+static __attribute__((flatten)) int kafka_response_header_read_v0(kafka_response_header *m, wire_reader *r, arena *a) {
+    return kafka_response_header_read(m, r, 0, a);
+}
+
+static __attribute__((flatten)) size_t kafka_response_header_size_v0(const kafka_response_header *m, int *bad) {
+    return kafka_response_header_size(m, 0, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_response_header_put_v0(const kafka_response_header *m, uint8_t *p) {
+    return kafka_response_header_put(m, p, 0);
+}
+
+static __attribute__((flatten)) int kafka_response_header_read_v1(kafka_response_header *m, wire_reader *r, arena *a) {
+    return kafka_response_header_read(m, r, 1, a);
+}
+
+static __attribute__((flatten)) size_t kafka_response_header_size_v1(const kafka_response_header *m, int *bad) {
+    return kafka_response_header_size(m, 1, bad);
+}
+
+static __attribute__((flatten)) uint8_t *kafka_response_header_put_v1(const kafka_response_header *m, uint8_t *p) {
+    return kafka_response_header_put(m, p, 1);
+}
+
 int kafka_response_header_decode(kafka_response_header *m, wire_reader *r, int16_t version, arena *a) {
     assert(m != NULL && r != NULL && a != NULL);
     if (version < 0 || version > 1) {
         kafka_response_header_init(m);
         return wire_fail(r);
     }
-    if (kafka_response_header_read(m, r, version, a) != 0) return wire_fail(r);
+    if ((version == 0 ? kafka_response_header_read_v0(m, r, a) : version == 1 ? kafka_response_header_read_v1(m, r, a) : kafka_response_header_read(m, r, version, a)) != 0) return wire_fail(r);
     return 0;
 }
 
@@ -19101,13 +19027,13 @@ void kafka_response_header_encode(const kafka_response_header *m, wire_writer *w
         return;
     }
     int bad = 0;
-    size_t n = kafka_response_header_size(m, version, &bad);
+    size_t n = version == 0 ? kafka_response_header_size_v0(m, &bad) : version == 1 ? kafka_response_header_size_v1(m, &bad) : kafka_response_header_size(m, version, &bad);
     if (bad) {
         w->failed = 1;
         return;
     }
     if (n == 0 || wire_writer_reserve(w, n) != 0) return;
-    uint8_t *end = kafka_response_header_put(m, w->data + w->len, version);
+    uint8_t *end = version == 0 ? kafka_response_header_put_v0(m, w->data + w->len) : version == 1 ? kafka_response_header_put_v1(m, w->data + w->len) : kafka_response_header_put(m, w->data + w->len, version);
     assert(end == w->data + w->len + n);
     (void)end;
     w->len += n;

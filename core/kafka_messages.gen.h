@@ -54,12 +54,6 @@ static inline int kafka_uuid_is_zero(const uint8_t u[16]) {
 /* API table, from the request JSON files.  kafka_api_name returns "Unknown" for a
  * key not listed. */
 const char *kafka_api_name(int16_t api_key);
-int kafka_api_version_valid(int16_t api_key, int16_t version);
-int kafka_api_is_flexible(int16_t api_key, int16_t version);
-/* Request header: 2 for flexible API versions, else 1.  Response header: 1 for
- * flexible versions, else 0 — but ApiVersions responses always use header v0. */
-int16_t kafka_request_header_version(int16_t api_key, int16_t api_version);
-int16_t kafka_response_header_version(int16_t api_key, int16_t api_version);
 
 #define KAFKA_API_PRODUCE 0
 #define KAFKA_API_FETCH 1
@@ -89,6 +83,36 @@ int16_t kafka_response_header_version(int16_t api_key, int16_t api_version);
 #define KAFKA_API_FETCH_SNAPSHOT 59
 #define KAFKA_API_BROKER_REGISTRATION 62
 #define KAFKA_API_BROKER_HEARTBEAT 63
+#define KAFKA_API_KEYS 64
+
+/* By api key: the valid versions (none for a key not listed) and the first
+ * flexible one (INT16_MAX: never flexible). */
+typedef struct kafka_api_range {
+    int16_t version_min, version_max, flexible_min;
+} kafka_api_range;
+extern const kafka_api_range kafka_api_ranges_[KAFKA_API_KEYS];
+
+static inline int kafka_api_version_valid(int16_t api_key, int16_t version) {
+    if (api_key < 0 || api_key >= KAFKA_API_KEYS) return 0;
+    const kafka_api_range *r = &kafka_api_ranges_[api_key];
+    return version >= r->version_min && version <= r->version_max;
+}
+
+static inline int kafka_api_is_flexible(int16_t api_key, int16_t version) {
+    if (api_key < 0 || api_key >= KAFKA_API_KEYS) return 0;
+    return version >= kafka_api_ranges_[api_key].flexible_min;
+}
+
+/* Request header: 2 for flexible API versions, else 1.  Response header: 1 for
+ * flexible versions, else 0 — but ApiVersions responses always use header v0. */
+static inline int16_t kafka_request_header_version(int16_t api_key, int16_t api_version) {
+    return kafka_api_is_flexible(api_key, api_version) ? 2 : 1;
+}
+
+static inline int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
+    if (api_key == KAFKA_API_API_VERSIONS) return 0;
+    return kafka_api_is_flexible(api_key, api_version) ? 1 : 0;
+}
 
 #define KAFKA_METADATA_REGISTER_BROKER_RECORD 0
 #define KAFKA_METADATA_UNREGISTER_BROKER_RECORD 1
@@ -821,7 +845,10 @@ typedef struct kafka_fetch_request_replica_state {
     int32_t replica_id;
     int64_t replica_epoch;
 } kafka_fetch_request_replica_state;
-void kafka_fetch_request_replica_state_init(kafka_fetch_request_replica_state *m);
+static inline void kafka_fetch_request_replica_state_init(kafka_fetch_request_replica_state *m) {
+    m->replica_id = -1;
+    m->replica_epoch = INT64_C(-1);
+}
 
 typedef struct kafka_fetch_request_fetch_partition {
     int32_t partition;
@@ -832,7 +859,15 @@ typedef struct kafka_fetch_request_fetch_partition {
     int32_t partition_max_bytes;
     uint8_t replica_directory_id[16];
 } kafka_fetch_request_fetch_partition;
-void kafka_fetch_request_fetch_partition_init(kafka_fetch_request_fetch_partition *m);
+static inline void kafka_fetch_request_fetch_partition_init(kafka_fetch_request_fetch_partition *m) {
+    m->partition = 0;
+    m->current_leader_epoch = -1;
+    m->fetch_offset = 0;
+    m->last_fetched_epoch = -1;
+    m->log_start_offset = INT64_C(-1);
+    m->partition_max_bytes = 0;
+    memset(m->replica_directory_id, 0, 16);
+}
 
 typedef struct kafka_fetch_request_fetch_topic {
     kafka_str topic;
@@ -840,7 +875,12 @@ typedef struct kafka_fetch_request_fetch_topic {
     kafka_fetch_request_fetch_partition *partitions;
     int32_t partitions_count;
 } kafka_fetch_request_fetch_topic;
-void kafka_fetch_request_fetch_topic_init(kafka_fetch_request_fetch_topic *m);
+static inline void kafka_fetch_request_fetch_topic_init(kafka_fetch_request_fetch_topic *m) {
+    m->topic = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
+}
 
 typedef struct kafka_fetch_request_forgotten_topic {
     kafka_str topic;
@@ -848,7 +888,12 @@ typedef struct kafka_fetch_request_forgotten_topic {
     int32_t *partitions;
     int32_t partitions_count;
 } kafka_fetch_request_forgotten_topic;
-void kafka_fetch_request_forgotten_topic_init(kafka_fetch_request_forgotten_topic *m);
+static inline void kafka_fetch_request_forgotten_topic_init(kafka_fetch_request_forgotten_topic *m) {
+    m->topic = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
+}
 
 typedef struct kafka_fetch_request {
     kafka_str cluster_id;
@@ -866,7 +911,23 @@ typedef struct kafka_fetch_request {
     int32_t forgotten_topics_data_count;
     kafka_str rack_id;
 } kafka_fetch_request;
-void kafka_fetch_request_init(kafka_fetch_request *m);
+static inline void kafka_fetch_request_init(kafka_fetch_request *m) {
+    m->cluster_id = (kafka_str){NULL, -1};
+    m->replica_id = -1;
+    m->replica_state.replica_id = -1;
+    m->replica_state.replica_epoch = INT64_C(-1);
+    m->max_wait_ms = 0;
+    m->min_bytes = 0;
+    m->max_bytes = 2147483647;
+    m->isolation_level = 0;
+    m->session_id = 0;
+    m->session_epoch = -1;
+    m->topics = NULL;
+    m->topics_count = 0;
+    m->forgotten_topics_data = NULL;
+    m->forgotten_topics_data_count = 0;
+    m->rack_id = (kafka_str){NULL, 0};
+}
 
 #define KAFKA_FETCH_REQUEST_VERSION_MIN 0
 #define KAFKA_FETCH_REQUEST_VERSION_MAX 17
@@ -878,25 +939,37 @@ typedef struct kafka_fetch_response_epoch_end_offset {
     int32_t epoch;
     int64_t end_offset;
 } kafka_fetch_response_epoch_end_offset;
-void kafka_fetch_response_epoch_end_offset_init(kafka_fetch_response_epoch_end_offset *m);
+static inline void kafka_fetch_response_epoch_end_offset_init(kafka_fetch_response_epoch_end_offset *m) {
+    m->epoch = -1;
+    m->end_offset = INT64_C(-1);
+}
 
 typedef struct kafka_fetch_response_leader_id_and_epoch {
     int32_t leader_id;
     int32_t leader_epoch;
 } kafka_fetch_response_leader_id_and_epoch;
-void kafka_fetch_response_leader_id_and_epoch_init(kafka_fetch_response_leader_id_and_epoch *m);
+static inline void kafka_fetch_response_leader_id_and_epoch_init(kafka_fetch_response_leader_id_and_epoch *m) {
+    m->leader_id = -1;
+    m->leader_epoch = -1;
+}
 
 typedef struct kafka_fetch_response_snapshot_id {
     int64_t end_offset;
     int32_t epoch;
 } kafka_fetch_response_snapshot_id;
-void kafka_fetch_response_snapshot_id_init(kafka_fetch_response_snapshot_id *m);
+static inline void kafka_fetch_response_snapshot_id_init(kafka_fetch_response_snapshot_id *m) {
+    m->end_offset = INT64_C(-1);
+    m->epoch = -1;
+}
 
 typedef struct kafka_fetch_response_aborted_transaction {
     int64_t producer_id;
     int64_t first_offset;
 } kafka_fetch_response_aborted_transaction;
-void kafka_fetch_response_aborted_transaction_init(kafka_fetch_response_aborted_transaction *m);
+static inline void kafka_fetch_response_aborted_transaction_init(kafka_fetch_response_aborted_transaction *m) {
+    m->producer_id = 0;
+    m->first_offset = 0;
+}
 
 typedef struct kafka_fetch_response_partition_data {
     int32_t partition_index;
@@ -912,7 +985,23 @@ typedef struct kafka_fetch_response_partition_data {
     int32_t preferred_read_replica;
     kafka_bytes records;
 } kafka_fetch_response_partition_data;
-void kafka_fetch_response_partition_data_init(kafka_fetch_response_partition_data *m);
+static inline void kafka_fetch_response_partition_data_init(kafka_fetch_response_partition_data *m) {
+    m->partition_index = 0;
+    m->error_code = 0;
+    m->high_watermark = 0;
+    m->last_stable_offset = INT64_C(-1);
+    m->log_start_offset = INT64_C(-1);
+    m->diverging_epoch.epoch = -1;
+    m->diverging_epoch.end_offset = INT64_C(-1);
+    m->current_leader.leader_id = -1;
+    m->current_leader.leader_epoch = -1;
+    m->snapshot_id.end_offset = INT64_C(-1);
+    m->snapshot_id.epoch = -1;
+    m->aborted_transactions = NULL;
+    m->aborted_transactions_count = 0;
+    m->preferred_read_replica = -1;
+    m->records = (kafka_bytes){NULL, -1};
+}
 
 typedef struct kafka_fetch_response_fetchable_topic_response {
     kafka_str topic;
@@ -920,7 +1009,12 @@ typedef struct kafka_fetch_response_fetchable_topic_response {
     kafka_fetch_response_partition_data *partitions;
     int32_t partitions_count;
 } kafka_fetch_response_fetchable_topic_response;
-void kafka_fetch_response_fetchable_topic_response_init(kafka_fetch_response_fetchable_topic_response *m);
+static inline void kafka_fetch_response_fetchable_topic_response_init(kafka_fetch_response_fetchable_topic_response *m) {
+    m->topic = (kafka_str){NULL, 0};
+    memset(m->topic_id, 0, 16);
+    m->partitions = NULL;
+    m->partitions_count = 0;
+}
 
 typedef struct kafka_fetch_response_node_endpoint {
     int32_t node_id;
@@ -928,7 +1022,12 @@ typedef struct kafka_fetch_response_node_endpoint {
     int32_t port;
     kafka_str rack;
 } kafka_fetch_response_node_endpoint;
-void kafka_fetch_response_node_endpoint_init(kafka_fetch_response_node_endpoint *m);
+static inline void kafka_fetch_response_node_endpoint_init(kafka_fetch_response_node_endpoint *m) {
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->rack = (kafka_str){NULL, -1};
+}
 
 typedef struct kafka_fetch_response {
     int32_t throttle_time_ms;
@@ -939,7 +1038,15 @@ typedef struct kafka_fetch_response {
     kafka_fetch_response_node_endpoint *node_endpoints;
     int32_t node_endpoints_count;
 } kafka_fetch_response;
-void kafka_fetch_response_init(kafka_fetch_response *m);
+static inline void kafka_fetch_response_init(kafka_fetch_response *m) {
+    m->throttle_time_ms = 0;
+    m->error_code = 0;
+    m->session_id = 0;
+    m->responses = NULL;
+    m->responses_count = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
+}
 
 #define KAFKA_FETCH_RESPONSE_VERSION_MIN 0
 #define KAFKA_FETCH_RESPONSE_VERSION_MAX 17
@@ -1780,14 +1887,21 @@ typedef struct kafka_produce_request_partition_produce_data {
     int32_t index;
     kafka_bytes records;
 } kafka_produce_request_partition_produce_data;
-void kafka_produce_request_partition_produce_data_init(kafka_produce_request_partition_produce_data *m);
+static inline void kafka_produce_request_partition_produce_data_init(kafka_produce_request_partition_produce_data *m) {
+    m->index = 0;
+    m->records = (kafka_bytes){NULL, -1};
+}
 
 typedef struct kafka_produce_request_topic_produce_data {
     kafka_str name;
     kafka_produce_request_partition_produce_data *partition_data;
     int32_t partition_data_count;
 } kafka_produce_request_topic_produce_data;
-void kafka_produce_request_topic_produce_data_init(kafka_produce_request_topic_produce_data *m);
+static inline void kafka_produce_request_topic_produce_data_init(kafka_produce_request_topic_produce_data *m) {
+    m->name = (kafka_str){NULL, 0};
+    m->partition_data = NULL;
+    m->partition_data_count = 0;
+}
 
 typedef struct kafka_produce_request {
     kafka_str transactional_id;
@@ -1796,7 +1910,13 @@ typedef struct kafka_produce_request {
     kafka_produce_request_topic_produce_data *topic_data;
     int32_t topic_data_count;
 } kafka_produce_request;
-void kafka_produce_request_init(kafka_produce_request *m);
+static inline void kafka_produce_request_init(kafka_produce_request *m) {
+    m->transactional_id = (kafka_str){NULL, -1};
+    m->acks = 0;
+    m->timeout_ms = 0;
+    m->topic_data = NULL;
+    m->topic_data_count = 0;
+}
 
 #define KAFKA_PRODUCE_REQUEST_VERSION_MIN 0
 #define KAFKA_PRODUCE_REQUEST_VERSION_MAX 11
@@ -1808,13 +1928,19 @@ typedef struct kafka_produce_response_batch_index_and_error_message {
     int32_t batch_index;
     kafka_str batch_index_error_message;
 } kafka_produce_response_batch_index_and_error_message;
-void kafka_produce_response_batch_index_and_error_message_init(kafka_produce_response_batch_index_and_error_message *m);
+static inline void kafka_produce_response_batch_index_and_error_message_init(kafka_produce_response_batch_index_and_error_message *m) {
+    m->batch_index = 0;
+    m->batch_index_error_message = (kafka_str){NULL, -1};
+}
 
 typedef struct kafka_produce_response_leader_id_and_epoch {
     int32_t leader_id;
     int32_t leader_epoch;
 } kafka_produce_response_leader_id_and_epoch;
-void kafka_produce_response_leader_id_and_epoch_init(kafka_produce_response_leader_id_and_epoch *m);
+static inline void kafka_produce_response_leader_id_and_epoch_init(kafka_produce_response_leader_id_and_epoch *m) {
+    m->leader_id = -1;
+    m->leader_epoch = -1;
+}
 
 typedef struct kafka_produce_response_partition_produce_response {
     int32_t index;
@@ -1827,14 +1953,29 @@ typedef struct kafka_produce_response_partition_produce_response {
     kafka_str error_message;
     kafka_produce_response_leader_id_and_epoch current_leader;
 } kafka_produce_response_partition_produce_response;
-void kafka_produce_response_partition_produce_response_init(kafka_produce_response_partition_produce_response *m);
+static inline void kafka_produce_response_partition_produce_response_init(kafka_produce_response_partition_produce_response *m) {
+    m->index = 0;
+    m->error_code = 0;
+    m->base_offset = 0;
+    m->log_append_time_ms = INT64_C(-1);
+    m->log_start_offset = INT64_C(-1);
+    m->record_errors = NULL;
+    m->record_errors_count = 0;
+    m->error_message = (kafka_str){NULL, -1};
+    m->current_leader.leader_id = -1;
+    m->current_leader.leader_epoch = -1;
+}
 
 typedef struct kafka_produce_response_topic_produce_response {
     kafka_str name;
     kafka_produce_response_partition_produce_response *partition_responses;
     int32_t partition_responses_count;
 } kafka_produce_response_topic_produce_response;
-void kafka_produce_response_topic_produce_response_init(kafka_produce_response_topic_produce_response *m);
+static inline void kafka_produce_response_topic_produce_response_init(kafka_produce_response_topic_produce_response *m) {
+    m->name = (kafka_str){NULL, 0};
+    m->partition_responses = NULL;
+    m->partition_responses_count = 0;
+}
 
 typedef struct kafka_produce_response_node_endpoint {
     int32_t node_id;
@@ -1842,7 +1983,12 @@ typedef struct kafka_produce_response_node_endpoint {
     int32_t port;
     kafka_str rack;
 } kafka_produce_response_node_endpoint;
-void kafka_produce_response_node_endpoint_init(kafka_produce_response_node_endpoint *m);
+static inline void kafka_produce_response_node_endpoint_init(kafka_produce_response_node_endpoint *m) {
+    m->node_id = 0;
+    m->host = (kafka_str){NULL, 0};
+    m->port = 0;
+    m->rack = (kafka_str){NULL, -1};
+}
 
 typedef struct kafka_produce_response {
     kafka_produce_response_topic_produce_response *responses;
@@ -1851,7 +1997,13 @@ typedef struct kafka_produce_response {
     kafka_produce_response_node_endpoint *node_endpoints;
     int32_t node_endpoints_count;
 } kafka_produce_response;
-void kafka_produce_response_init(kafka_produce_response *m);
+static inline void kafka_produce_response_init(kafka_produce_response *m) {
+    m->responses = NULL;
+    m->responses_count = 0;
+    m->throttle_time_ms = 0;
+    m->node_endpoints = NULL;
+    m->node_endpoints_count = 0;
+}
 
 #define KAFKA_PRODUCE_RESPONSE_VERSION_MIN 0
 #define KAFKA_PRODUCE_RESPONSE_VERSION_MAX 11
@@ -1927,7 +2079,12 @@ typedef struct kafka_request_header {
     int32_t correlation_id;
     kafka_str client_id;
 } kafka_request_header;
-void kafka_request_header_init(kafka_request_header *m);
+static inline void kafka_request_header_init(kafka_request_header *m) {
+    m->request_api_key = 0;
+    m->request_api_version = 0;
+    m->correlation_id = 0;
+    m->client_id = (kafka_str){NULL, 0};
+}
 
 #define KAFKA_REQUEST_HEADER_VERSION_MIN 0
 #define KAFKA_REQUEST_HEADER_VERSION_MAX 2
@@ -1938,7 +2095,9 @@ void kafka_request_header_encode(const kafka_request_header *m, wire_writer *w, 
 typedef struct kafka_response_header {
     int32_t correlation_id;
 } kafka_response_header;
-void kafka_response_header_init(kafka_response_header *m);
+static inline void kafka_response_header_init(kafka_response_header *m) {
+    m->correlation_id = 0;
+}
 
 #define KAFKA_RESPONSE_HEADER_VERSION_MIN 0
 #define KAFKA_RESPONSE_HEADER_VERSION_MAX 1

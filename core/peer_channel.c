@@ -7,7 +7,7 @@
 #include "kafka_messages.gen.h"
 
 static int64_t now_us(const broker_env *env) {
-    return env->now_us(env->ctx);
+    return broker_env_now_us(env);
 }
 
 void peer_channel_init(peer_channel *pc, int32_t node, const char *client_id,
@@ -123,17 +123,18 @@ static int handle_frame(peer_channel *pc, const uint8_t *frame, size_t len, peer
 void peer_channel_on_bytes(peer_channel *pc, const broker_env *env, const uint8_t *bytes,
                            size_t len, peer_response_fn *cb, void *ctx) {
     conn_id conn = pc->conn;
-    frame_reader_feed(&pc->reader, bytes, len);
+    frame_reader_feed_lent(&pc->reader, bytes, len); /* read in place: no copy */
     while (pc->state == PEER_READY && pc->conn == conn) {
         const uint8_t *frame;
         size_t flen;
         enum frame_result fr = frame_reader_next(&pc->reader, &frame, &flen);
-        if (fr == FRAME_NONE) return;
+        if (fr == FRAME_NONE) break;
         if (fr != FRAME_READY || handle_frame(pc, frame, flen, cb, ctx) != 0) {
             peer_channel_reset(pc, env, cb, ctx); /* the stream cannot be trusted now */
             return;
         }
     }
+    frame_reader_keep(&pc->reader); /* what is left outlives bytes */
 }
 
 void peer_channel_on_timer(peer_channel *pc, const broker_env *env, peer_response_fn *cb,

@@ -38,7 +38,7 @@
 #define GATHER_MAX 256
 
 static int64_t now_us(const broker *b) {
-    return b->env.now_us(b->env.ctx);
+    return broker_env_now_us(&b->env);
 }
 
 static int channel_busy(const peer_channel *pc, int16_t api_key) {

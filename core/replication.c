@@ -20,7 +20,7 @@
 #define ISR_CHECK_INTERVAL_US 500000
 
 static int64_t now_us(const broker *b) {
-    return b->env.now_us(b->env.ctx);
+    return broker_env_now_us(&b->env);
 }
 
 static int isr_contains(const broker_partition *p, int32_t node) {

@@ -27,13 +27,7 @@ void wire_writer_deinit(wire_writer *w) {
     wire_writer_init(w);
 }
 
-void wire_writer_reset(wire_writer *w) {
-    assert(w != NULL);
-    w->len = 0;
-    w->failed = 0;
-}
-
-int wire_writer_reserve(wire_writer *w, size_t extra) {
+int wire_writer_grow_(wire_writer *w, size_t extra) {
     assert(w->len <= w->cap);
     if (w->failed) return -1;
     if (w->cap - w->len >= extra) return 0;
@@ -79,12 +73,6 @@ void wire_put_varlong(wire_writer *w, int64_t v) {
     wire_put_uvarint_long_(w, varint_zigzag64(v));
 }
 
-void wire_patch_i32(wire_writer *w, size_t at, int32_t v) {
-    if (w->failed) return;
-    assert(at + 4 <= w->len);
-    be_store32(w->data + at, (uint32_t)v);
-}
-
 void wire_sized_end(wire_writer *w, size_t at) {
     if (w->failed) return;
     assert(at <= w->len);
@@ -102,14 +90,6 @@ void wire_sized_end(wire_writer *w, size_t at) {
 }
 
 /* ---- reader ------------------------------------------------------------- */
-
-void wire_reader_init(wire_reader *r, const void *data, size_t len) {
-    assert(r != NULL && (data != NULL || len == 0));
-    r->data = data;
-    r->len = len;
-    r->pos = 0;
-    r->failed = 0;
-}
 
 uint8_t wire_get_bool(wire_reader *r) {
     return wire_get_i8(r) != 0;

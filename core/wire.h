@@ -17,6 +17,7 @@
 #ifndef STREAMLAB_WIRE_H
 #define STREAMLAB_WIRE_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,10 +46,19 @@ typedef struct wire_reader {
 
 void wire_writer_init(wire_writer *w);
 void wire_writer_deinit(wire_writer *w);
-/* Empties the writer and clears `failed`; keeps the buffer. */
-void wire_writer_reset(wire_writer *w);
+/* Empties the writer and clears `failed`; keeps the buffer.  Inline, as are
+ * reserve's common case, wire_patch_i32 and wire_reader_init: every message asks. */
+WIRE_INLINE void wire_writer_reset(wire_writer *w) {
+    w->len = 0;
+    w->failed = 0;
+}
+/* reserve's slow path: grows the buffer. */
+int wire_writer_grow_(wire_writer *w, size_t extra);
 /* Makes room for `extra` more bytes; 0 on success, -1 (and `failed`) otherwise. */
-int wire_writer_reserve(wire_writer *w, size_t extra);
+WIRE_INLINE int wire_writer_reserve(wire_writer *w, size_t extra) {
+    if (!w->failed && w->cap - w->len >= extra) return 0;
+    return wire_writer_grow_(w, extra);
+}
 
 /* The fixed-width writes are inline: the codecs make millions of them, and as
  * calls they were a tenth of the simulator's instructions.  The common case
@@ -257,7 +267,11 @@ WIRE_INLINE uint8_t *wire_cur_compact_array_len(uint8_t *p, int32_t count) {
 }
 
 /* Overwrites 4 bytes at `at` (a length prefix written earlier as a placeholder). */
-void wire_patch_i32(wire_writer *w, size_t at, int32_t v);
+WIRE_INLINE void wire_patch_i32(wire_writer *w, size_t at, int32_t v) {
+    if (w->failed) return;
+    assert(at + 4 <= w->len);
+    be_store32(w->data + at, (uint32_t)v);
+}
 /* A tagged field's body is prefixed by its size as an unsigned varint: remember
  * where the body starts, write it, then wire_sized_end inserts the size there. */
 WIRE_INLINE size_t wire_sized_begin(const wire_writer *w) {
@@ -267,7 +281,13 @@ void wire_sized_end(wire_writer *w, size_t at);
 
 /* ---- reader ------------------------------------------------------------- */
 
-void wire_reader_init(wire_reader *r, const void *data, size_t len);
+WIRE_INLINE void wire_reader_init(wire_reader *r, const void *data, size_t len) {
+    assert(r != NULL && (data != NULL || len == 0));
+    r->data = data;
+    r->len = len;
+    r->pos = 0;
+    r->failed = 0;
+}
 WIRE_INLINE size_t wire_remaining(const wire_reader *r) {
     return r->failed ? 0 : r->len - r->pos;
 }

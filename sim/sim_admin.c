@@ -22,7 +22,7 @@ struct sim_admin {
 };
 
 static int64_t now_us(const sim_admin *a) {
-    return a->env->now_us(a->env->ctx);
+    return broker_env_now_us(a->env);
 }
 
 static void encode_create(const void *body, wire_writer *w, int16_t version) {

@@ -72,7 +72,7 @@ struct sim_consumer {
 };
 
 static inline int64_t consumer_now_us(const sim_consumer *c) {
-    return c->env->now_us(c->env->ctx);
+    return broker_env_now_us(c->env);
 }
 
 /* sim_consumer_group.c */

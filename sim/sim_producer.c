@@ -76,7 +76,7 @@ struct sim_producer {
 };
 
 static int64_t now_us(const sim_producer *p) {
-    return p->env->now_us(p->env->ctx);
+    return broker_env_now_us(p->env);
 }
 
 static int64_t record_due_us(const sim_producer *p, int64_t index) {
@@ -425,10 +425,46 @@ static void encode_produce(const void *body, wire_writer *w, int16_t version) {
     kafka_produce_request_encode(body, w, version);
 }
 
+/* The brokers (bit node) for which send_to would find a batch: the same choice as
+ * next_to_send and next_in_doubt, without sealing.  A node without its bit would
+ * pick nothing and change nothing in send_to's partition loop (one with it may
+ * still end with nothing sent).  Sending to one node changes only the partitions
+ * it leads, so one pass serves a whole pump. */
+_Static_assert(SIM_CLIENT_BROKERS_MAX < 32, "a node's bit in a uint32_t");
+
+static uint32_t candidate_nodes(const sim_producer *p, const sim_client_topic *t, int64_t now) {
+    uint32_t nodes = 0;
+    for (int32_t i = 0; i < p->partition_count; i++) {
+        int32_t leader = t->partitions[i].leader;
+        if (leader < 1 || leader > p->client.broker_count) continue;
+        const producer_partition *pp = &p->partitions[i];
+        const producer_batch *b;
+        if (p->idempotent && p->reset_pending) {
+            b = next_in_doubt(pp);
+        } else {
+            int32_t in_flight = 0;
+            b = pp->head;
+            while (b && b->in_flight) {
+                in_flight++;
+                b = b->next;
+            }
+            if (in_flight >= INFLIGHT_PER_PARTITION_MAX) continue;
+            if (!b && pp->open_buf && now >= pp->open_created_us + p->cfg.linger_ms * 1000) {
+                nodes |= 1u << leader; /* to be sealed: a fresh batch, no retry pending */
+                continue;
+            }
+        }
+        if (b && b->retry_at_us <= now) nodes |= 1u << leader;
+    }
+    return nodes;
+}
+
+/* Called for a node with a candidate batch (see candidate_nodes). */
 static void send_to(sim_producer *p, int32_t node, int64_t now) {
     const sim_client_topic *t = &p->client.topics[p->topic_index];
     producer_request *req = request_slot(p);
-    if (!req || !sim_client_ready(&p->client, node)) return;
+    if (!req) return;
+    if (!sim_client_ready(&p->client, node)) return;
     kafka_produce_request_partition_produce_data parts[SIM_CLIENT_PARTITIONS_MAX];
     int32_t n = 0;
     for (int32_t i = 0; i < p->partition_count; i++) {
@@ -499,7 +535,13 @@ static void pump(sim_producer *p) {
         maybe_reset(p);
         init_producer_id(p, now);
     }
-    for (int32_t node = 1; node <= p->client.broker_count; node++) send_to(p, node, now);
+    uint32_t candidates = candidate_nodes(p, t, now);
+    for (int32_t node = 1; node <= p->client.broker_count; node++) {
+        if (candidates >> node & 1)
+            send_to(p, node, now);
+        else if (p->client.brokers[node - 1].state == PEER_DOWN && request_slot(p))
+            sim_client_ready(&p->client, node); /* nothing to send, but the dial starts */
+    }
 }
 
 /* ---- responses ---------------------------------------------------------------------------- */

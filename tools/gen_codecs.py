@@ -791,17 +791,55 @@ def tagged_struct_closure(msg):
     return need
 
 
+# The (message, version) pairs the simulator encodes and decodes on its hot paths:
+# each gets a copy of its codec compiled for that one version (flatten inlines the
+# whole tree with the version a constant, so every "if (version >= N)" folds
+# away).  Fetch v11: consumers and replica fetchers; v12: the raft quorum; Produce
+# v7: producers; both header versions of every request and response.  Other
+# versions take the generic code, with the same results.
+HOT_VERSIONS = {
+    "FetchRequest": (11, 12),
+    "FetchResponse": (11, 12),
+    "ProduceRequest": (7,),
+    "ProduceResponse": (7,),
+    "RequestHeader": (1, 2),
+    "ResponseHeader": (0, 1),
+}
+
+
+def emit_hot_versions(em, c, versions):
+    for v in versions:
+        em.out(0, "static __attribute__((flatten)) int %s_read_v%d(%s *m, wire_reader *r, arena *a) {"
+               % (c, v, c))
+        em.out(1, "return %s_read(m, r, %d, a);" % (c, v))
+        em.out(0, "}")
+        em.out(0, "")
+        em.out(0, "static __attribute__((flatten)) size_t %s_size_v%d(const %s *m, int *bad) {"
+               % (c, v, c))
+        em.out(1, "return %s_size(m, %d, bad);" % (c, v))
+        em.out(0, "}")
+        em.out(0, "")
+        em.out(0, "static __attribute__((flatten)) uint8_t *%s_put_v%d(const %s *m, uint8_t *p) {"
+               % (c, v, c))
+        em.out(1, "return %s_put(m, p, %d);" % (c, v))
+        em.out(0, "}")
+        em.out(0, "")
+
+
 def emit_message_c(msg):
     em = Emitter(msg)
     need_default = tagged_struct_closure(msg)
     for sd in msg.ordered_structs():
-        em.emit_init(sd)
+        if msg.name not in HOT_VERSIONS:  # else inline in the header
+            em.emit_init(sd)
         if sd.cname in need_default:
             em.emit_is_default(sd)
         em.emit_encode(sd)
         em.emit_decode(sd)
     c = msg.cname
     lo, hi = msg.valid
+    hot = HOT_VERSIONS.get(msg.name, ())
+    emit_hot_versions(em, c, hot)
     em.out(0, "int %s_decode(%s *m, wire_reader *r, int16_t version, arena *a) {" % (c, c))
     em.out(1, "assert(m != NULL && r != NULL && a != NULL);")
     em.out(1, "if (version < %d || version > %d) {" % (lo, hi))
@@ -809,7 +847,10 @@ def emit_message_c(msg):
     em.out(2, "%s_init(m);" % c)
     em.out(2, "return wire_fail(r);")
     em.out(1, "}")
-    em.out(1, "if (%s_read(m, r, version, a) != 0) return wire_fail(r);" % c)
+    read = "%s_read(m, r, version, a)" % c
+    for v in reversed(hot):
+        read = "version == %d ? %s_read_v%d(m, r, a) : %s" % (v, c, v, read)
+    em.out(1, "if (%s != 0) return wire_fail(r);" % (read if not hot else "(" + read + ")"))
     em.out(1, "return 0;")
     em.out(0, "}")
     em.out(0, "")
@@ -820,13 +861,19 @@ def emit_message_c(msg):
     em.out(2, "return;")
     em.out(1, "}")
     em.out(1, "int bad = 0;")
-    em.out(1, "size_t n = %s_size(m, version, &bad);" % c)
+    size = "%s_size(m, version, &bad)" % c
+    for v in reversed(hot):
+        size = "version == %d ? %s_size_v%d(m, &bad) : %s" % (v, c, v, size)
+    em.out(1, "size_t n = %s;" % size)
     em.out(1, "if (bad) {")
     em.out(2, "w->failed = 1;")
     em.out(2, "return;")
     em.out(1, "}")
     em.out(1, "if (n == 0 || wire_writer_reserve(w, n) != 0) return;")
-    em.out(1, "uint8_t *end = %s_put(m, w->data + w->len, version);" % c)
+    put = "%s_put(m, w->data + w->len, version)" % c
+    for v in reversed(hot):
+        put = "version == %d ? %s_put_v%d(m, w->data + w->len) : %s" % (v, c, v, put)
+    em.out(1, "uint8_t *end = %s;" % put)
     em.out(1, "assert(end == w->data + w->len + n);")
     em.out(1, "(void)end;")
     em.out(1, "w->len += n;")
@@ -845,7 +892,13 @@ def emit_message_h(msg):
         if not sd.fields:
             lines.append("    uint8_t unused_;")
         lines.append("} %s;" % sd.cname)
-        lines.append("void %s_init(%s *m);" % (sd.cname, sd.cname))
+        if msg.name in HOT_VERSIONS:  # built once per request or partition: inline
+            em = Emitter(msg)
+            em.emit_init(sd)
+            lines.append("static inline " + em.lines[0])
+            lines.extend(em.lines[1:-1])
+        else:
+            lines.append("void %s_init(%s *m);" % (sd.cname, sd.cname))
         lines.append("")
     c = msg.cname
     up = c.upper()
@@ -915,12 +968,39 @@ static inline int kafka_uuid_is_zero(const uint8_t u[16]) {
 /* API table, from the request JSON files.  kafka_api_name returns "Unknown" for a
  * key not listed. */
 const char *kafka_api_name(int16_t api_key);
-int kafka_api_version_valid(int16_t api_key, int16_t version);
-int kafka_api_is_flexible(int16_t api_key, int16_t version);
+"""
+
+# After the KAFKA_API_* defines: every request and response header asks these, so
+# they are inline lookups in a table indexed by api key.
+H_API_FUNCS = r"""
+/* By api key: the valid versions (none for a key not listed) and the first
+ * flexible one (INT16_MAX: never flexible). */
+typedef struct kafka_api_range {
+    int16_t version_min, version_max, flexible_min;
+} kafka_api_range;
+extern const kafka_api_range kafka_api_ranges_[KAFKA_API_KEYS];
+
+static inline int kafka_api_version_valid(int16_t api_key, int16_t version) {
+    if (api_key < 0 || api_key >= KAFKA_API_KEYS) return 0;
+    const kafka_api_range *r = &kafka_api_ranges_[api_key];
+    return version >= r->version_min && version <= r->version_max;
+}
+
+static inline int kafka_api_is_flexible(int16_t api_key, int16_t version) {
+    if (api_key < 0 || api_key >= KAFKA_API_KEYS) return 0;
+    return version >= kafka_api_ranges_[api_key].flexible_min;
+}
+
 /* Request header: 2 for flexible API versions, else 1.  Response header: 1 for
  * flexible versions, else 0 — but ApiVersions responses always use header v0. */
-int16_t kafka_request_header_version(int16_t api_key, int16_t api_version);
-int16_t kafka_response_header_version(int16_t api_key, int16_t api_version);
+static inline int16_t kafka_request_header_version(int16_t api_key, int16_t api_version) {
+    return kafka_api_is_flexible(api_key, api_version) ? 2 : 1;
+}
+
+static inline int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
+    if (api_key == KAFKA_API_API_VERSIONS) return 0;
+    return kafka_api_is_flexible(api_key, api_version) ? 1 : 0;
+}
 """
 
 C_PRELUDE = r"""
@@ -938,14 +1018,12 @@ int kafka_str_eq(kafka_str a, const char *s) {
 
 typedef struct kafka_api_row {
     int16_t api_key;
-    int16_t version_min, version_max;
-    int16_t flexible_min; /* -1: never flexible */
     const char *name;
 } kafka_api_row;
 """
 
 C_API_FUNCS = r"""
-/* Every request and response header asks; a direct index, not a scan. */
+/* A direct index, not a scan. */
 static const kafka_api_row *api_row(int16_t api_key) {
     if (api_key < 0 || (size_t)api_key >= sizeof(kafka_api_index)) return NULL;
     int8_t i = kafka_api_index[api_key];
@@ -957,24 +1035,6 @@ const char *kafka_api_name(int16_t api_key) {
     return row != NULL ? row->name : "Unknown";
 }
 
-int kafka_api_version_valid(int16_t api_key, int16_t version) {
-    const kafka_api_row *row = api_row(api_key);
-    return row != NULL && version >= row->version_min && version <= row->version_max;
-}
-
-int kafka_api_is_flexible(int16_t api_key, int16_t version) {
-    const kafka_api_row *row = api_row(api_key);
-    return row != NULL && row->flexible_min >= 0 && version >= row->flexible_min;
-}
-
-int16_t kafka_request_header_version(int16_t api_key, int16_t api_version) {
-    return kafka_api_is_flexible(api_key, api_version) ? 2 : 1;
-}
-
-int16_t kafka_response_header_version(int16_t api_key, int16_t api_version) {
-    if (api_key == KAFKA_API_API_VERSIONS) return 0;
-    return kafka_api_is_flexible(api_key, api_version) ? 1 : 0;
-}
 """
 
 
@@ -987,6 +1047,8 @@ def emit_messages(msgs, out_dir):
     h = [HEADER_NOTE.rstrip(), H_PRELUDE.strip(), ""]
     for m in reqs:
         h.append("#define KAFKA_API_%s %d" % (snake(api_base_name(m)).upper(), m.api_key))
+    h.append("#define KAFKA_API_KEYS %d" % (max(m.api_key for m in reqs) + 1))
+    h.append(H_API_FUNCS.rstrip())
     h.append("")
     for m in sorted([m for m in msgs if m.type == "metadata"], key=lambda m: m.api_key):
         h.append("#define KAFKA_METADATA_%s %d" % (snake(m.name).upper(), m.api_key))
@@ -999,9 +1061,7 @@ def emit_messages(msgs, out_dir):
     h.append("#endif")
     c = [HEADER_NOTE.rstrip(), C_PRELUDE.strip(), "", "static const kafka_api_row kafka_apis[] = {"]
     for m in reqs:
-        c.append('    {%d, %d, %d, %d, "%s"},' % (m.api_key, m.valid[0], m.valid[1],
-                                                 -1 if m.flex_lo is None else m.flex_lo,
-                                                 api_base_name(m)))
+        c.append('    {%d, "%s"},' % (m.api_key, api_base_name(m)))
     c.append("};")
     # row of each api key, -1 for none
     index = [-1] * (max(m.api_key for m in reqs) + 1)
@@ -1011,6 +1071,14 @@ def emit_messages(msgs, out_dir):
     c.append("static const int8_t kafka_api_index[] = {")
     for k in range(0, len(index), 16):
         c.append("    " + ", ".join(str(x) for x in index[k:k + 16]) + ",")
+    c.append("};")
+    ranges = ["{1, 0, INT16_MAX}"] * len(index)
+    for m in reqs:
+        ranges[m.api_key] = "{%d, %d, %s}" % (m.valid[0], m.valid[1],
+                                              "INT16_MAX" if m.flex_lo is None else m.flex_lo)
+    c.append("const kafka_api_range kafka_api_ranges_[KAFKA_API_KEYS] = {")
+    for k in range(0, len(ranges), 8):
+        c.append("    " + ", ".join(ranges[k:k + 8]) + ",")
     c.append("};")
     c.append(C_API_FUNCS.rstrip())
     c.append("")
