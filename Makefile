@@ -26,7 +26,7 @@ CFLAGS_O2 = $(CSTD) $(WARN) $(INCLUDES) $(DEFS) -O3 -g $(LTO)
 CFLAGS_O0 = $(CSTD) $(WARN) $(INCLUDES) $(DEFS) -O0 -g
 CFLAGS_SAN= $(CSTD) $(WARN) $(INCLUDES) $(DEFS) -O1 -g -fsanitize=address,undefined \
             -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LIBS      = -lsqlite3 -lcjson -lm
+LIBS      = -lsqlite3 -lcjson -lm -pthread
 TEST_LIBS = $(LIBS) -lcriterion
 
 CORE_SRC := $(sort $(wildcard core/*.c))
