@@ -4,8 +4,9 @@
 #
 #   1. build/bench/bench_engine: the event engine alone (events/s)
 #   2. the lab scenario for BENCH_UNTIL virtual seconds (default 3600), without and
-#      with --trace: process wall time, events/s, speedup, peak RSS, trace size, and
-#      the traced/untraced wall-time ratio; also the lab at its own duration_s
+#      with --trace, each the fastest of BENCH_RUNS runs (default 3; every run's time
+#      is printed too): process wall time, events/s, speedup, peak RSS, trace size,
+#      and the traced/untraced wall-time ratio; also the lab at its own duration_s
 #   3. `streamlab check scenarios/lab.json --seeds 1-20` wall time
 #   4. the targets, and whether they are met
 #
@@ -43,11 +44,13 @@ engine=build/bench/bench_engine
 scenario=scenarios/lab.json
 trace=/tmp/bench-lab.db
 until_s=${BENCH_UNTIL:-3600}
+runs=${BENCH_RUNS:-3} # each lab run, the fastest kept (best_of)
 seeds=1-20
 engine_args=()
 engine_cmd=$engine
 if [ "$quick" -eq 1 ]; then
     until_s=${BENCH_UNTIL:-600}
+    runs=${BENCH_RUNS:-1}
     engine_args=(--quick)
     engine_cmd="$engine --quick"
 fi
@@ -95,6 +98,29 @@ measure() {
         : >"$tmp/$name.cpu"
         : >"$tmp/$name.rss.kb"
     fi
+}
+
+# best_of NAME CMD...: measures CMD $runs times (deleting $trace and $trace.short before
+# each run) and keeps the fastest successful run as NAME; every run's wall seconds go
+# to $tmp/NAME.walls.  The VM this runs on drifts +-20% from run to run: the fastest
+# of a few is what the code can do, and the others are printed next to it.
+best_of() {
+    local name=$1 k best="" best_wall=""
+    shift
+    : >"$tmp/$name.walls"
+    for k in $(seq 1 "$runs"); do
+        rm -f "$trace" "$trace.short"
+        measure "$name.$k" "$@"
+        printf '%s ' "$(cat "$tmp/$name.$k.wall")" >>"$tmp/$name.walls"
+        [ "$(cat "$tmp/$name.$k.rc")" -lt 2 ] || continue
+        if [ -z "$best" ] || awk -v a="$(cat "$tmp/$name.$k.wall")" -v b="$best_wall" 'BEGIN { exit !(a < b) }'; then
+            best=$k
+            best_wall=$(cat "$tmp/$name.$k.wall")
+        fi
+    done
+    [ -n "$best" ] || best=1
+    # (every run writes the same trace, byte for byte, so the file left is the kept one's)
+    for f in out err rc wall cpu rss.kb time; do cp "$tmp/$name.$best.$f" "$tmp/$name.$f"; done
 }
 
 # lab_row NAME LABEL VIRTUAL_S [TRACE]: one markdown row from a measured lab run.
@@ -151,11 +177,10 @@ cmd_short=("$bin" run "$scenario" --json)
 cmd_short_trace=("$bin" run "$scenario" --json --trace "$trace.short")
 cmd_check=("$bin" check "$scenario" --seeds "$seeds")
 
-echo "bench: ${cmd_plain[*]}" >&2
-measure plain "${cmd_plain[@]}"
-echo "bench: ${cmd_trace[*]}" >&2
-rm -f "$trace"
-measure traced "${cmd_trace[@]}"
+echo "bench: ${cmd_plain[*]} (fastest of $runs)" >&2
+best_of plain "${cmd_plain[@]}"
+echo "bench: ${cmd_trace[*]} (fastest of $runs)" >&2
+best_of traced "${cmd_trace[@]}"
 echo "bench: ${cmd_short[*]} (and with --trace)" >&2
 measure short "${cmd_short[@]}"
 rm -f "$trace.short"
@@ -179,6 +204,9 @@ measure check "${cmd_check[@]}"
     lab_row traced "lab, $until_s s, --trace" "$until_s" "$trace"
     lab_row short "lab, ${duration_s} s (its duration_s), untraced" "$duration_s"
     lab_row short_traced "lab, ${duration_s} s (its duration_s), --trace" "$duration_s" "$trace.short"
+    echo
+    echo "The 3600 s rows are the fastest of $runs runs; process wall seconds of each run:" \
+        "untraced $(cat "$tmp/plain.walls")- traced $(cat "$tmp/traced.walls")"
     echo
     check_line=$(grep -E '^checked ' "$tmp/check.out" | tail -1 || true)
     [ -n "$check_line" ] || check_line="FAILED (exit $(cat "$tmp/check.rc"): $(tail -n 1 "$tmp/check.err"))"
