@@ -12,6 +12,15 @@
  * full opening a session, incremental, or a session error answered at once); an
  * incremental request is then served as a fetch of every partition in its
  * session, and its response keeps only the partitions with something new.
+ *
+ * Rules the speed of this path rests on:
+ * - Records are served as views of the log's own memory when the storage allows
+ *   (the simulator's does): nothing may append to or truncate a partition log
+ *   between reading it here and encoding the response.
+ * - A parked fetch keeps the partitions its first pass found (parked_parts) and its
+ *   decoded request in the connection's arena: broker_partition structs never move
+ *   or get freed (a deleted topic's stay as tombstones, flagged `deleted`, and are
+ *   looked up by name again), and c->arena is not reset while a fetch is parked.
  */
 #include "broker_internal.h"
 #include "kafka_errors.gen.h"
