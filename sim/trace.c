@@ -205,11 +205,14 @@ static int is_failed(const trace_writer *t) {
     return atomic_load_explicit(&t->failed, memory_order_acquire);
 }
 
+/* Either thread may fail; the first error is kept (under the lock: both could). */
 static int fail_text(trace_writer *t, const char *text) {
+    pthread_mutex_lock(&t->lock);
     if (!is_failed(t)) {
         snprintf(t->err, sizeof t->err, "%s", text);
         atomic_store_explicit(&t->failed, 1, memory_order_release);
     }
+    pthread_mutex_unlock(&t->lock);
     return -1;
 }
 
