@@ -167,11 +167,10 @@ int broker_partition_open_log(broker *b, broker_partition *p) {
     lc.index_interval_bytes = 512; /* small batches here: a denser index saves header scans */
     /* A directory another topic of this name left (deleted while we were down) is
      * not this topic's log. */
-    if (partition_metadata_owner(b->env.fs, dir, p->topic_id) == PARTITION_METADATA_OTHER &&
-        partition_metadata_remove_dir(b->env.fs, dir) != 0)
-        return -1;
+    enum partition_metadata_owner owner = partition_metadata_owner(b->env.fs, dir, p->topic_id);
+    if (owner == PARTITION_METADATA_OTHER && storage_remove_dir(b->env.fs, dir) != 0) return -1;
     if (partition_log_open(&p->log, b->env.fs, dir, &lc, err, sizeof err) != 0) return -1;
-    if (partition_metadata_owner(b->env.fs, dir, p->topic_id) != PARTITION_METADATA_SAME &&
+    if (owner != PARTITION_METADATA_SAME &&
         partition_metadata_write(b->env.fs, dir, p->topic_id) != 0) {
         partition_log_close(&p->log);
         return -1;
@@ -858,13 +857,8 @@ static void apply_retention(broker *b) {
             if (!bp->hosted) continue;
             int64_t before = partition_log_start_offset(&bp->log);
             partition_log_apply_retention(&bp->log, now_ms);
-            int64_t after = partition_log_start_offset(&bp->log);
-            if (after != before)
-                broker_observe(b, &(observe_event){.kind = OBSERVE_LOG_START,
-                                                   .node = b->cfg.node_id,
-                                                   .topic = bp->topic,
-                                                   .partition = bp->index,
-                                                   .offset = after});
+            if (partition_log_start_offset(&bp->log) != before)
+                broker_partition_observe_log_start(b, bp);
         }
 }
 

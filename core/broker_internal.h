@@ -402,6 +402,8 @@ void broker_partition_note_append(broker *b, broker_partition *p, const uint8_t 
 int broker_partition_rebuild_producers(broker_partition *p);
 /* Truncates the log (partition_log_truncate_to) and rebuilds the producer state. */
 void broker_partition_truncate(broker_partition *p, int64_t end_offset);
+/* Reports the log's start offset (after retention moved it, or a restart). */
+void broker_partition_observe_log_start(broker *b, const broker_partition *p);
 /* Empties the log and restarts it at start_offset (partition_log_restart_at). */
 void broker_partition_restart_at(broker_partition *p, int64_t start_offset);
 /* The topic left the committed metadata (DeleteTopics), or its name now belongs to

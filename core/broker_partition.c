@@ -6,7 +6,6 @@
  * window may have lost batches that only the older log still names).
  */
 #include "broker_internal.h"
-#include "partition_metadata.h"
 #include "record_batch.h"
 
 #include <assert.h>
@@ -35,6 +34,14 @@ void broker_partition_note_append(broker *b, broker_partition *p, const uint8_t 
 int broker_partition_rebuild_producers(broker_partition *p) {
     p->producers_incomplete = producer_state_rebuild(&p->producers, &p->log) != 0;
     return p->producers_incomplete ? -1 : 0;
+}
+
+void broker_partition_observe_log_start(broker *b, const broker_partition *p) {
+    broker_observe(b, &(observe_event){.kind = OBSERVE_LOG_START,
+                                       .node = b->cfg.node_id,
+                                       .topic = p->topic,
+                                       .partition = p->index,
+                                       .offset = partition_log_start_offset(&p->log)});
 }
 
 void broker_partition_restart_at(broker_partition *p, int64_t start_offset) {
@@ -66,12 +73,9 @@ void broker_topic_delete(broker *b, broker_topic *t) {
          * fetching, a coordinator on __consumer_offsets moves away. */
         replication_apply(b, p, -1, p->leader_epoch + 1, no_isr, 0, p->partition_epoch + 1);
         if (p->hosted) {
-            char dir[BROKER_PARTITION_DIR_BYTES];
-            broker_partition_dir(p, dir);
-            partition_log_close(&p->log);
+            partition_log_delete(&p->log); /* a failure leaves files, not data */
             producer_state_deinit(&p->producers);
             p->hosted = 0;
-            partition_metadata_remove_dir(b->env.fs, dir); /* a failure leaves files, not data */
         }
         p->replica_count = 0;
         p->deleted = 1;

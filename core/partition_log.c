@@ -550,18 +550,12 @@ void partition_log_close(partition_log *log) {
     memset(log, 0, sizeof *log);
 }
 
-static void pl_delete_each(void *arg, const char *name) {
-    partition_log *log = arg;
-    int rc = log->fs->remove(log->fs->ctx, name);
-    if (rc < 0 && rc != STORAGE_ENOENT) log->failed = true;
-}
-
 int partition_log_delete(partition_log *log) {
-    pl_name prefix = pl_file_name(log, "");
-    int rc = log->fs->list(log->fs->ctx, prefix.s, pl_delete_each, log);
-    if (rc == 0 && log->failed) rc = PARTITION_LOG_EIO;
-    partition_log_close(log);
-    return rc < 0 ? PARTITION_LOG_EIO : 0;
+    const storage *fs = log->fs;
+    char dir[PARTITION_LOG_DIR_BYTES_MAX];
+    snprintf(dir, sizeof dir, "%s", log->dir);
+    partition_log_close(log); /* handles closed before their files go (storage.h) */
+    return storage_remove_dir(fs, dir) < 0 ? PARTITION_LOG_EIO : 0;
 }
 
 /* ---- append ----------------------------------------------------------------------------- */

@@ -63,22 +63,3 @@ int partition_metadata_write(const storage *fs, const char *dir, const uint8_t t
     if ((rc = fs->rename(fs->ctx, tmp, name)) < 0) return rc;
     return fs->sync(fs->ctx, name);
 }
-
-typedef struct remove_ctx {
-    const storage *fs;
-    int rc;
-} remove_ctx;
-
-static void remove_each(void *arg, const char *name) {
-    remove_ctx *r = arg;
-    int rc = r->fs->remove(r->fs->ctx, name);
-    if (rc < 0 && rc != STORAGE_ENOENT && r->rc == 0) r->rc = rc;
-}
-
-int partition_metadata_remove_dir(const storage *fs, const char *dir) {
-    char prefix[512];
-    file_name(dir, "", prefix, sizeof prefix);
-    remove_ctx r = {.fs = fs, .rc = 0};
-    int rc = fs->list(fs->ctx, prefix, remove_each, &r);
-    return rc < 0 ? rc : r.rc;
-}

@@ -26,8 +26,5 @@ enum partition_metadata_owner partition_metadata_owner(const storage *fs, const 
 /* Writes dir/partition.metadata naming topic_id (replacing any), synced; 0 or a
  * negative storage error. */
 int partition_metadata_write(const storage *fs, const char *dir, const uint8_t topic_id[16]);
-/* Removes every file under dir/ (a deleted topic's partition); 0 or a negative
- * storage error.  No handle to these files may be open. */
-int partition_metadata_remove_dir(const storage *fs, const char *dir);
 
 #endif

@@ -279,11 +279,7 @@ static void restart_truncation(broker_partition *p) {
 static void restart_at(broker *b, broker_partition *p, int64_t start_offset) {
     broker_partition_restart_at(p, start_offset);
     if (p->high_watermark < start_offset) p->high_watermark = start_offset;
-    broker_observe(b, &(observe_event){.kind = OBSERVE_LOG_START,
-                                       .node = b->cfg.node_id,
-                                       .topic = p->topic,
-                                       .partition = p->index,
-                                       .offset = start_offset});
+    broker_partition_observe_log_start(b, p);
 }
 
 static void apply_fetched(broker *b, broker_partition *p,

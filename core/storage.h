@@ -77,4 +77,8 @@ typedef struct storage {
                          const uint8_t **bytes_out);
 } storage;
 
+/* Removes every file under dir/ (e.g. a deleted partition's directory); 0 or the
+ * first negative storage error.  No handle to those files may be open. */
+int storage_remove_dir(const storage *fs, const char *dir);
+
 #endif

@@ -62,7 +62,7 @@ Test(partition_metadata, remove_dir_removes_only_that_partition) {
         cr_assert_eq(fs->create(fs->ctx, others[i]), 0);
     }
     cr_assert_eq(partition_metadata_write(fs, "t-1", id_a), 0);
-    cr_assert_eq(partition_metadata_remove_dir(fs, "t-1"), 0);
+    cr_assert_eq(storage_remove_dir(fs, "t-1"), 0);
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(size_of(fs, mine[i]), STORAGE_ENOENT, "%s", mine[i]);
         cr_assert_eq(size_of(fs, others[i]), 0, "%s kept", others[i]);

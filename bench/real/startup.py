@@ -20,38 +20,8 @@ import sys
 import tempfile
 import time
 
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def frame(api_key, version, corr, body=b""):
-    client = b"startup"
-    f = struct.pack(">hhih", api_key, version, corr, len(client)) + client + body
-    return struct.pack(">i", len(f)) + f
-
-
-def read_frame(s):
-    head = b""
-    while len(head) < 4:
-        chunk = s.recv(4 - len(head))
-        if not chunk:
-            raise ConnectionError("closed")
-        head += chunk
-    n = struct.unpack(">i", head)[0]
-    body = b""
-    while len(body) < n:
-        chunk = s.recv(n - len(body))
-        if not chunk:
-            raise ConnectionError("closed")
-        body += chunk
-    return body
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "system"))
+from kafka_frames import free_ports, read_frame, request  # noqa: E402
 
 
 def answers(port):
@@ -61,9 +31,9 @@ def answers(port):
     except OSError:
         return False
     try:
-        s.sendall(frame(18, 0, 1))
+        s.sendall(request(18, 0, 1, client=b"startup"))
         read_frame(s)
-        s.sendall(frame(3, 1, 2, struct.pack(">i", -1)))
+        s.sendall(request(3, 1, 2, struct.pack(">i", -1), b"startup"))
         read_frame(s)
         return True
     except (OSError, ConnectionError):

@@ -22,39 +22,18 @@ import sys
 import tempfile
 import time
 
+from kafka_frames import free_ports, read_frame, request
+
 UNKNOWN_TOPIC_OR_PARTITION = 3
 LEADER_NOT_AVAILABLE = 5
 INVALID_TOPIC_EXCEPTION = 17
 
 
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def read_exact(s, n):
-    out = b""
-    while len(out) < n:
-        chunk = s.recv(n - len(out))
-        if not chunk:
-            raise ConnectionError("closed by the broker")
-        out += chunk
-    return out
-
-
 def metadata_v4(s, corr, topic, allow):
-    client = b"autocreate-test"
     name = topic.encode()
     body = struct.pack(">ih", 1, len(name)) + name + struct.pack(">b", 1 if allow else 0)
-    head = struct.pack(">hhih", 3, 4, corr, len(client)) + client
-    s.sendall(struct.pack(">i", len(head) + len(body)) + head + body)
-    resp = read_exact(s, struct.unpack(">i", read_exact(s, 4))[0])
-    return parse_metadata_v4(resp, corr)
+    s.sendall(request(3, 4, corr, body, b"autocreate-test"))
+    return parse_metadata_v4(read_frame(s), corr)
 
 
 class Reader:

@@ -40,6 +40,8 @@ import struct
 import sys
 import time
 
+from kafka_frames import read_frame, request
+
 
 def fail(msg):
     print("real_clients: FAIL: " + msg, flush=True)
@@ -327,15 +329,14 @@ def confluent_produce(bootstrap, topic, values, acks="all"):
         fail("%d of %d records to %s acknowledged" % (sum(acked), len(values), topic))
 
 
-def cmd_delete_recreate(bootstrap, topic):
+def confluent_delete(bootstrap, topic):
+    """DeleteTopics, then waits until no broker of bootstrap lists the topic (a broker
+    answers Metadata from what it hosts)."""
     from confluent_kafka.admin import AdminClient
 
-    confluent_create(bootstrap, topic, 3)
-    confluent_produce(bootstrap, topic, ["old-%d" % i for i in range(30)])
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for f in admin.delete_topics([topic], request_timeout=15).values():
         f.result(timeout=20)
-    # Every broker must drop it (a broker answers Metadata from what it hosts).
     for host in bootstrap.split(","):
         one = AdminClient({"bootstrap.servers": host})
         deadline = time.time() + 10
@@ -349,6 +350,12 @@ def cmd_delete_recreate(bootstrap, topic):
             if time.time() > deadline:
                 fail("%s still lists %s 10 s after DeleteTopics" % (host, topic))
             time.sleep(0.2)
+
+
+def cmd_delete_recreate(bootstrap, topic):
+    confluent_create(bootstrap, topic, 3)
+    confluent_produce(bootstrap, topic, ["old-%d" % i for i in range(30)])
+    confluent_delete(bootstrap, topic)
     print("ok - DeleteTopics: no broker lists %s any more" % topic, flush=True)
     confluent_create(bootstrap, topic, 1)
     values = confluent_consume_all(bootstrap, topic)
@@ -367,13 +374,7 @@ def cmd_recreate(bootstrap, topic, replicas, prefix, n):
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     if topic in admin.list_topics(timeout=10).topics:
-        for f in admin.delete_topics([topic], request_timeout=15).values():
-            f.result(timeout=20)
-        deadline = time.time() + 10
-        while topic in admin.list_topics(timeout=10).topics:
-            if time.time() > deadline:
-                fail("%s still listed 10 s after DeleteTopics" % topic)
-            time.sleep(0.2)
+        confluent_delete(bootstrap, topic)
     assignment = [[int(r) for r in replicas.split(",")]]
     for f in admin.create_topics(
         [NewTopic(topic, 1, -1, replica_assignment=assignment)], request_timeout=15
@@ -418,12 +419,6 @@ def send_and_wait(host, port, data, what, wait_s=3.0):
     return result
 
 
-def request(api_key, version, corr, body=b"", client=b"garbage-test"):
-    header = struct.pack(">hhih", api_key, version, corr, len(client)) + client
-    frame = header + body
-    return struct.pack(">i", len(frame)) + frame
-
-
 def cmd_garbage(host, port):
     port = int(port)
     cases = [
@@ -461,16 +456,10 @@ def cmd_fetch_error(host, port, topic, partition, offset):
     body += struct.pack(">iiqi", 1, int(partition), int(offset), 1 << 20)
     s = socket.create_connection((host, int(port)), timeout=10)
     s.sendall(request(1, 4, 77, body, b"fetch-error-test"))
-    head = b""
-    while len(head) < 4:
-        head += s.recv(4 - len(head))
-    n = struct.unpack(">i", head)[0]
-    resp = b""
-    while len(resp) < n:
-        chunk = s.recv(n - len(resp))
-        if not chunk:
-            fail("fetch: connection closed")
-        resp += chunk
+    try:
+        resp = read_frame(s)
+    except ConnectionError:
+        fail("fetch: connection closed")
     s.close()
     # correlation id, throttle ms, [topic name, [partition, error code, ...]]
     name_len = struct.unpack_from(">h", resp, 12)[0]
